@@ -1,0 +1,36 @@
+"""Finding the catalog entry of a release version."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ._discover import discover
+from ._model import ReleaseCatalog
+from ._releases import RELEASES
+
+
+def known_versions() -> list[str]:
+    """Release lines the catalog describes, e.g. `v1.10.x`, `26.03`."""
+    return list(RELEASES)
+
+
+def catalog_for(version: str, root: Path) -> ReleaseCatalog:
+    """The catalog of `version`; a release not in the catalog is read from `root`'s example/."""
+    line = _release_line(version)
+    if line in RELEASES:
+        entry = RELEASES[line]
+        return ReleaseCatalog(
+            version=version, components=entry.components,
+            tested_kubernetes=entry.tested_kubernetes,
+            supported_kubernetes=entry.supported_kubernetes, ownership=entry.ownership,
+        )
+    return discover(version, root, RELEASES[list(RELEASES)[-1]])
+
+
+def _release_line(version: str) -> str:
+    """`v1.10.2` -> `v1.10.x`; `26.03.1` -> `26.03`."""
+    semver = re.match(r"^v1\.(\d+)\.", version)
+    if semver:
+        return f"v1.{semver.group(1)}.x"
+    return ".".join(version.split(".")[:2])

@@ -1,0 +1,151 @@
+"""The `kfops` command line: parse, call the library, print."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kfops.config import TARGETS, LoadedPlatform, json_schema, load_platform
+from kfops.errors import ValidationError
+from kfops.render import (
+    RenderOptions,
+    RenderResult,
+    load_extra_crds,
+    render,
+    validate_bundle,
+    write_bundle,
+)
+from kfops.targets import write_starter
+
+from ._output import out, print_json, warn
+from ._progress import RenderBar
+
+app = typer.Typer(
+    name="kfops",
+    help="Install and operate Kubeflow from one platform.yaml.\n\n"
+         "Exit codes: 0 ok; 1 the operation failed; 2 bad input (config, flags or objects "
+         "that fail validation; nothing was touched); 3 plan found changes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class Output(str, Enum):
+    """Output format of read commands."""
+
+    text = "text"
+    json = "json"
+
+
+FileOption = Annotated[Path, typer.Option("--file", "-f", help="The platform file.")]
+OutputOption = Annotated[Output, typer.Option("--output", "-o", help="text or json.")]
+OfflineOption = Annotated[bool, typer.Option(
+    "--offline", help="Never fetch: release archive and remote bases must be in the cache.")]
+CrdsOption = Annotated[list[Path] | None, typer.Option(
+    "--crds", help="Extra folder or file of CRDs to validate custom resources against "
+                   "(repeatable), e.g. Karpenter's or MetalLB's.")]
+
+
+@app.command()
+def init(
+    target: Annotated[str, typer.Option(
+        "--target", "-t", help=f"One of: {', '.join(TARGETS)}.")],
+    file: FileOption = Path("platform.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+) -> None:
+    """Write a commented starter platform.yaml for a target."""
+    written = write_starter(target, file, force)
+    for path in written:
+        out.print(f"wrote {path}")
+    out.print(f"next: fill in any `<fill in: ...>` values, then `kfops render -f {file}`")
+
+
+@app.command(name="render")
+def render_command(
+    file: FileOption = Path("platform.yaml"),
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Bundle folder (default: bundle/ next to the platform file).")] = None,
+    offline: OfflineOption = False,
+    crds: CrdsOption = None,
+    output: OutputOption = Output.text,
+) -> None:
+    """Render and validate the platform; write the bundle."""
+    loaded = load_platform(file)
+    result = _render(loaded, offline, crds, quiet=output is Output.json)
+    target = out_dir or loaded.base_dir / "bundle"
+    write_bundle(result.bundle, target)
+    _print_render(result, target, output)
+
+
+@app.command()
+def validate(
+    file: FileOption = Path("platform.yaml"),
+    bundle: Annotated[Path | None, typer.Option(
+        "--bundle", help="Validate a written bundle instead of rendering.")] = None,
+    offline: OfflineOption = False,
+    crds: CrdsOption = None,
+    output: OutputOption = Output.text,
+) -> None:
+    """Run schema checks only (exit 2 when an object fails)."""
+    extra = load_extra_crds(crds or [])
+    if bundle is not None:
+        report = validate_bundle(bundle, extra)
+        if not report.ok:
+            raise ValidationError(report.problems)
+        checked, warnings = report.checked, report.not_evaluated
+    else:
+        result = _render(load_platform(file), offline, crds, quiet=output is Output.json)
+        checked, warnings = result.report.checked, result.bundle.warnings
+    if output is Output.json:
+        print_json({"valid": True, "objects": checked, "warnings": warnings})
+        return
+    warn(warnings)
+    out.print(f"[green]valid:[/] {checked} objects")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of platform.yaml (for editors)."""
+    print_json(json_schema())
+
+
+def _render(
+    loaded: LoadedPlatform, offline: bool, crds: list[Path] | None, quiet: bool
+) -> RenderResult:
+    extra = load_extra_crds(crds or [])
+    if quiet:
+        return render(loaded, RenderOptions(offline=offline, extra_crds=extra))
+    with RenderBar() as bar:
+        return render(loaded, RenderOptions(offline=offline, extra_crds=extra, progress=bar))
+
+
+def _print_render(result: RenderResult, target: Path, output: Output) -> None:
+    bundle = result.bundle
+    components = bundle.lock["components"]
+    counts: dict[str, int] = {}
+    for item in bundle.objects:
+        counts[item.component] = counts.get(item.component, 0) + 1
+    if output is Output.json:
+        print_json({
+            "bundle": str(target),
+            "objects": len(bundle.objects),
+            "images": len(bundle.images),
+            "components": [{**c, "objects": counts.get(c["name"], 0)} for c in components],
+            "warnings": bundle.warnings,
+            "timings": {k: round(v, 3) for k, v in result.timings.items()},
+            "builds": {"built": result.built, "cached": result.cached},
+        })
+        return
+    warn(bundle.warnings)
+    for component in components:
+        out.print(f"  {component['name']:<24} {counts.get(component['name'], 0):>4} objects  "
+                  f"({component['reason']})")
+    out.print(
+        f"[green]rendered[/] {len(bundle.objects)} objects, {len(bundle.images)} images "
+        f"-> {target}  ({result.built} built, {result.cached} cached; "
+        + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()) + ")"
+    )

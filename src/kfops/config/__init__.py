@@ -1,0 +1,52 @@
+"""The platform file: its model, loading with located errors, and its JSON Schema."""
+
+from ._airgap import Airgap
+from ._auth import Auth, Connector, StaticUser
+from ._gpu import Azure, Gpu, Karpenter, NodePool, Taint, TimeSlicing
+from ._loader import PLACEHOLDER, LoadedPlatform, load_platform, parse_platform
+from ._network import TLS, Acme, Ingress, MetalLB
+from ._platform import API_VERSION, TARGETS, Platform, Spec, Target
+from ._release import DEFAULT_RELEASE, Components, Metadata, PipelinesSettings, Release
+from ._schema import json_schema
+from ._storage import Nfs, ObjectStore, Storage
+from ._tenancy import Contributor, Profile
+from ._types import SecretRef, is_url
+
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_RELEASE",
+    "PLACEHOLDER",
+    "TARGETS",
+    "TLS",
+    "Acme",
+    "Airgap",
+    "Auth",
+    "Azure",
+    "Components",
+    "Connector",
+    "Contributor",
+    "Gpu",
+    "Ingress",
+    "Karpenter",
+    "LoadedPlatform",
+    "Metadata",
+    "MetalLB",
+    "Nfs",
+    "NodePool",
+    "ObjectStore",
+    "PipelinesSettings",
+    "Platform",
+    "Profile",
+    "Release",
+    "SecretRef",
+    "Spec",
+    "StaticUser",
+    "Storage",
+    "Taint",
+    "Target",
+    "TimeSlicing",
+    "is_url",
+    "json_schema",
+    "load_platform",
+    "parse_platform",
+]

@@ -1,0 +1,89 @@
+"""The whole `platform.yaml`: `apiVersion`, `kind`, `metadata`, `spec`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ._airgap import Airgap
+from ._auth import Auth
+from ._gpu import Azure, Gpu, Karpenter
+from ._network import TLS, Ingress, MetalLB
+from ._release import Components, Metadata, Release
+from ._storage import ObjectStore, Storage
+from ._tenancy import Profile
+from ._types import KubernetesMinor, Strict
+
+API_VERSION = "kfops.io/v1alpha1"
+Target = Literal["local", "onprem", "aks", "generic"]
+TARGETS: tuple[Target, ...] = ("local", "onprem", "aks", "generic")
+
+
+class Spec(Strict):
+    """Everything the platform is made of; each field defaults right for `target`."""
+
+    target: Target
+    """local | onprem | aks | generic: picks defaults and preflight checks."""
+    kubernetes_version: KubernetesMinor | None = Field(None, alias="kubernetesVersion")
+    """Kubernetes version whose schemas `validate` uses; default: the release's tested one."""
+    release: Release = Release()
+    components: Components = Components()
+    ingress: Ingress = Ingress()
+    metallb: MetalLB | None = None
+    tls: TLS = TLS()
+    auth: Auth = Auth()
+    storage: Storage = Storage()
+    object_store: ObjectStore = Field(ObjectStore(), alias="objectStore")
+    gpu: Gpu = Gpu()
+    karpenter: Karpenter | None = None
+    azure: Azure | None = None
+    profiles: list[Profile] = []
+    airgap: Airgap | None = None
+
+    @property
+    def service_type(self) -> str:
+        """The gateway Service type, after the target's default."""
+        if self.ingress.service_type:
+            return self.ingress.service_type
+        return "ClusterIP" if self.target == "local" else "LoadBalancer"
+
+
+def cross_section_problems(spec: Spec) -> list[tuple[str, str]]:
+    """Problems that involve more than one field, as (YAML path, message)."""
+    problems: list[tuple[str, str]] = []
+    if spec.tls.mode != "none" and spec.ingress.host is None:
+        problems.append((
+            "spec.tls.mode",
+            f"mode {spec.tls.mode} needs spec.ingress.host (the name the certificate is for)",
+        ))
+    for section in ("karpenter", "azure"):
+        if getattr(spec, section) is not None and spec.target != "aks":
+            problems.append((
+                f"spec.{section}", f"only for target aks (target is {spec.target})"
+            ))
+    if spec.metallb is not None and spec.service_type != "LoadBalancer":
+        problems.append((
+            "spec.metallb",
+            f"MetalLB gives LoadBalancer addresses, but spec.ingress.serviceType is "
+            f"{spec.service_type}",
+        ))
+    if spec.ingress.load_balancer_ip and spec.service_type != "LoadBalancer":
+        problems.append((
+            "spec.ingress.loadBalancerIP", "needs spec.ingress.serviceType: LoadBalancer"
+        ))
+    seen: set[str] = set()
+    for index, profile in enumerate(spec.profiles):
+        if profile.name in seen:
+            problems.append((f"spec.profiles[{index}].name", f"profile {profile.name} appears twice"))
+        seen.add(profile.name)
+    return problems
+
+
+class Platform(Strict):
+    """A kfops platform file."""
+
+    api_version: Literal["kfops.io/v1alpha1"] = Field(alias="apiVersion")
+    kind: Literal["Platform"]
+    metadata: Metadata = Metadata(name="kubeflow")
+    spec: Spec

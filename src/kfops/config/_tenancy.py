@@ -1,0 +1,39 @@
+"""`spec.profiles`: one namespace per team or user."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from ._types import DnsLabel, Email, Quantity, Strict
+
+
+class Contributor(Strict):
+    """Someone who may work in a profile's namespace besides its owner."""
+
+    email: Email
+    role: Literal["edit", "view"] = "edit"
+
+
+class Profile(Strict):
+    """A Kubeflow Profile: a namespace with an owner, contributors, quota and PodDefaults."""
+
+    name: DnsLabel
+    owner: Email
+    contributors: list[Contributor] = []
+    quota: dict[str, Quantity] = {}
+    """ResourceQuota hard limits; extended resources (nvidia.com/gpu) become requests.<name>."""
+    pod_defaults: list[Literal["pipelineAccess", "gpuToleration"]] = Field(
+        [], alias="podDefaults"
+    )
+
+    @model_validator(mode="after")
+    def _owner_not_contributor(self) -> Profile:
+        emails = [c.email.lower() for c in self.contributors]
+        if self.owner.lower() in emails:
+            raise PydanticCustomError("owner", "the owner is not also listed as a contributor")
+        if len(set(emails)) != len(emails):
+            raise PydanticCustomError("duplicate", "a contributor is listed twice")
+        return self

@@ -1,0 +1,219 @@
+"""Constrained value types shared by the platform model.
+
+Each type checks one kind of value and says, in its error, what is allowed.
+Errors raised here become one located line per problem in
+:mod:`kfops.config._problems`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainValidator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_BCRYPT = re.compile(r"^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$")
+_QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
+_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_REGISTRY = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?(/[a-z0-9._/-]+)?$")
+_LABEL_KEY = re.compile(r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+
+
+def _fail(kind: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(kind, message)
+
+
+def _dns_label(value: str) -> str:
+    if len(value) > 63 or not _DNS_LABEL.match(value):
+        raise _fail(
+            "dns_label",
+            "expected a DNS label: lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit, at most 63 characters",
+        )
+    return value
+
+
+def _host(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        if not _DNS_NAME.match(value):
+            raise _fail(
+                "host", "expected a lower-case DNS name (kubeflow.example.com) or an IP address"
+            ) from None
+    return value
+
+
+def _ip(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise _fail("ip", "expected an IP address such as 192.168.1.10") from None
+    return value
+
+
+def _address_range(value: str) -> str:
+    try:
+        if "-" in value:
+            first, last = (ipaddress.ip_address(part.strip()) for part in value.split("-", 1))
+            if first.version != last.version or first > last:
+                raise ValueError(value)
+        else:
+            ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise _fail(
+            "address_range",
+            "expected a CIDR (192.168.1.240/28) or a range (192.168.1.240-192.168.1.250)",
+        ) from None
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise _fail("email", "expected an e-mail address such as alice@example.com")
+    return value
+
+
+def _bcrypt_hash(value: str) -> str:
+    if not _BCRYPT.match(value):
+        raise _fail(
+            "bcrypt",
+            "expected a bcrypt hash ($2y$12$ followed by 53 characters); "
+            "`kfops user add` writes one for you",
+        )
+    return value
+
+
+def _quantity(value: Any) -> str | int:
+    if not isinstance(value, str | int) or isinstance(value, bool) or not _QUANTITY.match(str(value)):
+        raise _fail("quantity", "expected a Kubernetes quantity such as 16, 500m, 64Gi")
+    return value
+
+
+def _duration(value: str) -> str:
+    if not _DURATION.match(value):
+        raise _fail("duration", "expected a duration such as 30s, 10m, 720h")
+    return value
+
+
+def _duration_or_never(value: str) -> str:
+    return value if value == "Never" else _duration(value)
+
+
+def _env_name(value: str) -> str:
+    if not _ENV_NAME.match(value):
+        raise _fail("env_name", "expected an environment variable name such as GITHUB_SECRET")
+    return value
+
+
+def _registry(value: str) -> str:
+    if "://" in value or not _REGISTRY.match(value):
+        raise _fail(
+            "registry", "expected a registry host with optional port and path, without a scheme "
+            "(registry.internal:5000 or registry.internal/kubeflow)"
+        )
+    return value
+
+
+def _k8s_minor(value: str) -> str:
+    if not re.match(r"^1\.\d{2}$", value):
+        raise _fail("k8s_version", 'expected a Kubernetes minor version in quotes, such as "1.33"')
+    return value
+
+
+def _release_version(value: str) -> str:
+    semver = re.match(r"^v1\.(\d+)\.(\d+|x)$", value)
+    if semver:
+        if int(semver.group(1)) < 10:
+            raise _fail("release_version", "kfops supports Kubeflow v1.10 and newer")
+        return value
+    if re.match(r"^\d{2}\.\d{2}(\.\d+)?$", value):
+        return value
+    raise _fail(
+        "release_version",
+        'expected a Kubeflow release such as "26.03", "v1.10.2" or "v1.11.x"',
+    )
+
+
+def _label_key(value: str) -> str:
+    if not _LABEL_KEY.match(value):
+        raise _fail("label_key", "expected a Kubernetes label or annotation key")
+    return value
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+Host = Annotated[str, AfterValidator(_host)]
+IPAddress = Annotated[str, AfterValidator(_ip)]
+AddressRange = Annotated[str, AfterValidator(_address_range)]
+Email = Annotated[str, AfterValidator(_email)]
+BcryptHash = Annotated[str, AfterValidator(_bcrypt_hash)]
+Quantity = Annotated[str | int, PlainValidator(_quantity, json_schema_input_type=str | int)]
+Duration = Annotated[str, AfterValidator(_duration)]
+DurationOrNever = Annotated[str, AfterValidator(_duration_or_never)]
+EnvName = Annotated[str, AfterValidator(_env_name)]
+Registry = Annotated[str, AfterValidator(_registry)]
+KubernetesMinor = Annotated[str, AfterValidator(_k8s_minor)]
+ReleaseVersion = Annotated[str, AfterValidator(_release_version)]
+AnnotationKey = Annotated[str, AfterValidator(_label_key)]
+
+
+def is_url(value: str) -> bool:
+    """Whether a `source`-style value is a URL rather than a local path."""
+    return value.startswith(("https://", "http://"))
+
+
+class Strict(BaseModel):
+    """Base of every platform model: strict types, unknown keys rejected, immutable."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        populate_by_name=True,
+        use_attribute_docstrings=True,
+    )
+
+
+def _no_plain_secret(value: Any) -> Any:
+    if isinstance(value, str):
+        raise _fail(
+            "plain_secret",
+            "secret values never go in the file: use {env: NAME}, {file: path} or {generate: true}",
+        )
+    return value
+
+
+class SecretRef(Strict):
+    """Where a secret value comes from: exactly one of `env`, `file`, `generate`."""
+
+    env: EnvName | None = None
+    """Name of an environment variable holding the value (read at render time)."""
+    file: str | None = None
+    """Path of a file holding the value, relative to the platform file."""
+    generate: Literal[True] | None = None
+    """kfops creates a random value once and keeps it in the state directory."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        given = [k for k in ("env", "file", "generate") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise _fail(
+                "secret_ref", "expected exactly one of {env: NAME}, {file: path}, {generate: true}"
+            )
+        return self
+
+
+Secret = Annotated[SecretRef, BeforeValidator(_no_plain_secret)]

@@ -1,0 +1,127 @@
+"""The kfops exception tree.
+
+Every error kfops raises on purpose derives from :class:`KfopsError`; the CLI
+maps each branch to a message and an exit code (2: bad input, nothing was
+touched; 1: the operation failed)::
+
+    KfopsError
+    ├── InputError                 exit 2: the user's input is wrong
+    │   ├── ConfigError            platform.yaml problems, each with YAML path and line
+    │   ├── ComponentSelectionError  a component switched off that another needs
+    │   └── ValidationError        rendered objects that fail schema or policy checks
+    └── OperationError             exit 1: the input is fine, the work failed
+        ├── ReleaseSourceError     release checkout/archive missing or unreadable
+        ├── RemoteBaseError        a remote kustomize base not cached and not fetchable
+        ├── KustomizeError         kustomize missing, too old, or a build failed
+        └── RenderError            objects conflict, bundle cannot be written
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "ComponentSelectionError",
+    "ConfigError",
+    "ConfigProblem",
+    "InputError",
+    "KfopsError",
+    "KustomizeError",
+    "OperationError",
+    "ReleaseSourceError",
+    "RemoteBaseError",
+    "RenderError",
+    "ValidationError",
+    "ValidationProblem",
+]
+
+
+class KfopsError(Exception):
+    """Root of every error kfops raises on purpose."""
+
+    exit_code: int = 1
+
+    def lines(self) -> list[str]:
+        """The message as the lines the CLI prints."""
+        return str(self).splitlines() or [type(self).__name__]
+
+
+class InputError(KfopsError):
+    """Bad input: nothing was changed anywhere."""
+
+    exit_code = 2
+
+
+class OperationError(KfopsError):
+    """The input was valid but the operation failed."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True, order=True)
+class ConfigProblem:
+    """One problem in the platform file, located by file, line and YAML path."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where} {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ConfigError(InputError):
+    """The platform file is invalid; carries one problem per mistake."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.line or 0, p.path, p.message))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ComponentSelectionError(InputError):
+    """A selection of components that cannot be installed together.
+
+    Carries (component key, reason) pairs so the caller can locate each in the file.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(f"spec.components.{key}: {why}" for key, why in problems))
+
+
+@dataclass(frozen=True)
+class ValidationProblem:
+    """One object that fails a check: `kind namespace/name: field path: problem`."""
+
+    object_id: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.object_id}: {self.field or '(object)'}: {self.message}"
+
+
+class ValidationError(InputError):
+    """Rendered objects failed schema or policy validation."""
+
+    def __init__(self, problems: list[ValidationProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class ReleaseSourceError(OperationError):
+    """The Kubeflow release could not be found, downloaded or read."""
+
+
+class RemoteBaseError(OperationError):
+    """A remote kustomize base is neither cached nor fetchable."""
+
+
+class KustomizeError(OperationError):
+    """kustomize is missing, too old, or failed to build a path."""
+
+
+class RenderError(OperationError):
+    """The render could not produce a consistent bundle."""

@@ -1,0 +1,36 @@
+"""Render a platform file into a validated, staged bundle of upstream Kubeflow objects."""
+
+from ._bundle import IMAGES, LOCK, Bundle, read_bundle_objects, write_bundle
+from ._check import validate_bundle
+from ._images import normalise_image, pod_template_images
+from ._inventory import ApplySet
+from ._layout import STAGES, file_name, stage_of
+from ._objects import BundleObject
+from ._paths import cache_root
+from ._remote import RemoteRef, RemoteResolver, parse_remote
+from ._render import RenderOptions, RenderProgress, RenderResult, load_extra_crds, render
+
+__all__ = [
+    "IMAGES",
+    "LOCK",
+    "STAGES",
+    "ApplySet",
+    "Bundle",
+    "BundleObject",
+    "RemoteRef",
+    "RemoteResolver",
+    "RenderOptions",
+    "RenderProgress",
+    "RenderResult",
+    "cache_root",
+    "file_name",
+    "load_extra_crds",
+    "normalise_image",
+    "parse_remote",
+    "pod_template_images",
+    "read_bundle_objects",
+    "render",
+    "stage_of",
+    "validate_bundle",
+    "write_bundle",
+]

@@ -1,0 +1,95 @@
+"""Give each built object to its component, drop what is off, merge duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kfops.catalog import ReleaseCatalog
+from kfops.errors import RenderError
+
+from kfops.objects import (
+    BUILTIN_CLUSTER_SCOPED,
+    Identity,
+    cluster_scoped_kinds,
+    describe,
+    identity_of,
+)
+
+from ._documents import dump_document
+from ._objects import BundleObject
+from ._units import Documents, Unit
+
+
+def assemble(
+    units: Sequence[Unit], built: Sequence[Documents], catalog: ReleaseCatalog,
+    installed: set[str],
+) -> list[BundleObject]:
+    """The bundle's objects: owned by installed components, each identity once.
+
+    An object of a shared path (a NetworkPolicy in the kubeflow namespace
+    folder, say) goes to the component the catalog gives it to, and is left
+    out with that component. Two components producing the same object keep one
+    copy when identical; differing copies are a conflict and stop the render.
+    """
+    by_identity: dict[Identity, BundleObject] = {}
+    conflicts: list[str] = []
+    cluster_scoped = _cluster_scoped(built)
+    for unit, documents in zip(units, built, strict=True):
+        for original_text, original in documents:
+            text, obj = _without_cluster_namespace(original_text, original, cluster_scoped)
+            _, kind, namespace, name = identity_of(obj)
+            owner = catalog.owner_of(kind, namespace or None, name) or unit.component
+            if owner not in installed:
+                continue
+            identity = identity_of(obj)
+            previous = by_identity.get(identity)
+            if previous is None:
+                by_identity[identity] = BundleObject(obj, text, owner)
+            elif previous.obj != obj:
+                conflicts.append(
+                    f"{describe(obj)}: {previous.component} and {owner} produce different "
+                    f"versions (first difference at {_first_difference(previous.obj, obj)})"
+                )
+    if conflicts:
+        raise RenderError("objects that two components both produce differ:\n" +
+                          "\n".join(conflicts))
+    return list(by_identity.values())
+
+
+def _cluster_scoped(built: Sequence[Documents]) -> set[tuple[str, str]]:
+    crds = [obj for documents in built for _, obj in documents]
+    custom = cluster_scoped_kinds(crds)
+    defined = {(str((o.get("spec") or {}).get("group", "")),
+                str(((o.get("spec") or {}).get("names") or {}).get("kind", "")))
+               for o in crds if o.get("kind") == "CustomResourceDefinition"}
+    return custom | {(g, k) for g, k, _, _ in (identity_of(o) for o in crds)
+                     if k in BUILTIN_CLUSTER_SCOPED and (g, k) not in defined}
+
+
+def _without_cluster_namespace(
+    text: str, obj: dict[str, Any], cluster_scoped: set[tuple[str, str]]
+) -> tuple[str, dict[str, Any]]:
+    """A cluster-scoped object without the namespace some upstream paths give it.
+
+    The API server ignores it, but it would make the object's identity (and so
+    plan, prune and uninstall) depend on a meaningless field.
+    """
+    group, kind, namespace, _ = identity_of(obj)
+    if not namespace or (group, kind) not in cluster_scoped:
+        return text, obj
+    metadata = {k: v for k, v in obj["metadata"].items() if k != "namespace"}
+    cleaned = {**obj, "metadata": metadata}
+    return dump_document(cleaned), cleaned
+
+
+def _first_difference(left: Any, right: Any, path: str = "") -> str:
+    if isinstance(left, dict) and isinstance(right, dict):
+        for key in sorted(set(left) | set(right)):
+            if left.get(key) != right.get(key):
+                return _first_difference(left.get(key), right.get(key), f"{path}.{key}")
+    if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        for index, (a, b) in enumerate(zip(left, right, strict=True)):
+            if a != b:
+                return _first_difference(a, b, f"{path}[{index}]")
+    return path.lstrip(".") or "(whole object)"

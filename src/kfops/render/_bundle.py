@@ -1,0 +1,130 @@
+"""The rendered bundle in memory, and writing it to disk."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kfops.errors import RenderError
+
+from ._documents import split_documents
+from ._objects import BundleObject
+
+LOCK = "kfops.lock"
+IMAGES = "images.txt"
+
+
+@dataclass
+class Bundle:
+    """Everything `render` produces: files of objects, the image list and the lock."""
+
+    files: dict[str, list[BundleObject]]
+    """Bundle-relative path -> objects, in apply order."""
+    images: list[str]
+    lock: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def objects(self) -> list[BundleObject]:
+        """Every object, in apply order."""
+        return [item for items in self.files.values() for item in items]
+
+    def file_texts(self) -> dict[str, str]:
+        """Every file of the bundle, path -> text (the lock records their digests)."""
+        texts = {path: "---\n".join(o.text for o in items) for path, items in self.files.items()}
+        texts[IMAGES] = "".join(f"{image}\n" for image in self.images)
+        lock = {**self.lock, "files": {
+            path: "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+            for path, text in sorted(texts.items())
+        }}
+        texts[LOCK] = (
+            "# Written by kfops render: what produced this bundle. Do not edit.\n"
+            + yaml.safe_dump(lock, sort_keys=True, default_flow_style=False, width=1 << 16)
+        )
+        return texts
+
+    def secret_files(self) -> set[str]:
+        """Files holding a Secret: written readable by the owner only."""
+        return {path for path, items in self.files.items()
+                if any(o.kind == "Secret" for o in items)}
+
+
+def write_bundle(bundle: Bundle, out: Path) -> None:
+    """Write `bundle` to `out`, replacing an earlier bundle there as a whole.
+
+    The new bundle is written beside `out` first and swapped in, so a failure
+    leaves the previous bundle untouched. A folder that is not a kfops bundle
+    is never replaced.
+    """
+    if out.exists() and any(out.iterdir()) and not (out / LOCK).exists():
+        raise RenderError(
+            f"{out} exists and is not a kfops bundle (no {LOCK}); choose an empty or new folder"
+        )
+    texts = bundle.file_texts()
+    secret = bundle.secret_files()
+    if out.exists() and _unchanged(out, texts, secret):
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staged = out.with_name(f".{out.name}.new-{os.getpid()}")
+    shutil.rmtree(staged, ignore_errors=True)
+    try:
+        for relative, text in texts.items():
+            target = staged / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            os.chmod(target, 0o600 if relative in secret else 0o644)
+        _swap(staged, out)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+
+
+def _unchanged(out: Path, texts: dict[str, str], secret: set[str]) -> bool:
+    """Whether `out` already holds exactly these files (a no-change re-render writes nothing)."""
+    try:
+        present = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+        if present != set(texts):
+            return False
+        for relative, text in texts.items():
+            path = out / relative
+            wanted_mode = 0o600 if relative in secret else 0o644
+            if (path.stat().st_mode & 0o777) != wanted_mode:
+                return False
+            if path.read_bytes() != text.encode():
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def _swap(staged: Path, out: Path) -> None:
+    if not out.exists():
+        staged.rename(out)
+        return
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    out.rename(old)
+    staged.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_bundle_objects(folder: Path) -> tuple[list[dict[str, Any]], list[str], dict[str, Any]]:
+    """(objects, their digests, lock) of a bundle on disk, stage folders in order."""
+    lock_file = folder / LOCK
+    try:
+        lock = yaml.safe_load(lock_file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise RenderError(f"{folder} is not a kfops bundle: cannot read {LOCK} ({error})") from None
+    objects: list[dict[str, Any]] = []
+    digests: list[str] = []
+    for relative in sorted(lock.get("files", {})):
+        if not relative.endswith(".yaml"):
+            continue
+        for text, obj in split_documents((folder / relative).read_text(encoding="utf-8")):
+            objects.append(obj)
+            digests.append(hashlib.sha256(text.encode()).hexdigest())
+    return objects, digests, lock

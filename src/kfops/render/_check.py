@@ -1,0 +1,25 @@
+"""`kfops validate --bundle`: validate a bundle on disk without rendering it again."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from kfops.errors import RenderError
+from kfops.validate import ExtraCrd, ValidationReport, validate_objects
+
+from ._bundle import read_bundle_objects
+from ._paths import cache_root
+
+
+def validate_bundle(
+    folder: Path, extra_crds: Sequence[ExtraCrd] = (), kubernetes_version: str | None = None,
+    cache_dir: Path | None = None,
+) -> ValidationReport:
+    """Validate every object of a written bundle against the Kubernetes version it was made for."""
+    objects, digests, lock = read_bundle_objects(folder)
+    version = kubernetes_version or lock.get("kubernetesVersion")
+    if not isinstance(version, str):
+        raise RenderError(f"{folder}/kfops.lock names no kubernetesVersion; pass one")
+    return validate_objects(objects, version, extra_crds, digests=digests,
+                            cache_dir=cache_dir or cache_root())

@@ -1,0 +1,102 @@
+"""Where kfops keeps its caches, and small file helpers shared by the render steps."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+def cache_root() -> Path:
+    """`KFOPS_CACHE_DIR`, else `$XDG_CACHE_HOME/kfops`, else `~/.cache/kfops`."""
+    explicit = os.environ.get("KFOPS_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "kfops"
+
+
+def sha256_text(*parts: str) -> str:
+    """sha256 of the parts joined by NUL (so `("ab", "c")` differs from `("a", "bc")`)."""
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write `data` to `path` so readers see the old file or the new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+def read_json(path: Path) -> Any | None:
+    """The JSON in `path`, or None when it is missing or unreadable (a cache miss)."""
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Write `value` as compact JSON, atomically."""
+    write_atomic(path, json.dumps(value, separators=(",", ":")).encode())
+
+
+@contextlib.contextmanager
+def staging_dir(final: Path) -> Iterator[Path]:
+    """A temporary sibling of `final` that replaces it when the block succeeds."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
+    try:
+        yield temp
+        if final.exists():
+            old = final.with_name(f".{final.name}.old-{os.getpid()}")
+            final.rename(old)
+            temp.rename(final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            temp.rename(final)
+    finally:
+        if temp.exists():
+            shutil.rmtree(temp, ignore_errors=True)
+
+
+def tree_digest(root: Path, memo_dir: Path) -> str:
+    """sha256 of every file's relative path and content under `root`.
+
+    Hashing a 27 MB release on every render would cost more than the whole
+    no-change re-render budget, so the digest is remembered against the
+    tree's (path, size, mtime) signature and recomputed only when that changes.
+    """
+    files = sorted(
+        (p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts),
+        key=lambda p: p.as_posix(),
+    )
+    signature = hashlib.sha256()
+    for path in files:
+        stat = path.stat()
+        signature.update(f"{path.relative_to(root).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    memo = memo_dir / f"{sha256_text(str(root.resolve()))}.json"
+    remembered = read_json(memo)
+    if isinstance(remembered, dict) and remembered.get("signature") == signature.hexdigest():
+        return str(remembered["digest"])
+    content = hashlib.sha256()
+    for path in files:
+        content.update(path.relative_to(root).as_posix().encode() + b"\0")
+        content.update(hashlib.sha256(path.read_bytes()).digest())
+    digest = content.hexdigest()
+    write_json(memo, {"signature": signature.hexdigest(), "digest": digest})
+    return digest

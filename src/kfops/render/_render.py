@@ -1,0 +1,223 @@
+"""render(platform) -> Bundle: the whole pipeline from platform file to checked objects."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import kfops
+from kfops.catalog import ReleaseCatalog, SelectedComponent, catalog_for, select_components
+from kfops.config import LoadedPlatform, PipelinesSettings
+from kfops.errors import ComponentSelectionError, ConfigError, ValidationError
+from kfops.validate import ExtraCrd, ValidationReport, kubernetes_version_problem, validate_objects
+
+from ._assemble import assemble
+from ._bundle import Bundle
+from ._documents import load_documents
+from ._images import pod_template_images
+from ._inventory import ApplySet
+from ._kustomize import find_kustomize
+from ._layout import lay_out
+from ._paths import cache_root, sha256_text
+from ._remote import RemoteResolver
+from ._repairs import repair_patches
+from ._source import ReleaseSource, locate_release
+from ._units import Unit, build_units, overlay_for
+from ._workspace import Workspace, prepare_workspace
+
+
+class RenderProgress(Protocol):
+    """What a caller (the CLI's progress bar) is told while a render runs."""
+
+    def step(self, name: str) -> None:
+        """A new step starts."""
+
+    def units(self, total: int) -> None:
+        """How many kustomize builds (cached or not) the build step has."""
+
+    def unit_done(self, label: str) -> None:
+        """One build finished."""
+
+
+class _Silent:
+    def step(self, name: str) -> None:
+        pass
+
+    def units(self, total: int) -> None:
+        pass
+
+    def unit_done(self, label: str) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How to render: network use, extra CRD schemas, where caches live, progress."""
+
+    offline: bool = False
+    extra_crds: tuple[ExtraCrd, ...] = ()
+    cache_dir: Path | None = None
+    progress: RenderProgress = field(default_factory=_Silent)
+
+
+@dataclass
+class RenderResult:
+    """The bundle, its validation report and where the time went."""
+
+    bundle: Bundle
+    report: ValidationReport
+    timings: dict[str, float]
+    built: int
+    cached: int
+
+
+def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> RenderResult:
+    """Render and validate the platform; raise instead of returning a bad bundle."""
+    options = options or RenderOptions()
+    cache = options.cache_dir or cache_root()
+    timings: dict[str, float] = {}
+    progress = options.progress
+    with _timed(timings, "prepare"):
+        progress.step("preparing the release")
+        source = locate_release(loaded, cache, options.offline)
+        catalog = catalog_for(loaded.platform.spec.release.version, source.root)
+        kubernetes = _kubernetes_version(loaded, catalog)
+        selected = _select(loaded, catalog)
+        kustomize = find_kustomize()
+        workspace = prepare_workspace(
+            source, RemoteResolver.from_environment(_remote_cache(loaded, cache), options.offline), cache
+        )
+        units = _units(loaded, selected, workspace)
+    with _timed(timings, "build"):
+        progress.step("building components")
+        progress.units(len(units))
+        built, stats = build_units(units, kustomize, workspace, cache,
+                                   on_done=lambda u: progress.unit_done(f"{u.component}: {u.path}"))
+    with _timed(timings, "assemble"):
+        progress.step("assembling the bundle")
+        items = assemble(units, built, catalog, {s.name for s in selected})
+        files = lay_out(items, [s.name for s in selected])
+        objects = [o.obj for objs in files.values() for o in objs]
+        images = pod_template_images(objects)
+    with _timed(timings, "validate"):
+        progress.step("validating")
+        report = validate_objects(
+            objects, kubernetes, options.extra_crds,
+            digests=[sha256_text(o.text) for objs in files.values() for o in objs],
+            cache_dir=cache,
+        )
+    if not report.ok:
+        raise ValidationError(report.problems)
+    lock = _lock(loaded, source, workspace, catalog, selected, kubernetes, kustomize.version,
+                 {path: len(objs) for path, objs in files.items()})
+    warnings = [*_catalog_warnings(catalog), *report.not_evaluated]
+    bundle = Bundle(files, images, lock, warnings)
+    return RenderResult(bundle, report, timings, stats.built, stats.cached)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = time.perf_counter() - start
+
+
+def _remote_cache(loaded: LoadedPlatform, cache: Path) -> Path:
+    configured = loaded.platform.spec.release.remote_cache
+    return loaded.resolve_path(configured) if configured else cache / "remote"
+
+
+def _kubernetes_version(loaded: LoadedPlatform, catalog: ReleaseCatalog) -> str:
+    chosen = loaded.platform.spec.kubernetes_version
+    version = chosen or catalog.tested_kubernetes
+    problem = kubernetes_version_problem(version)
+    if problem:
+        raise ConfigError([loaded.problem(("spec", "kubernetesVersion"), problem)])
+    return version
+
+
+def _select(loaded: LoadedPlatform, catalog: ReleaseCatalog) -> tuple[SelectedComponent, ...]:
+    components = loaded.platform.spec.components
+    variants = {}
+    if isinstance(components.pipelines, PipelinesSettings):
+        variants["pipelines"] = components.pipelines.definitions
+    try:
+        return select_components(catalog, components.chosen(), variants)
+    except ComponentSelectionError as error:
+        raise ConfigError([
+            loaded.problem(("spec", "components", key), why) for key, why in error.problems
+        ]) from None
+
+
+def _units(
+    loaded: LoadedPlatform, selected: Sequence[SelectedComponent], workspace: Workspace
+) -> list[Unit]:
+    labels = ApplySet(loaded.platform.metadata.name).member_labels()
+    release = workspace.root / "release"
+    return [
+        Unit(s.name, path, overlay_for(
+            path, labels, s.component.namespace,
+            repair_patches(s.component.repairs, release, path),
+        ))
+        for s in selected for path in s.paths
+    ]
+
+
+def _catalog_warnings(catalog: ReleaseCatalog) -> list[str]:
+    if catalog.known:
+        return []
+    warnings = [f"release {catalog.version} is not in kfops's catalog: components were read from "
+                "its example/kustomization.yaml"]
+    warnings += [f"example/ path {path} matches no known component; it is rendered as "
+                 "component 'unrecognised'" for path in catalog.unrecognised]
+    return warnings
+
+
+def _lock(
+    loaded: LoadedPlatform, source: ReleaseSource, workspace: Workspace, catalog: ReleaseCatalog,
+    selected: Sequence[SelectedComponent], kubernetes: str, kustomize: str,
+    counts: dict[str, int],
+) -> dict[str, Any]:
+    applyset = ApplySet(loaded.platform.metadata.name)
+    release: dict[str, Any] = {
+        "version": catalog.version,
+        "source": source.origin,
+        "sourceDigest": f"sha256:{source.digest}",
+        "inCatalog": catalog.known,
+        "remoteBases": [{"url": url, "digest": f"sha256:{d}"} for url, d in workspace.remotes],
+    }
+    if source.is_archive:
+        release["archiveSha256"] = source.digest
+    return {
+        "apiVersion": "kfops.io/v1alpha1",
+        "kind": "BundleLock",
+        "platform": loaded.platform.metadata.name,
+        "target": loaded.platform.spec.target,
+        "kfopsVersion": kfops.__version__,
+        "configDigest": f"sha256:{loaded.digest()}",
+        "kubernetesVersion": kubernetes,
+        "kustomizeVersion": kustomize,
+        "release": release,
+        "applySet": {"parent": f"Secret kube-system/{applyset.parent_name}", "id": applyset.id},
+        "components": [{"name": s.name, "reason": s.reason, "paths": list(s.paths)}
+                       for s in selected],
+        "objects": counts,
+    }
+
+
+def load_extra_crds(folders: Sequence[Path]) -> tuple[ExtraCrd, ...]:
+    """The CustomResourceDefinitions in YAML files of `folders` (for `--crds`)."""
+    found: list[ExtraCrd] = []
+    for folder in folders:
+        files = sorted(folder.rglob("*.y*ml")) if folder.is_dir() else [folder]
+        for file in files:
+            for obj in load_documents(file.read_text(encoding="utf-8")):
+                if obj.get("kind") == "CustomResourceDefinition":
+                    found.append(ExtraCrd(obj, str(file)))
+    return tuple(found)

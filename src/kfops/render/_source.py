@@ -1,0 +1,98 @@
+"""The Kubeflow release to render: a local checkout or a release archive, located and digested."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from kfops.config import LoadedPlatform, is_url
+from kfops.errors import ReleaseSourceError
+
+from ._paths import sha256_text, staging_dir, tree_digest, write_atomic
+from ._remote import GITHUB
+
+ARCHIVE_URL = "https://github.com/kubeflow/manifests/archive/refs/tags/{version}.tar.gz"
+
+
+@dataclass(frozen=True)
+class ReleaseSource:
+    """An unpacked release whose `example/kustomization.yaml` kfops reads."""
+
+    root: Path
+    origin: str
+    """The source as written in the platform file (or the default archive URL)."""
+    digest: str
+    """sha256 of the archive, or of the checkout's files."""
+    is_archive: bool
+
+
+def locate_release(loaded: LoadedPlatform, cache: Path, offline: bool) -> ReleaseSource:
+    """The release `spec.release` names: a local path, or an archive fetched once into the cache."""
+    release = loaded.platform.spec.release
+    origin = release.source or ARCHIVE_URL.format(version=release.version)
+    if is_url(origin):
+        return _archive_release(origin, cache, offline)
+    root = loaded.resolve_path(origin)
+    return ReleaseSource(_release_root(root, origin), origin, tree_digest(root, cache / "trees"), False)
+
+
+def _release_root(folder: Path, origin: str) -> Path:
+    if (folder / "example" / "kustomization.yaml").is_file():
+        return folder
+    inner = [p for p in folder.iterdir() if (p / "example" / "kustomization.yaml").is_file()] \
+        if folder.is_dir() else []
+    if len(inner) == 1:
+        return inner[0]
+    raise ReleaseSourceError(
+        f"{origin} is not a kubeflow/manifests release: no example/kustomization.yaml in {folder}"
+    )
+
+
+def _archive_release(url: str, cache: Path, offline: bool) -> ReleaseSource:
+    home = cache / "releases" / sha256_text(url)[:32]
+    archive = home / ("archive.zip" if url.endswith(".zip") else "archive.tar.gz")
+    unpacked = home / "tree"
+    if not archive.exists():
+        if offline:
+            raise ReleaseSourceError(
+                f"release archive {url} is not in the cache ({archive}) and --offline forbids "
+                "downloading it"
+            )
+        write_atomic(archive, _download(url))
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    if not unpacked.exists():
+        with staging_dir(unpacked) as staged:
+            _unpack(archive, staged)
+    return ReleaseSource(_release_root(unpacked, url), url, digest, True)
+
+
+def _download(url: str) -> bytes:
+    mapped = url
+    if url.startswith(GITHUB):
+        mapped = os.environ.get("KFOPS_GITHUB_URL", GITHUB).rstrip("/") + url[len(GITHUB):]
+    try:
+        with httpx.Client(follow_redirects=True, timeout=300) as client:
+            response = client.get(mapped)
+    except httpx.HTTPError as error:
+        raise ReleaseSourceError(f"cannot download {mapped}: {error}") from None
+    if response.status_code != 200:
+        raise ReleaseSourceError(f"cannot download {mapped}: HTTP {response.status_code}")
+    return response.content
+
+
+def _unpack(archive: Path, into: Path) -> None:
+    try:
+        if archive.suffix == ".zip":
+            with zipfile.ZipFile(archive) as bundle:
+                bundle.extractall(into)
+        else:
+            with tarfile.open(archive) as bundle:
+                bundle.extractall(into, filter="data")
+    except (tarfile.TarError, zipfile.BadZipFile, OSError) as error:
+        raise ReleaseSourceError(f"cannot unpack {archive}: {error}") from None

@@ -1,0 +1,19 @@
+"""Offline validation of rendered objects: Kubernetes schemas, CRD schemas, CEL rules."""
+
+from ._builtin import supported_versions
+from ._report import ValidationReport
+from ._validator import (
+    ExtraCrd,
+    kubernetes_version_problem,
+    object_digest,
+    validate_objects,
+)
+
+__all__ = [
+    "ExtraCrd",
+    "ValidationReport",
+    "kubernetes_version_problem",
+    "object_digest",
+    "supported_versions",
+    "validate_objects",
+]

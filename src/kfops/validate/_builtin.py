@@ -1,0 +1,62 @@
+"""Schemas of Kubernetes' built-in kinds for one Kubernetes version (kubernetes-validate's)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+
+_DEFINITIONS = "/api/_definitions.json"
+OBJECT_META = f"{_DEFINITIONS}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+
+
+def schema_root() -> Path:
+    """The folder of kubernetes-validate's JSON schemas."""
+    return Path(str(resources.files("kubernetes_validate") / "kubernetes-json-schema"))
+
+
+def supported_versions() -> list[str]:
+    """Kubernetes minor versions there are schemas for, oldest first."""
+    found = {m.group(1) for p in schema_root().iterdir()
+             if (m := re.match(r"^v(\d+\.\d+)\.\d+-local-strict$", p.name))}
+    return sorted(found, key=lambda v: tuple(int(x) for x in v.split(".")))
+
+
+class BuiltinSchemas:
+    """Validators for built-in kinds of one Kubernetes minor version, made on first use."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+        self.folder = schema_root() / f"v{version}.0-local-strict"
+
+    @functools.cached_property
+    def registry(self) -> Registry[Any]:
+        """The registry resolving `$ref`s into the version's shared definitions."""
+        definitions = json.loads((self.folder / "_definitions.json").read_text())
+        return Resource.from_contents(definitions) @ Registry()  # type: ignore[return-value]
+
+    def validator(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+        """The validator of a built-in kind, or None when Kubernetes has no such kind."""
+        return self._validator(api_version, kind)
+
+    @functools.cache  # noqa: B019 - one instance per render, bounded by the kinds seen
+    def _validator(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+        group, _, version = api_version.rpartition("/")
+        short = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+        path = self.folder / f"{kind.lower()}-{short}.json"
+        if not path.is_file():
+            return None
+        schema = json.loads(path.read_text())
+        gvks = schema.get("x-kubernetes-group-version-kind") or []
+        # kubernetes-validate names files by the group's first label; confirm the full group.
+        if not any(g.get("group", "") == group and g.get("kind") == kind and
+                   g.get("version") == version for g in gvks):
+            return None
+        registry = Resource.from_contents(schema) @ self.registry
+        return jsonschema.Draft202012Validator(schema, registry=registry)

@@ -1,0 +1,213 @@
+"""Validate rendered objects offline: built-in kinds, custom resources, CEL rules.
+
+Results are cached per object digest within a schema context (Kubernetes
+version, kfops and kubernetes-validate versions, the CRDs in play), so a
+re-render validates only objects that changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import kfops
+from kfops.errors import ValidationProblem
+from kfops.objects import BUILTIN_CLUSTER_SCOPED, describe
+
+from ._builtin import BuiltinSchemas, supported_versions
+from ._cel import CelEvaluator, rule_outcomes
+from ._crd import CrdSchemas, CrdVersion
+from ._messages import schema_problem
+from ._report import ValidationReport
+
+_MAX_PER_OBJECT = 5
+_CACHE_FORMAT = "1"
+
+
+@dataclass(frozen=True)
+class ExtraCrd:
+    """A CustomResourceDefinition from outside the bundle (e.g. Karpenter's), with its origin."""
+
+    crd: dict[str, Any]
+    source: str
+
+
+def kubernetes_version_problem(version: str) -> str | None:
+    """Why `version` cannot be validated against, or None when it can."""
+    versions = supported_versions()
+    if version in versions:
+        return None
+    return f"no Kubernetes schemas for {version}; available: {versions[0]} to {versions[-1]}"
+
+
+def object_digest(obj: dict[str, Any]) -> str:
+    """A stable digest of an object's content."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+def validate_objects(
+    objects: Sequence[dict[str, Any]],
+    kubernetes_version: str,
+    extra_crds: Sequence[ExtraCrd] = (),
+    digests: Sequence[str] | None = None,
+    cache_dir: Path | None = None,
+) -> ValidationReport:
+    """Check every object; the report lists problems and rules not evaluated."""
+    digests = list(digests) if digests is not None else [object_digest(o) for o in objects]
+    crd_digests = [d for o, d in zip(objects, digests, strict=True)
+                   if o.get("kind") == "CustomResourceDefinition"]
+    context = _context(kubernetes_version, crd_digests, extra_crds)
+    cache_file = cache_dir / "validation" / f"{context}.json" if cache_dir else None
+    remembered = _read_cache(cache_file)
+    checker = _Checker(kubernetes_version, objects, extra_crds)
+    report = ValidationReport()
+    fresh: dict[str, Any] = {}
+    for obj, digest in zip(objects, digests, strict=True):
+        result = remembered.get(digest)
+        if result is None:
+            result = checker.check(obj)
+            fresh[digest] = result
+        else:
+            report.cached += 1
+        report.checked += 1
+        report.problems += [ValidationProblem(*p) for p in result["problems"]]
+        report.not_evaluated += result["not_evaluated"]
+    if cache_file is not None and fresh:
+        _write_cache(cache_file, {**remembered, **fresh})
+    report.not_evaluated = sorted(set(report.not_evaluated))
+    return report
+
+
+def _context(version: str, crd_digests: list[str], extra: Sequence[ExtraCrd]) -> str:
+    parts = [_CACHE_FORMAT, kfops.__version__, metadata.version("kubernetes-validate"), version,
+             *sorted(crd_digests), *sorted(object_digest(e.crd) for e in extra)]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
+def _read_cache(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_cache(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_suffix(".tmp")
+    temp.write_text(json.dumps(data, separators=(",", ":")))
+    temp.replace(path)
+
+
+class _Checker:
+    """Checks single objects; schemas and CEL programs are built only when first needed."""
+
+    def __init__(
+        self, version: str, objects: Sequence[dict[str, Any]], extra: Sequence[ExtraCrd]
+    ) -> None:
+        self.builtin = BuiltinSchemas(version)
+        self.crds = CrdSchemas(self.builtin)
+        self.version = version
+        self._cel: CelEvaluator | None = None
+        for crd in extra:
+            self.crds.add(crd.crd, crd.source)
+        for obj in objects:
+            if obj.get("kind") == "CustomResourceDefinition":
+                self.crds.add(obj, "the bundle")
+
+    def check(self, obj: dict[str, Any]) -> dict[str, list[Any]]:
+        who = describe(obj)
+        problems: list[tuple[str, str]] = []
+        not_evaluated: list[str] = []
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        name = (obj.get("metadata") or {}).get("name")
+        if not isinstance(api_version, str) or not isinstance(kind, str) or not name:
+            problems.append(("", "apiVersion, kind and metadata.name are required"))
+        else:
+            group, _, version = api_version.rpartition("/")
+            versions = self.crds.versions(group, kind)
+            if versions is not None:
+                problems += self._custom(obj, versions, version, not_evaluated, who)
+            else:
+                problems += self._built_in(obj, api_version, kind)
+        return {
+            "problems": [[who, path, text] for path, text in problems[:_MAX_PER_OBJECT]],
+            "not_evaluated": not_evaluated,
+        }
+
+    def _built_in(self, obj: dict[str, Any], api_version: str, kind: str) -> list[tuple[str, str]]:
+        validator = self.builtin.validator(api_version, kind)
+        if validator is None:
+            return [("", f"no schema for {api_version} {kind}: not a built-in kind of Kubernetes "
+                         f"{self.version}, and no CustomResourceDefinition defines it")]
+        problems = [schema_problem(e) for e in validator.iter_errors(obj)]
+        problems += _scope_problems(obj, namespaced=kind not in BUILTIN_CLUSTER_SCOPED)
+        return problems + _name_problems(obj, custom=False)
+
+    def _custom(
+        self, obj: dict[str, Any], versions: dict[str, CrdVersion], version: str,
+        not_evaluated: list[str], who: str,
+    ) -> list[tuple[str, str]]:
+        served = versions.get(version)
+        if served is None or not served.served:
+            offered = ", ".join(v for v, d in sorted(versions.items()) if d.served)
+            return [("apiVersion", f"version {version} is not served by the CRD "
+                                   f"(from {next(iter(versions.values())).source}); served: {offered}")]
+        problems = [schema_problem(e) for e in self.crds.validator(served).iter_errors(obj)]
+        problems += _scope_problems(obj, served.namespaced) + _name_problems(obj, custom=True)
+        if self.crds.has_rules(served.group, served.kind, served.version):
+            for outcome in rule_outcomes(served.schema, obj, self._evaluator()):
+                if outcome.passed is False and outcome.reason is None:
+                    problems.append((outcome.path, f"{outcome.message} (rule: {outcome.rule})"))
+                else:
+                    not_evaluated.append(
+                        f"{who}: {outcome.path or '(object)'}: rule not evaluated: "
+                        f"{outcome.rule} ({outcome.reason})"
+                    )
+        return problems
+
+    def _evaluator(self) -> CelEvaluator:
+        if self._cel is None:
+            self._cel = CelEvaluator()
+        return self._cel
+
+
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_PATH_SEGMENT_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
+_LABEL_NAME_KINDS = frozenset({"Namespace", "Service"})
+
+
+def _name_problems(obj: dict[str, Any], custom: bool) -> list[tuple[str, str]]:
+    """Names the API server would refuse (the rules of apimachinery's name validation)."""
+    name = str((obj.get("metadata") or {}).get("name", ""))
+    if "$(" in name:
+        return [("metadata.name", f"{name!r} is an unresolved kustomize variable")]
+    kind = str(obj.get("kind"))
+    if custom or kind in _PATH_SEGMENT_KINDS:
+        if name in (".", "..") or "/" in name or "%" in name:
+            return [("metadata.name", f"{name!r} may not be '.', '..' or contain '/' or '%'")]
+        return []
+    if kind in _LABEL_NAME_KINDS:
+        if len(name) > 63 or not _DNS_LABEL.match(name):
+            return [("metadata.name", f"{name!r} is not a DNS label (RFC 1123)")]
+        return []
+    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+        return [("metadata.name", f"{name!r} is not a DNS subdomain (RFC 1123)")]
+    return []
+
+
+def _scope_problems(obj: dict[str, Any], namespaced: bool) -> list[tuple[str, str]]:
+    has_namespace = bool((obj.get("metadata") or {}).get("namespace"))
+    if namespaced and not has_namespace:
+        return [("metadata.namespace", "namespaced kind without a namespace (it would land in "
+                                       "whatever namespace kubectl defaults to)")]
+    return []
