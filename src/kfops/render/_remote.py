@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 
 from kfops.errors import RemoteBaseError
 
@@ -174,6 +173,8 @@ class RemoteResolver:
             url = f"{self._source_url(ref)}/releases/download/{ref.ref}/{ref.path}"
         else:
             url = f"{self._source_url(ref)}/{ref.path}"
+        import httpx  # noqa: PLC0415 - only a fetch needs it; keeps the CLI start fast
+
         try:
             with httpx.Client(follow_redirects=True, timeout=60) as client:
                 response = client.get(url)

@@ -9,7 +9,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 
 from kfops.config import LoadedPlatform, is_url
 from kfops.errors import ReleaseSourceError
@@ -76,6 +75,8 @@ def _download(url: str) -> bytes:
     mapped = url
     if url.startswith(GITHUB):
         mapped = os.environ.get("KFOPS_GITHUB_URL", GITHUB).rstrip("/") + url[len(GITHUB):]
+    import httpx  # noqa: PLC0415 - only a download needs it; keeps the CLI start fast
+
     try:
         with httpx.Client(follow_redirects=True, timeout=300) as client:
             response = client.get(mapped)

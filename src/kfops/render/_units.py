@@ -8,18 +8,20 @@ component's overlay therefore rebuilds only that component.
 
 from __future__ import annotations
 
+import json
+import marshal
 import os
+import re
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ._documents import split_documents
 from ._kustomize import Kustomize
-from ._paths import read_json, sha256_text, write_atomic, write_json
+from ._paths import sha256_text, write_atomic
 from ._workspace import Workspace
 
 CACHE_FORMAT = "1"
@@ -62,7 +64,8 @@ def overlay_for(
         {"pairs": dict(sorted(labels.items())), "includeSelectors": False,
          "includeTemplates": False}
     ]
-    return yaml.safe_dump(kustomization, sort_keys=False)
+    # JSON is YAML, and json.dumps is ~50x faster than PyYAML's pure-Python dumper.
+    return json.dumps(kustomization, indent=2) + "\n"
 
 
 @dataclass(frozen=True)
@@ -85,13 +88,15 @@ def build_units(
     keys = [unit.key(kustomize, workspace) for unit in units]
     missing: list[int] = []
     for index, key in enumerate(keys):
-        cached = read_json(cache / "builds" / f"{key}.json")
-        if isinstance(cached, list):
-            results[index] = [(text, obj) for text, obj in cached]
+        cached = _read_build(cache, key)
+        if cached is not None:
+            results[index] = cached
             on_done(units[index])
         else:
             missing.append(index)
     if missing:
+        # Longest first: the biggest builds (KServe's CRDs take ~1.5 s) must not be the tail.
+        missing.sort(key=lambda i: -_weight(units[i], workspace))
         workers = max(1, min(len(missing), os.cpu_count() or 1))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = {
@@ -101,10 +106,50 @@ def build_units(
                 index = futures[future]
                 # Parsing here, on the main thread, overlaps with the builds still running.
                 documents = split_documents(future.result())
-                write_json(cache / "builds" / f"{keys[index]}.json", documents)
+                write_atomic(_build_file(cache, keys[index]), marshal.dumps(documents))
                 results[index] = documents
                 on_done(units[index])
     return [r or [] for r in results], BuildStats(len(missing), len(units) - len(missing))
+
+
+_REMOTE_PATH = re.compile(r"[\w./-]*_remote/[\w./-]+")
+
+
+def _weight(unit: Unit, workspace: Workspace) -> int:
+    """A guess of a build's cost: bytes of YAML in its application folder and remote bases.
+
+    kustomize's time grows with the YAML it reads, and a path's bases live in
+    its application folder (e.g. applications/kserve) or in remote bases that
+    folder's kustomizations point at.
+    """
+    folder = workspace.root / "release" / "/".join(unit.path.split("/")[:2])
+    total = 0
+    for path in folder.rglob("*"):
+        if path.suffix in (".yaml", ".yml") and path.is_file():
+            total += path.stat().st_size
+            if path.name == "kustomization.yaml" and "_remote/" in (text := path.read_text()):
+                total += sum(_size(path.parent / ref) for ref in _REMOTE_PATH.findall(text))
+    return total
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _build_file(cache: Path, key: str) -> Path:
+    # marshal reads plain lists, dicts and strings several times faster than json; its
+    # format is tied to the interpreter version, so that is part of the file name.
+    return cache / "builds" / f"{key}-py{sys.version_info[0]}{sys.version_info[1]}.marshal"
+
+
+def _read_build(cache: Path, key: str) -> Documents | None:
+    try:
+        data = marshal.loads(_build_file(cache, key).read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    return data if isinstance(data, list) else None
 
 
 def _build_one(unit: Unit, kustomize: Kustomize, workspace: Workspace) -> str:

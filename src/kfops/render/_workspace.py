@@ -106,14 +106,15 @@ def _populate(
     staged: Path, release: Path, cache: Path, remotes: list[tuple[RemoteRef, Path]]
 ) -> None:
     shutil.copytree(release, staged / "release", symlinks=True,
-                    ignore=shutil.ignore_patterns(".git"))
+                    ignore=shutil.ignore_patterns(".git"), copy_function=_link_or_copy)
     local_of: dict[str, Path] = {}
     for ref, cached in remotes:
         inside = staged / "_remote" / ref.cache_path(Path())
         if ref.is_git:
             checkout = staged / "_remote" / ref.checkout_root(Path())
             if not checkout.exists():
-                shutil.copytree(ref.checkout_root(cache), checkout, symlinks=True)
+                shutil.copytree(ref.checkout_root(cache), checkout, symlinks=True,
+                                copy_function=_link_or_copy)
             local_of[ref.url] = inside
         else:
             # A file resource outside the kustomization root is refused by kustomize's
@@ -127,9 +128,24 @@ def _populate(
         _point_at_copy(file, ref.url, local_of[ref.url])
 
 
+def _link_or_copy(source: str, target: str) -> None:
+    """Hard-link a file into the workspace (fast, no data copied), or copy it across devices.
+
+    Linked files share their content with the user's checkout, so the workspace
+    never writes into a file: the few it changes are replaced (see _point_at_copy).
+    """
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
 def _point_at_copy(file: Path, url: str, copy: Path) -> None:
     relative = os.path.relpath(copy, file.parent)
     text = file.read_text(encoding="utf-8")
     pattern = re.compile(r"(^\s*-\s*[\"']?)" + re.escape(url) + r"([\"']?\s*(#.*)?$)", re.MULTILINE)
-    file.write_text(pattern.sub(lambda m: f"{m.group(1)}{relative}{m.group(2)}", text),
-                    encoding="utf-8")
+    replaced = file.with_name(f".{file.name}.kfops")
+    replaced.write_text(pattern.sub(lambda m: f"{m.group(1)}{relative}{m.group(2)}", text),
+                        encoding="utf-8")
+    # os.replace swaps the directory entry; the linked original keeps its content.
+    os.replace(replaced, file)

@@ -9,8 +9,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import jsonschema
+    from referencing import Registry
 
 _DEFINITIONS = "/api/_definitions.json"
 OBJECT_META = f"{_DEFINITIONS}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
@@ -38,6 +41,8 @@ class BuiltinSchemas:
     @functools.cached_property
     def registry(self) -> Registry[Any]:
         """The registry resolving `$ref`s into the version's shared definitions."""
+        from referencing import Registry, Resource  # noqa: PLC0415 - imported when first used
+
         definitions = json.loads((self.folder / "_definitions.json").read_text())
         return Resource.from_contents(definitions) @ Registry()  # type: ignore[return-value]
 
@@ -58,5 +63,8 @@ class BuiltinSchemas:
         if not any(g.get("group", "") == group and g.get("kind") == kind and
                    g.get("version") == version for g in gvks):
             return None
+        import jsonschema  # noqa: PLC0415 - imported when first used
+        from referencing import Resource  # noqa: PLC0415
+
         registry = Resource.from_contents(schema) @ self.registry
         return jsonschema.Draft202012Validator(schema, registry=registry)

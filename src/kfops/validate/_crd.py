@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+if TYPE_CHECKING:
+    import jsonschema
 
 from ._builtin import BuiltinSchemas
 from ._cel import has_rules
@@ -66,6 +67,8 @@ class CrdSchemas:
 
     @functools.cache  # noqa: B019 - one instance per validation run
     def _validator(self, group: str, kind: str, version: str) -> jsonschema.protocols.Validator:
+        import jsonschema  # noqa: PLC0415 - imported when first used
+
         schema = to_json_schema(self._kinds[(group, kind)][version].schema, root=True)
         # A base URI under /api/ lets the ObjectMeta `$ref` resolve into the built-in definitions.
         schema["$id"] = f"https://kubernetes.io/api/custom/{group or 'core'}/{version}/{kind}.json"

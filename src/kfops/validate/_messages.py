@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema.exceptions import ValidationError as SchemaError
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError as SchemaError
 
 from ._paths import field_path
 

@@ -60,19 +60,19 @@ def validate_objects(
 ) -> ValidationReport:
     """Check every object; the report lists problems and rules not evaluated."""
     digests = list(digests) if digests is not None else [object_digest(o) for o in objects]
-    crd_digests = [d for o, d in zip(objects, digests, strict=True)
-                   if o.get("kind") == "CustomResourceDefinition"]
-    context = _context(kubernetes_version, crd_digests, extra_crds)
-    cache_file = cache_dir / "validation" / f"{context}.json" if cache_dir else None
+    schema_keys = _schema_keys(kubernetes_version, objects, digests, extra_crds)
+    cache_file = (cache_dir / "validation" / f"{_CACHE_FORMAT}-{kubernetes_version}.json"
+                  if cache_dir else None)
     remembered = _read_cache(cache_file)
     checker = _Checker(kubernetes_version, objects, extra_crds)
     report = ValidationReport()
     fresh: dict[str, Any] = {}
     for obj, digest in zip(objects, digests, strict=True):
-        result = remembered.get(digest)
+        key = f"{digest}:{schema_keys.get(_kind_key(obj), schema_keys[None])}"
+        result = remembered.get(key)
         if result is None:
             result = checker.check(obj)
-            fresh[digest] = result
+            fresh[key] = result
         else:
             report.cached += 1
         report.checked += 1
@@ -84,10 +84,31 @@ def validate_objects(
     return report
 
 
-def _context(version: str, crd_digests: list[str], extra: Sequence[ExtraCrd]) -> str:
-    parts = [_CACHE_FORMAT, kfops.__version__, metadata.version("kubernetes-validate"), version,
-             *sorted(crd_digests), *sorted(object_digest(e.crd) for e in extra)]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+def _kind_key(obj: dict[str, Any]) -> tuple[str, str] | None:
+    return (str(obj.get("apiVersion", "")).rpartition("/")[0], str(obj.get("kind", "")))
+
+
+def _schema_keys(
+    version: str, objects: Sequence[dict[str, Any]], digests: Sequence[str],
+    extra: Sequence[ExtraCrd],
+) -> dict[tuple[str, str] | None, str]:
+    """What each kind's result depends on besides the object: its CRD, or the built-in schemas.
+
+    Keying results this way keeps them valid when unrelated CRDs come and go,
+    so toggling one component re-validates only that component's objects.
+    """
+    builtin = hashlib.sha256(
+        f"{kfops.__version__}\0{metadata.version('kubernetes-validate')}\0{version}".encode()
+    ).hexdigest()[:16]
+    keys: dict[tuple[str, str] | None, str] = {None: builtin}
+    crds = [(e.crd, object_digest(e.crd)) for e in extra]
+    crds += [(o, d) for o, d in zip(objects, digests, strict=True)
+             if o.get("kind") == "CustomResourceDefinition"]
+    for crd, digest in crds:
+        spec = crd.get("spec") or {}
+        kind = (str(spec.get("group", "")), str((spec.get("names") or {}).get("kind", "")))
+        keys[kind] = hashlib.sha256(f"{builtin}\0{digest}".encode()).hexdigest()[:16]
+    return keys
 
 
 def _read_cache(path: Path | None) -> dict[str, Any]:
