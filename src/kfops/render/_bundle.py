@@ -45,7 +45,8 @@ class Bundle:
         }}
         texts[LOCK] = (
             "# Written by kfops render: what produced this bundle. Do not edit.\n"
-            + yaml.safe_dump(lock, sort_keys=True, default_flow_style=False, width=1 << 16)
+            + yaml.dump(lock, Dumper=yaml.CSafeDumper, sort_keys=True, default_flow_style=False,
+                        width=1 << 16)
         )
         return texts
 

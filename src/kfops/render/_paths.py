@@ -81,22 +81,32 @@ def tree_digest(root: Path, memo_dir: Path) -> str:
     no-change re-render budget, so the digest is remembered against the
     tree's (path, size, mtime) signature and recomputed only when that changes.
     """
-    files = sorted(
-        (p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts),
-        key=lambda p: p.as_posix(),
-    )
+    files = _files(root)
     signature = hashlib.sha256()
-    for path in files:
-        stat = path.stat()
-        signature.update(f"{path.relative_to(root).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    for relative, stat in files:
+        signature.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     memo = memo_dir / f"{sha256_text(str(root.resolve()))}.json"
     remembered = read_json(memo)
     if isinstance(remembered, dict) and remembered.get("signature") == signature.hexdigest():
         return str(remembered["digest"])
     content = hashlib.sha256()
-    for path in files:
-        content.update(path.relative_to(root).as_posix().encode() + b"\0")
-        content.update(hashlib.sha256(path.read_bytes()).digest())
+    for relative, _ in files:
+        content.update(relative.encode() + b"\0")
+        content.update(hashlib.sha256((root / relative).read_bytes()).digest())
     digest = content.hexdigest()
     write_json(memo, {"signature": signature.hexdigest(), "digest": digest})
     return digest
+
+
+def _files(root: Path) -> list[tuple[str, os.stat_result]]:
+    """(relative POSIX path, stat) of every file under `root`, sorted; `.git` skipped."""
+    found: list[tuple[str, os.stat_result]] = []
+    base = str(root)
+    for folder, dirs, names in os.walk(base):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        prefix = os.path.relpath(folder, base)
+        for name in names:
+            stat = os.stat(os.path.join(folder, name))
+            found.append((name if prefix == "." else f"{prefix}/{name}".replace(os.sep, "/"), stat))
+    found.sort()
+    return found

@@ -73,6 +73,8 @@ class RenderResult:
     timings: dict[str, float]
     built: int
     cached: int
+    workspace: Path
+    """The prepared release copy the bundle was built from (for inspection)."""
 
 
 def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> RenderResult:
@@ -89,7 +91,8 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
         selected = _select(loaded, catalog)
         kustomize = find_kustomize()
         workspace = prepare_workspace(
-            source, RemoteResolver.from_environment(_remote_cache(loaded, cache), options.offline), cache
+            source, RemoteResolver.from_environment(_remote_cache(loaded, cache), options.offline),
+            cache, [path for s in selected for path in s.paths],
         )
         units = _units(loaded, selected, workspace)
     with _timed(timings, "build"):
@@ -116,7 +119,7 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
                  {path: len(objs) for path, objs in files.items()})
     warnings = [*_catalog_warnings(catalog), *report.not_evaluated]
     bundle = Bundle(files, images, lock, warnings)
-    return RenderResult(bundle, report, timings, stats.built, stats.cached)
+    return RenderResult(bundle, report, timings, stats.built, stats.cached, workspace.root)
 
 
 @contextmanager

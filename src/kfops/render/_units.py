@@ -65,7 +65,7 @@ def overlay_for(
          "includeTemplates": False}
     ]
     # JSON is YAML, and json.dumps is ~50x faster than PyYAML's pure-Python dumper.
-    return json.dumps(kustomization, indent=2) + "\n"
+    return json.dumps(kustomization) + "\n"
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from kfops.errors import ReleaseSourceError
+from kfops.errors import ReleaseSourceError, RemoteBaseError
 
-from ._paths import sha256_text, staging_dir, tree_digest
+from ._paths import read_json, sha256_text, staging_dir, tree_digest, write_json
 from ._remote import RemoteRef, RemoteResolver, parse_remote
 from ._source import ReleaseSource
 
@@ -40,40 +41,101 @@ class Workspace:
     """(remote reference, digest of its cached content), sorted."""
 
 
-def prepare_workspace(source: ReleaseSource, resolver: RemoteResolver, cache: Path) -> Workspace:
-    """The workspace for `source`, made now unless an identical one is cached."""
-    remotes = _resolve_all(source.root, resolver)
-    digests = tuple(sorted(
-        (ref.url, tree_digest(local, cache / "trees") if local.is_dir() else _file_digest(local))
-        for ref, local in remotes
-    ))
-    key = sha256_text(FORMAT, source.digest, *[f"{u}={d}" for u, d in digests])[:32]
+def prepare_workspace(
+    source: ReleaseSource, resolver: RemoteResolver, cache: Path, paths: Sequence[str]
+) -> Workspace:
+    """The workspace for `source`, made now unless an identical one is cached.
+
+    Every remote base of the release is resolved; one that is neither cached nor
+    fetchable only fails the render when one of `paths` (the folders being
+    built) reaches it, since releases carry alternatives nobody builds.
+    """
+    remotes, unavailable = _resolve_all(source.root, source.digest, resolver, cache)
+    if unavailable:
+        reached = _reachable_remotes(source.root, paths)
+        for url, error in unavailable.items():
+            if url in reached:
+                raise error
+    digests = tuple(sorted((ref.url, digest) for ref, _, digest in remotes))
+    key = sha256_text(FORMAT, source.digest, *[f"{u}={d}" for u, d in digests],
+                      *sorted(unavailable))[:32]
     root = cache / "workspaces" / key
     if not (root / ".complete").exists():
         with staging_dir(root) as staged:
-            _populate(staged, source.root, resolver.cache, remotes)
+            _populate(staged, source.root, resolver.cache, [(r, p) for r, p, _ in remotes])
             (staged / ".complete").write_text(key)
     return Workspace(root, key, digests)
 
 
-def _file_digest(path: Path) -> str:
-    return sha256_text(path.read_bytes().hex())
+def _resolve_all(
+    root: Path, digest: str, resolver: RemoteResolver, cache: Path
+) -> tuple[list[tuple[RemoteRef, Path, str]], dict[str, RemoteBaseError]]:
+    """(reference, local copy, content digest) of every remote base under `root` and of the
+    remote bases those pull in; and the references that could not be resolved."""
+    found: dict[str, tuple[RemoteRef, Path, str]] = {}
+    unavailable: dict[str, RemoteBaseError] = {}
+    pending = [(root, digest)]
+    while pending:
+        folder, folder_digest = pending.pop()
+        for url in _remote_urls(folder, folder_digest, cache):
+            ref = parse_remote(url)
+            if ref is None or url in found or url in unavailable:
+                continue
+            try:
+                local = resolver.resolve(ref)
+            except RemoteBaseError as error:
+                unavailable[url] = error
+                continue
+            if ref.is_git:
+                checkout = ref.checkout_root(resolver.cache)
+                checkout_digest = tree_digest(checkout, cache / "trees")
+                found[url] = (ref, local, sha256_text(checkout_digest, ref.path))
+                pending.append((checkout, checkout_digest))
+            else:
+                found[url] = (ref, local, sha256_text(local.read_bytes().hex()))
+    return sorted(found.values(), key=lambda item: item[0].url), unavailable
 
 
-def _resolve_all(root: Path, resolver: RemoteResolver) -> list[tuple[RemoteRef, Path]]:
-    """Every remote reference under `root`, and in the remote bases it pulls in."""
-    found: dict[str, tuple[RemoteRef, Path]] = {}
-    pending = [root]
+def _reachable_remotes(root: Path, paths: Sequence[str]) -> set[str]:
+    """Remote references that building `paths` would read, following local bases."""
+    seen: set[Path] = set()
+    remote: set[str] = set()
+    pending = [(root / path).resolve() for path in paths]
     while pending:
         folder = pending.pop()
-        for _, ref in _remote_refs(folder):
-            if ref.url in found:
-                continue
-            local = resolver.resolve(ref)
-            found[ref.url] = (ref, local)
-            if ref.is_git:
-                pending.append(ref.checkout_root(resolver.cache))
-    return sorted(found.values(), key=lambda item: item[0].url)
+        if folder in seen:
+            continue
+        seen.add(folder)
+        document = _kustomization(folder)
+        for field in _REFERENCE_FIELDS:
+            for entry in document.get(field) or []:
+                if not isinstance(entry, str):
+                    continue
+                if parse_remote(entry) is not None:
+                    remote.add(entry)
+                elif (folder / entry).is_dir():
+                    pending.append((folder / entry).resolve())
+    return remote
+
+
+def _kustomization(folder: Path) -> dict[str, Any]:
+    for name in _KUSTOMIZATION_NAMES:
+        file = folder / name
+        if file.is_file():
+            document = yaml.load(file.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+            return document if isinstance(document, dict) else {}
+    return {}
+
+
+def _remote_urls(folder: Path, digest: str, cache: Path) -> list[str]:
+    """Remote references in the kustomizations of a tree, remembered by the tree's digest."""
+    memo = cache / "remote-refs" / f"{FORMAT}-{digest}.json"
+    remembered = read_json(memo)
+    if isinstance(remembered, list):
+        return [str(url) for url in remembered]
+    urls = sorted({ref.url for _, ref in _remote_refs(folder)})
+    write_json(memo, urls)
+    return urls
 
 
 def _remote_refs(root: Path) -> Iterator[tuple[Path, RemoteRef]]:
@@ -125,7 +187,8 @@ def _populate(
             (wrapper / "kustomization.yaml").write_text(f"resources:\n- {inside.name}\n")
             local_of[ref.url] = wrapper
     for file, ref in list(_remote_refs(staged)):
-        _point_at_copy(file, ref.url, local_of[ref.url])
+        if ref.url in local_of:  # an unavailable base no built path reaches stays as written
+            _point_at_copy(file, ref.url, local_of[ref.url])
 
 
 def _link_or_copy(source: str, target: str) -> None:

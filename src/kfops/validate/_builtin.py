@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from importlib import resources
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,12 @@ OBJECT_META = f"{_DEFINITIONS}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.Objec
 
 
 def schema_root() -> Path:
-    """The folder of kubernetes-validate's JSON schemas."""
-    return Path(str(resources.files("kubernetes_validate") / "kubernetes-json-schema"))
+    """The folder of kubernetes-validate's JSON schemas (found without importing the package,
+    which imports jsonschema: a no-change re-render must not pay for that)."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("kubernetes-validate is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
 
 
 def supported_versions() -> list[str]:

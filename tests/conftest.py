@@ -1,0 +1,89 @@
+"""Shared fixtures: the real upstream manifests, an isolated kfops cache, platform files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The real upstream data (Kubeflow manifests, remote bases, CRDs, prerequisites).
+UPSTREAM = Path(os.environ.get("KFOPS_TEST_UPSTREAM", ROOT.parent / "shared" / "upstream"))
+MANIFESTS = UPSTREAM / "kubeflow-manifests"
+REMOTE_CACHE = UPSTREAM / "remote-cache"
+RELEASES = ("v1.10.2", "26.03")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not (MANIFESTS / "26.03" / "example" / "kustomization.yaml").is_file():
+        raise pytest.UsageError(
+            f"upstream data not found at {UPSTREAM}; set KFOPS_TEST_UPSTREAM to ../shared/upstream"
+        )
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One kfops cache for the session, so builds of the same inputs are reused across tests."""
+    return tmp_path_factory.mktemp("kfops-cache")
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(
+    shared_cache: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every test uses the session cache and never the user's own settings."""
+    monkeypatch.setenv("KFOPS_CACHE_DIR", str(shared_cache))
+    monkeypatch.delenv("KFOPS_GITHUB_URL", raising=False)
+    monkeypatch.delenv("KFOPS_KUSTOMIZE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
+PlatformWriter = Callable[..., Path]
+
+
+@pytest.fixture
+def platform_file(tmp_path: Path) -> PlatformWriter:
+    """Write a platform file for a release of the upstream snapshot; returns its path."""
+
+    def write(release: str = "26.03", spec_extra: str = "", name: str = "lab",
+              folder: Path | None = None) -> Path:
+        where = folder or tmp_path
+        where.mkdir(parents=True, exist_ok=True)
+        path = where / "platform.yaml"
+        path.write_text(
+            "apiVersion: kfops.io/v1alpha1\n"
+            "kind: Platform\n"
+            f"metadata:\n  name: {name}\n"
+            "spec:\n"
+            "  target: local\n"
+            "  release:\n"
+            f"    version: \"{release}\"\n"
+            f"    source: {MANIFESTS / release}\n"
+            f"    remoteCache: {REMOTE_CACHE}\n"
+            + spec_extra
+        )
+        return path
+
+    return write
+
+
+@pytest.fixture
+def release_copy(tmp_path: Path) -> Callable[[str], Path]:
+    """A writable copy of an upstream release, for tests that plant changes."""
+
+    def copy(release: str) -> Path:
+        target = tmp_path / f"manifests-{release}"
+        shutil.copytree(MANIFESTS / release, target)
+        return target
+
+    return copy
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Point GitHub at a closed port, so an accidental fetch fails fast instead of hanging."""
+    monkeypatch.setenv("KFOPS_GITHUB_URL", "http://127.0.0.1:9")
+    yield
