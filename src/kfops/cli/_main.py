@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import click
-
 from kfops.errors import KfopsError
 
 from ._app import app
@@ -13,20 +11,15 @@ from ._output import fail
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run `kfops`; returns the exit code (0, 1, 2 or 3)."""
+    """Run `kfops`; returns the exit code (0 ok, 1 failed, 2 bad input, 3 changes pending)."""
     try:
-        app(args=argv, standalone_mode=False)
+        # Standalone mode: typer reports usage errors itself, with exit code 2.
+        app(args=argv, prog_name="kfops")
     except KfopsError as error:
         fail(error.lines())
         return error.exit_code
-    except click.exceptions.Exit as done:
-        return int(done.exit_code)
-    except click.ClickException as error:
-        error.show()
-        return 2
-    except click.exceptions.Abort:
-        fail(["aborted"])
-        return 1
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     return 0
 
 

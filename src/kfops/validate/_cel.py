@@ -1,7 +1,7 @@
 """CRD `x-kubernetes-validations` rules, evaluated with cel-python.
 
 Kubernetes adds libraries to CEL (https://kubernetes.io/docs/reference/using-api/cel/).
-The regex and string functions that CRDs use most are provided here; a rule
+The regex, string and URL functions that CRDs use most are provided here; a rule
 that calls anything else, or that cel-python cannot evaluate, is reported as
 not evaluated rather than passed. Transition rules (those reading `oldSelf`)
 only run on updates, so they do not apply to objects being created.
@@ -13,18 +13,19 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._paths import field_path
 
 
 @dataclass(frozen=True)
 class RuleOutcome:
-    """A rule that failed (`passed` False) or could not be evaluated (`reason` set)."""
+    """A rule that failed (`failed`) or could not be evaluated (`reason` says why)."""
 
     path: str
     rule: str
     message: str
-    passed: bool
+    failed: bool
     reason: str | None = None
 
 
@@ -48,7 +49,24 @@ def _kubernetes_functions() -> dict[str, Callable[..., Any]]:
     def substring(text: Any, start: Any, end: Any = None) -> Any:
         return string(str(text)[int(start):None if end is None else int(end)])
 
+    def url(text: Any) -> Any:
+        parts = urlsplit(str(text))
+        if not (parts.scheme and parts.netloc) and not str(text).startswith("/"):
+            raise ValueError(f"url: {text!r} is not an absolute URI or absolute path")
+        return string(text)
+
+    def is_url(text: Any) -> Any:
+        parts = urlsplit(str(text))
+        return celtypes.BoolType(bool(parts.scheme and parts.netloc) or str(text).startswith("/"))
+
     return {
+        "url": url,
+        "isURL": is_url,
+        "getScheme": lambda u: string(urlsplit(str(u)).scheme),
+        "getHost": lambda u: string(urlsplit(str(u)).netloc.rsplit("@", 1)[-1]),
+        "getHostname": lambda u: string(urlsplit(str(u)).hostname or ""),
+        "getPort": lambda u: string(str(urlsplit(str(u)).port or "")),
+        "getEscapedPath": lambda u: string(urlsplit(str(u)).path),
         "find": find,
         "findAll": find_all,
         "lowerAscii": lambda s: string(str(s).lower()),
@@ -103,7 +121,7 @@ def rule_outcomes(
             continue
         where = field_path(path) + str(rule.get("fieldPath") or "")
         message = str(rule.get("message") or f"failed rule: {text}")
-        yield RuleOutcome(where, text, message, passed is False, reason)
+        yield RuleOutcome(where, text, message, failed=passed is False, reason=reason)
     yield from _children(schema, value, evaluator, path)
 
 

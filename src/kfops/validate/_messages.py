@@ -40,7 +40,8 @@ def _unexpected(error: SchemaError) -> str | None:
 
 def _types(value: Any) -> str:
     kinds = [v for v in (value if isinstance(value, list) else [value]) if v != "null"]
-    return " or ".join({"object": "a mapping", "array": "a list"}.get(k, f"a {k}") for k in kinds)
+    words = {"object": "a mapping", "array": "a list", "integer": "an integer"}
+    return " or ".join(words.get(k, f"a {k}") for k in kinds)
 
 
 def _show(value: Any) -> str:

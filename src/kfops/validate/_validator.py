@@ -159,8 +159,9 @@ class _Checker:
                 problems += self._custom(obj, versions, version, not_evaluated, who)
             else:
                 problems += self._built_in(obj, api_version, kind)
+        problems = sorted(set(problems))[:_MAX_PER_OBJECT]
         return {
-            "problems": [[who, path, text] for path, text in problems[:_MAX_PER_OBJECT]],
+            "problems": [[who, path, text] for path, text in problems],
             "not_evaluated": not_evaluated,
         }
 
@@ -186,7 +187,7 @@ class _Checker:
         problems += _scope_problems(obj, served.namespaced) + _name_problems(obj, custom=True)
         if self.crds.has_rules(served.group, served.kind, served.version):
             for outcome in rule_outcomes(served.schema, obj, self._evaluator()):
-                if outcome.passed is False and outcome.reason is None:
+                if outcome.failed:
                     problems.append((outcome.path, f"{outcome.message} (rule: {outcome.rule})"))
                 else:
                     not_evaluated.append(
