@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ._discover import discover
 from ._model import ReleaseCatalog
-from ._releases import RELEASES
+from ._releases import RELEASES, ReleaseEntry
 
 
 def known_versions() -> list[str]:
@@ -19,13 +19,16 @@ def catalog_for(version: str, root: Path) -> ReleaseCatalog:
     """The catalog of `version`; a release not in the catalog is read from `root`'s example/."""
     line = _release_line(version)
     if line in RELEASES:
-        entry = RELEASES[line]
-        return ReleaseCatalog(
-            version=version, components=entry.components,
-            tested_kubernetes=entry.tested_kubernetes,
-            supported_kubernetes=entry.supported_kubernetes, ownership=entry.ownership,
-        )
-    return discover(version, root, RELEASES[list(RELEASES)[-1]])
+        return _from_entry(version, RELEASES[line])
+    newest = list(RELEASES)[-1]
+    return discover(version, root, _from_entry(newest, RELEASES[newest]))
+
+
+def _from_entry(version: str, entry: ReleaseEntry) -> ReleaseCatalog:
+    return ReleaseCatalog(
+        version=version, components=entry.components, tested_kubernetes=entry.tested_kubernetes,
+        supported_kubernetes=entry.supported_kubernetes, ownership=entry.ownership,
+    )
 
 
 def _release_line(version: str) -> str:

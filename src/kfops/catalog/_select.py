@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kfops.errors import ComponentSelectionError
@@ -25,7 +26,7 @@ class SelectedComponent:
 
 
 def select_components(
-    catalog: ReleaseCatalog, chosen: dict[str, bool], variants: dict[str, str]
+    catalog: ReleaseCatalog, chosen: Mapping[str, bool], variants: Mapping[str, str]
 ) -> tuple[SelectedComponent, ...]:
     """The installed components in catalog order; refuse choices that cannot work.
 
@@ -52,7 +53,7 @@ def select_components(
 
 
 def _add_needs(
-    catalog: ReleaseCatalog, chosen: dict[str, bool], reasons: dict[str, str]
+    catalog: ReleaseCatalog, chosen: Mapping[str, bool], reasons: dict[str, str]
 ) -> list[tuple[str, str]]:
     """Pull in what installed components need; refuse needs the file switched off."""
     problems: list[tuple[str, str]] = []

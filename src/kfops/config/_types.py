@@ -69,7 +69,7 @@ def _address_range(value: str) -> str:
     try:
         if "-" in value:
             first, last = (ipaddress.ip_address(part.strip()) for part in value.split("-", 1))
-            if first.version != last.version or first > last:
+            if first.version != last.version or int(first) > int(last):
                 raise ValueError(value)
         else:
             ipaddress.ip_network(value, strict=False)

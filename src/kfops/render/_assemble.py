@@ -7,7 +7,6 @@ from typing import Any
 
 from kfops.catalog import ReleaseCatalog
 from kfops.errors import RenderError
-
 from kfops.objects import (
     BUILTIN_CLUSTER_SCOPED,
     Identity,

@@ -35,7 +35,7 @@ def split_documents(stream: str) -> list[tuple[str, dict[str, Any]]]:
     for chunk in _SEPARATOR.split(stream):
         if not chunk.strip():
             continue
-        parsed = yaml.load(chunk, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        parsed = yaml.load(chunk, Loader=_Loader)
         if isinstance(parsed, dict):
             documents.append((chunk if chunk.endswith("\n") else chunk + "\n", parsed))
     return documents
@@ -43,7 +43,7 @@ def split_documents(stream: str) -> list[tuple[str, dict[str, Any]]]:
 
 def load_documents(text: str) -> list[dict[str, Any]]:
     """Every mapping document of a YAML stream, parsed like kustomize output."""
-    return [d for d in yaml.load_all(text, Loader=_Loader) if isinstance(d, dict)]  # noqa: S506
+    return [d for d in yaml.load_all(text, Loader=_Loader) if isinstance(d, dict)]
 
 
 def dump_document(obj: dict[str, Any]) -> str:

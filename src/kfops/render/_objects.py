@@ -7,6 +7,7 @@ from typing import Any
 
 from kfops.objects import Identity, identity_of
 
+
 @dataclass
 class BundleObject:
     """One object of the bundle and the component it belongs to."""

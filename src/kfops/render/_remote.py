@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-
 from kfops.errors import RemoteBaseError
 
 GITHUB = "https://github.com"

@@ -9,7 +9,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from kfops.config import LoadedPlatform, is_url
 from kfops.errors import ReleaseSourceError
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import re
-import importlib.util
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import jsonschema
@@ -48,7 +46,7 @@ class BuiltinSchemas:
         from referencing import Registry, Resource  # noqa: PLC0415 - imported when first used
 
         definitions = json.loads((self.folder / "_definitions.json").read_text())
-        return Resource.from_contents(definitions) @ Registry()  # type: ignore[return-value]
+        return Resource.from_contents(definitions) @ Registry()
 
     def validator(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
         """The validator of a built-in kind, or None when Kubernetes has no such kind."""

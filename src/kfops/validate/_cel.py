@@ -30,7 +30,7 @@ class RuleOutcome:
 
 
 def _kubernetes_functions() -> dict[str, Callable[..., Any]]:
-    from celpy import celtypes
+    from celpy import celtypes  # noqa: PLC0415 - only rules need cel-python
 
     def string(value: Any) -> Any:
         return celtypes.StringType(value)
@@ -86,9 +86,11 @@ class CelEvaluator:
     """Compiles each rule once and evaluates it against values."""
 
     def __init__(self) -> None:
-        import celpy
+        import celpy  # noqa: PLC0415 - cel-python loads a grammar; only rules need it
+        from celpy.adapter import json_to_cel  # noqa: PLC0415
 
         self._celpy = celpy
+        self._json_to_cel = json_to_cel
         self._env = celpy.Environment()
         self._functions = _kubernetes_functions()
         self._programs: dict[str, Any] = {}
@@ -100,8 +102,8 @@ class CelEvaluator:
             if program is None:
                 program = self._env.program(self._env.compile(rule), functions=self._functions)
                 self._programs[rule] = program
-            result = program.evaluate({"self": self._celpy.json_to_cel(value)})
-        except Exception as error:  # noqa: BLE001 - any failure means "not evaluated"
+            result = program.evaluate({"self": self._json_to_cel(value)})
+        except Exception as error:
             return None, f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"
         if isinstance(result, bool | self._celpy.celtypes.BoolType):
             return bool(result), None
