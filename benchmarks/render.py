@@ -27,6 +27,11 @@ import threading
 import time
 from pathlib import Path
 
+from kfops.config import load_platform
+from kfops.render import RenderOptions, render
+from kfops.render._kustomize import find_kustomize
+from kfops.validate import validate_objects
+
 ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM = ROOT.parent / "shared" / "upstream"
 KFOPS = [sys.executable, "-m", "kfops.cli._main"]
@@ -49,15 +54,15 @@ def tree_rss_kb(pid: int) -> int:
     total = 0
     pending = [pid]
     while pending:
-        current = pending.pop()
+        proc = Path(f"/proc/{pending.pop()}")
         try:
-            with open(f"/proc/{current}/status") as status:
+            with (proc / "status").open() as status:
                 for line in status:
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1])
             # Children started from worker threads are listed under those threads' tasks.
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
+            for task in (proc / "task").iterdir():
+                with (task / "children").open() as children:
                     pending += [int(c) for c in children.read().split()]
         except (FileNotFoundError, ProcessLookupError):
             continue
@@ -97,8 +102,6 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="kfops-bench-"))
     env = {**os.environ}
     try:
-        from kfops.render._kustomize import find_kustomize
-
         kustomize = find_kustomize()
         print(f"kustomize: {' '.join(kustomize.argv)} ({kustomize.version})")
         platform = platform_file(work, args.release)
@@ -153,10 +156,6 @@ def main() -> None:
 
 
 def _validation(work: Path, platform: Path, env: dict[str, str]) -> None:
-    from kfops.config import load_platform
-    from kfops.render import RenderOptions, render
-    from kfops.validate import validate_objects
-
     os.environ["KFOPS_CACHE_DIR"] = env["KFOPS_CACHE_DIR"]
     result = render(load_platform(platform), RenderOptions())
     objects = [o.obj for o in result.bundle.objects]

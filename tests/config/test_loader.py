@@ -61,7 +61,8 @@ def test_top_level_typo() -> None:
 
 
 def test_strings_are_not_integers_and_numbers_are_not_strings() -> None:
-    assert problems(HEAD + '  gpu:\n    timeSlicing: {replicas: "16"}\n  kubernetesVersion: 1.33\n') == [
+    text = HEAD + '  gpu:\n    timeSlicing: {replicas: "16"}\n  kubernetesVersion: 1.33\n'
+    assert problems(text) == [
         'platform.yaml:6 spec.gpu.timeSlicing.replicas: expected an integer, got "16"',
         "platform.yaml:7 spec.kubernetesVersion: expected a string, got 1.33",
     ]
@@ -116,11 +117,11 @@ def test_missing_environment_variable_and_unreadable_file(
 ) -> None:
     monkeypatch.delenv("KFOPS_TEST_UNSET", raising=False)
     text = HEAD + spec("""\
-          auth:
-            connectors:
-            - {type: github, id: gh, name: GitHub, clientID: a, clientSecret: {env: KFOPS_TEST_UNSET}}
-            - {type: gitlab, id: gl, name: GitLab, clientID: b, clientSecret: {file: secret.txt}}
-        """)
+        auth:
+          connectors:
+          - {type: github, id: gh, name: GitHub, clientID: a, clientSecret: {env: KFOPS_TEST_UNSET}}
+          - {type: gitlab, id: gl, name: GitLab, clientID: b, clientSecret: {file: secret.txt}}
+    """)
     lines = problems(text, tmp_path / "platform.yaml")
     assert lines[0] == ("platform.yaml:7 spec.auth.connectors[0].clientSecret: "
                         "environment variable KFOPS_TEST_UNSET is not set")
@@ -195,7 +196,8 @@ def test_values_of_later_sections_are_checked_today() -> None:
 
 
 def test_quota_keys_with_dots_are_quoted_in_paths() -> None:
-    [line] = problems(HEAD + "  profiles:\n  - name: a\n    owner: a@b.c\n    quota: {nvidia.com/gpu: two}\n")
+    [line] = problems(
+        HEAD + "  profiles:\n  - name: a\n    owner: a@b.c\n    quota: {nvidia.com/gpu: two}\n")
     assert line.startswith('platform.yaml:8 spec.profiles[0].quota["nvidia.com/gpu"]: expected a')
 
 

@@ -51,7 +51,7 @@ def test_a_folder_that_is_not_a_release_is_refused(
     path = platform_file("26.03")
     (tmp_path / "empty").mkdir()
     path.write_text(path.read_text().replace(str(MANIFESTS / "26.03"), str(tmp_path / "empty")))
-    with pytest.raises(ReleaseSourceError, match="no example/kustomization.yaml"):
+    with pytest.raises(ReleaseSourceError, match=r"no example/kustomization\.yaml"):
         render(load_platform(path))
 
 

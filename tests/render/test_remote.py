@@ -1,4 +1,5 @@
-"""Remote kustomize bases: parsed, found in the cache, fetched (git and HTTP), or named when missing."""
+"""Remote kustomize bases: parsed, found in the cache, fetched (git and HTTP), or named when
+missing."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def test_cached_bases_resolve_to_the_upstream_layout() -> None:
     jobset = parse_remote(
         "https://github.com/kubernetes-sigs/jobset/releases/download/v0.10.1/manifests.yaml")
     assert lws is not None and jobset is not None
-    assert resolver.resolve(lws) == REMOTE_CACHE / "github.com/kubernetes-sigs/lws/v0.7.0/config/default"
+    lws_cached = REMOTE_CACHE / "github.com/kubernetes-sigs/lws/v0.7.0/config/default"
+    assert resolver.resolve(lws) == lws_cached
     assert resolver.resolve(jobset).is_file()
 
 
@@ -80,6 +82,8 @@ def test_missing_bases_are_fetched_through_the_github_mapping(tmp_path: Path) ->
 def test_a_fetch_that_fails_says_what_and_where(tmp_path: Path) -> None:
     ref = parse_remote("https://github.com/no/such-repo/base?ref=v1")
     with serve(tmp_path) as base, pytest.raises(RemoteBaseError) as caught:
-        RemoteResolver(tmp_path / "cache", offline=False, github_url=base).resolve(ref)  # type: ignore[arg-type]
+        resolver = RemoteResolver(tmp_path / "cache", offline=False, github_url=base)
+        resolver.resolve(ref)  # type: ignore[arg-type]
     assert str(caught.value).startswith(
-        f"cannot fetch https://github.com/no/such-repo/base?ref=v1 (git fetch {base}/no/such-repo v1)")
+        "cannot fetch https://github.com/no/such-repo/base?ref=v1 "
+        f"(git fetch {base}/no/such-repo v1)")

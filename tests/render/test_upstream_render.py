@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 
 from kfops.catalog import catalog_for
 from kfops.config import load_platform
+from kfops.errors import ConfigError
 from kfops.objects import BUILTIN_CLUSTER_SCOPED, cluster_scoped_kinds, identity_of
 from kfops.render import ApplySet, RenderOptions, RenderResult, render, write_bundle
 from kfops.render._documents import load_documents
@@ -23,7 +23,9 @@ KFOPS_LABELS = set(ApplySet("lab").member_labels())
 Key = tuple[str, str, str, str]
 
 
-def render_release(platform_file: Callable[..., Path], release: str, extra: str = "") -> RenderResult:
+def render_release(
+    platform_file: Callable[..., Path], release: str, extra: str = ""
+) -> RenderResult:
     return render(load_platform(platform_file(release, extra)), RenderOptions(offline=True))
 
 
@@ -33,10 +35,12 @@ def by_identity(objects: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
     keyed = {}
     for obj in objects:
         group, kind, namespace, name = identity_of(obj)
+        kept = obj
         if (group, kind) in scoped or kind in BUILTIN_CLUSTER_SCOPED:
             namespace = ""
-            obj = {**obj, "metadata": {k: v for k, v in obj["metadata"].items() if k != "namespace"}}
-        keyed[(group, kind, namespace, name)] = obj
+            metadata = {k: v for k, v in obj["metadata"].items() if k != "namespace"}
+            kept = {**obj, "metadata": metadata}
+        keyed[(group, kind, namespace, name)] = kept
     return keyed
 
 
@@ -140,7 +144,7 @@ def test_bundle_layout_labels_and_modes(
     crd_count = sum(1 for o in result.bundle.objects if o.kind == "CustomResourceDefinition")
     assert crd_count == (71 if release == "v1.10.2" else 74)
     for relative in files:
-        mode = os.stat(out / relative).st_mode & 0o777
+        mode = (out / relative).stat().st_mode & 0o777
         holds_secret = relative in result.bundle.secret_files()
         assert mode == (0o600 if holds_secret else 0o644), relative
     assert result.bundle.secret_files()
@@ -224,8 +228,6 @@ def test_switching_an_optional_component_on_adds_its_objects(
 def test_dependency_refusal_is_a_located_config_error(
     platform_file: Callable[..., Path], release: str
 ) -> None:
-    from kfops.errors import ConfigError
-
     with pytest.raises(ConfigError) as caught:
         render_release(platform_file, release, "  components:\n    knativeServing: false\n")
     [problem] = caught.value.problems

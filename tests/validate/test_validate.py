@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from kfops.config import load_platform
+from kfops.errors import ValidationError
 from kfops.render import RenderOptions, load_extra_crds, render
 from kfops.validate import (
     ValidationReport,
@@ -27,8 +29,6 @@ def upstream_objects(
     tmp_path_factory: pytest.TempPathFactory, shared_cache: Path
 ) -> list[dict[str, Any]]:
     """The rendered 26.03 default platform (rendered once for the module)."""
-    import os
-
     os.environ["KFOPS_CACHE_DIR"] = str(shared_cache)
     folder = tmp_path_factory.mktemp("platform")
     (folder / "platform.yaml").write_text(
@@ -130,7 +130,8 @@ def test_rules_cel_python_cannot_evaluate_are_reported_not_passed() -> None:
                  "versions": [{"name": "v1", "served": True, "storage": True, "schema": {
                      "openAPIV3Schema": {"type": "object", "properties": {"spec": {
                          "type": "object", "properties": {"url": {"type": "string"}},
-                         "x-kubernetes-validations": [{"rule": "quantity(self.url).isInteger()"}]}}}}}]},
+                         "x-kubernetes-validations": [
+                             {"rule": "quantity(self.url).isInteger()"}]}}}}}]},
     }
     widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
               "spec": {"url": "https://example.com"}}
@@ -194,8 +195,6 @@ def test_results_are_cached_per_object(
 def test_render_refuses_a_release_with_a_broken_object(
     release_copy: Callable[[str], Path], platform_file: Callable[..., Path], tmp_path: Path
 ) -> None:
-    from kfops.errors import ValidationError
-
     root = release_copy("26.03")
     deployment = root / "applications/katib/upstream/components/ui/ui.yaml"
     deployment.write_text(deployment.read_text().replace("replicas: 1", 'replicas: "1"', 1))

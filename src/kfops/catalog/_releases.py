@@ -41,7 +41,9 @@ def _optional(
     return Component(name, title, paths, "optional", default, requires, namespace, variants)
 
 
-_PIPELINES_K8S = "applications/pipeline/upstream/env/cert-manager/platform-agnostic-multi-user-k8s-native"
+_PIPELINES_K8S = (
+    "applications/pipeline/upstream/env/cert-manager/platform-agnostic-multi-user-k8s-native"
+)
 _MODEL_REGISTRY = (
     "applications/model-registry/upstream/overlays/db",
     "applications/model-registry/upstream/options/istio",

@@ -37,7 +37,10 @@ class Gpu(Strict):
 
     enabled: bool = False
     install: Literal["operator", "devicePlugin", "none"] = "operator"
-    """operator: the NVIDIA GPU operator (Helm, by the admin); devicePlugin: the static DaemonSet; none: already there."""
+    (
+        "operator: the NVIDIA GPU operator (Helm, by the admin); "
+        "devicePlugin: the static DaemonSet; none: already there."
+    )
     source: str = DEVICE_PLUGIN_SOURCE
     """The device plugin manifest (install: devicePlugin): a URL or a local path."""
     driver: bool = True

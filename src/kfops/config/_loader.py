@@ -76,7 +76,7 @@ def parse_platform(text: str, path: Path) -> LoadedPlatform:
     located = _Locator(path.name, lines)
     if not isinstance(data, dict):
         raise ConfigError([located.at((), "expected a mapping with apiVersion, kind and spec")])
-    placeholders = {loc: what for loc, what in _placeholders(data, ())}
+    placeholders = dict(_placeholders(data, ()))
     problems = [located.at(loc, f"placeholder left in: fill in {what}")
                 for loc, what in placeholders.items()]
     try:
@@ -93,7 +93,9 @@ def parse_platform(text: str, path: Path) -> LoadedPlatform:
     return loaded
 
 
-def _under_placeholder(problem: ConfigProblem, located: _Locator, placeholders: dict[Loc, str]) -> bool:
+def _under_placeholder(
+    problem: ConfigProblem, located: _Locator, placeholders: dict[Loc, str]
+) -> bool:
     return any(problem.path.startswith(yaml_path(loc)) for loc in placeholders)
 
 
@@ -144,8 +146,8 @@ def _reference_problems(loaded: LoadedPlatform, data: dict[str, Any]) -> list[Co
     sources: list[tuple[Loc, str | None, bool]] = [
         (("spec", "release", "source"), spec.release.source, True),
         (("spec", "metallb", "source"), spec.metallb.source if spec.metallb else None, True),
-        (("spec", "storage", "nfs", "source"), spec.storage.nfs.source if spec.storage.nfs else None,
-         True),
+        (("spec", "storage", "nfs", "source"),
+         spec.storage.nfs.source if spec.storage.nfs else None, True),
         (("spec", "gpu", "source"), spec.gpu.source,
          spec.gpu.enabled and spec.gpu.install == "devicePlugin"),
     ]

@@ -75,7 +75,8 @@ def cross_section_problems(spec: Spec) -> list[tuple[str, str]]:
     seen: set[str] = set()
     for index, profile in enumerate(spec.profiles):
         if profile.name in seen:
-            problems.append((f"spec.profiles[{index}].name", f"profile {profile.name} appears twice"))
+            problems.append(
+                (f"spec.profiles[{index}].name", f"profile {profile.name} appears twice"))
         seen.add(profile.name)
     return problems
 

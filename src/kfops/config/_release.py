@@ -24,9 +24,15 @@ class Release(Strict):
     """Which Kubeflow release to render, and from where."""
 
     version: ReleaseVersion = DEFAULT_RELEASE
-    """v1.10.x, v1.11.x, 26.03 or newer; a release kfops does not know is read from its example/."""
+    (
+        "v1.10.x, v1.11.x, 26.03 or newer; "
+        "a release kfops does not know is read from its example/."
+    )
     source: str | None = None
-    """A kubeflow/manifests checkout (path) or a release archive URL; default: the official archive."""
+    (
+        "A kubeflow/manifests checkout (path) or a release archive URL; "
+        "default: the official archive."
+    )
     remote_cache: str | None = Field(None, alias="remoteCache")
     """Where remote kustomize bases (github.com/...?ref=...) are resolved; default: the
     `remote` folder of kfops's cache (~/.cache/kfops/remote)."""

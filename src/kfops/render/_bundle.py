@@ -79,7 +79,7 @@ def write_bundle(bundle: Bundle, out: Path) -> None:
             target = staged / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-            os.chmod(target, 0o600 if relative in secret else 0o644)
+            target.chmod(0o600 if relative in secret else 0o644)
         _swap(staged, out)
     finally:
         shutil.rmtree(staged, ignore_errors=True)

@@ -97,7 +97,8 @@ def _candidates() -> list[str]:
 def _version(binary: str, argv: tuple[str, ...]) -> str:
     """The kustomize version of `binary`, remembered per binary file (a run costs ~60 ms)."""
     stat = Path(binary).stat()
-    memo = cache_root() / "tools" / f"{sha256_text(binary, str(stat.st_size), str(stat.st_mtime_ns))}.json"
+    key = sha256_text(binary, str(stat.st_size), str(stat.st_mtime_ns))
+    memo = cache_root() / "tools" / f"{key}.json"
     remembered = read_json(memo)
     if isinstance(remembered, dict) and "version" in remembered:
         return str(remembered["version"])

@@ -30,15 +30,16 @@ def sha256_text(*parts: str) -> str:
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write `data` to `path` so readers see the old file or the new one, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    temp = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.chmod(temp, mode)
-        os.replace(temp, path)
+        temp.chmod(mode)
+        temp.replace(path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
+            temp.unlink()
         raise
 
 
@@ -106,7 +107,9 @@ def _files(root: Path) -> list[tuple[str, os.stat_result]]:
         dirs[:] = [d for d in dirs if d != ".git"]
         prefix = os.path.relpath(folder, base)
         for name in names:
-            stat = os.stat(os.path.join(folder, name))
+            # os.* on str paths on purpose: this loop stats every file of a release tree,
+            # where building a Path per file would cost more.
+            stat = os.stat(os.path.join(folder, name))  # noqa: PTH116, PTH118
             found.append((name if prefix == "." else f"{prefix}/{name}".replace(os.sep, "/"), stat))
     found.sort()
     return found

@@ -115,8 +115,9 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
         )
     if not report.ok:
         raise ValidationError(report.problems)
-    lock = _lock(loaded, source, workspace, catalog, selected, kubernetes, kustomize.version,
-                 {path: len(objs) for path, objs in files.items()})
+    lock = _lock(loaded, source, workspace=workspace, catalog=catalog, selected=selected,
+                 kubernetes=kubernetes, kustomize=kustomize.version,
+                 counts={path: len(objs) for path, objs in files.items()})
     warnings = [*_catalog_warnings(catalog), *report.not_evaluated]
     bundle = Bundle(files, images, lock, warnings)
     return RenderResult(bundle, report, timings, stats.built, stats.cached, workspace.root)
@@ -183,9 +184,9 @@ def _catalog_warnings(catalog: ReleaseCatalog) -> list[str]:
 
 
 def _lock(
-    loaded: LoadedPlatform, source: ReleaseSource, workspace: Workspace, catalog: ReleaseCatalog,
-    selected: Sequence[SelectedComponent], kubernetes: str, kustomize: str,
-    counts: dict[str, int],
+    loaded: LoadedPlatform, source: ReleaseSource, *, workspace: Workspace,
+    catalog: ReleaseCatalog, selected: Sequence[SelectedComponent], kubernetes: str,
+    kustomize: str, counts: dict[str, int],
 ) -> dict[str, Any]:
     applyset = ApplySet(loaded.platform.metadata.name)
     release: dict[str, Any] = {

@@ -25,10 +25,12 @@ def _example_profile_params(release: Path, path: str) -> list[dict[str, Any]]:
     try:
         name, owner = params["profile-name"], params["user"]
     except KeyError as missing:
-        raise RenderError(f"{path}/params.env has no {missing}; the repair does not apply") from None
+        raise RenderError(
+            f"{path}/params.env has no {missing}; the repair does not apply") from None
     return [
         {"target": {"group": "kubeflow.org", "kind": "Profile"},
-         "patch": _ops(("replace", "/metadata/name", name), ("replace", "/spec/owner/name", owner))},
+         "patch": _ops(("replace", "/metadata/name", name),
+                       ("replace", "/spec/owner/name", owner))},
         {"target": {"version": "v1", "kind": "ConfigMap",
                     "name": "^default-install-config(-[a-z0-9]+)?$"},
          "patch": "$patch: delete\napiVersion: v1\nkind: ConfigMap\n"

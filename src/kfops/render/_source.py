@@ -37,7 +37,8 @@ def locate_release(loaded: LoadedPlatform, cache: Path, offline: bool) -> Releas
     if is_url(origin):
         return _archive_release(origin, cache, offline)
     root = loaded.resolve_path(origin)
-    return ReleaseSource(_release_root(root, origin), origin, tree_digest(root, cache / "trees"), False)
+    return ReleaseSource(
+        _release_root(root, origin), origin, tree_digest(root, cache / "trees"), False)
 
 
 def _release_root(folder: Path, origin: str) -> Path:

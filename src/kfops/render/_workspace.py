@@ -210,5 +210,5 @@ def _point_at_copy(file: Path, url: str, copy: Path) -> None:
     replaced = file.with_name(f".{file.name}.kfops")
     replaced.write_text(pattern.sub(lambda m: f"{m.group(1)}{relative}{m.group(2)}", text),
                         encoding="utf-8")
-    # os.replace swaps the directory entry; the linked original keeps its content.
-    os.replace(replaced, file)
+    # Path.replace (os.replace) swaps the directory entry; the linked original keeps its content.
+    replaced.replace(file)

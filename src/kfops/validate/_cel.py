@@ -41,7 +41,8 @@ def _kubernetes_functions() -> dict[str, Callable[..., Any]]:
 
     def find_all(text: Any, pattern: Any, limit: Any = -1) -> Any:
         found = [m.group(0) for m in re.finditer(str(pattern), str(text))]
-        return celtypes.ListType([string(f) for f in (found if int(limit) < 0 else found[:int(limit)])])
+        kept = found if int(limit) < 0 else found[:int(limit)]
+        return celtypes.ListType([string(f) for f in kept])
 
     def join(items: Any, separator: Any = "") -> Any:
         return string(str(separator).join(str(i) for i in items))

@@ -30,7 +30,9 @@ def to_json_schema(schema: dict[str, Any], root: bool = False) -> dict[str, Any]
         out["type"] = [schema["type"], "null"] if schema.get("nullable") else schema["type"]
     if "enum" in out and schema.get("nullable"):
         out["enum"] = [*out["enum"], None]
-    properties = {name: to_json_schema(sub) for name, sub in (schema.get("properties") or {}).items()}
+    properties = {
+        name: to_json_schema(sub) for name, sub in (schema.get("properties") or {}).items()
+    }
     if root or schema.get("x-kubernetes-embedded-resource"):
         properties.setdefault("apiVersion", {"type": "string"})
         properties.setdefault("kind", {"type": "string"})

@@ -181,8 +181,9 @@ class _Checker:
         served = versions.get(version)
         if served is None or not served.served:
             offered = ", ".join(v for v, d in sorted(versions.items()) if d.served)
+            source = next(iter(versions.values())).source
             return [("apiVersion", f"version {version} is not served by the CRD "
-                                   f"(from {next(iter(versions.values())).source}); served: {offered}")]
+                                   f"(from {source}); served: {offered}")]
         problems = [schema_problem(e) for e in self.crds.validator(served).iter_errors(obj)]
         problems += _scope_problems(obj, served.namespaced) + _name_problems(obj, custom=True)
         if self.crds.has_rules(served.group, served.kind, served.version):
