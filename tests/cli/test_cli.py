@@ -51,7 +51,8 @@ def test_render_writes_the_bundle_and_json_summary(
     assert summary["bundle"] == str(tmp_path / "bundle")
     assert summary["objects"] == 672
     assert {c["name"] for c in summary["components"]} >= {"istio", "dex", "kserve", "katib"}
-    assert set(summary["timings"]) == {"prepare", "build", "assemble", "validate"}
+    assert set(summary["timings"]) == {"prepare", "build", "parse", "assemble", "validate",
+                                      "write"}
     assert (tmp_path / "bundle" / "kfops.lock").is_file()
     code, out, _ = run(capsys, "validate", "--bundle", str(tmp_path / "bundle"), "-o", "json")
     assert (code, json.loads(out)["objects"]) == (0, 672)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -77,7 +78,9 @@ def render_command(
     loaded = load_platform(file)
     result = _render(loaded, offline, crds, quiet=output is Output.json)
     target = out_dir or loaded.base_dir / "bundle"
+    started = time.perf_counter()
     write_bundle(result.bundle, target)
+    result.timings["write"] = time.perf_counter() - started
     _print_render(result, target, output)
 
 

@@ -13,7 +13,7 @@ import kfops
 from kfops.catalog import ReleaseCatalog, SelectedComponent, catalog_for, select_components
 from kfops.config import LoadedPlatform, PipelinesSettings
 from kfops.errors import ComponentSelectionError, ConfigError, ValidationError
-from kfops.validate import ExtraCrd, ValidationReport, kubernetes_version_problem, validate_objects
+from kfops.validate import ExtraCrd, ValidationReport, Validator, kubernetes_version_problem
 
 from ._assemble import assemble
 from ._bundle import Bundle
@@ -95,11 +95,18 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
             cache, [path for s in selected for path in s.paths],
         )
         units = _units(loaded, selected, workspace)
+    validator = Validator(kubernetes, options.extra_crds, cache)
     with _timed(timings, "build"):
         progress.step("building components")
         progress.units(len(units))
-        built, stats = build_units(units, kustomize, workspace, cache,
-                                   on_done=lambda u: progress.unit_done(f"{u.component}: {u.path}"))
+        built, stats = build_units(
+            units, kustomize, workspace, cache,
+            on_done=lambda u: progress.unit_done(f"{u.component}: {u.path}"),
+            # Built-in kinds are checked while later builds still run (CPU that would idle).
+            on_built=lambda documents: validator.precheck(
+                [obj for _, obj in documents], [sha256_text(text) for text, _ in documents]),
+        )
+    timings["parse"] = stats.parse_seconds
     with _timed(timings, "assemble"):
         progress.step("assembling the bundle")
         items = assemble(units, built, catalog, {s.name for s in selected})
@@ -108,11 +115,9 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
         images = pod_template_images(objects)
     with _timed(timings, "validate"):
         progress.step("validating")
-        report = validate_objects(
-            objects, kubernetes, options.extra_crds,
-            digests=[sha256_text(o.text) for objs in files.values() for o in objs],
-            cache_dir=cache,
-        )
+        report = validator.report(
+            objects, [sha256_text(o.text) for objs in files.values() for o in objs])
+        validator.save()
     if not report.ok:
         raise ValidationError(report.problems)
     lock = _lock(loaded, source, workspace=workspace, catalog=catalog, selected=selected,

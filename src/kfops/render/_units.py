@@ -13,6 +13,7 @@ import marshal
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -74,6 +75,8 @@ class BuildStats:
 
     built: int
     cached: int
+    parse_seconds: float
+    """Time spent parsing kustomize's output (overlapping the builds still running)."""
 
 
 def build_units(
@@ -81,12 +84,19 @@ def build_units(
     kustomize: Kustomize,
     workspace: Workspace,
     cache: Path,
+    *,
     on_done: Callable[[Unit], None] = lambda unit: None,
+    on_built: Callable[[Documents], None] = lambda documents: None,
 ) -> tuple[list[Documents], BuildStats]:
-    """The documents of every unit, in order, from the cache or kustomize (in parallel)."""
+    """The documents of every unit, in order, from the cache or kustomize (in parallel).
+
+    `on_done` hears of every unit; `on_built` gets the documents of each unit that
+    was just built, while the other builds still run (to start checking them).
+    """
     results: list[Documents | None] = [None] * len(units)
     keys = [unit.key(kustomize, workspace) for unit in units]
     missing: list[int] = []
+    parse = 0.0
     for index, key in enumerate(keys):
         cached = _read_build(cache, key)
         if cached is not None:
@@ -105,11 +115,15 @@ def build_units(
             for future in as_completed(futures):
                 index = futures[future]
                 # Parsing here, on the main thread, overlaps with the builds still running.
+                started = time.perf_counter()
                 documents = split_documents(future.result())
+                parse += time.perf_counter() - started
                 write_atomic(_build_file(cache, keys[index]), marshal.dumps(documents))
                 results[index] = documents
+                on_built(documents)
                 on_done(units[index])
-    return [r or [] for r in results], BuildStats(len(missing), len(units) - len(missing))
+    stats = BuildStats(len(missing), len(units) - len(missing), parse)
+    return [r or [] for r in results], stats
 
 
 _REMOTE_PATH = re.compile(r"[\w./-]*_remote/[\w./-]+")

@@ -4,6 +4,7 @@ from ._builtin import supported_versions
 from ._report import ValidationReport
 from ._validator import (
     ExtraCrd,
+    Validator,
     kubernetes_version_problem,
     object_digest,
     validate_objects,
@@ -12,6 +13,7 @@ from ._validator import (
 __all__ = [
     "ExtraCrd",
     "ValidationReport",
+    "Validator",
     "kubernetes_version_problem",
     "object_digest",
     "supported_versions",

@@ -1,8 +1,8 @@
 """Validate rendered objects offline: built-in kinds, custom resources, CEL rules.
 
-Results are cached per object digest within a schema context (Kubernetes
-version, kfops and kubernetes-validate versions, the CRDs in play), so a
-re-render validates only objects that changed.
+Results are cached per object digest and the schema it was checked against
+(the built-in schemas of a Kubernetes version, or the digest of the CRD that
+defines the kind), so a re-render validates only objects that changed.
 """
 
 from __future__ import annotations
@@ -59,29 +59,78 @@ def validate_objects(
     cache_dir: Path | None = None,
 ) -> ValidationReport:
     """Check every object; the report lists problems and rules not evaluated."""
-    digests = list(digests) if digests is not None else [object_digest(o) for o in objects]
-    schema_keys = _schema_keys(kubernetes_version, objects, digests, extra_crds)
-    cache_file = (cache_dir / "validation" / f"{_CACHE_FORMAT}-{kubernetes_version}.json"
-                  if cache_dir else None)
-    remembered = _read_cache(cache_file)
-    checker = _Checker(kubernetes_version, objects, extra_crds)
-    report = ValidationReport()
-    fresh: dict[str, Any] = {}
-    for obj, digest in zip(objects, digests, strict=True):
-        key = f"{digest}:{schema_keys.get(_kind_key(obj), schema_keys[None])}"
-        result = remembered.get(key)
-        if result is None:
-            result = checker.check(obj)
-            fresh[key] = result
-        else:
-            report.cached += 1
-        report.checked += 1
-        report.problems += [ValidationProblem(*p) for p in result["problems"]]
-        report.not_evaluated += result["not_evaluated"]
-    if cache_file is not None and fresh:
-        _write_cache(cache_file, {**remembered, **fresh})
-    report.not_evaluated = sorted(set(report.not_evaluated))
+    validator = Validator(kubernetes_version, extra_crds, cache_dir)
+    report = validator.report(objects, digests)
+    validator.save()
     return report
+
+
+class Validator:
+    """Validates objects, remembering results per object digest and schema.
+
+    `precheck` validates objects of built-in kinds as they become available
+    (a render calls it while other kustomize builds are still running);
+    `report` validates everything, custom resources against the CRDs among the
+    objects, reusing what `precheck` and earlier runs found.
+    """
+
+    def __init__(
+        self, kubernetes_version: str, extra_crds: Sequence[ExtraCrd] = (),
+        cache_dir: Path | None = None,
+    ) -> None:
+        self._version = kubernetes_version
+        self._extra = tuple(extra_crds)
+        self._builtin_key = _builtin_key(kubernetes_version)
+        self._cache_file = (cache_dir / "validation" / f"{_CACHE_FORMAT}-{kubernetes_version}.json"
+                            if cache_dir else None)
+        self._remembered = _read_cache(self._cache_file)
+        self._fresh: dict[str, Any] = {}
+        self._checker = _Checker(kubernetes_version, extra_crds)
+
+    def precheck(self, objects: Sequence[dict[str, Any]], digests: Sequence[str]) -> None:
+        """Validate the objects of built-in kinds now; custom resources wait for `report`."""
+        for obj, digest in zip(objects, digests, strict=True):
+            if self._checker.is_builtin(obj):
+                self._result(obj, f"{digest}:{self._builtin_key}")
+
+    def report(
+        self, objects: Sequence[dict[str, Any]], digests: Sequence[str] | None = None
+    ) -> ValidationReport:
+        """Validate every object (custom resources against the CRDs among them)."""
+        digests = list(digests) if digests is not None else [object_digest(o) for o in objects]
+        self._checker.learn(objects)
+        keys = _schema_keys(self._builtin_key, objects, digests, self._extra)
+        report = ValidationReport()
+        for obj, digest in zip(objects, digests, strict=True):
+            key = f"{digest}:{keys.get(_kind_key(obj), self._builtin_key)}"
+            report.cached += key in self._remembered
+            result = self._result(obj, key)
+            report.checked += 1
+            report.problems += [ValidationProblem(*p) for p in result["problems"]]
+            report.not_evaluated += result["not_evaluated"]
+        report.not_evaluated = sorted(set(report.not_evaluated))
+        return report
+
+    def save(self) -> None:
+        """Keep new results for the next run."""
+        if self._cache_file is not None and self._fresh:
+            _write_cache(self._cache_file, {**self._remembered, **self._fresh})
+            self._remembered.update(self._fresh)
+            self._fresh = {}
+
+    def _result(self, obj: dict[str, Any], key: str) -> dict[str, list[Any]]:
+        result = self._remembered.get(key) or self._fresh.get(key)
+        if result is None:
+            result = self._checker.check(obj)
+            self._fresh[key] = result
+        return result
+
+
+def _builtin_key(version: str) -> str:
+    """What results for built-in kinds depend on: kfops, kubernetes-validate, the version."""
+    return hashlib.sha256(
+        f"{kfops.__version__}\0{metadata.version('kubernetes-validate')}\0{version}".encode()
+    ).hexdigest()[:16]
 
 
 def _kind_key(obj: dict[str, Any]) -> tuple[str, str] | None:
@@ -89,17 +138,14 @@ def _kind_key(obj: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _schema_keys(
-    version: str, objects: Sequence[dict[str, Any]], digests: Sequence[str],
+    builtin: str, objects: Sequence[dict[str, Any]], digests: Sequence[str],
     extra: Sequence[ExtraCrd],
 ) -> dict[tuple[str, str] | None, str]:
-    """What each kind's result depends on besides the object: its CRD, or the built-in schemas.
+    """What each custom kind's result depends on besides the object: its CRD.
 
     Keying results this way keeps them valid when unrelated CRDs come and go,
     so toggling one component re-validates only that component's objects.
     """
-    builtin = hashlib.sha256(
-        f"{kfops.__version__}\0{metadata.version('kubernetes-validate')}\0{version}".encode()
-    ).hexdigest()[:16]
     keys: dict[tuple[str, str] | None, str] = {None: builtin}
     crds = [(e.crd, object_digest(e.crd)) for e in extra]
     crds += [(o, d) for o, d in zip(objects, digests, strict=True)
@@ -131,18 +177,28 @@ def _write_cache(path: Path, data: dict[str, Any]) -> None:
 class _Checker:
     """Checks single objects; schemas and CEL programs are built only when first needed."""
 
-    def __init__(
-        self, version: str, objects: Sequence[dict[str, Any]], extra: Sequence[ExtraCrd]
-    ) -> None:
+    def __init__(self, version: str, extra: Sequence[ExtraCrd]) -> None:
         self.builtin = BuiltinSchemas(version)
         self.crds = CrdSchemas(self.builtin)
         self.version = version
         self._cel: CelEvaluator | None = None
-        for crd in extra:
+        self._extra = tuple(extra)
+        self.learn([])
+
+    def learn(self, objects: Sequence[dict[str, Any]]) -> None:
+        """Use the CRDs among `objects` (and the extra ones) for custom resources."""
+        self.crds = CrdSchemas(self.builtin)
+        for crd in self._extra:
             self.crds.add(crd.crd, crd.source)
         for obj in objects:
             if obj.get("kind") == "CustomResourceDefinition":
                 self.crds.add(obj, "the bundle")
+
+    def is_builtin(self, obj: dict[str, Any]) -> bool:
+        """Whether `obj` is of a kind Kubernetes itself defines (no CRD can change its schema)."""
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        return (isinstance(api_version, str) and isinstance(kind, str)
+                and self.builtin.validator(api_version, kind) is not None)
 
     def check(self, obj: dict[str, Any]) -> dict[str, list[Any]]:
         who = describe(obj)
