@@ -205,3 +205,11 @@ def test_config_digest_ignores_formatting() -> None:
     one = parse_platform(HEAD + "  components: {katib: false}\n", Path("/x/p.yaml"))
     two = parse_platform(HEAD + "  components:\n    # off\n    katib: false\n", Path("/x/p.yaml"))
     assert one.digest() == two.digest()
+
+
+def test_a_password_typed_where_the_hash_belongs_is_not_echoed() -> None:
+    [line] = problems(HEAD + "  auth:\n"
+                             "    users: [{email: a@example.com, passwordHash: hunter2}]\n")
+    assert "hunter2" not in line
+    assert line.startswith(
+        "platform.yaml:6 spec.auth.users[0].passwordHash: expected a bcrypt hash")

@@ -67,6 +67,39 @@ _KNATIVE_SERVING = (
     "common/istio/cluster-local-gateway/base",
 )
 
+#: Core pieces whose paths are the same in every release the catalog knows.
+_ISTIO = _core("istio", "Istio", "common/istio/istio-crds/base",
+               "common/istio/istio-namespace/base",
+               "common/istio/istio-install/overlays/oauth2-proxy")
+_OAUTH2_PROXY = _core("oauth2Proxy", "oauth2-proxy", "common/oauth2-proxy/overlays/m2m-dex-only")
+_DEX = _core("dex", "Dex", "common/dex/overlays/oauth2-proxy")
+_ROLES = _core("kubeflowRoles", "Kubeflow roles", "common/kubeflow-roles/base")
+_ISTIO_RESOURCES = _core("kubeflowIstioResources", "Kubeflow Istio gateway and roles",
+                         "common/istio/kubeflow-istio-resources/base")
+_DASHBOARD = _core("centralDashboard", "Central dashboard",
+                   "applications/centraldashboard/overlays/oauth2-proxy")
+_ADMISSION = _core("admissionWebhook", "PodDefaults admission webhook",
+                   "applications/admission-webhook/upstream/overlays/cert-manager")
+_PROFILES = _core("profiles", "Profiles controller and KFAM", "applications/profiles/pss")
+_OPTIONAL_SHARED = (
+    _optional("knativeServing", "Knative Serving", *_KNATIVE_SERVING),
+    _optional("knativeEventing", "Knative Eventing", "common/knative/knative-eventing/base",
+              default=False),
+)
+_OPTIONAL_APPS = (
+    _optional("katib", "Katib", "applications/katib/upstream/installs/katib-with-kubeflow"),
+    _optional("notebooks", "Notebooks", *_NOTEBOOKS),
+    _optional("volumes", "Volumes", *_VOLUMES),
+    _optional("tensorboards", "TensorBoards", *_TENSORBOARDS),
+)
+_OPTIONAL_SERVING = (
+    _optional("kserve", "KServe", *_KSERVE, requires=(_KSERVE_NEEDS_KNATIVE,)),
+    _optional("sparkOperator", "Spark operator",
+              "applications/spark/spark-operator/overlays/kubeflow"),
+    _optional("modelRegistry", "Model registry", *_MODEL_REGISTRY, default=False,
+              namespace="kubeflow"),
+)
+
 
 def _networkpolicies(namespace: str, **by_component: tuple[str, ...]) -> tuple[Ownership, ...]:
     return tuple(
@@ -94,39 +127,20 @@ V1_10 = ReleaseEntry(
     components=(
         _core("certManager", "cert-manager", "common/cert-manager/base",
               "common/cert-manager/kubeflow-issuer/base"),
-        _core("istio", "Istio", "common/istio/istio-crds/base", "common/istio/istio-namespace/base",
-              "common/istio/istio-install/overlays/oauth2-proxy"),
-        _core("oauth2Proxy", "oauth2-proxy", "common/oauth2-proxy/overlays/m2m-dex-only"),
-        _core("dex", "Dex", "common/dex/overlays/oauth2-proxy"),
+        _ISTIO, _OAUTH2_PROXY, _DEX,
         _core("kubeflowNamespace", "Kubeflow namespace and network policies",
               "common/kubeflow-namespace/base", "common/networkpolicies/base"),
-        _core("kubeflowRoles", "Kubeflow roles", "common/kubeflow-roles/base"),
-        _core("kubeflowIstioResources", "Kubeflow Istio gateway and roles",
-              "common/istio/kubeflow-istio-resources/base"),
-        _core("centralDashboard", "Central dashboard",
-              "applications/centraldashboard/overlays/oauth2-proxy"),
-        _core("admissionWebhook", "PodDefaults admission webhook",
-              "applications/admission-webhook/upstream/overlays/cert-manager"),
-        _core("profiles", "Profiles controller and KFAM", "applications/profiles/pss"),
+        _ROLES, _ISTIO_RESOURCES, _DASHBOARD, _ADMISSION, _PROFILES,
         _core("userNamespace", "Example profile (kubeflow-user-example-com)",
               "common/user-namespace/base", repairs=("example-profile-params",)),
-        _optional("knativeServing", "Knative Serving", *_KNATIVE_SERVING),
-        _optional("knativeEventing", "Knative Eventing", "common/knative/knative-eventing/base",
-                  default=False),
+        *_OPTIONAL_SHARED,
         _optional("pipelines", "Kubeflow Pipelines",
                   "applications/pipeline/upstream/env/cert-manager/platform-agnostic-multi-user",
                   variants=(("kubernetes", (_PIPELINES_K8S,)),)),
-        _optional("katib", "Katib", "applications/katib/upstream/installs/katib-with-kubeflow"),
-        _optional("notebooks", "Notebooks", *_NOTEBOOKS),
-        _optional("volumes", "Volumes", *_VOLUMES),
-        _optional("tensorboards", "TensorBoards", *_TENSORBOARDS),
+        *_OPTIONAL_APPS,
         _optional("trainer", "Training Operator (v1)",
                   "applications/training-operator/upstream/overlays/kubeflow"),
-        _optional("kserve", "KServe", *_KSERVE, requires=(_KSERVE_NEEDS_KNATIVE,)),
-        _optional("sparkOperator", "Spark operator",
-                  "applications/spark/spark-operator/overlays/kubeflow"),
-        _optional("modelRegistry", "Model registry", *_MODEL_REGISTRY, default=False,
-                  namespace="kubeflow"),
+        *_OPTIONAL_SERVING,
     ),
     ownership=_networkpolicies(
         "kubeflow", **{**_KUBEFLOW_POLICIES,
@@ -138,37 +152,18 @@ V1_10 = ReleaseEntry(
 V26_03 = ReleaseEntry(
     components=(
         _core("certManager", "cert-manager", "common/cert-manager/overlays/kubeflow"),
-        _core("istio", "Istio", "common/istio/istio-crds/base", "common/istio/istio-namespace/base",
-              "common/istio/istio-install/overlays/oauth2-proxy"),
-        _core("oauth2Proxy", "oauth2-proxy", "common/oauth2-proxy/overlays/m2m-dex-only"),
-        _core("dex", "Dex", "common/dex/overlays/oauth2-proxy"),
+        _ISTIO, _OAUTH2_PROXY, _DEX,
         _core("kubeflowNamespace", "Kubeflow namespaces and network policies",
               "common/kubeflow-namespace/base"),
-        _core("kubeflowRoles", "Kubeflow roles", "common/kubeflow-roles/base"),
-        _core("kubeflowIstioResources", "Kubeflow Istio gateway and roles",
-              "common/istio/kubeflow-istio-resources/base"),
-        _core("centralDashboard", "Central dashboard",
-              "applications/centraldashboard/overlays/oauth2-proxy"),
-        _core("admissionWebhook", "PodDefaults admission webhook",
-              "applications/admission-webhook/upstream/overlays/cert-manager"),
-        _core("profiles", "Profiles controller and KFAM", "applications/profiles/pss"),
+        _ROLES, _ISTIO_RESOURCES, _DASHBOARD, _ADMISSION, _PROFILES,
         _core("userNamespace", "Example profile (kubeflow-user-example-com)",
               "common/user-namespace/base"),
-        _optional("knativeServing", "Knative Serving", *_KNATIVE_SERVING),
-        _optional("knativeEventing", "Knative Eventing", "common/knative/knative-eventing/base",
-                  default=False),
+        *_OPTIONAL_SHARED,
         _optional("pipelines", "Kubeflow Pipelines", "applications/pipeline/overlays",
                   variants=(("kubernetes", (_PIPELINES_K8S,)),)),
-        _optional("katib", "Katib", "applications/katib/upstream/installs/katib-with-kubeflow"),
-        _optional("notebooks", "Notebooks", *_NOTEBOOKS),
-        _optional("volumes", "Volumes", *_VOLUMES),
-        _optional("tensorboards", "TensorBoards", *_TENSORBOARDS),
+        *_OPTIONAL_APPS,
         _optional("trainer", "Kubeflow Trainer (v2) with JobSet", "applications/trainer/overlays"),
-        _optional("kserve", "KServe", *_KSERVE, requires=(_KSERVE_NEEDS_KNATIVE,)),
-        _optional("sparkOperator", "Spark operator",
-                  "applications/spark/spark-operator/overlays/kubeflow"),
-        _optional("modelRegistry", "Model registry", *_MODEL_REGISTRY, default=False,
-                  namespace="kubeflow"),
+        *_OPTIONAL_SERVING,
     ),
     ownership=(
         *_networkpolicies("kubeflow", **_KUBEFLOW_POLICIES),

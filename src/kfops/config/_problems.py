@@ -26,8 +26,9 @@ _EXPECTED = {
 }
 
 
-#: Errors whose input is not repeated: a plain secret must never be printed.
-_NO_ECHO = frozenset({"plain_secret", "duplicate", "connector_credentials"})
+#: Errors whose input is not repeated: a secret (or a password typed as its hash) is never
+#: printed.
+_NO_ECHO = frozenset({"plain_secret", "duplicate", "connector_credentials", "bcrypt"})
 
 
 def show(value: Any) -> str:

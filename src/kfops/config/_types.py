@@ -83,20 +83,15 @@ def _address_range(value: str) -> str:
     return value
 
 
-def _email(value: str) -> str:
-    if not _EMAIL.match(value):
-        raise _fail("email", "expected an e-mail address such as alice@example.com")
-    return value
+def _matching(pattern: re.Pattern[str], kind: str, message: str) -> AfterValidator:
+    """A check that the whole value matches `pattern`, failing with `message`."""
 
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise _fail(kind, message)
+        return value
 
-def _bcrypt_hash(value: str) -> str:
-    if not _BCRYPT.match(value):
-        raise _fail(
-            "bcrypt",
-            "expected a bcrypt hash ($2y$12$ followed by 53 characters); "
-            "`kfops user add` writes one for you",
-        )
-    return value
+    return AfterValidator(check)
 
 
 def _quantity(value: Any) -> str | int:
@@ -106,19 +101,9 @@ def _quantity(value: Any) -> str | int:
     return value
 
 
-def _duration(value: str) -> str:
-    if not _DURATION.match(value):
-        raise _fail("duration", "expected a duration such as 30s, 10m, 720h")
-    return value
-
-
 def _duration_or_never(value: str) -> str:
-    return value if value == "Never" else _duration(value)
-
-
-def _env_name(value: str) -> str:
-    if not _ENV_NAME.match(value):
-        raise _fail("env_name", "expected an environment variable name such as GITHUB_SECRET")
+    if value != "Never" and not _DURATION.match(value):
+        raise _fail("duration", "expected a duration such as 30s, 10m, 720h, or Never")
     return value
 
 
@@ -128,12 +113,6 @@ def _registry(value: str) -> str:
             "registry", "expected a registry host with optional port and path, without a scheme "
             "(registry.internal:5000 or registry.internal/kubeflow)"
         )
-    return value
-
-
-def _k8s_minor(value: str) -> str:
-    if not re.match(r"^1\.\d{2}$", value):
-        raise _fail("k8s_version", 'expected a Kubernetes minor version in quotes, such as "1.33"')
     return value
 
 
@@ -151,26 +130,28 @@ def _release_version(value: str) -> str:
     )
 
 
-def _label_key(value: str) -> str:
-    if not _LABEL_KEY.match(value):
-        raise _fail("label_key", "expected a Kubernetes label or annotation key")
-    return value
-
-
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 Host = Annotated[str, AfterValidator(_host)]
 IPAddress = Annotated[str, AfterValidator(_ip)]
 AddressRange = Annotated[str, AfterValidator(_address_range)]
-Email = Annotated[str, AfterValidator(_email)]
-BcryptHash = Annotated[str, AfterValidator(_bcrypt_hash)]
+Email = Annotated[str, _matching(
+    _EMAIL, "email", "expected an e-mail address such as alice@example.com")]
+BcryptHash = Annotated[str, _matching(
+    _BCRYPT, "bcrypt", "expected a bcrypt hash: $2y$12$ and 53 characters "
+    "(htpasswd -nbBC 12 '' PASSWORD | tr -d ':\\n' prints one)")]
 Quantity = Annotated[str | int, PlainValidator(_quantity, json_schema_input_type=str | int)]
-Duration = Annotated[str, AfterValidator(_duration)]
+Duration = Annotated[str, _matching(
+    _DURATION, "duration", "expected a duration such as 30s, 10m, 720h")]
 DurationOrNever = Annotated[str, AfterValidator(_duration_or_never)]
-EnvName = Annotated[str, AfterValidator(_env_name)]
+EnvName = Annotated[str, _matching(
+    _ENV_NAME, "env_name", "expected an environment variable name such as GITHUB_SECRET")]
 Registry = Annotated[str, AfterValidator(_registry)]
-KubernetesMinor = Annotated[str, AfterValidator(_k8s_minor)]
+KubernetesMinor = Annotated[str, _matching(
+    re.compile(r"^1\.\d{2}$"), "k8s_version",
+    'expected a Kubernetes minor version in quotes, such as "1.33"')]
 ReleaseVersion = Annotated[str, AfterValidator(_release_version)]
-AnnotationKey = Annotated[str, AfterValidator(_label_key)]
+AnnotationKey = Annotated[str, _matching(
+    _LABEL_KEY, "label_key", "expected a Kubernetes label or annotation key")]
 
 
 def is_url(value: str) -> bool:

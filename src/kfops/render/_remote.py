@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from kfops.errors import RemoteBaseError
 
-GITHUB = "https://github.com"
+from ._http import GITHUB, DownloadError, download, github_base
 
 
 @dataclass(frozen=True)
@@ -100,8 +100,7 @@ class RemoteResolver:
     @classmethod
     def from_environment(cls, cache: Path, offline: bool) -> RemoteResolver:
         """A resolver honouring `KFOPS_GITHUB_URL`."""
-        mapped = os.environ.get("KFOPS_GITHUB_URL", GITHUB).rstrip("/")
-        return cls(cache, offline, mapped)
+        return cls(cache, offline, github_base())
 
     def resolve(self, ref: RemoteRef) -> Path:
         """The local copy of `ref` (a folder for git bases, a file for assets)."""
@@ -172,13 +171,7 @@ class RemoteResolver:
             url = f"{self._source_url(ref)}/releases/download/{ref.ref}/{ref.path}"
         else:
             url = f"{self._source_url(ref)}/{ref.path}"
-        import httpx  # noqa: PLC0415 - only a fetch needs it; keeps the CLI start fast
-
         try:
-            with httpx.Client(follow_redirects=True, timeout=60) as client:
-                response = client.get(url)
-        except httpx.HTTPError as error:
+            staged.write_bytes(download(url, timeout=60))
+        except DownloadError as error:
             raise RemoteBaseError(f"cannot fetch {ref.url} ({url}): {error}") from None
-        if response.status_code != 200:
-            raise RemoteBaseError(f"cannot fetch {ref.url} ({url}): HTTP {response.status_code}")
-        staged.write_bytes(response.content)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import tarfile
 import zipfile
 from dataclasses import dataclass
@@ -12,8 +11,8 @@ from pathlib import Path
 from kfops.config import LoadedPlatform, is_url
 from kfops.errors import ReleaseSourceError
 
+from ._http import DownloadError, download, github_base, through_mirror
 from ._paths import sha256_text, staging_dir, tree_digest, write_atomic
-from ._remote import GITHUB
 
 ARCHIVE_URL = "https://github.com/kubeflow/manifests/archive/refs/tags/{version}.tar.gz"
 
@@ -72,19 +71,11 @@ def _archive_release(url: str, cache: Path, offline: bool) -> ReleaseSource:
 
 
 def _download(url: str) -> bytes:
-    mapped = url
-    if url.startswith(GITHUB):
-        mapped = os.environ.get("KFOPS_GITHUB_URL", GITHUB).rstrip("/") + url[len(GITHUB):]
-    import httpx  # noqa: PLC0415 - only a download needs it; keeps the CLI start fast
-
+    mapped = through_mirror(url, github_base())
     try:
-        with httpx.Client(follow_redirects=True, timeout=300) as client:
-            response = client.get(mapped)
-    except httpx.HTTPError as error:
+        return download(mapped, timeout=300)
+    except DownloadError as error:
         raise ReleaseSourceError(f"cannot download {mapped}: {error}") from None
-    if response.status_code != 200:
-        raise ReleaseSourceError(f"cannot download {mapped}: HTTP {response.status_code}")
-    return response.content
 
 
 def _unpack(archive: Path, into: Path) -> None:
