@@ -233,3 +233,17 @@ def test_dependency_refusal_is_a_located_config_error(
     [problem] = caught.value.problems
     assert (problem.line, problem.path) == (12, "spec.components.knativeServing")
     assert problem.message.startswith("cannot be off while kserve is on")
+
+
+def test_a_release_not_in_the_catalog_renders_from_its_example(
+    platform_file: Callable[..., Path]
+) -> None:
+    path = platform_file("26.03")
+    path.write_text(path.read_text().replace('version: "26.03"', 'version: "26.10"'))
+    result = render(load_platform(path), RenderOptions(offline=True))
+    assert result.bundle.lock["release"]["inCatalog"] is False
+    assert result.bundle.warnings == [
+        "release 26.10 is not in kfops's catalog: components were read from its "
+        "example/kustomization.yaml"]
+    known = render_release(platform_file, "26.03")
+    assert {o.identity for o in result.bundle.objects} == {o.identity for o in known.bundle.objects}
