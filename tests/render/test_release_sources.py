@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from kfops.cli import main
 from kfops.config import load_platform
 from kfops.errors import ReleaseSourceError, RemoteBaseError
 from kfops.render import RenderOptions, render
+from kfops.targets import write_starter
 from tests.conftest import MANIFESTS, REMOTE_CACHE
 from tests.helpers.github import mirror_remote_cache, release_archive, serve
 
@@ -69,24 +71,48 @@ def test_missing_remote_base_offline_fails_before_building(
     assert render(load_platform(path), RenderOptions(offline=True)).bundle.objects
 
 
-def test_default_source_is_the_official_archive_with_bases_fetched(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    served = tmp_path / "served"
+@pytest.fixture(scope="module")
+def fake_github(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """github.com on 127.0.0.1: the 26.03 archive and every remote base 26.03 uses."""
+    served = tmp_path_factory.mktemp("github")
     release_archive(MANIFESTS / "26.03",
                     served / "kubeflow/manifests/archive/refs/tags/26.03.tar.gz", "manifests-26.03")
     mirror_remote_cache(REMOTE_CACHE, served)
-    monkeypatch.setenv("KFOPS_CACHE_DIR", str(tmp_path / "cache"))
+    with serve(served) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def github_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A kfops cache that starts empty: everything in it came from the fake GitHub."""
+    return tmp_path_factory.mktemp("cache-from-github")
+
+
+def test_default_source_is_the_official_archive_with_bases_fetched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_github: str, github_cache: Path
+) -> None:
+    monkeypatch.setenv("KFOPS_CACHE_DIR", str(github_cache))
+    monkeypatch.setenv("KFOPS_GITHUB_URL", fake_github)
     path = tmp_path / "platform.yaml"
     path.write_text("apiVersion: kfops.io/v1alpha1\nkind: Platform\nspec:\n  target: local\n")
-    with serve(served) as base:
-        monkeypatch.setenv("KFOPS_GITHUB_URL", base)
-        result = render(load_platform(path))
+    result = render(load_platform(path))
     lock = result.bundle.lock["release"]
     assert lock["source"] == "https://github.com/kubeflow/manifests/archive/refs/tags/26.03.tar.gz"
     assert {r["url"] for r in lock["remoteBases"]} >= {
         "https://github.com/kubernetes-sigs/lws//config/default?ref=v0.7.0",
         "https://github.com/kubernetes-sigs/jobset/releases/download/v0.10.1/manifests.yaml",
     }
-    assert (tmp_path / "cache/remote/github.com/argoproj/argo-workflows/v3.7.3/manifests").is_dir()
+    assert (github_cache / "remote/github.com/argoproj/argo-workflows/v3.7.3/manifests").is_dir()
     assert len(result.bundle.objects) == 672
+
+
+def test_the_local_starter_renders_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_github: str, github_cache: Path
+) -> None:
+    monkeypatch.setenv("KFOPS_CACHE_DIR", str(github_cache))
+    monkeypatch.setenv("KFOPS_GITHUB_URL", fake_github)
+    path = tmp_path / "platform.yaml"
+    write_starter("local", path)
+    assert main(["render", "-f", str(path), "-o", "json"]) == 0
+    lock = (tmp_path / "bundle" / "kfops.lock").read_text()
+    assert "platform: lab" in lock and "version: '26.03'" in lock
