@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
-__all__ = ["BUILTIN_CLUSTER_SCOPED", "Identity", "cluster_scoped_kinds", "describe", "identity_of"]
+__all__ = [
+    "BUILTIN_CLUSTER_SCOPED",
+    "Identity",
+    "cluster_scoped_kinds",
+    "container_env",
+    "describe",
+    "identity_of",
+    "secret_value",
+    "set_container_env",
+    "set_secret_value",
+]
 
 Identity = tuple[str, str, str, str]
 """(group, kind, namespace, name); namespace is "" for cluster-scoped objects."""
@@ -46,3 +57,39 @@ def cluster_scoped_kinds(objects: list[dict[str, Any]]) -> set[tuple[str, str]]:
         if spec.get("scope") == "Cluster":
             kinds.add((str(spec.get("group", "")), str((spec.get("names") or {}).get("kind", ""))))
     return kinds
+
+
+def secret_value(secret: dict[str, Any], key: str) -> str | None:
+    """A Secret's value for `key` (from `stringData` or decoded `data`), or None."""
+    if key in (secret.get("stringData") or {}):
+        return str(secret["stringData"][key])
+    encoded = (secret.get("data") or {}).get(key)
+    return None if encoded is None else base64.b64decode(encoded).decode()
+
+
+def set_secret_value(secret: dict[str, Any], key: str, value: str) -> None:
+    """Set `key` in a Secret's `data` (base64), dropping it from `stringData`.
+
+    `data` is what the API server stores and returns; writing it keeps a later
+    comparison with the live object exact.
+    """
+    string_data = secret.get("stringData") or {}
+    string_data.pop(key, None)
+    if not string_data:
+        secret.pop("stringData", None)
+    secret.setdefault("data", {})[key] = base64.b64encode(value.encode()).decode()
+
+
+def container_env(container: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """The env entry `name` of a container, or None."""
+    return next((e for e in container.get("env") or [] if e.get("name") == name), None)
+
+
+def set_container_env(container: dict[str, Any], name: str, value: str) -> None:
+    """Set env `name` of a container to a literal value (replacing a reference)."""
+    entry = container_env(container, name)
+    if entry is None:
+        container.setdefault("env", []).append({"name": name, "value": value})
+    else:
+        entry.pop("valueFrom", None)
+        entry["value"] = value

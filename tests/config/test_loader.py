@@ -117,15 +117,16 @@ def test_missing_environment_variable_and_unreadable_file(
 ) -> None:
     monkeypatch.delenv("KFOPS_TEST_UNSET", raising=False)
     text = HEAD + spec("""\
+        ingress: {host: kf.example.com}
         auth:
           connectors:
           - {type: github, id: gh, name: GitHub, clientID: a, clientSecret: {env: KFOPS_TEST_UNSET}}
           - {type: gitlab, id: gl, name: GitLab, clientID: b, clientSecret: {file: secret.txt}}
     """)
     lines = problems(text, tmp_path / "platform.yaml")
-    assert lines[0] == ("platform.yaml:7 spec.auth.connectors[0].clientSecret: "
+    assert lines[0] == ("platform.yaml:8 spec.auth.connectors[0].clientSecret: "
                         "environment variable KFOPS_TEST_UNSET is not set")
-    assert lines[1].startswith(f"platform.yaml:8 spec.auth.connectors[1].clientSecret: "
+    assert lines[1].startswith(f"platform.yaml:9 spec.auth.connectors[1].clientSecret: "
                                f"cannot read secret.txt ({tmp_path / 'secret.txt'})")
     monkeypatch.setenv("KFOPS_TEST_UNSET", "x")
     (tmp_path / "secret.txt").write_text("s3cret")
@@ -182,6 +183,10 @@ def test_values_of_later_sections_are_checked_today() -> None:
             contributors: [{email: bob@example.com, role: edit}]
             quota: {cpu: "16", memory: 64Gi, nvidia.com/gpu: "2"}
             podDefaults: [pipelineAccess, gpuToleration]
+          auth:
+            users:
+            - email: alice@example.com
+              passwordHash: "$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFr4LCP9UeYRf09v1pKzIxe"
         """)
     parse_platform(good, Path("/x/platform.yaml"))
     bad = good.replace("10m", "ten minutes").replace("registry.internal:5000",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ._settings import DEFAULT_SETTINGS, Settings
+
 
 @dataclass(frozen=True)
 class Component:
@@ -66,6 +68,8 @@ class ReleaseCatalog:
     """False when the release is not in the catalog and was read from its example/."""
     unrecognised: tuple[str, ...] = field(default=())
     """Paths of example/ that no known component claims (kept, with a warning)."""
+    settings: Settings = DEFAULT_SETTINGS
+    """Where the settings kfops changes live in this release's objects."""
 
     def component(self, name: str) -> Component:
         """The component called `name`."""

@@ -11,11 +11,11 @@ import typer
 
 from kfops.config import TARGETS, LoadedPlatform, json_schema, load_platform
 from kfops.errors import ValidationError
+from kfops.platform import render_platform
 from kfops.render import (
     RenderOptions,
     RenderResult,
     load_extra_crds,
-    render,
     validate_bundle,
     write_bundle,
 )
@@ -121,9 +121,10 @@ def _render(
 ) -> RenderResult:
     extra = load_extra_crds(crds or [])
     if quiet:
-        return render(loaded, RenderOptions(offline=offline, extra_crds=extra))
+        return render_platform(loaded, RenderOptions(offline=offline, extra_crds=extra))
     with RenderBar() as bar:
-        return render(loaded, RenderOptions(offline=offline, extra_crds=extra, progress=bar))
+        return render_platform(loaded, RenderOptions(offline=offline, extra_crds=extra,
+                                                     progress=bar))
 
 
 def _print_render(result: RenderResult, target: Path, output: Output) -> None:

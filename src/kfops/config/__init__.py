@@ -4,7 +4,7 @@ from ._airgap import Airgap
 from ._auth import Auth, Connector, StaticUser
 from ._gpu import Azure, Gpu, Karpenter, NodePool, Taint, TimeSlicing
 from ._loader import PLACEHOLDER, LoadedPlatform, load_platform, parse_platform
-from ._network import TLS, Acme, Ingress, MetalLB
+from ._network import ACME_SERVERS, TLS, Acme, Ingress, MetalLB
 from ._platform import API_VERSION, TARGETS, Platform, Spec, Target
 from ._release import DEFAULT_RELEASE, Components, Metadata, PipelinesSettings, Release
 from ._schema import json_schema
@@ -13,6 +13,7 @@ from ._tenancy import Contributor, Profile
 from ._types import SecretRef, is_url
 
 __all__ = [
+    "ACME_SERVERS",
     "API_VERSION",
     "DEFAULT_RELEASE",
     "PLACEHOLDER",

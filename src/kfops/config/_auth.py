@@ -11,6 +11,8 @@ from ._types import BcryptHash, DnsLabel, Email, Secret, Strict
 
 #: Connector types that log in through OAuth2/OIDC and so need a client ID and secret.
 OAUTH_CONNECTORS = frozenset({"github", "oidc", "microsoft", "gitlab", "google"})
+#: Connector settings Dex cannot work without (dexidp.io/docs/connectors).
+_REQUIRED_CONFIG = {"oidc": ("issuer",), "ldap": ("host", "userSearch")}
 
 
 class StaticUser(Strict):
@@ -42,6 +44,17 @@ class Connector(Strict):
                 "connector_credentials",
                 "a {type} connector needs clientID and clientSecret",
                 {"type": self.type},
+            )
+        missing = [key for key in _REQUIRED_CONFIG.get(self.type, ()) if key not in self.config]
+        if missing:
+            raise PydanticCustomError(
+                "connector_credentials", "a {type} connector needs config.{keys}",
+                {"type": self.type, "keys": ", config.".join(missing)},
+            )
+        if "redirectURI" in self.config:
+            raise PydanticCustomError(
+                "connector_credentials",
+                "leave out config.redirectURI: kfops sets it to <ingress.host>/dex/callback",
             )
         return self
 

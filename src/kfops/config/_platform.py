@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import Field
@@ -72,6 +73,8 @@ def cross_section_problems(spec: Spec) -> list[tuple[str, str]]:
         problems.append((
             "spec.ingress.loadBalancerIP", "needs spec.ingress.serviceType: LoadBalancer"
         ))
+    problems += _auth_problems(spec)
+    problems += _address_problems(spec)
     seen: set[str] = set()
     for index, profile in enumerate(spec.profiles):
         if profile.name in seen:
@@ -79,6 +82,46 @@ def cross_section_problems(spec: Spec) -> list[tuple[str, str]]:
                 (f"spec.profiles[{index}].name", f"profile {profile.name} appears twice"))
         seen.add(profile.name)
     return problems
+
+
+def _auth_problems(spec: Spec) -> list[tuple[str, str]]:
+    auth = spec.auth
+    problems: list[tuple[str, str]] = []
+    if spec.target != "local" and not (auth.password_login and auth.users) and not auth.connectors:
+        problems.append((
+            "spec.auth",
+            "no one could log in: Kubeflow's default user user@example.com is only kept for "
+            "target local; add spec.auth.users (email and a bcrypt passwordHash, e.g. from "
+            "htpasswd -nbBC 12 '' PASSWORD) or spec.auth.connectors",
+        ))
+    if auth.users and not auth.password_login:
+        problems.append(("spec.auth.users",
+                         "static users need spec.auth.passwordLogin: true"))
+    if auth.connectors and spec.ingress.host is None:
+        problems.append((
+            "spec.auth.connectors",
+            "connectors need spec.ingress.host: the identity provider sends users back to "
+            "https://<host>/dex/callback",
+        ))
+    return problems
+
+
+def _address_problems(spec: Spec) -> list[tuple[str, str]]:
+    wanted = spec.ingress.load_balancer_ip
+    if wanted is None or spec.metallb is None:
+        return []
+    if any(_in_range(wanted, entry) for entry in spec.metallb.addresses):
+        return []
+    return [("spec.ingress.loadBalancerIP",
+             f"{wanted} is not in spec.metallb.addresses, so MetalLB cannot hand it out")]
+
+
+def _in_range(address: str, entry: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if "-" in entry:
+        first, last = (ipaddress.ip_address(p.strip()) for p in entry.split("-", 1))
+        return first.version == ip.version and int(first) <= int(ip) <= int(last)
+    return ip in ipaddress.ip_network(entry, strict=False)
 
 
 class Platform(Strict):

@@ -2,6 +2,8 @@
 
 from ._bundle import IMAGES, LOCK, Bundle, read_bundle_objects, write_bundle
 from ._check import validate_bundle
+from ._contributions import Contribution, EditableBundle, RenderContext
+from ._documents import dump_document, load_documents
 from ._images import normalise_image, pod_template_images
 from ._inventory import ApplySet
 from ._layout import STAGES, file_name, stage_of
@@ -17,13 +19,18 @@ __all__ = [
     "ApplySet",
     "Bundle",
     "BundleObject",
+    "Contribution",
+    "EditableBundle",
     "RemoteRef",
     "RemoteResolver",
+    "RenderContext",
     "RenderOptions",
     "RenderProgress",
     "RenderResult",
     "cache_root",
+    "dump_document",
     "file_name",
+    "load_documents",
     "load_extra_crds",
     "normalise_image",
     "parse_remote",

@@ -13,10 +13,12 @@ import kfops
 from kfops.catalog import ReleaseCatalog, SelectedComponent, catalog_for, select_components
 from kfops.config import LoadedPlatform, PipelinesSettings
 from kfops.errors import ComponentSelectionError, ConfigError, ValidationError
+from kfops.secrets import StateDir, state_dir_for
 from kfops.validate import ExtraCrd, ValidationReport, Validator, kubernetes_version_problem
 
 from ._assemble import assemble
 from ._bundle import Bundle
+from ._contributions import Contribution, EditableBundle, RenderContext, member_labels
 from ._documents import load_documents
 from ._images import pod_template_images
 from ._inventory import ApplySet
@@ -26,6 +28,7 @@ from ._paths import cache_root, sha256_text
 from ._remote import RemoteResolver
 from ._repairs import repair_patches
 from ._source import ReleaseSource, locate_release
+from ._sources import SourceFetcher
 from ._units import Unit, build_units, overlay_for
 from ._workspace import Workspace, prepare_workspace
 
@@ -61,7 +64,11 @@ class RenderOptions:
     offline: bool = False
     extra_crds: tuple[ExtraCrd, ...] = ()
     cache_dir: Path | None = None
+    state_dir: Path | None = None
+    """Where generated values are kept (default: `.kfops/` next to the platform file)."""
     progress: RenderProgress = field(default_factory=_Silent)
+    contributions: tuple[Contribution, ...] = ()
+    """Features that edit, add or remove objects after assembly (see kfops.platform)."""
 
 
 @dataclass
@@ -109,8 +116,18 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
     timings["parse"] = stats.parse_seconds
     with _timed(timings, "assemble"):
         progress.step("assembling the bundle")
-        items = assemble(units, built, catalog, {s.name for s in selected})
-        files = lay_out(items, [s.name for s in selected])
+        installed = {s.name for s in selected}
+        editable = EditableBundle(assemble(units, built, catalog, installed),
+                                  member_labels(loaded.platform.metadata.name))
+        context = RenderContext(
+            loaded, catalog, frozenset(installed),
+            StateDir(options.state_dir or state_dir_for(loaded.path)),
+            SourceFetcher(loaded, cache, options.offline), kubernetes,
+        )
+        for contribution in options.contributions:
+            contribution.contribute(context, editable)
+        order = [*(s.name for s in selected), *editable.added]
+        files = lay_out(editable.finish(), order, frozenset(editable.prereqs))
         objects = [o.obj for objs in files.values() for o in objs]
         images = pod_template_images(objects)
     with _timed(timings, "validate"):
@@ -123,7 +140,10 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
     lock = _lock(loaded, source, workspace=workspace, catalog=catalog, selected=selected,
                  kubernetes=kubernetes, kustomize=kustomize.version,
                  counts={path: len(objs) for path, objs in files.items()})
-    warnings = [*_catalog_warnings(catalog), *report.not_evaluated]
+    lock["components"] += [{"name": name, "reason": why} for name, why in editable.added.items()]
+    if context.sources.fetched:
+        lock["sources"] = {s: f"sha256:{d}" for s, d in sorted(context.sources.fetched.items())}
+    warnings = [*_catalog_warnings(catalog), *editable.warnings, *report.not_evaluated]
     bundle = Bundle(files, images, lock, warnings)
     return RenderResult(bundle, report, timings, stats.built, stats.cached, workspace.root)
 

@@ -1,5 +1,6 @@
-"""Environment presets: starter files per target (local, onprem, aks, generic)."""
+"""Environment presets and features: starter files, ingress, load balancer, storage."""
 
+from ._features import environment_features, final_checks
 from ._starters import starter_text, write_starter
 
-__all__ = ["starter_text", "write_starter"]
+__all__ = ["environment_features", "final_checks", "starter_text", "write_starter"]

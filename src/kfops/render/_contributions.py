@@ -1,0 +1,134 @@
+"""How features above the render (identity, environments, tenancy, ...) shape the bundle.
+
+A contribution edits upstream objects, adds its own, or leaves some out; the
+render applies every contribution after assembly and before validation, so
+everything a contribution produces is validated like upstream objects are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kfops.catalog import ReleaseCatalog
+from kfops.config import LoadedPlatform
+from kfops.errors import RenderError
+from kfops.objects import identity_of
+from kfops.secrets import StateDir
+
+from ._documents import dump_document
+from ._inventory import ApplySet
+from ._objects import BundleObject
+from ._sources import SourceFetcher
+
+CONFIG_DIGEST = "kfops.io/config-digest"
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """What a contribution may read: the platform, the release, generated values, sources."""
+
+    loaded: LoadedPlatform
+    catalog: ReleaseCatalog
+    installed: frozenset[str]
+    state: StateDir
+    sources: SourceFetcher
+    kubernetes_version: str
+
+
+@dataclass
+class EditableBundle:
+    """The assembled objects, open for contributions to edit, extend and trim."""
+
+    items: list[BundleObject]
+    labels: dict[str, str]
+    warnings: list[str] = field(default_factory=list)
+    added: dict[str, str] = field(default_factory=dict)
+    """Components contributions added, and why."""
+    prereqs: set[str] = field(default_factory=set)
+    _dirty: set[int] = field(default_factory=set)
+
+    def find(self, kind: str, name: str, namespace: str | None = None) -> BundleObject | None:
+        """The object `kind namespace/name`, or None when the bundle has none."""
+        for item in self.items:
+            _, item_kind, item_namespace, item_name = identity_of(item.obj)
+            if (item_kind, item_name) == (kind, name) and (namespace or "") == item_namespace:
+                return item
+        return None
+
+    def require(self, kind: str, name: str, namespace: str | None = None) -> BundleObject:
+        """The object `kind namespace/name`; an error naming it when the release lacks it."""
+        item = self.find(kind, name, namespace)
+        if item is None:
+            where = f"{namespace}/{name}" if namespace else name
+            raise RenderError(f"the release has no {kind} {where}, which kfops needs to change; "
+                              "is its component switched off?")
+        return item
+
+    def of_kind(self, kind: str) -> Iterator[BundleObject]:
+        """Every object of `kind`."""
+        return (item for item in self.items if item.kind == kind)
+
+    def edit(self, item: BundleObject) -> dict[str, Any]:
+        """The object to change in place; its text is written anew."""
+        self._dirty.add(id(item))
+        return item.obj
+
+    def add(self, obj: dict[str, Any], component: str, why: str, prereq: bool = False) -> None:
+        """A new object of a (possibly new) component, labelled like every other."""
+        metadata = obj.setdefault("metadata", {})
+        metadata["labels"] = {**(metadata.get("labels") or {}), **self.labels}
+        if any(identity_of(i.obj) == identity_of(obj) for i in self.items):
+            raise RenderError(f"{component} adds {obj['kind']} {metadata.get('name')}, "
+                              "which the bundle already has")
+        self.items.append(BundleObject(obj, "", component))
+        self._dirty.add(id(self.items[-1]))
+        self.added.setdefault(component, why)
+        if prereq:
+            self.prereqs.add(component)
+
+    def restart_on_change(self, workload: BundleObject, *configs: BundleObject) -> None:
+        """Make `workload`'s pods restart when the content of `configs` changes.
+
+        Pods read ConfigMaps and Secrets at start; a digest of their content in
+        the pod template's annotations rolls the pods exactly when it changes.
+        """
+        digest = hashlib.sha256(json.dumps(
+            [{k: c.obj.get(k) for k in ("data", "stringData")} for c in configs], sort_keys=True,
+        ).encode()).hexdigest()[:16]
+        template = self.edit(workload)["spec"]["template"]
+        metadata = template.setdefault("metadata", {})
+        metadata["annotations"] = {**(metadata.get("annotations") or {}),
+                                   CONFIG_DIGEST: digest}
+
+    def remove(self, item: BundleObject) -> None:
+        """Leave `item` out of the bundle."""
+        self.items = [i for i in self.items if i is not item]
+
+    def warn(self, message: str) -> None:
+        """A warning printed with the render's result."""
+        self.warnings.append(message)
+
+    def finish(self) -> list[BundleObject]:
+        """The objects, with the text of every changed or added one written anew."""
+        for item in self.items:
+            if id(item) in self._dirty:
+                item.text = dump_document(item.obj)
+        return self.items
+
+
+class Contribution(Protocol):
+    """A feature that shapes the bundle."""
+
+    name: str
+
+    def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
+        """Edit, add or remove objects of `bundle`."""
+
+
+def member_labels(platform: str) -> dict[str, str]:
+    """The inventory labels every object of a platform carries."""
+    return ApplySet(platform).member_labels()

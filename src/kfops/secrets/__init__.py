@@ -1,0 +1,17 @@
+"""Secret references, generated values in the state directory, and redaction."""
+
+from ._redact import REDACTED, redact
+from ._refs import SecretUnavailable, resolve
+from ._state import ALPHANUMERIC, StateDir, StateError, random_token, state_dir_for
+
+__all__ = [
+    "ALPHANUMERIC",
+    "REDACTED",
+    "SecretUnavailable",
+    "StateDir",
+    "StateError",
+    "random_token",
+    "redact",
+    "resolve",
+    "state_dir_for",
+]

@@ -1,0 +1,92 @@
+"""The state directory: generated secret values kept per install, readable by the owner only."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets as random
+import string
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from kfops.errors import OperationError
+
+_FILE = "secrets.json"
+ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+class StateError(OperationError):
+    """The state directory cannot be read or written safely."""
+
+
+def state_dir_for(platform_file: Path) -> Path:
+    """`KFOPS_STATE_DIR`, else `.kfops/` next to the platform file."""
+    explicit = os.environ.get("KFOPS_STATE_DIR")
+    return Path(explicit).expanduser() if explicit else platform_file.parent / ".kfops"
+
+
+def random_token(length: int = 32, alphabet: str = ALPHANUMERIC) -> str:
+    """A random string from a cryptographically secure source."""
+    return "".join(random.choice(alphabet) for _ in range(length))
+
+
+class StateDir:
+    """Generated values of one install, created once and then returned unchanged.
+
+    The folder is mode 0700 and the file 0600; values are never logged. A value
+    the cluster already holds can be adopted with :meth:`adopt` (apply does
+    this) so that a second administrator does not rotate it by accident.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._values: dict[str, str] | None = None
+
+    def generated(self, name: str, make: Callable[[], str] = random_token) -> str:
+        """The value called `name`, made with `make` the first time it is asked for."""
+        values = self._load()
+        if name not in values:
+            values[name] = make()
+            self._save(values)
+        return values[name]
+
+    def adopt(self, name: str, value: str) -> None:
+        """Record the value the cluster already holds for `name`."""
+        values = self._load()
+        if values.get(name) != value:
+            values[name] = value
+            self._save(values)
+
+    def names(self) -> list[str]:
+        """The names of the values kept (never the values)."""
+        return sorted(self._load())
+
+    def _load(self) -> dict[str, str]:
+        if self._values is None:
+            file = self.path / _FILE
+            try:
+                mode = file.stat().st_mode & 0o777
+                if mode & 0o077:
+                    raise StateError(
+                        f"{file} is readable by others (mode {mode:o}); run chmod 600 {file}")
+                data = json.loads(file.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                data = {}
+            except (OSError, ValueError) as error:
+                raise StateError(f"cannot read {file}: {error}") from None
+            if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+                raise StateError(f"{file} is not a kfops state file")
+            self._values = dict(data)
+        return self._values
+
+    def _save(self, values: dict[str, str]) -> None:
+        try:
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.path.chmod(0o700)
+            fd, temp = tempfile.mkstemp(dir=self.path, prefix=".secrets.")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:  # mkstemp creates it 0600
+                json.dump(values, handle, indent=2, sort_keys=True)
+            Path(temp).replace(self.path / _FILE)
+        except OSError as error:
+            raise StateError(f"cannot write the state directory {self.path}: {error}") from None
