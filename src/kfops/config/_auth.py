@@ -42,13 +42,13 @@ class Connector(Strict):
         if self.type in OAUTH_CONNECTORS and (self.client_id is None or self.client_secret is None):
             raise PydanticCustomError(
                 "connector_credentials",
-                "a {type} connector needs clientID and clientSecret",
+                "{type} connectors need clientID and clientSecret",
                 {"type": self.type},
             )
         missing = [key for key in _REQUIRED_CONFIG.get(self.type, ()) if key not in self.config]
         if missing:
             raise PydanticCustomError(
-                "connector_credentials", "a {type} connector needs config.{keys}",
+                "connector_credentials", "{type} connectors need config.{keys}",
                 {"type": self.type, "keys": ", config.".join(missing)},
             )
         if "redirectURI" in self.config:
