@@ -13,7 +13,15 @@ touched; 1: the operation failed)::
         ├── ReleaseSourceError     release checkout/archive missing or unreadable
         ├── RemoteBaseError        a remote kustomize base not cached and not fetchable
         ├── KustomizeError         kustomize missing, too old, or a build failed
-        └── RenderError            objects conflict, bundle cannot be written
+        ├── RenderError            objects conflict, bundle cannot be written
+        └── ClusterError           the Kubernetes API refused or could not be reached
+            ├── ObjectNotFound     404
+            ├── ObjectConflict     409 (stale version, or fields another manager owns)
+            ├── Forbidden          401/403: which permission is missing
+            ├── InvalidObject      400/422: the API server rejected an object
+            ├── Unavailable        429, 5xx, connection and timeout errors (retryable)
+            ├── WaitTimeout        a wait gave up; says what was not ready and why
+            └── DataProtected      a deletion would lose data; nothing was deleted
 """
 
 from __future__ import annotations
@@ -21,18 +29,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "ClusterError",
     "ComponentSelectionError",
     "ConfigError",
     "ConfigProblem",
+    "DataProtected",
+    "Forbidden",
     "InputError",
+    "InvalidObject",
     "KfopsError",
     "KustomizeError",
+    "ObjectConflict",
+    "ObjectNotFound",
     "OperationError",
     "ReleaseSourceError",
     "RemoteBaseError",
     "RenderError",
+    "Unavailable",
     "ValidationError",
     "ValidationProblem",
+    "WaitTimeout",
 ]
 
 
@@ -125,3 +141,39 @@ class KustomizeError(OperationError):
 
 class RenderError(OperationError):
     """The render could not produce a consistent bundle."""
+
+
+class ClusterError(OperationError):
+    """The Kubernetes API refused a request or could not be reached."""
+
+
+class ObjectNotFound(ClusterError):
+    """An object (or its namespace, or its kind) does not exist."""
+
+
+class ObjectConflict(ClusterError):
+    """A stale resourceVersion, or fields another field manager owns."""
+
+
+class Forbidden(ClusterError):
+    """The credentials lack a permission (the message names it)."""
+
+
+class InvalidObject(ClusterError):
+    """The API server rejected an object as invalid."""
+
+
+class Unavailable(ClusterError):
+    """A transient failure: throttling, a server error, a dropped connection, a timeout."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class WaitTimeout(ClusterError):
+    """Something did not become ready in time; the message lists what and why."""
+
+
+class DataProtected(ClusterError):
+    """Deleting would lose data (PVCs, Profiles, CRDs with instances); nothing was deleted."""

@@ -1,0 +1,140 @@
+"""The Kubernetes client boundary: dictionaries in and out, kfops errors, transient retries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx2 as httpx
+from lightkube import ALL_NS, ApiError, Client, KubeConfig
+from lightkube.config.kubeconfig import SingleConfig
+from lightkube.generic_resource import GenericGlobalResource, GenericNamespacedResource
+
+from kfops.errors import ClusterError, ObjectNotFound
+from kfops.objects import describe
+
+from ._kinds import KindInfo, Kinds
+from ._retry import RetryPolicy, retrying
+from ._translate import translate
+
+FIELD_MANAGER = "kfops"
+T = TypeVar("T")
+
+
+class Cluster:
+    """One Kubernetes cluster, addressed through a kubeconfig context (or in-cluster config)."""
+
+    def __init__(self, client: Client, retry: RetryPolicy | None = None) -> None:
+        self._client = client
+        self.retry = retry or RetryPolicy()
+        self.kinds = Kinds()
+
+    @classmethod
+    def connect(cls, kubeconfig: Path | None = None, context: str | None = None,
+                retry: RetryPolicy | None = None, timeout: float = 30.0) -> Cluster:
+        """A client for `context` of `kubeconfig` (default: $KUBECONFIG, ~/.kube/config or
+        the in-cluster service account)."""
+        try:
+            config = _config(kubeconfig, context)
+            client = Client(config=config, field_manager=FIELD_MANAGER,
+                            timeout=httpx.Timeout(timeout))
+        except ClusterError:
+            raise
+        except Exception as error:
+            raise ClusterError(f"cannot use the kubeconfig: {error}") from None
+        return cls(client, retry)
+
+    def apply(self, obj: dict[str, Any], dry_run: bool = False) -> dict[str, Any]:
+        """Server-side apply as field manager `kfops`, taking over conflicting fields."""
+        resource = self._instance(obj)
+        result = self._call(describe(obj), lambda: self._client.apply(
+            resource, field_manager=FIELD_MANAGER, force=True, dry_run=dry_run))
+        return _as_dict(result)
+
+    def get(self, api_version: str, kind: str, name: str,
+            namespace: str | None = None) -> dict[str, Any] | None:
+        """The live object, or None when it does not exist."""
+        resource = self.kinds.resource(api_version, kind)
+        what = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+        try:
+            found = self._call(what, lambda: self._client.get(resource, name,
+                                                              namespace=namespace))
+        except ObjectNotFound:
+            return None
+        return _as_dict(found)
+
+    def list(self, api_version: str, kind: str, namespace: str | None = None,
+             labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Objects of a kind, in every namespace unless one is given."""
+        info = self.kinds.info(api_version, kind)
+        resource = self.kinds.resource(api_version, kind)
+        where = (namespace or ALL_NS) if info.namespaced else None
+
+        def fetch() -> list[dict[str, Any]]:
+            return [_as_dict(o) for o in self._client.list(
+                resource, namespace=where, labels=dict(labels) if labels else None)]
+
+        try:
+            return self._call(f"{kind} list", fetch)
+        except ObjectNotFound:
+            return []  # the kind is not served (yet): nothing of it exists
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
+               dry_run: bool = False) -> bool:
+        """Delete an object; False when it was already gone."""
+        resource = self.kinds.resource(api_version, kind)
+        what = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+        try:
+            self._call(what, lambda: self._client.delete(resource, name, namespace=namespace,
+                                                         dry_run=dry_run))
+        except ObjectNotFound:
+            return False
+        return True
+
+    def merge_patch(self, api_version: str, kind: str, name: str, patch: dict[str, Any],
+                    namespace: str | None = None) -> dict[str, Any]:
+        """A JSON merge patch (e.g. removing finalizers, restarting a Deployment)."""
+        from lightkube.types import PatchType  # noqa: PLC0415 - only this call needs it
+
+        resource = self.kinds.resource(api_version, kind)
+        what = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+        result = self._call(what, lambda: self._client.patch(
+            resource, name, patch, namespace=namespace, patch_type=PatchType.MERGE))
+        return _as_dict(result)
+
+    def learn_crds(self, crds: Iterable[dict[str, Any]]) -> None:
+        """Know the kinds these CRDs define (after they are applied)."""
+        for crd in crds:
+            self.kinds.learn_crd(crd)
+
+    def info(self, obj: dict[str, Any]) -> KindInfo:
+        """Plural and scope of an object's kind."""
+        return self.kinds.info(str(obj.get("apiVersion")), str(obj.get("kind")))
+
+    def _instance(self, obj: dict[str, Any]) -> GenericNamespacedResource | GenericGlobalResource:
+        resource = self.kinds.resource(str(obj["apiVersion"]), str(obj["kind"]))
+        return resource.from_dict(obj)  # type: ignore[no-any-return]
+
+    def _call(self, what: str, call: Callable[[], T]) -> T:
+        def attempt() -> T:
+            try:
+                return call()
+            except (ApiError, httpx.HTTPError) as error:
+                raise translate(error, what) from None
+
+        return retrying(self.retry, attempt)
+
+
+def _config(kubeconfig: Path | None, context: str | None) -> SingleConfig:
+    if kubeconfig is not None and not kubeconfig.is_file():
+        raise ClusterError(f"kubeconfig {kubeconfig} does not exist")
+    config = (KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env())
+    single = config.get(context_name=context)
+    if single is None:
+        raise ClusterError(f"kubeconfig has no context {context or '(current)'}")
+    return single
+
+
+def _as_dict(resource: Any) -> dict[str, Any]:
+    return dict(resource.to_dict())

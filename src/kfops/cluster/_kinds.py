@@ -1,0 +1,73 @@
+"""What kfops knows about each kind it sends: plural, scope, and a lightkube resource for it.
+
+Every object goes to the API as a lightkube *generic* resource, so the
+dictionary kfops rendered is sent exactly as it is (a typed model would drop
+fields its Kubernetes version does not know). Built-in kinds take their plural
+and scope from lightkube's models; custom kinds from the CRDs in the bundle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lightkube.codecs import resource_registry
+from lightkube.core.resource import NamespacedResource
+from lightkube.generic_resource import create_global_resource, create_namespaced_resource
+
+from kfops.errors import ClusterError
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    """One kind as the API serves it."""
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+    @property
+    def api_version(self) -> str:
+        """`group/version`, or `v1` for the core group."""
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+
+class Kinds:
+    """Kinds by (apiVersion, kind), from lightkube's models and the CRDs kfops applies."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, str], KindInfo] = {}
+
+    def learn_crd(self, crd: dict[str, Any]) -> None:
+        """Know the kinds a CustomResourceDefinition defines."""
+        spec = crd.get("spec") or {}
+        for version in spec.get("versions") or []:
+            info = KindInfo(str(spec["group"]), str(version["name"]), str(spec["names"]["kind"]),
+                            str(spec["names"]["plural"]), spec.get("scope") == "Namespaced")
+            self._known[(info.api_version, info.kind)] = info
+
+    def info(self, api_version: str, kind: str) -> KindInfo:
+        """The kind's plural and scope; an error when neither Kubernetes nor a CRD defines it."""
+        known = self._known.get((api_version, kind))
+        if known is not None:
+            return known
+        try:
+            model = resource_registry.load(api_version, kind)
+        except Exception:
+            model = None
+        if model is None:
+            raise ClusterError(f"{kind} ({api_version}) is not a built-in kind and no "
+                               "CustomResourceDefinition kfops applied defines it")
+        group, _, version = api_version.rpartition("/")
+        info = KindInfo(group, version, kind, str(model._api_info.plural),
+                        issubclass(model, NamespacedResource))
+        self._known[(api_version, kind)] = info
+        return info
+
+    def resource(self, api_version: str, kind: str) -> Any:
+        """The lightkube generic resource class for the kind."""
+        info = self.info(api_version, kind)
+        make = create_namespaced_resource if info.namespaced else create_global_resource
+        return make(info.group, info.version, info.kind, info.plural)

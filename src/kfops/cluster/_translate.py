@@ -1,0 +1,68 @@
+"""The one place where Kubernetes API and transport errors become kfops errors.
+
+lightkube and httpx exception types never leave this package: callers see
+the kfops.errors tree, with the object named and, for 403/409/422, what to do.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import httpx2 as httpx
+from lightkube import ApiError
+
+from kfops.errors import (
+    ClusterError,
+    Forbidden,
+    InvalidObject,
+    ObjectConflict,
+    ObjectNotFound,
+    Unavailable,
+)
+
+
+def translate(error: Exception, what: str) -> ClusterError:
+    """A kfops error for a failed request about `what` (e.g. `Deployment kubeflow/x`)."""
+    if isinstance(error, ApiError):
+        return _from_status(error, what)
+    if isinstance(error, httpx.TimeoutException):
+        return Unavailable(f"{what}: the API server did not answer in time ({error})")
+    if isinstance(error, httpx.TransportError):
+        return Unavailable(f"{what}: cannot reach the API server ({error or type(error).__name__})")
+    if isinstance(error, httpx.HTTPStatusError):
+        code = error.response.status_code
+        if code == 429 or code >= 500:
+            return Unavailable(f"{what}: HTTP {code}", _retry_after(error.response))
+        return ClusterError(f"{what}: HTTP {code}: {error.response.text[:300]}")
+    raise error
+
+
+def _from_status(error: ApiError, what: str) -> ClusterError:
+    code = int(error.status.code or error.response.status_code)
+    message = error.status.message or error.status.reason or "no message"
+    if code == 404:
+        return ObjectNotFound(f"{what}: {message}")
+    if code == 409:
+        hint = ("another field manager changed fields kfops sets; kfops applies with force, "
+                "so re-run apply, or find who else manages this object"
+                if "conflict" in message.lower() else "the object changed meanwhile; re-run")
+        return ObjectConflict(f"{what}: {message} ({hint})")
+    if code in (401, 403):
+        return Forbidden(f"{what}: {message} (the credentials of your kubeconfig context "
+                         "lack this permission; kfops needs cluster-admin to install Kubeflow)")
+    if code in (400, 422):
+        return InvalidObject(f"{what}: the API server rejected it: {message}")
+    if code == 429 or code >= 500:
+        return Unavailable(f"{what}: {message}", _retry_after(error.response))
+    return ClusterError(f"{what}: HTTP {code}: {message}")
+
+
+def _retry_after(response: httpx.Response | None) -> float | None:
+    value = response.headers.get("Retry-After") if response is not None else None
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    parsed = email.utils.parsedate_to_datetime(value)
+    return max(0.0, parsed.timestamp() - time.time())

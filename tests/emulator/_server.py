@@ -1,0 +1,246 @@
+"""kmock's Kubernetes emulator, extended with the API-server rules kfops relies on (_state)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import aiohttp.web
+import attrs
+import yaml
+from kmock import KubernetesEmulator, KubernetesError, ResourceInfo, Server
+
+from ._faults import FaultPlan
+from ._state import ApiError, ApiState, Kind, Record, Settings
+
+
+def bundled_kinds() -> list[Kind]:
+    """The built-in resources kmock ships (from a real cluster's discovery documents)."""
+    data = (resources.files("kmock._internal") / "resources.json.gz").read_bytes()
+    kinds = []
+    for document in json.loads(gzip.decompress(data)):
+        group, _, version = document["groupVersion"].rpartition("/")
+        for entry in document["resources"]:
+            if "/" not in entry["name"]:
+                kinds.append(Kind(group, version, entry["name"], entry["kind"],
+                                  bool(entry.get("namespaced"))))
+    return kinds
+
+
+@attrs.define(kw_only=True)
+class Emulator(KubernetesEmulator):
+    """A kmock emulator whose resource requests go through :class:`ApiState`."""
+
+    state: ApiState
+    faults: FaultPlan
+    lock: threading.Lock
+
+    async def _handle(self, request: Any) -> aiohttp.web.StreamResponse:
+        self._publish_kinds()
+        path = _parse_path(str(request.url.path))
+        if path is None:
+            return await super()._handle(request)  # discovery and anything not a resource
+        method = str(request.method.value if hasattr(request.method, "value") else request.method)
+        dry_run = request.params.get("dryRun") == "All"
+        with self.lock:
+            self.state.requests.append(Record(method, str(request.url.path), dry_run))
+        fault = self.faults.next_fault(method)
+        if fault is not None:
+            response = await self._inject(fault, request)
+            if response is not None:
+                return response
+        try:
+            with self.lock:
+                body, status = self._serve(request, path, method, dry_run)
+        except ApiError as error:
+            return _status(error.status, error.reason, error.message)
+        return _json(body, status=status)
+
+    async def _render_error(self, exc: Exception) -> aiohttp.web.StreamResponse:
+        if isinstance(exc, KubernetesError):
+            return _status(exc.status, exc.reason or "Error", exc.message or repr(exc))
+        return _status(500, "InternalError", repr(exc))
+
+    async def _inject(self, fault: Any, request: Any) -> aiohttp.web.StreamResponse | None:
+        if fault.kind == "slow":
+            await asyncio.sleep(fault.delay)
+            return None
+        if fault.kind == "429":
+            return _status(429, "TooManyRequests", "the server is throttling requests",
+                           {"Retry-After": str(fault.retry_after)})
+        if fault.kind == "500":
+            return _status(500, "InternalError", "injected server error")
+        transport = request._raw_request.transport  # drop: close without an answer
+        if transport is not None:
+            transport.close()
+        return aiohttp.web.Response(status=500)
+
+    def _serve(self, request: Any, path: ResourcePath, method: str,
+               dry_run: bool) -> tuple[Any, int]:
+        state = self.state
+        kind = state.kind(path.group, path.plural)
+        namespace, name = path.namespace, path.name
+        if path.subresource:
+            raise ApiError(404, "NotFound", f"subresource {path.subresource} is not emulated")
+        if method == "GET" and name is None:
+            items = state.list(kind, namespace, request.params.get("labelSelector", ""))
+            return {"apiVersion": "v1", "kind": f"{kind.kind}List",
+                    "metadata": {"resourceVersion": "1"}, "items": items}, 200
+        if method == "GET":
+            return state.get(kind, namespace, name), 200
+        body = self._body(request)
+        if method == "POST":
+            return state.create(kind, namespace or _namespace(body), body, dry_run), 201
+        if method == "PUT":
+            return state.replace(kind, namespace, name, body, dry_run), 200
+        if method == "PATCH":
+            content = request.headers.get("Content-Type", "")
+            if "apply-patch" in content:
+                manager = request.params.get("fieldManager") or ""
+                if not manager:
+                    raise ApiError(422, "Invalid", "fieldManager is required for apply")
+                return state.apply(kind, namespace, name, body, manager,
+                                   request.params.get("force") == "true", dry_run), 200
+            return state.merge_patch(kind, namespace, name, body, dry_run), 200
+        if method == "DELETE":
+            return state.delete(kind, namespace, name, dry_run), 200
+        raise ApiError(405, "MethodNotAllowed", f"{method} is not supported")
+
+    def _body(self, request: Any) -> dict[str, Any]:
+        if isinstance(request.data, dict):
+            return dict(request.data)
+        loaded = yaml.safe_load(request.text or "{}")
+        if not isinstance(loaded, dict):
+            raise ApiError(400, "BadRequest", "the request body is not an object")
+        return loaded
+
+    def _publish_kinds(self) -> None:
+        """Keep kmock's discovery documents in step with the kinds the state serves."""
+        with self.lock:
+            kinds = self.state.kinds()
+        for kind in kinds:
+            key = f"{kind.group}/{kind.version}/{kind.plural}" if kind.group else \
+                f"v1/{kind.plural}"
+            if key not in self.resources:
+                self.resources[key] = ResourceInfo(
+                    kind=kind.kind, namespaced=kind.namespaced, singular=kind.kind.lower(),
+                    verbs={"create", "delete", "get", "list", "patch", "update", "watch"})
+
+
+@dataclass(frozen=True)
+class ResourcePath:
+    """What a resource URL names."""
+
+    group: str
+    plural: str
+    namespace: str
+    name: str | None
+    subresource: str | None
+
+
+def _parse_path(path: str) -> ResourcePath | None:
+    """`/api/v1/...` or `/apis/<group>/<version>/...`, or None for discovery URLs."""
+    parts = [p for p in path.split("/") if p]
+    if parts[:2] == ["api", "v1"]:
+        group, rest = "", parts[2:]
+    elif len(parts) >= 3 and parts[0] == "apis":
+        group, rest = parts[1], parts[3:]
+    else:
+        return None
+    if not rest:
+        return None
+    namespace = ""
+    if rest[0] == "namespaces" and len(rest) >= 3:
+        namespace, rest = rest[1], rest[2:]
+    plural, name, subresource = (rest + [None, None])[:3]
+    return ResourcePath(group, str(plural), namespace, name, subresource)
+
+
+def _json(body: Any, status: int = 200,
+          headers: dict[str, str] | None = None) -> aiohttp.web.Response:
+    # Exactly "application/json", as the API server sends it: clients (lightkube) compare
+    # the header verbatim before reading a Status body.
+    return aiohttp.web.Response(body=json.dumps(body).encode(), status=status,
+                                headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def _status(code: int, reason: str, message: str,
+            headers: dict[str, str] | None = None) -> aiohttp.web.Response:
+    return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                  "code": code, "reason": reason, "message": message}, code, headers)
+
+
+def _namespace(body: dict[str, Any]) -> str:
+    return str((body.get("metadata") or {}).get("namespace") or "")
+
+
+@dataclass
+class RunningEmulator:
+    """An emulator served on 127.0.0.1 from a background thread (for tests and the CLI)."""
+
+    settings: Settings
+    faults: FaultPlan
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        self.state = ApiState(bundled_kinds(), self.settings)
+        self.lock = threading.Lock()
+        self.url = ""
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._failure: BaseException | None = None
+
+    def __enter__(self) -> RunningEmulator:
+        self._thread.start()
+        self._ready.wait(timeout=30)
+        if self._failure is not None:
+            raise RuntimeError("the emulator did not start") from self._failure
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=30)
+
+    def write_kubeconfig(self, path: Path, context: str = "emulator") -> Path:
+        """A kubeconfig whose current context points at this emulator."""
+        path.write_text(yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Config", "current-context": context,
+            "clusters": [{"name": context, "cluster": {"server": self.url}}],
+            "users": [{"name": context, "user": {"token": "emulator"}}],
+            "contexts": [{"name": context, "context": {"cluster": context, "user": context,
+                                                       "namespace": "default"}}],
+        }))
+        return path
+
+    def writes(self, dry_run: bool = False) -> list[Record]:
+        """The write requests (POST, PUT, PATCH, DELETE) served so far."""
+        with self.lock:
+            return [r for r in self.state.requests
+                    if r.method in ("POST", "PUT", "PATCH", "DELETE") and r.dry_run == dry_run]
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as failure:  # noqa: BLE001 - reported to the starting thread
+            self._failure = failure
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        handler = Emulator(state=self.state, faults=self.faults, lock=self.lock)
+        async with handler, Server(handler, port=self.port or None) as server:
+            self.url = f"http://{server.host}:{server.port}"
+            self._ready.set()
+            await self._stop.wait()

@@ -1,0 +1,493 @@
+"""The API server's state and rules, without HTTP: what the emulator adds to kmock.
+
+kmock's KubernetesEmulator stores objects and merges patches as plain JSON.
+kfops relies on more of the API server's behaviour; each rule below cites the
+Kubernetes documentation it follows and says where it is simpler:
+
+- Every write sets `metadata.uid` (on create), `resourceVersion` (a global
+  counter) and `generation`; an update naming a stale resourceVersion is a 409
+  (https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-versions).
+  A write that changes nothing keeps the resourceVersion, as the API server does.
+- Server-side apply creates missing objects and tracks field ownership per
+  manager; a field owned by another manager with a different value is a 409
+  unless `force=true`; fields a manager stops applying are removed
+  (https://kubernetes.io/docs/reference/using-api/server-side-apply/).
+  Simpler: lists are atomic (no list-map merge keys) and ownership is kept
+  per leaf path, not in `managedFields` on the object.
+- `dryRun=All` runs every check (including webhooks) and returns the result
+  without storing it (https://kubernetes.io/docs/reference/using-api/api-concepts/#dry-run).
+- A CustomResourceDefinition's resource appears in discovery and its
+  `Established` condition turns True after `crd_delay` seconds
+  (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#create-a-customresourcedefinition).
+- Namespaced objects are refused with 404 while their namespace does not exist
+  or is terminating (https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/).
+- Deleting an object deletes its dependents (ownerReferences), and deleting a
+  namespace deletes everything in it; objects with finalizers only get a
+  deletionTimestamp (https://kubernetes.io/docs/concepts/architecture/garbage-collection/).
+  Simpler: deletion is immediate (no background queue).
+- An admission webhook whose Service has no ready endpoint refuses the objects
+  it intercepts with "connection refused" when its failurePolicy is Fail
+  (https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/).
+  Simpler: a Service is ready when an available Deployment's pods match its
+  selector; namespaceSelector and objectSelector support matchLabels and
+  matchExpressions.
+- Deployments, StatefulSets and DaemonSets report all replicas available
+  `workload_delay` seconds after they were last changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+Leaf = tuple[str, ...]
+Key = tuple[str, str, str, str]
+"""(group, plural, namespace, name); namespace is "" for cluster-scoped objects."""
+
+
+class ApiError(Exception):
+    """An API error: status code, reason and message, as a Status object carries them."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.reason, self.message = status, reason, message
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A resource the emulated server serves."""
+
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool
+
+
+@dataclass
+class Stored:
+    """One object and what the server remembers about it."""
+
+    obj: dict[str, Any]
+    owners: dict[str, set[Leaf]] = field(default_factory=dict)
+    """manager -> leaf paths it applied last."""
+    changed_at: float = 0.0
+
+
+@dataclass
+class Settings:
+    """Timings of the emulated controllers (0: immediately)."""
+
+    crd_delay: float = 0.0
+    workload_delay: float = 0.0
+
+
+@dataclass
+class Record:
+    """One request, for assertions (writes counted by method)."""
+
+    method: str
+    path: str
+    dry_run: bool
+
+
+_WORKLOADS = {("apps", "deployments"), ("apps", "statefulsets"), ("apps", "daemonsets")}
+_BOOKKEEPING = ("uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
+                "managedFields")
+
+
+class ApiState:
+    """Objects, kinds and rules of one emulated cluster."""
+
+    def __init__(self, kinds: list[Kind], settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.builtin = {(k.group, k.plural): k for k in kinds}
+        self.objects: dict[Key, Stored] = {}
+        self.requests: list[Record] = []
+        self._versions = itertools.count(1)
+
+    # ---- kinds -------------------------------------------------------------------------
+
+    def kinds(self) -> list[Kind]:
+        """Every served kind: built-in ones and those of established CRDs."""
+        return [*self.builtin.values(), *self._crd_kinds()]
+
+    def kind(self, group: str, plural: str) -> Kind:
+        """The kind a URL names, or a 404 as for an unknown resource."""
+        for kind in self.kinds():
+            if (kind.group, kind.plural) == (group, plural):
+                return kind
+        raise ApiError(404, "NotFound", f"the server could not find the requested resource "
+                                        f"({plural}.{group or 'core'})")
+
+    def _crd_kinds(self) -> Iterator[Kind]:
+        for (group, plural, _, _), stored in self.objects.items():
+            if (group, plural) != ("apiextensions.k8s.io", "customresourcedefinitions"):
+                continue
+            if not self._established(stored):
+                continue
+            spec = stored.obj["spec"]
+            for version in spec.get("versions") or []:
+                if version.get("served", True):
+                    yield Kind(spec["group"], version["name"], spec["names"]["plural"],
+                               spec["names"]["kind"], spec.get("scope") == "Namespaced")
+
+    def _established(self, stored: Stored) -> bool:
+        return time.monotonic() >= stored.changed_at + self.settings.crd_delay
+
+    # ---- reads -------------------------------------------------------------------------
+
+    def get(self, kind: Kind, namespace: str, name: str) -> dict[str, Any]:
+        """One object with its status as the controllers would report it."""
+        stored = self.objects.get(self._key(kind, namespace, name))
+        if stored is None:
+            raise ApiError(404, "NotFound", f'{kind.plural}.{kind.group or "core"} "{name}" '
+                                            "not found")
+        return self._with_status(kind, stored)
+
+    def list(self, kind: Kind, namespace: str, selector: str = "") -> list[dict[str, Any]]:
+        """Objects of a kind (in a namespace, or all), optionally by label selector."""
+        wanted = _parse_selector(selector)
+        return [self._with_status(kind, stored) for (g, p, ns, _), stored in
+                sorted(self.objects.items())
+                if (g, p) == (kind.group, kind.plural) and (not namespace or ns == namespace)
+                and _matches(stored.obj["metadata"].get("labels") or {}, wanted)]
+
+    def _with_status(self, kind: Kind, stored: Stored) -> dict[str, Any]:
+        obj = copy.deepcopy(stored.obj)
+        if (kind.group, kind.plural) == ("apiextensions.k8s.io", "customresourcedefinitions"):
+            established = "True" if self._established(stored) else "False"
+            obj["status"] = {"conditions": [
+                {"type": "NamesAccepted", "status": "True"},
+                {"type": "Established", "status": established},
+            ], "acceptedNames": obj["spec"]["names"]}
+        if (kind.group, kind.plural) in _WORKLOADS:
+            obj["status"] = _workload_status(
+                obj, time.monotonic() >= stored.changed_at + self.settings.workload_delay)
+        return obj
+
+    # ---- writes ------------------------------------------------------------------------
+
+    def apply(self, kind: Kind, namespace: str, name: str, body: dict[str, Any], manager: str,
+              force: bool, dry_run: bool) -> dict[str, Any]:
+        """Server-side apply: create, or merge what `manager` applies now."""
+        self._check_body(kind, namespace, name, body)
+        key = self._key(kind, namespace, name)
+        stored = self.objects.get(key)
+        config = _without_bookkeeping(body)
+        if stored is None:
+            self._admit(kind, namespace, config, "CREATE")
+            return self._store(kind, key, config, {manager: set(_leaves(config))}, dry_run)
+        self._check_version(stored, body)
+        leaves = set(_leaves(config))
+        conflicts = self._conflicts(stored, manager, config, leaves)
+        if conflicts and not force:
+            raise ApiError(409, "Conflict", "Apply failed with conflicts: " + "; ".join(
+                f'conflict with "{other}": .{".".join(path)}' for other, path in conflicts))
+        merged = copy.deepcopy(stored.obj)
+        for path in stored.owners.get(manager, set()) - leaves:
+            if not any(path in paths for m, paths in stored.owners.items() if m != manager):
+                _remove(merged, path)
+        _merge(merged, config)
+        owners = {m: (paths - leaves if m != manager else leaves)
+                  for m, paths in stored.owners.items()}
+        owners.setdefault(manager, leaves)
+        self._admit(kind, namespace, merged, "UPDATE")
+        return self._store(kind, key, merged, owners, dry_run, stored)
+
+    def create(self, kind: Kind, namespace: str, body: dict[str, Any],
+               dry_run: bool) -> dict[str, Any]:
+        """POST: create, or 409 when it exists."""
+        name = str((body.get("metadata") or {}).get("name", ""))
+        self._check_body(kind, namespace, name, body)
+        key = self._key(kind, namespace, name)
+        if key in self.objects:
+            raise ApiError(409, "AlreadyExists", f'{kind.plural} "{name}" already exists')
+        config = _without_bookkeeping(body)
+        self._admit(kind, namespace, config, "CREATE")
+        return self._store(kind, key, config, {"before-first-apply": set(_leaves(config))},
+                           dry_run)
+
+    def replace(self, kind: Kind, namespace: str, name: str, body: dict[str, Any],
+                dry_run: bool) -> dict[str, Any]:
+        """PUT: replace the object (409 on a stale resourceVersion)."""
+        stored = self._existing(kind, namespace, name)
+        self._check_version(stored, body)
+        config = _without_bookkeeping(body)
+        self._admit(kind, namespace, config, "UPDATE")
+        return self._store(kind, self._key(kind, namespace, name), config, stored.owners,
+                           dry_run, stored)
+
+    def merge_patch(self, kind: Kind, namespace: str, name: str, patch: dict[str, Any],
+                    dry_run: bool) -> dict[str, Any]:
+        """A JSON merge (or strategic merge, treated alike) patch; `null` deletes a field."""
+        stored = self._existing(kind, namespace, name)
+        self._check_version(stored, patch)
+        merged = copy.deepcopy(stored.obj)
+        _merge(merged, _without_bookkeeping(patch), nulls_delete=True)
+        self._admit(kind, namespace, merged, "UPDATE")
+        return self._store(kind, self._key(kind, namespace, name), merged, stored.owners,
+                           dry_run, stored)
+
+    def delete(self, kind: Kind, namespace: str, name: str, dry_run: bool) -> dict[str, Any]:
+        """Delete (or mark deleting, with finalizers) and cascade to dependents."""
+        stored = self._existing(kind, namespace, name)
+        result = self._with_status(kind, stored)
+        if dry_run:
+            return result
+        self._delete(self._key(kind, namespace, name))
+        return result
+
+    def _delete(self, key: Key) -> None:
+        stored = self.objects.get(key)
+        if stored is None:
+            return
+        metadata = stored.obj["metadata"]
+        if metadata.get("finalizers"):
+            metadata.setdefault("deletionTimestamp", _now())
+            metadata["resourceVersion"] = str(next(self._versions))
+            return
+        del self.objects[key]
+        uid = metadata.get("uid")
+        dependents = [k for k, s in self.objects.items()
+                      if any(r.get("uid") == uid for r in
+                             s.obj["metadata"].get("ownerReferences") or [])]
+        if key[:2] == ("", "namespaces"):
+            dependents += [k for k in self.objects if k[2] == key[3]]
+        for dependent in dependents:
+            self._delete(dependent)
+
+    # ---- rules -------------------------------------------------------------------------
+
+    def _key(self, kind: Kind, namespace: str, name: str) -> Key:
+        return (kind.group, kind.plural, namespace if kind.namespaced else "", name)
+
+    def _existing(self, kind: Kind, namespace: str, name: str) -> Stored:
+        stored = self.objects.get(self._key(kind, namespace, name))
+        if stored is None:
+            raise ApiError(404, "NotFound", f'{kind.plural} "{name}" not found')
+        return stored
+
+    def _check_body(self, kind: Kind, namespace: str, name: str, body: dict[str, Any]) -> None:
+        metadata = body.get("metadata") or {}
+        if not name or metadata.get("name", name) != name:
+            raise ApiError(400, "BadRequest", "the name of the object does not match the URL")
+        if kind.namespaced:
+            if not namespace:
+                raise ApiError(400, "BadRequest", "a namespaced object needs a namespace")
+            owner = self.objects.get(("", "namespaces", "", namespace))
+            if owner is None or owner.obj["metadata"].get("deletionTimestamp"):
+                raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found')
+
+    def _check_version(self, stored: Stored, body: dict[str, Any]) -> None:
+        wanted = (body.get("metadata") or {}).get("resourceVersion")
+        current = stored.obj["metadata"]["resourceVersion"]
+        if wanted and wanted != current:
+            raise ApiError(409, "Conflict", "Operation cannot be fulfilled: the object has been "
+                                            "modified; please apply your changes to the latest "
+                                            "version and try again")
+
+    def _conflicts(self, stored: Stored, manager: str, config: dict[str, Any],
+                   leaves: set[Leaf]) -> list[tuple[str, Leaf]]:
+        conflicts = []
+        for other, paths in stored.owners.items():
+            if other == manager:
+                continue
+            for path in sorted(paths & leaves):
+                if _get(stored.obj, path) != _get(config, path):
+                    conflicts.append((other, path))
+        return conflicts
+
+    def _store(self, kind: Kind, key: Key, obj: dict[str, Any], owners: dict[str, set[Leaf]],
+               dry_run: bool, previous: Stored | None = None) -> dict[str, Any]:
+        obj = copy.deepcopy(obj)
+        metadata = obj.setdefault("metadata", {})
+        metadata["name"] = key[3]
+        if kind.namespaced:
+            metadata["namespace"] = key[2]
+        old = previous.obj["metadata"] if previous else {}
+        for field_name in ("uid", "creationTimestamp", "resourceVersion", "generation",
+                           "deletionTimestamp"):
+            if field_name in old:
+                metadata[field_name] = old[field_name]
+        unchanged = previous is not None and _without_bookkeeping(previous.obj) == \
+            _without_bookkeeping(obj)
+        if previous is None:
+            metadata.update(uid=str(uuid.uuid4()), creationTimestamp=_now(), generation=1)
+        if not unchanged:
+            metadata["resourceVersion"] = str(next(self._versions))
+            if previous is not None and previous.obj.get("spec") != obj.get("spec"):
+                metadata["generation"] = int(old.get("generation", 1)) + 1
+        stored = Stored(obj, owners, previous.changed_at if unchanged and previous
+                        else time.monotonic())
+        if not dry_run:
+            self.objects[key] = stored
+        return self._with_status(kind, stored)
+
+    def _admit(self, kind: Kind, namespace: str, obj: dict[str, Any], operation: str) -> None:
+        """Call every webhook that intercepts this write; fail when one cannot be reached."""
+        for configuration in self._webhook_configurations():
+            for hook in configuration.get("webhooks") or []:
+                if not self._intercepts(hook, kind, namespace, obj, operation):
+                    continue
+                if hook.get("failurePolicy", "Fail") != "Fail":
+                    continue
+                service = (hook.get("clientConfig") or {}).get("service")
+                if service and not self._service_ready(service["namespace"], service["name"]):
+                    raise ApiError(500, "InternalError", (
+                        f'Internal error occurred: failed calling webhook "{hook["name"]}": '
+                        f'failed to call webhook: Post "https://{service["name"]}.'
+                        f'{service["namespace"]}.svc:443": dial tcp: connect: connection refused'))
+
+    def _webhook_configurations(self) -> Iterator[dict[str, Any]]:
+        for (group, plural, _, _), stored in list(self.objects.items()):
+            if group == "admissionregistration.k8s.io" and plural in (
+                    "validatingwebhookconfigurations", "mutatingwebhookconfigurations"):
+                yield stored.obj
+
+    def _intercepts(self, hook: dict[str, Any], kind: Kind, namespace: str,
+                    obj: dict[str, Any], operation: str) -> bool:
+        rules = hook.get("rules") or []
+        if not any(_rule_matches(rule, kind, operation) for rule in rules):
+            return False
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        if not _selector_matches(hook.get("objectSelector"), labels):
+            return False
+        if kind.namespaced:
+            stored = self.objects.get(("", "namespaces", "", namespace))
+            namespace_labels = {"kubernetes.io/metadata.name": namespace,
+                                **((stored.obj["metadata"].get("labels") or {}) if stored else {})}
+            if not _selector_matches(hook.get("namespaceSelector"), namespace_labels):
+                return False
+        return True
+
+    def _service_ready(self, namespace: str, name: str) -> bool:
+        service = self.objects.get(("", "services", namespace, name))
+        if service is None:
+            return False
+        selector = (service.obj.get("spec") or {}).get("selector") or {}
+        for (group, plural, ns, _), stored in self.objects.items():
+            if (group, plural) not in _WORKLOADS or ns != namespace:
+                continue
+            pod_labels = ((stored.obj["spec"].get("template") or {}).get("metadata") or {}).get(
+                "labels") or {}
+            ready = time.monotonic() >= stored.changed_at + self.settings.workload_delay
+            if ready and selector and all(pod_labels.get(k) == v for k, v in selector.items()):
+                return True
+        return False
+
+
+def _workload_status(obj: dict[str, Any], ready: bool) -> dict[str, Any]:
+    replicas = int((obj.get("spec") or {}).get("replicas", 1))
+    available = replicas if ready else 0
+    generation = obj["metadata"].get("generation", 1)
+    if obj["kind"] == "DaemonSet":
+        return {"desiredNumberScheduled": 1, "numberReady": int(ready),
+                "numberAvailable": int(ready), "updatedNumberScheduled": 1,
+                "observedGeneration": generation}
+    status: dict[str, Any] = {"replicas": replicas, "readyReplicas": available,
+                              "availableReplicas": available, "updatedReplicas": replicas,
+                              "observedGeneration": generation}
+    if obj["kind"] == "Deployment":
+        status["conditions"] = [{"type": "Available", "status": "True" if ready else "False",
+                                 "reason": "MinimumReplicasAvailable" if ready else
+                                 "MinimumReplicasUnavailable"}]
+    return status
+
+
+def _rule_matches(rule: dict[str, Any], kind: Kind, operation: str) -> bool:
+    def has(values: list[str] | None, value: str) -> bool:
+        return bool(values) and ("*" in values or value in values)  # type: ignore[operator]
+
+    return (has(rule.get("apiGroups"), kind.group) and has(rule.get("apiVersions"), kind.version)
+            and has(rule.get("resources"), kind.plural)
+            and has(rule.get("operations"), operation))
+
+
+def _selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    if not selector:
+        return True
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator = expression["key"], expression["operator"]
+        values = expression.get("values") or []
+        if operator == "In" and labels.get(key) not in values:
+            return False
+        if operator == "NotIn" and labels.get(key) in values:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def _parse_selector(text: str) -> dict[str, str | None]:
+    wanted: dict[str, str | None] = {}
+    for part in filter(None, text.split(",")):
+        key, _, value = part.partition("=")
+        wanted[key] = value if _ else None
+    return wanted
+
+
+def _matches(labels: dict[str, str], wanted: dict[str, str | None]) -> bool:
+    return all(key in labels and (value is None or labels[key] == value)
+               for key, value in wanted.items())
+
+
+def _without_bookkeeping(obj: dict[str, Any]) -> dict[str, Any]:
+    clean = copy.deepcopy(obj)
+    clean.pop("status", None)
+    metadata = clean.get("metadata") or {}
+    for name in _BOOKKEEPING:
+        metadata.pop(name, None)
+    return clean
+
+
+def _leaves(obj: Any, path: Leaf = ()) -> Iterator[Leaf]:
+    if isinstance(obj, dict) and obj:
+        for key, value in obj.items():
+            yield from _leaves(value, (*path, key))
+    elif path:
+        yield path
+
+
+def _get(obj: Any, path: Leaf) -> Any:
+    for part in path:
+        if not isinstance(obj, dict) or part not in obj:
+            return None
+        obj = obj[part]
+    return obj
+
+
+def _remove(obj: dict[str, Any], path: Leaf) -> None:
+    parents = [obj]
+    for part in path[:-1]:
+        child = parents[-1].get(part)
+        if not isinstance(child, dict):
+            return
+        parents.append(child)
+    parents[-1].pop(path[-1], None)
+    for parent, part in zip(reversed(parents[:-1]), reversed(path[:-1]), strict=False):
+        if parent.get(part) == {}:
+            del parent[part]
+
+
+def _merge(target: dict[str, Any], source: dict[str, Any], nulls_delete: bool = False) -> None:
+    for key, value in source.items():
+        if value is None and nulls_delete:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value, nulls_delete)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
