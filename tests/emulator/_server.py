@@ -42,23 +42,29 @@ class Emulator(KubernetesEmulator):
     faults: FaultPlan
     lock: threading.Lock
 
-    async def _handle(self, request: Any) -> aiohttp.web.StreamResponse:
+    async def __call__(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        """Resource URLs are served by the state; discovery and the rest by kmock.
+
+        Resource requests bypass kmock's request parsing, which cannot read
+        a list of namespaces (`/api/v1/namespaces`).
+        """
         self._publish_kinds()
-        path = _parse_path(str(request.url.path))
+        path = _parse_path(raw.path)
         if path is None:
-            return await super()._handle(request)  # discovery and anything not a resource
-        method = str(request.method.value if hasattr(request.method, "value") else request.method)
-        dry_run = request.params.get("dryRun") == "All"
+            return await super().__call__(raw)
+        method = raw.method.upper()
+        dry_run = raw.query.get("dryRun") == "All"
         with self.lock:
-            self.state.requests.append(Record(method, str(request.url.path), dry_run))
+            self.state.requests.append(Record(method, raw.path, dry_run))
         fault = self.faults.next_fault(method)
         if fault is not None:
-            response = await self._inject(fault, request)
+            response = await self._inject(fault, raw)
             if response is not None:
                 return response
+        text = (await raw.read()).decode() if raw.can_read_body else ""
         try:
             with self.lock:
-                body, status = self._serve(request, path, method, dry_run)
+                body, status = self._serve(raw, path, method, dry_run, text)
         except ApiError as error:
             return _status(error.status, error.reason, error.message)
         return _json(body, status=status)
@@ -68,7 +74,8 @@ class Emulator(KubernetesEmulator):
             return _status(exc.status, exc.reason or "Error", exc.message or repr(exc))
         return _status(500, "InternalError", repr(exc))
 
-    async def _inject(self, fault: Any, request: Any) -> aiohttp.web.StreamResponse | None:
+    async def _inject(self, fault: Any,
+                      raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse | None:
         if fault.kind == "slow":
             await asyncio.sleep(fault.delay)
             return None
@@ -77,54 +84,48 @@ class Emulator(KubernetesEmulator):
                            {"Retry-After": str(fault.retry_after)})
         if fault.kind == "500":
             return _status(500, "InternalError", "injected server error")
-        transport = request._raw_request.transport  # drop: close without an answer
+        transport = raw.transport  # drop: close the connection without an answer
         if transport is not None:
             transport.close()
         return aiohttp.web.Response(status=500)
 
-    def _serve(self, request: Any, path: ResourcePath, method: str,
-               dry_run: bool) -> tuple[Any, int]:
+    def _serve(self, raw: aiohttp.web.BaseRequest, path: ResourcePath, method: str,
+               dry_run: bool, text: str) -> tuple[Any, int]:
         state = self.state
         kind = state.kind(path.group, path.plural)
         namespace, name = path.namespace, path.name
         if path.subresource:
             raise ApiError(404, "NotFound", f"subresource {path.subresource} is not emulated")
         if method == "GET" and name is None:
-            items = state.list(kind, namespace, request.params.get("labelSelector", ""))
+            items = state.list(kind, namespace, raw.query.get("labelSelector", ""))
             return {"apiVersion": "v1", "kind": f"{kind.kind}List",
                     "metadata": {"resourceVersion": "1"}, "items": items}, 200
         if method == "GET":
             return state.get(kind, namespace, name), 200
-        body = self._body(request)
+        body = _body(text)
         if method == "POST":
             return state.create(kind, namespace or _namespace(body), body, dry_run), 201
         if method == "PUT":
             return state.replace(kind, namespace, name, body, dry_run), 200
         if method == "PATCH":
-            content = request.headers.get("Content-Type", "")
+            content = raw.headers.get("Content-Type", "")
             if "apply-patch" in content:
-                manager = request.params.get("fieldManager") or ""
+                manager = raw.query.get("fieldManager") or ""
                 if not manager:
                     raise ApiError(422, "Invalid", "fieldManager is required for apply")
                 return state.apply(kind, namespace, name, body, manager,
-                                   request.params.get("force") == "true", dry_run), 200
+                                   raw.query.get("force") == "true", dry_run), 200
             return state.merge_patch(kind, namespace, name, body, dry_run), 200
         if method == "DELETE":
             return state.delete(kind, namespace, name, dry_run), 200
         raise ApiError(405, "MethodNotAllowed", f"{method} is not supported")
 
-    def _body(self, request: Any) -> dict[str, Any]:
-        if isinstance(request.data, dict):
-            return dict(request.data)
-        loaded = yaml.safe_load(request.text or "{}")
-        if not isinstance(loaded, dict):
-            raise ApiError(400, "BadRequest", "the request body is not an object")
-        return loaded
-
     def _publish_kinds(self) -> None:
         """Keep kmock's discovery documents in step with the kinds the state serves."""
         with self.lock:
             kinds = self.state.kinds()
+        if len(kinds) == len(self.resources):
+            return
         for kind in kinds:
             key = f"{kind.group}/{kind.version}/{kind.plural}" if kind.group else \
                 f"v1/{kind.plural}"
@@ -161,6 +162,16 @@ def _parse_path(path: str) -> ResourcePath | None:
         namespace, rest = rest[1], rest[2:]
     plural, name, subresource = (rest + [None, None])[:3]
     return ResourcePath(group, str(plural), namespace, name, subresource)
+
+
+def _body(text: str) -> dict[str, Any]:
+    try:
+        loaded = json.loads(text or "{}")
+    except ValueError:
+        loaded = yaml.load(text, Loader=yaml.CSafeLoader)  # apply patches may be YAML
+    if not isinstance(loaded, dict):
+        raise ApiError(400, "BadRequest", "the request body is not an object")
+    return loaded
 
 
 def _json(body: Any, status: int = 200,

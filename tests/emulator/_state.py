@@ -32,7 +32,14 @@ Kubernetes documentation it follows and says where it is simpler:
   selector; namespaceSelector and objectSelector support matchLabels and
   matchExpressions.
 - Deployments, StatefulSets and DaemonSets report all replicas available
-  `workload_delay` seconds after they were last changed.
+  `workload_delay` seconds after they were last changed, and EndpointSlices
+  list a ready endpoint for every Service whose selector matches such pods
+  (https://kubernetes.io/docs/concepts/services-networking/endpoint-slices/).
+  Simpler: EndpointSlices are computed on read, never stored.
+- cert-manager's CA injector fills `caBundle` of webhook configurations that
+  carry a `cert-manager.io/inject-ca-from*` annotation once the
+  `cert-manager-cainjector` Deployment is available; until then such a webhook
+  fails like an unreachable one (https://cert-manager.io/docs/concepts/ca-injector/).
 """
 
 from __future__ import annotations
@@ -110,6 +117,13 @@ class ApiState:
         self.objects: dict[Key, Stored] = {}
         self.requests: list[Record] = []
         self._versions = itertools.count(1)
+        self._by_kind: dict[tuple[str, str], set[Key]] = {}
+        namespaces = self.builtin[("", "namespaces")]
+        for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
+            # Every cluster starts with these (the API server creates them itself).
+            self._store(namespaces, ("", "namespaces", "", name),
+                        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+                        {}, dry_run=False)
 
     # ---- kinds -------------------------------------------------------------------------
 
@@ -126,9 +140,8 @@ class ApiState:
                                         f"({plural}.{group or 'core'})")
 
     def _crd_kinds(self) -> Iterator[Kind]:
-        for (group, plural, _, _), stored in self.objects.items():
-            if (group, plural) != ("apiextensions.k8s.io", "customresourcedefinitions"):
-                continue
+        for key in sorted(self._indexed("apiextensions.k8s.io", "customresourcedefinitions")):
+            stored = self.objects[key]
             if not self._established(stored):
                 continue
             spec = stored.obj["spec"]
@@ -153,13 +166,42 @@ class ApiState:
     def list(self, kind: Kind, namespace: str, selector: str = "") -> list[dict[str, Any]]:
         """Objects of a kind (in a namespace, or all), optionally by label selector."""
         wanted = _parse_selector(selector)
-        return [self._with_status(kind, stored) for (g, p, ns, _), stored in
-                sorted(self.objects.items())
-                if (g, p) == (kind.group, kind.plural) and (not namespace or ns == namespace)
-                and _matches(stored.obj["metadata"].get("labels") or {}, wanted)]
+        if (kind.group, kind.plural) == ("discovery.k8s.io", "endpointslices"):
+            return [s for s in self._endpoint_slices(namespace)
+                    if _matches(s["metadata"]["labels"], wanted)]
+        keys = sorted(self._indexed(kind.group, kind.plural))
+        return [self._with_status(kind, self.objects[key]) for key in keys
+                if (not namespace or key[2] == namespace)
+                and _matches(self.objects[key].obj["metadata"].get("labels") or {}, wanted)]
+
+    def _endpoint_slices(self, namespace: str) -> list[dict[str, Any]]:
+        slices = []
+        for _, _, ns, name in sorted(self._indexed("", "services")):
+            if namespace and ns != namespace:
+                continue
+            ready = self._service_ready(ns, name)
+            slices.append({
+                "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": {"name": f"{name}-emulated", "namespace": ns,
+                             "labels": {"kubernetes.io/service-name": name}},
+                "addressType": "IPv4",
+                "endpoints": [{"addresses": ["10.0.0.1"], "conditions": {"ready": True}}]
+                if ready else [],
+            })
+        return slices
+
+    def _injector_ready(self) -> bool:
+        for key in self._indexed("apps", "deployments"):
+            if key[3] == "cert-manager-cainjector":
+                changed = self.objects[key].changed_at
+                return time.monotonic() >= changed + self.settings.workload_delay
+        return False
 
     def _with_status(self, kind: Kind, stored: Stored) -> dict[str, Any]:
         obj = copy.deepcopy(stored.obj)
+        if _injects_ca(obj) and self._injector_ready():
+            for hook in obj.get("webhooks") or []:
+                hook.setdefault("clientConfig", {})["caBundle"] = "ZW11bGF0ZWQtY2E="
         if (kind.group, kind.plural) == ("apiextensions.k8s.io", "customresourcedefinitions"):
             established = "True" if self._established(stored) else "False"
             obj["status"] = {"conditions": [
@@ -253,12 +295,13 @@ class ApiState:
             metadata["resourceVersion"] = str(next(self._versions))
             return
         del self.objects[key]
+        self._indexed(key[0], key[1]).discard(key)
         uid = metadata.get("uid")
         dependents = [k for k, s in self.objects.items()
                       if any(r.get("uid") == uid for r in
                              s.obj["metadata"].get("ownerReferences") or [])]
         if key[:2] == ("", "namespaces"):
-            dependents += [k for k in self.objects if k[2] == key[3]]
+            dependents += [k for k in list(self.objects) if k[2] == key[3]]
         for dependent in dependents:
             self._delete(dependent)
 
@@ -327,6 +370,7 @@ class ApiState:
                         else time.monotonic())
         if not dry_run:
             self.objects[key] = stored
+            self._indexed(key[0], key[1]).add(key)
         return self._with_status(kind, stored)
 
     def _admit(self, kind: Kind, namespace: str, obj: dict[str, Any], operation: str) -> None:
@@ -338,17 +382,22 @@ class ApiState:
                 if hook.get("failurePolicy", "Fail") != "Fail":
                     continue
                 service = (hook.get("clientConfig") or {}).get("service")
-                if service and not self._service_ready(service["namespace"], service["name"]):
+                injected = not _injects_ca(configuration) or self._injector_ready()
+                if service and not (injected and
+                                    self._service_ready(service["namespace"], service["name"])):
                     raise ApiError(500, "InternalError", (
                         f'Internal error occurred: failed calling webhook "{hook["name"]}": '
                         f'failed to call webhook: Post "https://{service["name"]}.'
                         f'{service["namespace"]}.svc:443": dial tcp: connect: connection refused'))
 
     def _webhook_configurations(self) -> Iterator[dict[str, Any]]:
-        for (group, plural, _, _), stored in list(self.objects.items()):
-            if group == "admissionregistration.k8s.io" and plural in (
-                    "validatingwebhookconfigurations", "mutatingwebhookconfigurations"):
-                yield stored.obj
+        for plural in ("validatingwebhookconfigurations", "mutatingwebhookconfigurations"):
+            for key in self._indexed("admissionregistration.k8s.io", plural):
+                yield self.objects[key].obj
+
+    def _indexed(self, group: str, plural: str) -> set[Key]:
+        """Keys of every stored object of one kind (kept up to date by _store/_delete)."""
+        return self._by_kind.setdefault((group, plural), set())
 
     def _intercepts(self, hook: dict[str, Any], kind: Kind, namespace: str,
                     obj: dict[str, Any], operation: str) -> bool:
@@ -371,8 +420,10 @@ class ApiState:
         if service is None:
             return False
         selector = (service.obj.get("spec") or {}).get("selector") or {}
-        for (group, plural, ns, _), stored in self.objects.items():
-            if (group, plural) not in _WORKLOADS or ns != namespace:
+        workloads = [key for group, plural in _WORKLOADS for key in self._indexed(group, plural)]
+        for key in workloads:
+            stored = self.objects[key]
+            if key[2] != namespace:
                 continue
             pod_labels = ((stored.obj["spec"].get("template") or {}).get("metadata") or {}).get(
                 "labels") or {}
@@ -380,6 +431,12 @@ class ApiState:
             if ready and selector and all(pod_labels.get(k) == v for k, v in selector.items()):
                 return True
         return False
+
+
+def _injects_ca(obj: dict[str, Any]) -> bool:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return obj.get("kind", "").endswith("WebhookConfiguration") and any(
+        key.startswith("cert-manager.io/inject-ca-from") for key in annotations)
 
 
 def _workload_status(obj: dict[str, Any], ready: bool) -> dict[str, Any]:

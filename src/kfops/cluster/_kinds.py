@@ -13,7 +13,11 @@ from typing import Any
 
 from lightkube.codecs import resource_registry
 from lightkube.core.resource import NamespacedResource
-from lightkube.generic_resource import create_global_resource, create_namespaced_resource
+from lightkube.generic_resource import (
+    GenericGlobalResource,
+    GenericNamespacedResource,
+    create_api_info,
+)
 
 from kfops.errors import ClusterError
 
@@ -39,6 +43,7 @@ class Kinds:
 
     def __init__(self) -> None:
         self._known: dict[tuple[str, str], KindInfo] = {}
+        self._classes: dict[KindInfo, type[Any]] = {}
 
     def learn_crd(self, crd: dict[str, Any]) -> None:
         """Know the kinds a CustomResourceDefinition defines."""
@@ -47,6 +52,12 @@ class Kinds:
             info = KindInfo(str(spec["group"]), str(version["name"]), str(spec["names"]["kind"]),
                             str(spec["names"]["plural"]), spec.get("scope") == "Namespaced")
             self._known[(info.api_version, info.kind)] = info
+
+    def learn_crds_from(self, objects: list[dict[str, Any]]) -> None:
+        """Know the kinds of every CRD among `objects`."""
+        for obj in objects:
+            if obj.get("kind") == "CustomResourceDefinition":
+                self.learn_crd(obj)
 
     def info(self, api_version: str, kind: str) -> KindInfo:
         """The kind's plural and scope; an error when neither Kubernetes nor a CRD defines it."""
@@ -67,7 +78,16 @@ class Kinds:
         return info
 
     def resource(self, api_version: str, kind: str) -> Any:
-        """The lightkube generic resource class for the kind."""
+        """The lightkube generic resource class for the kind.
+
+        Made here rather than with lightkube's create_*_resource, which refuses a
+        generic class for a kind it already has a typed model of.
+        """
         info = self.info(api_version, kind)
-        make = create_namespaced_resource if info.namespaced else create_global_resource
-        return make(info.group, info.version, info.kind, info.plural)
+        made = self._classes.get(info)
+        if made is None:
+            base = GenericNamespacedResource if info.namespaced else GenericGlobalResource
+            made = type(info.kind, (base,), {"_api_info": create_api_info(
+                info.group, info.version, info.kind, info.plural)})
+            self._classes[info] = made
+        return made

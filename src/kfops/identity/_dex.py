@@ -97,6 +97,7 @@ class Dex:
         item = bundle.require(ref.kind, ref.name, ref.namespace)
         set_secret_value(bundle.edit(item), "OIDC_CLIENT_SECRET",
                          context.state.generated(OIDC_CLIENT_SECRET, random_token))
+        bundle.record_generated(OIDC_CLIENT_SECRET, item, "OIDC_CLIENT_SECRET")
         return item
 
     def _connector_secret(self, bundle: EditableBundle, settings: Settings,

@@ -37,11 +37,13 @@ class OAuth2Proxy:
                               ref.namespace)
         set_secret_value(bundle.edit(secrets[0]), secrets[1],
                          context.state.generated(OIDC_CLIENT_SECRET, random_token))
+        bundle.record_generated(OIDC_CLIENT_SECRET, secrets[0], secrets[1])
         cookie = _referenced(bundle, container, "OAUTH2_PROXY_COOKIE_SECRET", "secretKeyRef",
                              ref.namespace)
         # 32 letters and digits decode as base64url to 24 bytes: an AES-192 key, as required.
         set_secret_value(bundle.edit(cookie[0]), cookie[1],
                          context.state.generated(COOKIE_SECRET, random_token))
+        bundle.record_generated(COOKIE_SECRET, cookie[0], cookie[1])
         secure = _referenced(bundle, container, "OAUTH2_PROXY_COOKIE_SECURE", "configMapKeyRef",
                              ref.namespace)
         bundle.edit(secure[0])["data"][secure[1]] = "true" if browser_uses_https(spec) else "false"

@@ -1,5 +1,23 @@
-"""The composition root: every feature of the platform file in one render."""
+"""The composition root: every feature of the platform file in one render, apply, plan."""
 
+from ._apply import (
+    ApplyResult,
+    adopt_cluster_secrets,
+    apply_platform,
+    bundle_files,
+    changes,
+    plan_platform,
+    target_of,
+)
 from ._render import render_platform
 
-__all__ = ["render_platform"]
+__all__ = [
+    "ApplyResult",
+    "adopt_cluster_secrets",
+    "apply_platform",
+    "bundle_files",
+    "changes",
+    "plan_platform",
+    "render_platform",
+    "target_of",
+]

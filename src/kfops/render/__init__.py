@@ -2,7 +2,7 @@
 
 from ._bundle import IMAGES, LOCK, Bundle, read_bundle_objects, write_bundle
 from ._check import validate_bundle
-from ._contributions import Contribution, EditableBundle, RenderContext
+from ._contributions import Contribution, EditableBundle, GeneratedValue, RenderContext
 from ._documents import dump_document, load_documents
 from ._images import normalise_image, pod_template_images
 from ._inventory import ApplySet
@@ -21,6 +21,7 @@ __all__ = [
     "BundleObject",
     "Contribution",
     "EditableBundle",
+    "GeneratedValue",
     "RemoteRef",
     "RemoteResolver",
     "RenderContext",

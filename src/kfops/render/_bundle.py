@@ -13,6 +13,7 @@ import yaml
 
 from kfops.errors import RenderError
 
+from ._contributions import GeneratedValue
 from ._documents import split_documents
 from ._objects import BundleObject
 
@@ -29,6 +30,8 @@ class Bundle:
     images: list[str]
     lock: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    generated: list[GeneratedValue] = field(default_factory=list)
+    """Where the render wrote values from the state directory."""
 
     @property
     def objects(self) -> list[BundleObject]:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from kfops.catalog import ReleaseCatalog
 from kfops.config import LoadedPlatform
 from kfops.errors import RenderError
-from kfops.objects import identity_of
+from kfops.objects import Identity, identity_of
 from kfops.secrets import StateDir
 
 from ._documents import dump_document
@@ -25,6 +25,15 @@ from ._objects import BundleObject
 from ._sources import SourceFetcher
 
 CONFIG_DIGEST = "kfops.io/config-digest"
+
+
+@dataclass(frozen=True)
+class GeneratedValue:
+    """A value from the state directory and the Secret key it was written to."""
+
+    state_name: str
+    secret: Identity
+    key: str
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,8 @@ class EditableBundle:
     added: dict[str, str] = field(default_factory=dict)
     """Components contributions added, and why."""
     prereqs: set[str] = field(default_factory=set)
+    generated: list[GeneratedValue] = field(default_factory=list)
+    """Where generated values went, so an apply can adopt what the cluster already holds."""
     _dirty: set[int] = field(default_factory=set)
 
     def find(self, kind: str, name: str, namespace: str | None = None) -> BundleObject | None:
@@ -89,6 +100,10 @@ class EditableBundle:
         self.added.setdefault(component, why)
         if prereq:
             self.prereqs.add(component)
+
+    def record_generated(self, state_name: str, secret: BundleObject, key: str) -> None:
+        """Note that the generated value `state_name` is `key` of the Secret `secret`."""
+        self.generated.append(GeneratedValue(state_name, identity_of(secret.obj), key))
 
     def restart_on_change(self, workload: BundleObject, *configs: BundleObject) -> None:
         """Make `workload`'s pods restart when the content of `configs` changes.

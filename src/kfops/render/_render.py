@@ -144,7 +144,7 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
     if context.sources.fetched:
         lock["sources"] = {s: f"sha256:{d}" for s, d in sorted(context.sources.fetched.items())}
     warnings = [*_catalog_warnings(catalog), *editable.warnings, *report.not_evaluated]
-    bundle = Bundle(files, images, lock, warnings)
+    bundle = Bundle(files, images, lock, warnings, editable.generated)
     return RenderResult(bundle, report, timings, stats.built, stats.cached, workspace.root)
 
 

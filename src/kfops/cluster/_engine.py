@@ -1,0 +1,330 @@
+"""Apply a bundle in one ordered pass; prune what left it; plan; uninstall.
+
+Writes happen only for objects that are missing or differ from the live
+object in a field kfops sets, so a re-apply with nothing changed sends no
+write request at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kfops.errors import ClusterError, DataProtected, ObjectNotFound
+from kfops.objects import Identity, describe, identity_of
+
+from ._api import Cluster
+from ._compare import needs_apply
+from ._inventory import Inventory, inventory_of, parent, read_inventory
+from ._live import members, snapshot
+from ._protect import protection_reason
+from ._steps import BundleFile, Step, apply_steps
+from ._waits import (
+    WORKLOAD_KINDS,
+    WaitSettings,
+    crds_pending,
+    wait_for,
+    webhooks_pending,
+    workloads_pending,
+)
+from ._webhooks import without_injected_ca
+
+
+class ApplyProgress(Protocol):
+    """What the CLI's display is told during an apply."""
+
+    def step(self, label: str, total: int) -> None:
+        """A step with `total` objects starts."""
+
+    def object_done(self, what: str, outcome: str) -> None:
+        """One object was created, updated or found unchanged."""
+
+    def waiting(self, what: str, reasons: list[str]) -> None:
+        """A wait polls; `reasons` says what is not ready yet."""
+
+
+class _Quiet:
+    def step(self, label: str, total: int) -> None:
+        pass
+
+    def object_done(self, what: str, outcome: str) -> None:
+        pass
+
+    def waiting(self, what: str, reasons: list[str]) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which install on the cluster: the platform name and its ApplySet id."""
+
+    platform: str
+    applyset_id: str
+
+
+@dataclass
+class ApplySummary:
+    """What an apply did, by object (`kind namespace/name`)."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    """Objects that left the bundle but hold data, with the reason."""
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """Choices of an apply."""
+
+    prune: bool = True
+    purge_data: bool = False
+    wait: bool = True
+    waits: WaitSettings = field(default_factory=WaitSettings)
+
+
+def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
+                 options: ApplyOptions | None = None,
+                 progress: ApplyProgress | None = None) -> ApplySummary:
+    """Apply every object in order, wait until healthy, then prune what left the bundle."""
+    options = options or ApplyOptions()
+    progress = progress or _Quiet()
+    objects = [obj for f in files for obj in f.objects]
+    steps = apply_steps(files, cluster.kinds)
+    current = inventory_of(objects)
+    previous = read_inventory(cluster, target.platform)
+    # The parent lists the union first, so an apply killed before pruning still finds both.
+    _record(cluster, target, current.union(previous), previous)
+    live = snapshot(cluster, current.union(previous))
+    summary = ApplySummary()
+    for step in steps:
+        _run_step(cluster, step, live, summary=summary, options=options, progress=progress)
+    if options.wait:
+        workloads = [o for o in objects if o["kind"] in WORKLOAD_KINDS]
+        wait_for(options.waits, "workloads", lambda: workloads_pending(cluster, workloads),
+                 lambda reasons: progress.waiting("workloads", reasons))
+    if options.prune and previous is not None:
+        wanted = {identity_of(o) for o in objects}
+        leftovers = [obj for identity, obj in members(live, target.applyset_id).items()
+                     if identity not in wanted]
+        _prune(cluster, leftovers, options.purge_data, summary)
+    remaining = current.union(inventory_of(_kept_objects(live, summary)))
+    _record(cluster, target, remaining, current.union(previous))
+    return summary
+
+
+def _record(cluster: Cluster, target: Target, inventory: Inventory,
+            recorded: Inventory | None) -> None:
+    """Write the parent only when what it records changes (a no-op apply writes nothing)."""
+    if inventory != recorded:
+        cluster.apply(parent(target.platform, target.applyset_id, inventory))
+
+
+def _run_step(cluster: Cluster, step: Step, live: dict[Identity, dict[str, Any]], *,
+              summary: ApplySummary, options: ApplyOptions, progress: ApplyProgress) -> None:
+    if step.needs:
+        wait_for(options.waits, f"webhooks for {step.label}",
+                 lambda: webhooks_pending(cluster, step.needs),
+                 lambda reasons: progress.waiting(step.label, reasons))
+    progress.step(step.label, len(step.objects))
+    for original in step.objects:
+        obj = without_injected_ca(original)
+        what = describe(obj)
+        existing = live.get(identity_of(obj))
+        if not needs_apply(obj, existing):
+            summary.unchanged.append(what)
+            progress.object_done(what, "unchanged")
+            continue
+        cluster.apply(obj)
+        outcome = "created" if existing is None else "updated"
+        (summary.created if existing is None else summary.updated).append(what)
+        progress.object_done(what, outcome)
+    if step.crds:
+        cluster.learn_crds(step.objects)
+        wait_for(options.waits, "CustomResourceDefinitions",
+                 lambda: crds_pending(cluster, step.objects),
+                 lambda reasons: progress.waiting(step.label, reasons))
+
+
+def _prune(cluster: Cluster, leftovers: list[dict[str, Any]], purge_data: bool,
+           summary: ApplySummary) -> None:
+    for obj in sorted(leftovers, key=_deletion_order):
+        reason = None if purge_data else protection_reason(cluster, obj)
+        if reason:
+            summary.kept.append(f"{describe(obj)}: {reason}")
+            continue
+        metadata = obj["metadata"]
+        if cluster.delete(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
+                          metadata.get("namespace")):
+            summary.pruned.append(describe(obj))
+
+
+def _deletion_order(obj: dict[str, Any]) -> int:
+    """Workloads before their configuration, namespaces and CRDs last."""
+    return {"Namespace": 2, "CustomResourceDefinition": 3}.get(str(obj["kind"]), 0)
+
+
+def _kept_objects(live: dict[Identity, dict[str, Any]],
+                  summary: ApplySummary) -> list[dict[str, Any]]:
+    kept = {entry.split(":")[0] for entry in summary.kept}
+    return [obj for obj in live.values() if describe(obj) in kept]
+
+
+@dataclass
+class PlanEntry:
+    """What apply would do to one object."""
+
+    object: str
+    action: str
+    """create | update | unchanged | prune | keep."""
+    changes: list[str] = field(default_factory=list)
+    """Field paths that differ (`-v`), Secret values never shown."""
+
+
+def plan_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target) -> list[PlanEntry]:
+    """Create, update, unchanged per object (by server-side dry-run) and what would be pruned."""
+    objects = [obj for f in files for obj in f.objects]
+    cluster.learn_crds([o for o in objects if o["kind"] == "CustomResourceDefinition"])
+    current = inventory_of(objects)
+    previous = read_inventory(cluster, target.platform)
+    live = snapshot(cluster, current.union(previous))
+    entries = [_plan_one(cluster, without_injected_ca(obj), live.get(identity_of(obj)))
+               for obj in objects]
+    if previous is not None:
+        wanted = {identity_of(o) for o in objects}
+        for identity, obj in sorted(members(live, target.applyset_id).items()):
+            if identity in wanted:
+                continue
+            reason = protection_reason(cluster, obj)
+            entries.append(PlanEntry(describe(obj), "keep" if reason else "prune",
+                                     [reason] if reason else []))
+    return entries
+
+
+def _plan_one(cluster: Cluster, obj: dict[str, Any], live: dict[str, Any] | None) -> PlanEntry:
+    what = describe(obj)
+    if live is None:
+        return PlanEntry(what, "create")
+    if not needs_apply(obj, live):
+        return PlanEntry(what, "unchanged")
+    try:
+        result = cluster.apply(obj, dry_run=True)
+    except ObjectNotFound:
+        return PlanEntry(what, "create")
+    return PlanEntry(what, "update", _changed_fields(obj, live, result))
+
+
+def _changed_fields(desired: dict[str, Any], live: dict[str, Any],
+                    result: dict[str, Any]) -> list[str]:
+    secret = desired.get("kind") == "Secret"
+    changes = []
+    for path in _leaf_paths(desired):
+        before, after = _get(live, path), _get(result, path)
+        if before != after and path[0] not in ("status",) and path[:2] != ("metadata",
+                                                                           "resourceVersion"):
+            shown = ".".join(path)
+            changes.append(shown if secret and path[0] in ("data", "stringData")
+                           else f"{shown}: {_short(before)} -> {_short(after)}")
+    return changes
+
+
+def _leaf_paths(obj: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    if isinstance(obj, dict) and obj:
+        return [p for key, value in obj.items() for p in _leaf_paths(value, (*path, str(key)))]
+    return [path] if path else []
+
+
+def _get(obj: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@dataclass
+class UninstallSummary:
+    """What an uninstall removed, kept, and found stuck."""
+
+    deleted: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    stuck: list[str] = field(default_factory=list)
+    """Objects still present after the wait, with their finalizers."""
+
+
+def uninstall(cluster: Cluster, target: Target, purge_data: bool = False, force: bool = False,
+              waits: WaitSettings | None = None) -> UninstallSummary:
+    """Delete what the inventory lists, in reverse order; keep data unless purge_data."""
+    waits = waits or WaitSettings()
+    inventory = read_inventory(cluster, target.platform)
+    summary = UninstallSummary()
+    if inventory is None:
+        return summary
+    live = members(snapshot(cluster, inventory), target.applyset_id)
+    order = sorted(live.values(), key=_uninstall_order)
+    for obj in order:
+        reason = None if purge_data else protection_reason(cluster, obj)
+        if reason:
+            summary.kept.append(f"{describe(obj)}: {reason}")
+            continue
+        metadata = obj["metadata"]
+        if cluster.delete(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
+                          metadata.get("namespace")):
+            summary.deleted.append(describe(obj))
+    gone = [o for o in order if describe(o) in set(summary.deleted)]
+    _finish_deletions(cluster, gone, force, waits, summary)
+    kept = [o for o in order if any(k.startswith(describe(o) + ":") for k in summary.kept)]
+    if kept or summary.stuck:
+        cluster.apply(parent(target.platform, target.applyset_id, inventory_of(kept)))
+    else:
+        cluster.delete("v1", "Secret", f"kfops-{target.platform}", "kube-system")
+    return summary
+
+
+def _uninstall_order(obj: dict[str, Any]) -> int:
+    """Reverse apply order: platform objects, then namespaces, then CRDs."""
+    kind = str(obj["kind"])
+    if kind == "CustomResourceDefinition":
+        return 3
+    if kind == "Namespace":
+        return 2
+    return 0
+
+
+def _finish_deletions(cluster: Cluster, gone: list[dict[str, Any]], force: bool,
+                      waits: WaitSettings, summary: UninstallSummary) -> None:
+    def still_there() -> list[str]:
+        reasons = []
+        for obj in gone:
+            metadata = obj["metadata"]
+            live = cluster.get(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
+                               metadata.get("namespace"))
+            if live is not None:
+                finalizers = live["metadata"].get("finalizers") or []
+                reasons.append(f"{describe(obj)}: finalizers {', '.join(finalizers) or '(none)'}")
+        return reasons
+
+    try:
+        wait_for(waits, "deletions", still_there)
+    except DataProtected:
+        raise
+    except ClusterError:
+        stuck = still_there()
+        if not force:
+            summary.stuck = stuck
+            return
+        for entry in stuck:
+            summary.stuck.append(f"{entry} (finalizers removed: --force)")
+        for obj in gone:
+            metadata = obj["metadata"]
+            if cluster.get(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
+                           metadata.get("namespace")) is not None:
+                cluster.merge_patch(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
+                                    {"metadata": {"finalizers": None}}, metadata.get("namespace"))

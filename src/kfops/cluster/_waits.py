@@ -1,0 +1,120 @@
+"""Waiting for the cluster: CRDs established, webhooks answering, workloads available.
+
+Each wait has a success test, a reason when it is not there yet, and a
+timeout that names what was not ready and why; the poll interval and timeout
+are settings (tests shorten them).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kfops.errors import WaitTimeout
+from kfops.objects import describe
+
+from ._api import Cluster
+from ._webhooks import Webhook
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+
+
+@dataclass(frozen=True)
+class WaitSettings:
+    """How long to wait for each thing, and how often to look."""
+
+    timeout: float = 600.0
+    interval: float = 2.0
+
+
+def wait_for(
+    settings: WaitSettings, what: str, pending: Callable[[], list[str]],
+    on_poll: Callable[[list[str]], None] = lambda _: None,
+) -> None:
+    """Poll `pending` (the reasons still not ready) until it is empty, or raise WaitTimeout."""
+    deadline = time.monotonic() + settings.timeout
+    while True:
+        reasons = pending()
+        on_poll(reasons)
+        if not reasons:
+            return
+        if time.monotonic() >= deadline:
+            raise WaitTimeout(f"{what} not ready after {settings.timeout:.0f}s:\n  "
+                              + "\n  ".join(reasons))
+        time.sleep(settings.interval)
+
+
+def crds_pending(cluster: Cluster, crds: Sequence[dict[str, Any]]) -> list[str]:
+    """CRDs not yet Established."""
+    reasons = []
+    for crd in crds:
+        live = cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition",
+                           crd["metadata"]["name"])
+        conditions = {c.get("type"): c for c in ((live or {}).get("status") or {}).get(
+            "conditions") or []}
+        if (conditions.get("Established") or {}).get("status") != "True":
+            reasons.append(f"{describe(crd)}: not Established yet")
+    return reasons
+
+
+def webhooks_pending(cluster: Cluster, hooks: Iterable[Webhook]) -> list[str]:
+    """Webhooks whose Service has no ready endpoint, or whose CA is not injected yet."""
+    reasons = []
+    for hook in {h.name: h for h in hooks}.values():
+        namespace, service = hook.service
+        slices = cluster.list("discovery.k8s.io/v1", "EndpointSlice", namespace,
+                              {"kubernetes.io/service-name": service})
+        ready = any((endpoint.get("conditions") or {}).get("ready")
+                    for s in slices for endpoint in s.get("endpoints") or [])
+        if not ready:
+            reasons.append(f"webhook {hook.name}: Service {namespace}/{service} has no ready "
+                           "endpoint")
+            continue
+        if hook.injected_ca and not _ca_injected(cluster, hook):
+            reasons.append(f"webhook {hook.name}: cert-manager has not injected its CA yet")
+    return reasons
+
+
+def _ca_injected(cluster: Cluster, hook: Webhook) -> bool:
+    kind, name = hook.configuration
+    live = cluster.get("admissionregistration.k8s.io/v1", kind, name)
+    for entry in (live or {}).get("webhooks") or []:
+        if entry.get("name") == hook.name:
+            return bool((entry.get("clientConfig") or {}).get("caBundle"))
+    return False
+
+
+def workloads_pending(cluster: Cluster, workloads: Sequence[dict[str, Any]]) -> list[str]:
+    """Deployments, StatefulSets and DaemonSets not yet available, each with why."""
+    reasons = []
+    for obj in workloads:
+        metadata = obj["metadata"]
+        live = cluster.get(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
+                           metadata.get("namespace"))
+        problem = _workload_problem(obj, live)
+        if problem:
+            reasons.append(f"{describe(obj)}: {problem}")
+    return reasons
+
+
+def _workload_problem(obj: dict[str, Any], live: dict[str, Any] | None) -> str | None:
+    if live is None:
+        return "missing"
+    status = live.get("status") or {}
+    wanted = int((obj.get("spec") or {}).get("replicas", 1))
+    if status.get("observedGeneration", 0) < live["metadata"].get("generation", 1):
+        return "controller has not seen the latest change"
+    if obj["kind"] == "DaemonSet":
+        desired, available = status.get("desiredNumberScheduled", 0), status.get(
+            "numberAvailable", 0)
+        return None if available >= desired else f"{available}/{desired} pods available"
+    field = "availableReplicas" if obj["kind"] == "Deployment" else "readyReplicas"
+    have = int(status.get(field, 0) or 0)
+    if have >= wanted:
+        return None
+    messages = [c.get("message") or c.get("reason") for c in status.get("conditions") or []
+                if c.get("status") == "False"]
+    detail = f" ({'; '.join(m for m in messages if m)})" if any(messages) else ""
+    return f"{have}/{wanted} replicas available{detail}"

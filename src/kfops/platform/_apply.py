@@ -1,0 +1,96 @@
+"""Apply and plan a platform: render, adopt the cluster's secrets, hand over to the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kfops.cluster import (
+    ApplyOptions,
+    ApplyProgress,
+    ApplySummary,
+    BundleFile,
+    Cluster,
+    PlanEntry,
+    Target,
+    apply_bundle,
+    plan_bundle,
+)
+from kfops.config import LoadedPlatform
+from kfops.objects import secret_value
+from kfops.render import ApplySet, Bundle, RenderOptions, RenderResult
+from kfops.secrets import StateDir, state_dir_for
+
+from ._render import render_platform
+
+
+@dataclass
+class ApplyResult:
+    """The render that was applied, what the apply did, and which secrets were adopted."""
+
+    render: RenderResult
+    summary: ApplySummary
+    adopted: list[str]
+
+
+def bundle_files(bundle: Bundle) -> list[BundleFile]:
+    """The bundle's files as the engine takes them (stage order, then component order)."""
+    return [BundleFile(path, items[0].component, tuple(i.obj for i in items))
+            for path, items in bundle.files.items() if items]
+
+
+def target_of(bundle: Bundle) -> Target:
+    """The install a bundle belongs to (its platform name and ApplySet)."""
+    platform = str(bundle.lock["platform"])
+    return Target(platform, ApplySet(platform).id)
+
+
+def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptions, *,
+                   render_options: RenderOptions | None = None, rotate_secrets: bool = False,
+                   progress: ApplyProgress | None = None) -> ApplyResult:
+    """Render, adopt generated secrets the cluster already holds (unless rotating), apply."""
+    render_options = render_options or RenderOptions()
+    result = render_platform(loaded, render_options)
+    adopted: list[str] = []
+    if not rotate_secrets:
+        state = StateDir(render_options.state_dir or state_dir_for(loaded.path))
+        adopted = adopt_cluster_secrets(cluster, result.bundle, state)
+        if adopted:
+            result = render_platform(loaded, render_options)
+    summary = apply_bundle(cluster, bundle_files(result.bundle), target_of(result.bundle),
+                           options, progress)
+    return ApplyResult(result, summary, adopted)
+
+
+def adopt_cluster_secrets(cluster: Cluster, bundle: Bundle, state: StateDir) -> list[str]:
+    """Record in `state` every generated value the cluster holds differently; their names.
+
+    A second administrator, or a fresh checkout, has an empty state directory:
+    generating new values would rotate the OIDC client secret and the cookie
+    secret (logging everyone out) and lock the databases out of their own data.
+    """
+    adopted = []
+    wanted = {(g.secret, g.key): g.state_name for g in bundle.generated}
+    rendered = {o.identity: o.obj for o in bundle.objects}
+    for (identity, key), name in sorted(wanted.items()):
+        _, kind, namespace, secret_name = identity
+        live = cluster.get("v1", kind, secret_name, namespace or None)
+        value = secret_value(live, key) if live else None
+        if value is None or value == secret_value(rendered[identity], key):
+            continue
+        state.adopt(name, value)
+        adopted.append(name)
+    return sorted(set(adopted))
+
+
+def plan_platform(loaded: LoadedPlatform, cluster: Cluster,
+                  render_options: RenderOptions | None = None) -> tuple[RenderResult,
+                                                                       list[PlanEntry]]:
+    """What apply would do, object by object (nothing is changed, not even adopted secrets)."""
+    result = render_platform(loaded, render_options or RenderOptions())
+    return result, plan_bundle(cluster, bundle_files(result.bundle), target_of(result.bundle))
+
+
+def changes(entries: Sequence[PlanEntry]) -> int:
+    """How many entries would change the cluster."""
+    return sum(1 for e in entries if e.action in ("create", "update", "prune"))
