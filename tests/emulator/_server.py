@@ -113,8 +113,9 @@ class Emulator(KubernetesEmulator):
                 manager = raw.query.get("fieldManager") or ""
                 if not manager:
                     raise ApiError(422, "Invalid", "fieldManager is required for apply")
-                return state.apply(kind, namespace, name, body, manager,
-                                   raw.query.get("force") == "true", dry_run), 200
+                return state.apply(kind, namespace, name, body, manager=manager,
+                                   force=raw.query.get("force") == "true",
+                                   dry_run=dry_run), 200
             return state.merge_patch(kind, namespace, name, body, dry_run), 200
         if method == "DELETE":
             return state.delete(kind, namespace, name, dry_run), 200
@@ -160,7 +161,7 @@ def _parse_path(path: str) -> ResourcePath | None:
     namespace = ""
     if rest[0] == "namespaces" and len(rest) >= 3:
         namespace, rest = rest[1], rest[2:]
-    plural, name, subresource = (rest + [None, None])[:3]
+    plural, name, subresource = [*rest, None, None][:3]
     return ResourcePath(group, str(plural), namespace, name, subresource)
 
 
@@ -243,7 +244,7 @@ class RunningEmulator:
     def _run(self) -> None:
         try:
             asyncio.run(self._serve())
-        except BaseException as failure:  # noqa: BLE001 - reported to the starting thread
+        except BaseException as failure:  # reported to the starting thread
             self._failure = failure
             self._ready.set()
 

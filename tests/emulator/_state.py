@@ -215,8 +215,8 @@ class ApiState:
 
     # ---- writes ------------------------------------------------------------------------
 
-    def apply(self, kind: Kind, namespace: str, name: str, body: dict[str, Any], manager: str,
-              force: bool, dry_run: bool) -> dict[str, Any]:
+    def apply(self, kind: Kind, namespace: str, name: str, body: dict[str, Any], *,
+              manager: str, force: bool, dry_run: bool) -> dict[str, Any]:
         """Server-side apply: create, or merge what `manager` applies now."""
         self._check_body(kind, namespace, name, body)
         key = self._key(kind, namespace, name)
@@ -224,7 +224,7 @@ class ApiState:
         config = _without_bookkeeping(body)
         if stored is None:
             self._admit(kind, namespace, config, "CREATE")
-            return self._store(kind, key, config, {manager: set(_leaves(config))}, dry_run)
+            return self._store(kind, key, config, {manager: set(_leaves(config))}, dry_run=dry_run)
         self._check_version(stored, body)
         leaves = set(_leaves(config))
         conflicts = self._conflicts(stored, manager, config, leaves)
@@ -240,7 +240,7 @@ class ApiState:
                   for m, paths in stored.owners.items()}
         owners.setdefault(manager, leaves)
         self._admit(kind, namespace, merged, "UPDATE")
-        return self._store(kind, key, merged, owners, dry_run, stored)
+        return self._store(kind, key, merged, owners, dry_run=dry_run, previous=stored)
 
     def create(self, kind: Kind, namespace: str, body: dict[str, Any],
                dry_run: bool) -> dict[str, Any]:
@@ -253,7 +253,7 @@ class ApiState:
         config = _without_bookkeeping(body)
         self._admit(kind, namespace, config, "CREATE")
         return self._store(kind, key, config, {"before-first-apply": set(_leaves(config))},
-                           dry_run)
+                           dry_run=dry_run)
 
     def replace(self, kind: Kind, namespace: str, name: str, body: dict[str, Any],
                 dry_run: bool) -> dict[str, Any]:
@@ -263,7 +263,7 @@ class ApiState:
         config = _without_bookkeeping(body)
         self._admit(kind, namespace, config, "UPDATE")
         return self._store(kind, self._key(kind, namespace, name), config, stored.owners,
-                           dry_run, stored)
+                           dry_run=dry_run, previous=stored)
 
     def merge_patch(self, kind: Kind, namespace: str, name: str, patch: dict[str, Any],
                     dry_run: bool) -> dict[str, Any]:
@@ -274,7 +274,7 @@ class ApiState:
         _merge(merged, _without_bookkeeping(patch), nulls_delete=True)
         self._admit(kind, namespace, merged, "UPDATE")
         return self._store(kind, self._key(kind, namespace, name), merged, stored.owners,
-                           dry_run, stored)
+                           dry_run=dry_run, previous=stored)
 
     def delete(self, kind: Kind, namespace: str, name: str, dry_run: bool) -> dict[str, Any]:
         """Delete (or mark deleting, with finalizers) and cascade to dependents."""
@@ -346,7 +346,7 @@ class ApiState:
                     conflicts.append((other, path))
         return conflicts
 
-    def _store(self, kind: Kind, key: Key, obj: dict[str, Any], owners: dict[str, set[Leaf]],
+    def _store(self, kind: Kind, key: Key, obj: dict[str, Any], owners: dict[str, set[Leaf]], *,
                dry_run: bool, previous: Stored | None = None) -> dict[str, Any]:
         obj = copy.deepcopy(obj)
         metadata = obj.setdefault("metadata", {})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +20,8 @@ from kfops.render import (
 )
 from kfops.targets import write_starter
 
+from ._cluster_commands import register
+from ._options import CrdsOption, FileOption, OfflineOption, Output, OutputOption
 from ._output import out, print_json, warn
 from ._progress import RenderBar
 
@@ -33,22 +34,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-class Output(StrEnum):
-    """Output format of read commands."""
-
-    text = "text"
-    json = "json"
-
-
-FileOption = Annotated[Path, typer.Option("--file", "-f", help="The platform file.")]
-OutputOption = Annotated[Output, typer.Option("--output", "-o", help="text or json.")]
-OfflineOption = Annotated[bool, typer.Option(
-    "--offline", help="Never fetch: release archive and remote bases must be in the cache.")]
-CrdsOption = Annotated[list[Path] | None, typer.Option(
-    "--crds", help="Extra folder or file of CRDs to validate custom resources against "
-                   "(repeatable), e.g. Karpenter's or MetalLB's.")]
 
 
 @app.command()
@@ -161,3 +146,6 @@ def _times(result: RenderResult) -> str:
         f"{step} {seconds:.1f}s" + (f" (parse {parse:.1f}s of it)" if step == "build" else "")
         for step, seconds in times.items()
     )
+
+
+register(app)

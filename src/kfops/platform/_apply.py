@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from kfops.cluster import (
     ApplyOptions,
@@ -18,7 +19,7 @@ from kfops.cluster import (
 )
 from kfops.config import LoadedPlatform
 from kfops.objects import secret_value
-from kfops.render import ApplySet, Bundle, RenderOptions, RenderResult
+from kfops.render import ApplySet, Bundle, RenderOptions, RenderResult, read_bundle_files
 from kfops.secrets import StateDir, state_dir_for
 
 from ._render import render_platform
@@ -37,6 +38,14 @@ def bundle_files(bundle: Bundle) -> list[BundleFile]:
     """The bundle's files as the engine takes them (stage order, then component order)."""
     return [BundleFile(path, items[0].component, tuple(i.obj for i in items))
             for path, items in bundle.files.items() if items]
+
+
+def bundle_from_disk(folder: Path) -> tuple[list[BundleFile], Target]:
+    """A written bundle's files and install, for status and uninstall without a platform file."""
+    files, lock = read_bundle_files(folder)
+    platform = str(lock["platform"])
+    return ([BundleFile(path, component, tuple(objects)) for path, component, objects in files],
+            Target(platform, ApplySet(platform).id))
 
 
 def target_of(bundle: Bundle) -> Target:

@@ -1,6 +1,6 @@
 """Render a platform file into a validated, staged bundle of upstream Kubeflow objects."""
 
-from ._bundle import IMAGES, LOCK, Bundle, read_bundle_objects, write_bundle
+from ._bundle import IMAGES, LOCK, Bundle, read_bundle_files, read_bundle_objects, write_bundle
 from ._check import validate_bundle
 from ._contributions import Contribution, EditableBundle, GeneratedValue, RenderContext
 from ._documents import dump_document, load_documents
@@ -36,6 +36,7 @@ __all__ = [
     "normalise_image",
     "parse_remote",
     "pod_template_images",
+    "read_bundle_files",
     "read_bundle_objects",
     "render",
     "stage_of",

@@ -132,3 +132,27 @@ def read_bundle_objects(folder: Path) -> tuple[list[dict[str, Any]], list[str], 
             objects.append(obj)
             digests.append(hashlib.sha256(text.encode()).hexdigest())
     return objects, digests, lock
+
+
+def read_bundle_files(folder: Path) -> tuple[list[tuple[str, str, list[dict[str, Any]]]],
+                                             dict[str, Any]]:
+    """([(path, component, objects)] in apply order, lock) of a bundle on disk."""
+    from ._layout import file_name  # noqa: PLC0415 - _layout imports nothing of this module
+
+    objects, _, lock = read_bundle_objects(folder)
+    del objects
+    components = [str(c["name"]) for c in lock.get("components") or []]
+    by_file = {file_name(name): name for name in components}
+    files = []
+    for relative in sorted(lock.get("files", {}), key=lambda p: (p.split("/")[0], _rank(
+            by_file.get(p.rsplit("/", 1)[-1], ""), components))):
+        if not relative.endswith(".yaml") or "/" not in relative:
+            continue
+        component = by_file.get(relative.rsplit("/", 1)[-1], relative)
+        text = (folder / relative).read_text(encoding="utf-8")
+        files.append((relative, component, [obj for _, obj in split_documents(text)]))
+    return files, lock
+
+
+def _rank(component: str, order: list[str]) -> int:
+    return order.index(component) if component in order else len(order)

@@ -1,0 +1,29 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class Output(StrEnum):
+    """Output format of read commands."""
+
+    text = "text"
+    json = "json"
+
+
+FileOption = Annotated[Path, typer.Option("--file", "-f", help="The platform file.")]
+OutputOption = Annotated[Output, typer.Option("--output", "-o", help="text or json.")]
+OfflineOption = Annotated[bool, typer.Option(
+    "--offline", help="Never fetch: release archive and remote bases must be in the cache.")]
+KubeconfigOption = Annotated[Path | None, typer.Option(
+    "--kubeconfig", help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster).")]
+ContextOption = Annotated[str | None, typer.Option(
+    "--context", help="Kubeconfig context (default: the current one).")]
+CrdsOption = Annotated[list[Path] | None, typer.Option(
+    "--crds", help="Extra folder or file of CRDs to validate custom resources against "
+                   "(repeatable), e.g. Karpenter's or MetalLB's.")]

@@ -1,0 +1,93 @@
+"""Health per component: ready, progressing or failed, with the reason."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kfops.cluster import BundleFile, Cluster
+from kfops.objects import describe
+
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
+_BAD_WAITING = {"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull",
+                "CreateContainerConfigError", "InvalidImageName", "RunContainerError"}
+
+
+@dataclass
+class ComponentStatus:
+    """One component's state and why."""
+
+    component: str
+    state: str
+    """ready | progressing | failed."""
+    reasons: list[str] = field(default_factory=list)
+    workloads: int = 0
+
+
+def platform_status(cluster: Cluster, files: Sequence[BundleFile]) -> list[ComponentStatus]:
+    """The status of every component that has workloads, in bundle order."""
+    by_component: dict[str, list[dict[str, Any]]] = {}
+    for bundle_file in files:
+        for obj in bundle_file.objects:
+            if obj.get("kind") in WORKLOADS:
+                by_component.setdefault(bundle_file.component, []).append(obj)
+    return [_component(cluster, name, workloads) for name, workloads in by_component.items()]
+
+
+def _component(cluster: Cluster, name: str, workloads: list[dict[str, Any]]) -> ComponentStatus:
+    failed, progressing = [], []
+    for obj in workloads:
+        state, reason = workload_state(cluster, obj)
+        if state == "failed":
+            failed.append(f"{describe(obj)}: {reason}")
+        elif state == "progressing":
+            progressing.append(f"{describe(obj)}: {reason}")
+    if failed:
+        return ComponentStatus(name, "failed", failed + progressing, len(workloads))
+    if progressing:
+        return ComponentStatus(name, "progressing", progressing, len(workloads))
+    return ComponentStatus(name, "ready", [], len(workloads))
+
+
+def workload_state(cluster: Cluster, obj: dict[str, Any]) -> tuple[str, str]:
+    """(ready | progressing | failed, reason) of one Deployment, StatefulSet or DaemonSet."""
+    metadata = obj["metadata"]
+    live = cluster.get(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
+                       metadata.get("namespace"))
+    if live is None:
+        return "failed", "missing (not applied, or deleted)"
+    status = live.get("status") or {}
+    conditions = {c.get("type"): c for c in status.get("conditions") or []}
+    stuck = conditions.get("Progressing") or {}
+    if stuck.get("status") == "False" and stuck.get("reason") == "ProgressDeadlineExceeded":
+        return "failed", stuck.get("message") or "rollout exceeded its progress deadline"
+    if (conditions.get("ReplicaFailure") or {}).get("status") == "True":
+        return "failed", conditions["ReplicaFailure"].get("message") or "replica failure"
+    pod_problem = _pod_problem(cluster, live)
+    if pod_problem:
+        return "failed", pod_problem
+    wanted = int((live.get("spec") or {}).get("replicas", 1))
+    if obj["kind"] == "DaemonSet":
+        have, wanted = status.get("numberAvailable", 0), status.get("desiredNumberScheduled", 0)
+    else:
+        have = int(status.get("availableReplicas" if obj["kind"] == "Deployment"
+                              else "readyReplicas", 0) or 0)
+    if have >= wanted:
+        return "ready", ""
+    return "progressing", f"{have}/{wanted} available"
+
+
+def _pod_problem(cluster: Cluster, live: dict[str, Any]) -> str | None:
+    selector = ((live.get("spec") or {}).get("selector") or {}).get("matchLabels")
+    namespace = live["metadata"].get("namespace")
+    if not selector or not namespace:
+        return None
+    for pod in cluster.list("v1", "Pod", namespace, selector):
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        for container in statuses:
+            waiting = (container.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") in _BAD_WAITING:
+                return (f"pod {pod['metadata']['name']}: {waiting['reason']}"
+                        + (f" ({waiting['message']})" if waiting.get("message") else ""))
+    return None
