@@ -14,16 +14,24 @@ Kubernetes documentation it follows and says where it is simpler:
   (https://kubernetes.io/docs/reference/using-api/server-side-apply/).
   Simpler: lists are atomic (no list-map merge keys) and ownership is kept
   per leaf path, not in `managedFields` on the object.
+- A Secret's `stringData` is written into `data` (base64) and never stored
+  (https://kubernetes.io/docs/reference/kubernetes-api/config-and-storage-resources/secret-v1/).
 - `dryRun=All` runs every check (including webhooks) and returns the result
   without storing it (https://kubernetes.io/docs/reference/using-api/api-concepts/#dry-run).
 - A CustomResourceDefinition's resource appears in discovery and its
   `Established` condition turns True after `crd_delay` seconds
   (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#create-a-customresourcedefinition).
+- Names must be DNS-1123 subdomains (422 Invalid otherwise); RBAC kinds only
+  refuse `/` and `%` (https://kubernetes.io/docs/concepts/overview/working-with-objects/names/).
 - Namespaced objects are refused with 404 while their namespace does not exist
   or is terminating (https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/).
 - Deleting an object deletes its dependents (ownerReferences), and deleting a
-  namespace deletes everything in it; objects with finalizers only get a
-  deletionTimestamp (https://kubernetes.io/docs/concepts/architecture/garbage-collection/).
+  namespace deletes everything in it (it stays Terminating while anything is
+  left in it); objects with finalizers only get a
+  deletionTimestamp until their last finalizer is removed; deleting a CRD deletes
+  every object of its kind
+  (https://kubernetes.io/docs/concepts/architecture/garbage-collection/,
+  https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#delete-a-customresourcedefinition).
   Simpler: deletion is immediate (no background queue).
 - An admission webhook whose Service has no ready endpoint refuses the objects
   it intercepts with "connection refused" when its failurePolicy is Fail
@@ -32,7 +40,7 @@ Kubernetes documentation it follows and says where it is simpler:
   selector; namespaceSelector and objectSelector support matchLabels and
   matchExpressions.
 - Deployments, StatefulSets and DaemonSets report all replicas available
-  `workload_delay` seconds after they were last changed, and EndpointSlices
+  `workload_delay` seconds (as set then) after their last change, and EndpointSlices
   list a ready endpoint for every Service whose selector matches such pods
   (https://kubernetes.io/docs/concepts/services-networking/endpoint-slices/).
   Simpler: EndpointSlices are computed on read, never stored.
@@ -44,8 +52,10 @@ Kubernetes documentation it follows and says where it is simpler:
 
 from __future__ import annotations
 
+import base64
 import copy
 import itertools
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -83,7 +93,8 @@ class Stored:
     obj: dict[str, Any]
     owners: dict[str, set[Leaf]] = field(default_factory=dict)
     """manager -> leaf paths it applied last."""
-    changed_at: float = 0.0
+    ready_at: float = 0.0
+    """When a CRD is Established, a workload available (the delay as set at its last change)."""
 
 
 @dataclass
@@ -150,8 +161,17 @@ class ApiState:
                     yield Kind(spec["group"], version["name"], spec["names"]["plural"],
                                spec["names"]["kind"], spec.get("scope") == "Namespaced")
 
+    def _delay(self, kind: Kind) -> float:
+        if (kind.group, kind.plural) == ("apiextensions.k8s.io", "customresourcedefinitions"):
+            return self.settings.crd_delay
+        return self.settings.workload_delay if (kind.group, kind.plural) in _WORKLOADS else 0.0
+
     def _established(self, stored: Stored) -> bool:
-        return time.monotonic() >= stored.changed_at + self.settings.crd_delay
+        return time.monotonic() >= stored.ready_at
+
+    def report_status(self, key: Key, status: dict[str, Any]) -> None:
+        """What a controller (the kubelet, say) reports: the status of a stored object."""
+        self.objects[key].obj["status"] = status
 
     # ---- reads -------------------------------------------------------------------------
 
@@ -193,8 +213,7 @@ class ApiState:
     def _injector_ready(self) -> bool:
         for key in self._indexed("apps", "deployments"):
             if key[3] == "cert-manager-cainjector":
-                changed = self.objects[key].changed_at
-                return time.monotonic() >= changed + self.settings.workload_delay
+                return time.monotonic() >= self.objects[key].ready_at
         return False
 
     def _with_status(self, kind: Kind, stored: Stored) -> dict[str, Any]:
@@ -210,7 +229,7 @@ class ApiState:
             ], "acceptedNames": obj["spec"]["names"]}
         if (kind.group, kind.plural) in _WORKLOADS:
             obj["status"] = _workload_status(
-                obj, time.monotonic() >= stored.changed_at + self.settings.workload_delay)
+                obj, time.monotonic() >= stored.ready_at)
         return obj
 
     # ---- writes ------------------------------------------------------------------------
@@ -290,7 +309,14 @@ class ApiState:
         if stored is None:
             return
         metadata = stored.obj["metadata"]
-        if metadata.get("finalizers"):
+        if key[:2] == ("", "namespaces"):
+            # Terminating: its contents go first; it goes once nothing is left in it.
+            metadata.setdefault("deletionTimestamp", _now())
+            for inside in [k for k in self.objects if k[2] == key[3]]:
+                self._delete(inside)
+            if key not in self.objects or self._holds_objects(key[3]):
+                return
+        elif metadata.get("finalizers"):
             metadata.setdefault("deletionTimestamp", _now())
             metadata["resourceVersion"] = str(next(self._versions))
             return
@@ -300,10 +326,18 @@ class ApiState:
         dependents = [k for k, s in self.objects.items()
                       if any(r.get("uid") == uid for r in
                              s.obj["metadata"].get("ownerReferences") or [])]
-        if key[:2] == ("", "namespaces"):
-            dependents += [k for k in list(self.objects) if k[2] == key[3]]
+        if key[:2] == ("apiextensions.k8s.io", "customresourcedefinitions"):
+            spec = stored.obj["spec"]
+            dependents += list(self._indexed(spec["group"], spec["names"]["plural"]))
         for dependent in dependents:
             self._delete(dependent)
+        namespace = self.objects.get(("", "namespaces", "", key[2]))
+        if key[2] and namespace and namespace.obj["metadata"].get("deletionTimestamp") \
+                and not self._holds_objects(key[2]):
+            self._delete(("", "namespaces", "", key[2]))
+
+    def _holds_objects(self, namespace: str) -> bool:
+        return any(k[2] == namespace for k in self.objects)
 
     # ---- rules -------------------------------------------------------------------------
 
@@ -320,6 +354,11 @@ class ApiState:
         metadata = body.get("metadata") or {}
         if not name or metadata.get("name", name) != name:
             raise ApiError(400, "BadRequest", "the name of the object does not match the URL")
+        if not _valid_name(kind, name):
+            raise ApiError(422, "Invalid", f'{kind.kind} "{name}" is invalid: metadata.name: '
+                                           "Invalid value: a lowercase RFC 1123 subdomain must "
+                                           "consist of lower case alphanumeric characters, '-' "
+                                           "or '.'")
         if kind.namespaced:
             if not namespace:
                 raise ApiError(400, "BadRequest", "a namespaced object needs a namespace")
@@ -349,6 +388,10 @@ class ApiState:
     def _store(self, kind: Kind, key: Key, obj: dict[str, Any], owners: dict[str, set[Leaf]], *,
                dry_run: bool, previous: Stored | None = None) -> dict[str, Any]:
         obj = copy.deepcopy(obj)
+        if key[:2] == ("", "secrets") and "stringData" in obj:
+            data = obj.setdefault("data", {})
+            for name, value in (obj.pop("stringData") or {}).items():
+                data[name] = base64.b64encode(str(value).encode()).decode()
         metadata = obj.setdefault("metadata", {})
         metadata["name"] = key[3]
         if kind.namespaced:
@@ -366,11 +409,14 @@ class ApiState:
             metadata["resourceVersion"] = str(next(self._versions))
             if previous is not None and previous.obj.get("spec") != obj.get("spec"):
                 metadata["generation"] = int(old.get("generation", 1)) + 1
-        stored = Stored(obj, owners, previous.changed_at if unchanged and previous
-                        else time.monotonic())
+        stored = Stored(obj, owners, previous.ready_at if unchanged and previous
+                        else time.monotonic() + self._delay(kind))
         if not dry_run:
             self.objects[key] = stored
             self._indexed(key[0], key[1]).add(key)
+            if metadata.get("deletionTimestamp") and not metadata.get("finalizers"):
+                # The last finalizer is gone: the deletion that waited for it completes.
+                self._delete(key)
         return self._with_status(kind, stored)
 
     def _admit(self, kind: Kind, namespace: str, obj: dict[str, Any], operation: str) -> None:
@@ -427,7 +473,7 @@ class ApiState:
                 continue
             pod_labels = ((stored.obj["spec"].get("template") or {}).get("metadata") or {}).get(
                 "labels") or {}
-            ready = time.monotonic() >= stored.changed_at + self.settings.workload_delay
+            ready = time.monotonic() >= stored.ready_at
             if ready and selector and all(pod_labels.get(k) == v for k, v in selector.items()):
                 return True
         return False
@@ -491,6 +537,15 @@ def _parse_selector(text: str) -> dict[str, str | None]:
         key, _, value = part.partition("=")
         wanted[key] = value if _ else None
     return wanted
+
+
+_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def _valid_name(kind: Kind, name: str) -> bool:
+    if kind.group == "rbac.authorization.k8s.io":
+        return name not in (".", "..") and not set(name) & {"/", "%"}
+    return len(name) <= 253 and _SUBDOMAIN.fullmatch(name) is not None
 
 
 def _matches(labels: dict[str, str], wanted: dict[str, str | None]) -> bool:

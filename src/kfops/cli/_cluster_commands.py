@@ -11,13 +11,15 @@ from kfops.cluster import ApplyOptions, Cluster, WaitSettings, uninstall
 from kfops.config import load_platform
 from kfops.health import platform_status
 from kfops.platform import (
+    ApplyResult,
+    PlanResult,
     apply_platform,
     bundle_files,
     bundle_from_disk,
     changes,
     plan_platform,
+    platform_target,
     render_platform,
-    target_of,
 )
 from kfops.render import RenderOptions
 
@@ -34,6 +36,8 @@ from ._output import out, print_json, warn
 
 TimeoutOption = Annotated[float, typer.Option(
     "--timeout", help="Seconds to wait for CRDs, webhooks and workloads.")]
+RotateOption = Annotated[bool, typer.Option(
+    "--rotate-secrets", help="Replace generated secrets the cluster holds (logs users out).")]
 BundleOption = Annotated[Path | None, typer.Option(
     "--bundle", help="Use a written bundle instead of rendering the platform file.")]
 
@@ -51,9 +55,7 @@ def apply_command(
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     offline: OfflineOption = False,
-    rotate_secrets: Annotated[bool, typer.Option(
-        "--rotate-secrets", help="Replace generated secrets the cluster holds (logs users out).",
-    )] = False,
+    rotate_secrets: RotateOption = False,
     prune: Annotated[bool, typer.Option(
         "--prune/--no-prune", help="Remove objects kfops applied that left the platform.")] = True,
     purge_data: Annotated[bool, typer.Option(
@@ -64,17 +66,21 @@ def apply_command(
 ) -> None:
     """Render, validate and apply the platform in one ordered pass; wait until healthy."""
     loaded = load_platform(file)
-    cluster = Cluster.connect(kubeconfig, context)
     options = ApplyOptions(prune=prune, purge_data=purge_data,
                            waits=WaitSettings(timeout=timeout))
     render_options = RenderOptions(offline=offline)
-    if output is Output.json:
-        result = apply_platform(loaded, cluster, options, render_options=render_options,
-                                rotate_secrets=rotate_secrets)
-    else:
-        with ApplyBar() as bar:
+    with Cluster.connect(kubeconfig, context) as cluster:
+        if output is Output.json:
             result = apply_platform(loaded, cluster, options, render_options=render_options,
-                                    rotate_secrets=rotate_secrets, progress=bar)
+                                    rotate_secrets=rotate_secrets)
+        else:
+            with ApplyBar() as bar:
+                result = apply_platform(loaded, cluster, options, render_options=render_options,
+                                        rotate_secrets=rotate_secrets, progress=bar)
+    _print_apply(result, output)
+
+
+def _print_apply(result: ApplyResult, output: Output) -> None:
     summary = result.summary
     if output is Output.json:
         print_json({"created": summary.created, "updated": summary.updated,
@@ -95,31 +101,39 @@ def plan_command(
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     offline: OfflineOption = False,
+    rotate_secrets: RotateOption = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose",
                                           help="Show changed fields.")] = False,
     output: OutputOption = Output.text,
 ) -> None:
     """What apply would create, change and prune (exit 3 when something would change)."""
     loaded = load_platform(file)
-    cluster = Cluster.connect(kubeconfig, context)
-    _, entries = plan_platform(loaded, cluster, RenderOptions(offline=offline))
-    pending = changes(entries)
+    with Cluster.connect(kubeconfig, context) as cluster:
+        plan = plan_platform(loaded, cluster, RenderOptions(offline=offline), rotate_secrets)
+    pending = changes(plan.entries)
     if output is Output.json:
-        print_json({"changes": pending, "objects": [
-            {"object": e.object, "action": e.action, "changes": e.changes} for e in entries]})
+        print_json({"changes": pending, "adopted": plan.adopted, "objects": [
+            {"object": e.object, "action": e.action, "changes": e.changes}
+            for e in plan.entries]})
     else:
-        for entry in entries:
-            if entry.action == "unchanged":
-                continue
-            out.print(f"  {entry.action:<8} {entry.object}")
-            if verbose:
-                for change in entry.changes:
-                    out.print(f"           {change}", markup=False)
-        counts = {a: sum(1 for e in entries if e.action == a)
-                  for a in ("create", "update", "prune", "keep", "unchanged")}
-        out.print(", ".join(f"{n} {a}" for a, n in counts.items()))
+        _print_plan(plan, verbose)
     if pending:
         raise typer.Exit(3)
+
+
+def _print_plan(plan: PlanResult, verbose: bool) -> None:
+    for name in plan.adopted:
+        out.print(f"  adopt    the cluster's value of {name}")
+    for entry in plan.entries:
+        if entry.action == "unchanged":
+            continue
+        out.print(f"  {entry.action:<8} {entry.object}", markup=False)
+        if verbose:
+            for change in entry.changes:
+                out.print(f"           {change}", markup=False)
+    counts = {a: sum(1 for e in plan.entries if e.action == a)
+              for a in ("create", "update", "prune", "keep", "unchanged")}
+    out.print(", ".join(f"{n} {a}" for a, n in counts.items()))
 
 
 def status_command(
@@ -131,13 +145,13 @@ def status_command(
     output: OutputOption = Output.text,
 ) -> None:
     """Health per component: ready, progressing or failed (exit 1 when one failed)."""
-    cluster = Cluster.connect(kubeconfig, context)
     if bundle is not None:
         files, _ = bundle_from_disk(bundle)
     else:
         files = bundle_files(render_platform(load_platform(file),
                                              RenderOptions(offline=offline)).bundle)
-    rows = platform_status(cluster, files)
+    with Cluster.connect(kubeconfig, context) as cluster:
+        rows = platform_status(cluster, files)
     if output is Output.json:
         print_json([{"component": r.component, "state": r.state, "reasons": r.reasons}
                     for r in rows])
@@ -155,7 +169,6 @@ def uninstall_command(
     bundle: BundleOption = None,
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
-    offline: OfflineOption = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     purge_data: Annotated[bool, typer.Option(
         "--purge-data", help="Also delete PVCs, Profiles, namespaces with data, CRDs with "
@@ -166,23 +179,20 @@ def uninstall_command(
     output: OutputOption = Output.text,
 ) -> None:
     """Remove what kfops applied; keep users' data unless --purge-data."""
-    cluster = Cluster.connect(kubeconfig, context)
-    if bundle is not None:
-        _, target = bundle_from_disk(bundle)
-    else:
-        target = target_of(render_platform(load_platform(file),
-                                           RenderOptions(offline=offline)).bundle)
+    target = bundle_from_disk(bundle)[1] if bundle is not None else \
+        platform_target(load_platform(file))
     if not yes:
         what = "everything, users' data included" if purge_data else \
             "everything but users' data (PVCs, Profiles, their namespaces, CRDs in use)"
         typer.confirm(f"Uninstall platform {target.platform}: delete {what}?", abort=True)
-    summary = uninstall(cluster, target, purge_data=purge_data, force=force,
-                        waits=WaitSettings(timeout=timeout))
+    with Cluster.connect(kubeconfig, context) as cluster:
+        summary = uninstall(cluster, target, purge_data=purge_data, force=force,
+                            waits=WaitSettings(timeout=timeout))
     if output is Output.json:
         print_json({"deleted": summary.deleted, "kept": summary.kept, "stuck": summary.stuck})
     else:
         for entry in summary.kept:
-            out.print(f"  kept {entry}")
+            out.print(f"  kept {entry}", markup=False)
         for entry in summary.stuck:
             out.print(f"  [yellow]stuck[/] {entry}")
         out.print(f"[green]uninstalled[/] {len(summary.deleted)} deleted, "

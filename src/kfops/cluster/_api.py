@@ -45,6 +45,16 @@ class Cluster:
             raise ClusterError(f"cannot use the kubeconfig: {error}") from None
         return cls(client, retry)
 
+    def close(self) -> None:
+        """Close the connections to the API server."""
+        self._client.close()
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def apply(self, obj: dict[str, Any], dry_run: bool = False) -> dict[str, Any]:
         """Server-side apply as field manager `kfops`, taking over conflicting fields."""
         resource = self._instance(obj)

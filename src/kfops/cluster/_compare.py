@@ -18,10 +18,11 @@ def needs_apply(desired: dict[str, Any], live: dict[str, Any] | None) -> bool:
     """True when `live` is missing or differs in a field `desired` sets."""
     if live is None:
         return True
-    return not _covers(_comparable(live), _comparable(desired))
+    return not _covers(comparable(live), comparable(desired))
 
 
-def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
+def comparable(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object as the API server stores it, without fields the server alone sets."""
     result = {k: v for k, v in obj.items() if k != "status"}
     metadata = {k: v for k, v in (obj.get("metadata") or {}).items()
                 if k not in _IGNORED_METADATA}

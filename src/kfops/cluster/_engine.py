@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kfops.errors import ClusterError, DataProtected, ObjectNotFound
+from kfops.errors import ObjectNotFound, WaitTimeout
 from kfops.objects import Identity, describe, identity_of
 
 from ._api import Cluster
-from ._compare import needs_apply
+from ._compare import comparable, needs_apply
 from ._inventory import Inventory, inventory_of, parent, read_inventory
 from ._live import members, snapshot
 from ._protect import protection_reason
@@ -26,6 +26,7 @@ from ._waits import (
     crds_pending,
     wait_for,
     webhooks_pending,
+    workloads_explained,
     workloads_pending,
 )
 from ._webhooks import without_injected_ca
@@ -104,7 +105,8 @@ def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
     if options.wait:
         workloads = [o for o in objects if o["kind"] in WORKLOAD_KINDS]
         wait_for(options.waits, "workloads", lambda: workloads_pending(cluster, workloads),
-                 lambda reasons: progress.waiting("workloads", reasons))
+                 lambda reasons: progress.waiting("workloads", reasons),
+                 lambda: workloads_explained(cluster, workloads))
     if options.prune and previous is not None:
         wanted = {identity_of(o) for o in objects}
         leftovers = [obj for identity, obj in members(live, target.applyset_id).items()
@@ -219,6 +221,7 @@ def _plan_one(cluster: Cluster, obj: dict[str, Any], live: dict[str, Any] | None
 def _changed_fields(desired: dict[str, Any], live: dict[str, Any],
                     result: dict[str, Any]) -> list[str]:
     secret = desired.get("kind") == "Secret"
+    desired, live, result = comparable(desired), comparable(live), comparable(result)
     changes = []
     for path in _leaf_paths(desired):
         before, after = _get(live, path), _get(result, path)
@@ -279,10 +282,11 @@ def uninstall(cluster: Cluster, target: Target, purge_data: bool = False, force:
                           metadata.get("namespace")):
             summary.deleted.append(describe(obj))
     gone = [o for o in order if describe(o) in set(summary.deleted)]
-    _finish_deletions(cluster, gone, force, waits, summary)
+    stuck = _finish_deletions(cluster, gone, force, waits, summary)
     kept = [o for o in order if any(k.startswith(describe(o) + ":") for k in summary.kept)]
-    if kept or summary.stuck:
-        cluster.apply(parent(target.platform, target.applyset_id, inventory_of(kept)))
+    if kept or stuck:
+        # What is still there stays listed, so the next uninstall (or --force) finds it.
+        cluster.apply(parent(target.platform, target.applyset_id, inventory_of(kept + stuck)))
     else:
         cluster.delete("v1", "Secret", f"kfops-{target.platform}", "kube-system")
     return summary
@@ -299,32 +303,42 @@ def _uninstall_order(obj: dict[str, Any]) -> int:
 
 
 def _finish_deletions(cluster: Cluster, gone: list[dict[str, Any]], force: bool,
-                      waits: WaitSettings, summary: UninstallSummary) -> None:
-    def still_there() -> list[str]:
-        reasons = []
-        for obj in gone:
-            metadata = obj["metadata"]
-            live = cluster.get(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
-                               metadata.get("namespace"))
-            if live is not None:
-                finalizers = live["metadata"].get("finalizers") or []
-                reasons.append(f"{describe(obj)}: finalizers {', '.join(finalizers) or '(none)'}")
-        return reasons
-
+                      waits: WaitSettings, summary: UninstallSummary) -> list[dict[str, Any]]:
+    """Wait for deleted objects to go; the ones still there (finalizers removed if force)."""
     try:
-        wait_for(waits, "deletions", still_there)
-    except DataProtected:
-        raise
-    except ClusterError:
-        stuck = still_there()
-        if not force:
-            summary.stuck = stuck
-            return
-        for entry in stuck:
-            summary.stuck.append(f"{entry} (finalizers removed: --force)")
-        for obj in gone:
-            metadata = obj["metadata"]
-            if cluster.get(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
-                           metadata.get("namespace")) is not None:
-                cluster.merge_patch(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
-                                    {"metadata": {"finalizers": None}}, metadata.get("namespace"))
+        wait_for(waits, "deletions", lambda: [why for _, why in _still_there(cluster, gone)])
+        return []
+    except WaitTimeout:
+        pass
+    stuck = _still_there(cluster, gone)
+    if not force:
+        summary.stuck = [why for _, why in stuck]
+        return [obj for obj, _ in stuck]
+    for obj, why in stuck:
+        metadata = obj["metadata"]
+        if obj["kind"] != "Namespace":
+            cluster.merge_patch(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
+                                {"metadata": {"finalizers": None}}, metadata.get("namespace"))
+        summary.stuck.append(f"{why} (finalizers removed: --force)")
+    wait_for(waits, "deletions", lambda: [why for _, why in _still_there(cluster, gone)])
+    return []
+
+
+def _still_there(cluster: Cluster, gone: list[dict[str, Any]]) -> list[tuple[dict[str, Any],
+                                                                            str]]:
+    """Deleted objects that still exist, each with what holds it."""
+    found = []
+    for obj in gone:
+        metadata = obj["metadata"]
+        live = cluster.get(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
+                           metadata.get("namespace"))
+        if live is None:
+            continue
+        finalizers = live["metadata"].get("finalizers") or []
+        if finalizers:
+            found.append((obj, f"{describe(obj)}: finalizers {', '.join(finalizers)}"))
+        elif obj["kind"] == "Namespace":
+            found.append((obj, f"{describe(obj)}: terminating until the objects in it are gone"))
+        else:
+            found.append((obj, f"{describe(obj)}: still being deleted"))
+    return found

@@ -32,8 +32,13 @@ class WaitSettings:
 def wait_for(
     settings: WaitSettings, what: str, pending: Callable[[], list[str]],
     on_poll: Callable[[list[str]], None] = lambda _: None,
+    explain: Callable[[], list[str]] | None = None,
 ) -> None:
-    """Poll `pending` (the reasons still not ready) until it is empty, or raise WaitTimeout."""
+    """Poll `pending` (the reasons still not ready) until it is empty, or raise WaitTimeout.
+
+    `explain`, when given, replaces the last reasons in the timeout message with
+    a costlier account (pods, events) that is not worth fetching on every poll.
+    """
     deadline = time.monotonic() + settings.timeout
     while True:
         reasons = pending()
@@ -41,6 +46,7 @@ def wait_for(
         if not reasons:
             return
         if time.monotonic() >= deadline:
+            reasons = (explain() if explain else None) or reasons
             raise WaitTimeout(f"{what} not ready after {settings.timeout:.0f}s:\n  "
                               + "\n  ".join(reasons))
         time.sleep(settings.interval)
@@ -97,6 +103,64 @@ def workloads_pending(cluster: Cluster, workloads: Sequence[dict[str, Any]]) -> 
         if problem:
             reasons.append(f"{describe(obj)}: {problem}")
     return reasons
+
+
+def workloads_explained(cluster: Cluster, workloads: Sequence[dict[str, Any]]) -> list[str]:
+    """Why each pending workload is not available: replicas, its pods' phase, the last event."""
+    events: dict[str, list[dict[str, Any]]] = {}
+    reasons = []
+    for obj in workloads:
+        metadata = obj["metadata"]
+        live = cluster.get(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
+                           metadata.get("namespace"))
+        problem = _workload_problem(obj, live)
+        if problem is None:
+            continue
+        namespace = str(metadata.get("namespace") or "default")
+        if namespace not in events:
+            events[namespace] = cluster.list("v1", "Event", namespace)
+        pods = _pods_of(cluster, obj, namespace)
+        details = [problem, *(_pod_state(pod) for pod in pods[:2])]
+        names = {metadata["name"], *(p["metadata"]["name"] for p in pods)}
+        last = _last_event(events[namespace], names)
+        if last:
+            details.append(f"last event: {last}")
+        reasons.append(f"{describe(obj)}: {'; '.join(details)}")
+    return reasons
+
+
+def _pods_of(cluster: Cluster, obj: dict[str, Any], namespace: str) -> list[dict[str, Any]]:
+    selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    if not selector:
+        return []
+    pods = cluster.list("v1", "Pod", namespace, {str(k): str(v) for k, v in selector.items()})
+    # Pods that are not running first: they are the ones that explain the wait.
+    return sorted(pods, key=lambda p: ((p.get("status") or {}).get("phase") == "Running",
+                                       p["metadata"]["name"]))
+
+
+def _pod_state(pod: dict[str, Any]) -> str:
+    status = pod.get("status") or {}
+    text = f"pod {pod['metadata']['name']} {status.get('phase', 'Unknown')}"
+    for container in status.get("containerStatuses") or []:
+        waiting = (container.get("state") or {}).get("waiting")
+        if waiting:
+            reason = waiting.get("reason", "waiting")
+            message = f": {waiting['message']}" if waiting.get("message") else ""
+            return f"{text} ({container.get('name')} {reason}{message})"
+    return text
+
+
+def _last_event(events: Sequence[dict[str, Any]], names: set[str]) -> str | None:
+    def when(event: dict[str, Any]) -> str:
+        return str(event.get("lastTimestamp") or event.get("eventTime")
+                   or (event.get("metadata") or {}).get("creationTimestamp") or "")
+
+    about = [e for e in events if (e.get("involvedObject") or {}).get("name") in names]
+    if not about:
+        return None
+    last = max(about, key=when)
+    return f"{last.get('reason', '')} {last.get('message', '')}".strip()
 
 
 def _workload_problem(obj: dict[str, Any], live: dict[str, Any] | None) -> str | None:

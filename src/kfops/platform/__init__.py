@@ -2,24 +2,28 @@
 
 from ._apply import (
     ApplyResult,
+    PlanResult,
     adopt_cluster_secrets,
     apply_platform,
     bundle_files,
     bundle_from_disk,
     changes,
     plan_platform,
+    platform_target,
     target_of,
 )
 from ._render import render_platform
 
 __all__ = [
     "ApplyResult",
+    "PlanResult",
     "adopt_cluster_secrets",
     "apply_platform",
     "bundle_files",
     "bundle_from_disk",
     "changes",
     "plan_platform",
+    "platform_target",
     "render_platform",
     "target_of",
 ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +51,12 @@ def bundle_from_disk(folder: Path) -> tuple[list[BundleFile], Target]:
             Target(platform, ApplySet(platform).id))
 
 
+def platform_target(loaded: LoadedPlatform) -> Target:
+    """The install a platform file describes (no render needed: only its name counts)."""
+    name = loaded.platform.metadata.name
+    return Target(name, ApplySet(name).id)
+
+
 def target_of(bundle: Bundle) -> Target:
     """The install a bundle belongs to (its platform name and ApplySet)."""
     platform = str(bundle.lock["platform"])
@@ -58,17 +67,27 @@ def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptio
                    render_options: RenderOptions | None = None, rotate_secrets: bool = False,
                    progress: ApplyProgress | None = None) -> ApplyResult:
     """Render, adopt generated secrets the cluster already holds (unless rotating), apply."""
-    render_options = render_options or RenderOptions()
-    result = render_platform(loaded, render_options)
-    adopted: list[str] = []
-    if not rotate_secrets:
-        state = StateDir(render_options.state_dir or state_dir_for(loaded.path))
-        adopted = adopt_cluster_secrets(cluster, result.bundle, state)
-        if adopted:
-            result = render_platform(loaded, render_options)
+    result, adopted = _render_adopting(loaded, cluster, render_options or RenderOptions(),
+                                       rotate_secrets)
     summary = apply_bundle(cluster, bundle_files(result.bundle), target_of(result.bundle),
                            options, progress)
     return ApplyResult(result, summary, adopted)
+
+
+def _render_adopting(loaded: LoadedPlatform, cluster: Cluster, options: RenderOptions,
+                     rotate_secrets: bool) -> tuple[RenderResult, list[str]]:
+    """The render, redone with the cluster's generated values when it holds others."""
+    result = render_platform(loaded, options)
+    if rotate_secrets:
+        return result, []
+    adopted = adopt_cluster_secrets(cluster, result.bundle, StateDir(_state_path(loaded, options)))
+    if adopted:
+        result = render_platform(loaded, options)
+    return result, adopted
+
+
+def _state_path(loaded: LoadedPlatform, options: RenderOptions) -> Path:
+    return options.state_dir or state_dir_for(loaded.path)
 
 
 def adopt_cluster_secrets(cluster: Cluster, bundle: Bundle, state: StateDir) -> list[str]:
@@ -92,12 +111,34 @@ def adopt_cluster_secrets(cluster: Cluster, bundle: Bundle, state: StateDir) -> 
     return sorted(set(adopted))
 
 
+@dataclass
+class PlanResult:
+    """The render that was compared, what apply would do, and which secrets it would adopt."""
+
+    render: RenderResult
+    entries: list[PlanEntry]
+    adopted: list[str]
+
+
 def plan_platform(loaded: LoadedPlatform, cluster: Cluster,
-                  render_options: RenderOptions | None = None) -> tuple[RenderResult,
-                                                                       list[PlanEntry]]:
-    """What apply would do, object by object (nothing is changed, not even adopted secrets)."""
-    result = render_platform(loaded, render_options or RenderOptions())
-    return result, plan_bundle(cluster, bundle_files(result.bundle), target_of(result.bundle))
+                  render_options: RenderOptions | None = None,
+                  rotate_secrets: bool = False) -> PlanResult:
+    """What apply would do, object by object; nothing is changed, not even the state directory.
+
+    Adoption runs on a scratch copy of the state directory, so the plan shows
+    exactly what apply would send (an adopted secret is unchanged, not updated).
+    """
+    options = render_options or RenderOptions()
+    state = _state_path(loaded, options)
+    with tempfile.TemporaryDirectory(prefix="kfops-plan-") as scratch:
+        copy = Path(scratch) / "state"
+        if state.is_dir():
+            shutil.copytree(state, copy)
+        result, adopted = _render_adopting(loaded, cluster,
+                                           dataclasses.replace(options, state_dir=copy),
+                                           rotate_secrets)
+    entries = plan_bundle(cluster, bundle_files(result.bundle), target_of(result.bundle))
+    return PlanResult(result, entries, adopted)
 
 
 def changes(entries: Sequence[PlanEntry]) -> int:

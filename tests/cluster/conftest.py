@@ -1,0 +1,62 @@
+"""An emulated API server per test, a client for it, and the default 26.03 platform."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kfops.cluster import ApplyOptions, Cluster, RetryPolicy, WaitSettings
+from kfops.config import LoadedPlatform, load_platform
+from kfops.platform import ApplyResult, apply_platform
+from kfops.render import RenderOptions
+from tests.conftest import PlatformWriter
+from tests.emulator import FaultPlan, RunningEmulator, Settings
+
+#: Waits short enough for tests; the emulator's controllers act within 0.1 s.
+FAST_WAITS = WaitSettings(timeout=30, interval=0.02)
+#: Transient failures are retried at once (the backoff itself is tested on its own).
+NO_BACKOFF = RetryPolicy(base=0, jitter=0)
+
+
+@pytest.fixture
+def emulator() -> Iterator[RunningEmulator]:
+    """A fresh emulated cluster whose CRDs and workloads settle after a short delay."""
+    with RunningEmulator(Settings(crd_delay=0.05, workload_delay=0.1), FaultPlan()) as running:
+        yield running
+
+
+@pytest.fixture
+def kubeconfig(emulator: RunningEmulator, tmp_path: Path) -> Path:
+    """A kubeconfig whose current context is the emulator."""
+    return emulator.write_kubeconfig(tmp_path / "kubeconfig")
+
+
+@pytest.fixture
+def cluster(kubeconfig: Path) -> Iterator[Cluster]:
+    """A kfops client of the emulator."""
+    with Cluster.connect(kubeconfig, retry=NO_BACKOFF) as client:
+        yield client
+
+
+@pytest.fixture
+def platform(platform_file: PlatformWriter) -> LoadedPlatform:
+    """The default local platform of the 26.03 release."""
+    return load_platform(platform_file())
+
+
+def apply(loaded: LoadedPlatform, cluster: Cluster, *, rotate_secrets: bool = False,
+          **options: Any) -> ApplyResult:
+    """`kfops apply` of `loaded` with test waits (options as ApplyOptions takes them)."""
+    options.setdefault("waits", FAST_WAITS)
+    return apply_platform(loaded, cluster, ApplyOptions(**options),
+                          render_options=RenderOptions(offline=True),
+                          rotate_secrets=rotate_secrets)
+
+
+def stored(emulator: RunningEmulator) -> dict[tuple[str, str, str, str], dict[str, Any]]:
+    """Every object the emulated cluster holds, by (group, plural, namespace, name)."""
+    with emulator.lock:
+        return {key: entry.obj for key, entry in emulator.state.objects.items()}
