@@ -13,6 +13,7 @@ from ._engine import (
     uninstall,
 )
 from ._kinds import KindInfo
+from ._pods import container_waiting, pods_of
 from ._retry import RetryPolicy
 from ._steps import BundleFile
 from ._waits import WaitSettings
@@ -31,6 +32,8 @@ __all__ = [
     "UninstallSummary",
     "WaitSettings",
     "apply_bundle",
+    "container_waiting",
     "plan_bundle",
+    "pods_of",
     "uninstall",
 ]

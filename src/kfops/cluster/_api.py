@@ -140,6 +140,9 @@ def _config(kubeconfig: Path | None, context: str | None) -> SingleConfig:
     if kubeconfig is not None and not kubeconfig.is_file():
         raise ClusterError(f"kubeconfig {kubeconfig} does not exist")
     config = (KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env())
+    if context is not None and context not in getattr(config, "contexts", {context: None}):
+        raise ClusterError(f"the kubeconfig has no context {context!r}; it has: "
+                           + ", ".join(sorted(config.contexts)))
     single = config.get(context_name=context)
     if single is None:
         raise ClusterError(f"kubeconfig has no context {context or '(current)'}")

@@ -16,6 +16,7 @@ from kfops.errors import WaitTimeout
 from kfops.objects import describe
 
 from ._api import Cluster
+from ._pods import container_waiting, pods_of
 from ._webhooks import Webhook
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
@@ -27,6 +28,9 @@ class WaitSettings:
 
     timeout: float = 600.0
     interval: float = 2.0
+    """The longest pause between two looks."""
+    first_interval: float = 0.05
+    """The first pause; each next one doubles up to `interval` (quick when the cluster is)."""
 
 
 def wait_for(
@@ -40,6 +44,7 @@ def wait_for(
     a costlier account (pods, events) that is not worth fetching on every poll.
     """
     deadline = time.monotonic() + settings.timeout
+    pause = min(settings.first_interval, settings.interval)
     while True:
         reasons = pending()
         on_poll(reasons)
@@ -49,7 +54,8 @@ def wait_for(
             reasons = (explain() if explain else None) or reasons
             raise WaitTimeout(f"{what} not ready after {settings.timeout:.0f}s:\n  "
                               + "\n  ".join(reasons))
-        time.sleep(settings.interval)
+        time.sleep(pause)
+        pause = min(pause * 2, settings.interval)
 
 
 def crds_pending(cluster: Cluster, crds: Sequence[dict[str, Any]]) -> list[str]:
@@ -119,7 +125,7 @@ def workloads_explained(cluster: Cluster, workloads: Sequence[dict[str, Any]]) -
         namespace = str(metadata.get("namespace") or "default")
         if namespace not in events:
             events[namespace] = cluster.list("v1", "Event", namespace)
-        pods = _pods_of(cluster, obj, namespace)
+        pods = pods_of(cluster, obj)
         details = [problem, *(_pod_state(pod) for pod in pods[:2])]
         names = {metadata["name"], *(p["metadata"]["name"] for p in pods)}
         last = _last_event(events[namespace], names)
@@ -129,26 +135,13 @@ def workloads_explained(cluster: Cluster, workloads: Sequence[dict[str, Any]]) -
     return reasons
 
 
-def _pods_of(cluster: Cluster, obj: dict[str, Any], namespace: str) -> list[dict[str, Any]]:
-    selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-    if not selector:
-        return []
-    pods = cluster.list("v1", "Pod", namespace, {str(k): str(v) for k, v in selector.items()})
-    # Pods that are not running first: they are the ones that explain the wait.
-    return sorted(pods, key=lambda p: ((p.get("status") or {}).get("phase") == "Running",
-                                       p["metadata"]["name"]))
-
-
 def _pod_state(pod: dict[str, Any]) -> str:
-    status = pod.get("status") or {}
-    text = f"pod {pod['metadata']['name']} {status.get('phase', 'Unknown')}"
-    for container in status.get("containerStatuses") or []:
-        waiting = (container.get("state") or {}).get("waiting")
-        if waiting:
-            reason = waiting.get("reason", "waiting")
-            message = f": {waiting['message']}" if waiting.get("message") else ""
-            return f"{text} ({container.get('name')} {reason}{message})"
-    return text
+    text = f"pod {pod['metadata']['name']} {(pod.get('status') or {}).get('phase', 'Unknown')}"
+    waiting = container_waiting(pod)
+    if waiting is None:
+        return text
+    container, reason, message = waiting
+    return f"{text} ({container} {reason}{': ' + message if message else ''})"
 
 
 def _last_event(events: Sequence[dict[str, Any]], names: set[str]) -> str | None:

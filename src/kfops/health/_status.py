@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kfops.cluster import BundleFile, Cluster
+from kfops.cluster import BundleFile, Cluster, container_waiting, pods_of
 from kfops.objects import describe
 
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
@@ -79,15 +79,10 @@ def workload_state(cluster: Cluster, obj: dict[str, Any]) -> tuple[str, str]:
 
 
 def _pod_problem(cluster: Cluster, live: dict[str, Any]) -> str | None:
-    selector = ((live.get("spec") or {}).get("selector") or {}).get("matchLabels")
-    namespace = live["metadata"].get("namespace")
-    if not selector or not namespace:
-        return None
-    for pod in cluster.list("v1", "Pod", namespace, selector):
-        statuses = (pod.get("status") or {}).get("containerStatuses") or []
-        for container in statuses:
-            waiting = (container.get("state") or {}).get("waiting") or {}
-            if waiting.get("reason") in _BAD_WAITING:
-                return (f"pod {pod['metadata']['name']}: {waiting['reason']}"
-                        + (f" ({waiting['message']})" if waiting.get("message") else ""))
+    for pod in pods_of(cluster, live):
+        waiting = container_waiting(pod)
+        if waiting and waiting[1] in _BAD_WAITING:
+            _, reason, message = waiting
+            return f"pod {pod['metadata']['name']}: {reason}" + (f" ({message})" if message
+                                                                   else "")
     return None

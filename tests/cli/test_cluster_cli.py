@@ -1,0 +1,134 @@
+"""`kfops apply | plan | status | uninstall` as a user runs them, against the emulator."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kfops.cli import main
+from kfops.cluster import Cluster
+from tests.conftest import PlatformWriter
+from tests.emulator import FaultPlan, RunningEmulator, Settings
+
+
+@pytest.fixture
+def emulator() -> Iterator[RunningEmulator]:
+    with RunningEmulator(Settings(crd_delay=0.05, workload_delay=0.1), FaultPlan()) as running:
+        yield running
+
+
+@pytest.fixture
+def kubeconfig(emulator: RunningEmulator, tmp_path: Path) -> Path:
+    return emulator.write_kubeconfig(tmp_path / "kubeconfig")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_apply_plan_status_uninstall(platform_file: PlatformWriter, kubeconfig: Path,
+                                     emulator: RunningEmulator,
+                                     capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    path = str(platform_file())
+    where = ("-f", path, "--kubeconfig", str(kubeconfig), "--offline")
+
+    code, out, _ = run(capsys, "plan", *where, "-o", "json")
+    assert code == 3
+    assert json.loads(out)["changes"] == 672
+
+    code, out, err = run(capsys, "apply", *where, "-o", "json")
+    assert (code, err) == (0, "")
+    summary = json.loads(out)
+    assert set(summary) == {"created", "updated", "unchanged", "pruned", "kept", "adopted"}
+    assert len(summary["created"]) == 672
+
+    code, out, _ = run(capsys, "apply", *where)
+    assert code == 0
+    assert "applied 0 created, 0 updated, 672 unchanged, 0 pruned" in out
+
+    assert run(capsys, "plan", *where)[0] == 0
+    code, out, _ = run(capsys, "status", *where, "-o", "json")
+    assert code == 0
+    assert {row["state"] for row in json.loads(out)} == {"ready"}
+
+    # A pod that cannot pull its image: status fails, naming it.
+    with Cluster.connect(kubeconfig) as cluster:
+        cluster.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {
+            "name": "ml-pipeline-ui-1", "namespace": "kubeflow", "labels": {
+                "app": "ml-pipeline-ui", "app.kubernetes.io/component": "ml-pipeline",
+                "app.kubernetes.io/name": "kubeflow-pipelines",
+                "application-crd-id": "kubeflow-pipelines"}},
+            "spec": {"containers": [{"name": "ml-pipeline-ui", "image": "missing"}]}})
+    with emulator.lock:
+        emulator.state.report_status(("", "pods", "kubeflow", "ml-pipeline-ui-1"), {
+            "phase": "Pending", "containerStatuses": [{"name": "ml-pipeline-ui", "state": {
+                "waiting": {"reason": "ImagePullBackOff", "message": "no such image"}}}]})
+    code, out, _ = run(capsys, "status", *where)
+    assert code == 1
+    assert "pipelines" in out and "failed" in out
+    assert "pod ml-pipeline-ui-1: ImagePullBackOff (no such image)" in out
+
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    code, _, err = run(capsys, "uninstall", *where[:4])
+    assert "Aborted" in err
+    assert code == 1  # declined: nothing was deleted
+    assert emulator.state.objects.get(("apps", "deployments", "kubeflow", "ml-pipeline"))
+
+    code, out, _ = run(capsys, "uninstall", "-f", path, "--kubeconfig", str(kubeconfig),
+                       "--yes", "-o", "json")
+    assert code == 0
+    result = json.loads(out)
+    assert "Deployment kubeflow/ml-pipeline" in result["deleted"]
+    assert any(k.startswith("PersistentVolumeClaim kubeflow/katib-mysql:") for k in result["kept"])
+    assert result["stuck"] == []
+
+
+def test_plan_exits_3_and_shows_fields_of_drift(platform_file: PlatformWriter, kubeconfig: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(platform_file())
+    where = ("-f", path, "--kubeconfig", str(kubeconfig), "--offline")
+    assert run(capsys, "apply", *where, "-o", "json")[0] == 0
+    code, _, _ = run(capsys, "plan", *where)
+    assert code == 0
+    with Cluster.connect(kubeconfig) as cluster:
+        cluster.merge_patch("apps/v1", "Deployment", "cache-server", {"spec": {"replicas": 2}},
+                            "kubeflow")
+
+    code, out, _ = run(capsys, "plan", *where, "-v")
+
+    assert code == 3
+    assert "update   Deployment kubeflow/cache-server" in out
+    assert "spec.replicas: 2 -> 1" in out
+    assert "0 create, 1 update, 0 prune, 0 keep, 671 unchanged" in out
+
+
+def test_bad_platform_file_touches_nothing(tmp_path: Path, kubeconfig: Path,
+                                           emulator: RunningEmulator,
+                                           capsys: pytest.CaptureFixture[str],
+                                           platform_file: PlatformWriter) -> None:
+    path = platform_file(spec_extra="  components:\n    katib: maybe\n")
+
+    code, out, err = run(capsys, "apply", "-f", str(path), "--kubeconfig", str(kubeconfig))
+    assert out == ""
+
+    assert code == 2
+    assert "spec.components.katib" in err and "Traceback" not in err
+    assert emulator.state.requests == []
+
+
+def test_unreachable_cluster_exits_1_without_traceback(platform_file: PlatformWriter,
+                                                       tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "status", "-f", str(platform_file()), "--offline",
+                       "--kubeconfig", str(tmp_path / "missing"))
+    assert code == 1
+    assert "kubeconfig" in err and "does not exist" in err
+    assert "Traceback" not in err

@@ -1,0 +1,151 @@
+"""The client boundary: kubeconfig and contexts, error translation, transient retries."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kfops.cluster import Cluster, RetryPolicy
+from kfops.cluster._retry import retrying
+from kfops.errors import (
+    ClusterError,
+    InvalidObject,
+    KfopsError,
+    ObjectConflict,
+    ObjectNotFound,
+    Unavailable,
+)
+from tests.emulator import Fault, RunningEmulator
+
+from .conftest import NO_BACKOFF
+
+CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap",
+              "metadata": {"name": "settings", "namespace": "default"}, "data": {"a": "1"}}
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _kfops_error_only(error: BaseException) -> None:
+    """The error is a kfops error and carries no lightkube or httpx exception with it."""
+    assert isinstance(error, KfopsError)
+    assert type(error).__module__ == "kfops.errors"
+    assert error.__cause__ is None
+    assert error.__suppress_context__
+
+
+def test_unreachable_api_server_is_unavailable_naming_the_object(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "gone",
+        "clusters": [{"name": "gone", "cluster": {"server": f"http://127.0.0.1:{_closed_port()}"}}],
+        "users": [{"name": "gone", "user": {}}],
+        "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "gone"}}]}))
+    retry = RetryPolicy(attempts=2, base=0, jitter=0)
+    with Cluster.connect(kubeconfig, retry=retry) as cluster, \
+            pytest.raises(Unavailable, match="ConfigMap default/settings: cannot reach") as caught:
+        cluster.apply(CONFIG_MAP)
+    _kfops_error_only(caught.value)
+
+
+def test_context_is_chosen_from_the_kubeconfig(emulator: RunningEmulator, tmp_path: Path) -> None:
+    kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig", context="lab")
+    config = yaml.safe_load(kubeconfig.read_text())
+    config["clusters"].append({"name": "gone", "cluster": {
+        "server": f"http://127.0.0.1:{_closed_port()}"}})
+    config["contexts"].append({"name": "gone", "context": {"cluster": "gone", "user": "lab"}})
+    config["current-context"] = "gone"
+    kubeconfig.write_text(yaml.safe_dump(config))
+
+    with Cluster.connect(kubeconfig, context="lab", retry=NO_BACKOFF) as cluster:
+        assert cluster.get("v1", "Namespace", "default") is not None
+    with pytest.raises(ClusterError, match="no context 'missing'; it has: gone, lab"):
+        Cluster.connect(kubeconfig, context="missing")
+    with pytest.raises(ClusterError, match="does not exist"):
+        Cluster.connect(tmp_path / "nope")
+
+
+def test_transient_faults_are_retried_until_the_write_lands(cluster: Cluster,
+                                                            emulator: RunningEmulator) -> None:
+    emulator.faults.queued = [Fault("500"), Fault("drop"), Fault("429", retry_after=0)]
+
+    cluster.apply(CONFIG_MAP)
+
+    assert [f.kind for f in emulator.faults.injected] == ["500", "drop", "429"]
+    assert cluster.get("v1", "ConfigMap", "settings", "default") is not None
+
+
+def test_throttling_carries_retry_after(kubeconfig: Path, emulator: RunningEmulator) -> None:
+    emulator.faults.queued = [Fault("429", retry_after=7)]
+    with Cluster.connect(kubeconfig, retry=RetryPolicy(attempts=1)) as cluster, \
+            pytest.raises(Unavailable) as caught:
+        cluster.apply(CONFIG_MAP)
+    assert caught.value.retry_after == 7
+    _kfops_error_only(caught.value)
+
+
+def test_slow_answer_times_out_as_unavailable(kubeconfig: Path, emulator: RunningEmulator) -> None:
+    emulator.faults.queued = [Fault("slow", delay=2)]
+    with Cluster.connect(kubeconfig, retry=RetryPolicy(attempts=1), timeout=0.2) as cluster, \
+            pytest.raises(Unavailable, match="did not answer in time"):
+        cluster.apply(CONFIG_MAP)
+
+
+def test_refusals_are_not_retried_and_say_what_to_do(cluster: Cluster,
+                                                     emulator: RunningEmulator) -> None:
+    bad = {**CONFIG_MAP, "metadata": {"name": "Bad_Name", "namespace": "default"}}
+    with pytest.raises(InvalidObject, match=r"ConfigMap default/Bad_Name: the API server "
+                                            r"rejected it: .*RFC 1123") as invalid:
+        cluster.apply(bad)
+    _kfops_error_only(invalid.value)
+    assert len(emulator.writes()) == 1
+
+    cluster.apply(CONFIG_MAP)
+    stale = cluster.get("v1", "ConfigMap", "settings", "default")
+    assert stale is not None
+    cluster.merge_patch("v1", "ConfigMap", "settings", {"data": {"a": "2"}}, "default")
+    with pytest.raises(ObjectConflict, match="re-run"):
+        cluster.merge_patch("v1", "ConfigMap", "settings", {
+            "metadata": {"resourceVersion": stale["metadata"]["resourceVersion"]},
+            "data": {"a": "3"}}, "default")
+
+    missing = {**CONFIG_MAP, "metadata": {"name": "x", "namespace": "no-such-namespace"}}
+    with pytest.raises(ObjectNotFound, match="ConfigMap no-such-namespace/x"):
+        cluster.apply(missing)
+
+
+def test_backoff_doubles_up_to_the_cap_and_honours_retry_after() -> None:
+    slept: list[float] = []
+    failures = [Unavailable("busy")] * 5 + [Unavailable("throttled", retry_after=40.0)]
+
+    def call() -> str:
+        if failures:
+            raise failures.pop(0)
+        return "done"
+
+    policy = RetryPolicy(attempts=8, base=1.0, cap=6.0, jitter=0.5)
+    assert retrying(policy, call, sleep=slept.append) == "done"
+
+    assert len(slept) == 6
+    for attempt, wait in enumerate(slept[:5]):
+        plain = min(6.0, 2.0 ** attempt)
+        assert plain <= wait <= plain * 1.5
+    assert slept[5] == 40.0  # a server's Retry-After beats the cap
+
+
+def test_retries_give_up_after_the_last_attempt() -> None:
+    calls = []
+
+    def call() -> None:
+        calls.append(1)
+        raise Unavailable("down")
+
+    with pytest.raises(Unavailable, match="down"):
+        retrying(RetryPolicy(attempts=3, base=0, jitter=0), call, sleep=lambda _: None)
+    assert len(calls) == 3

@@ -1,0 +1,237 @@
+"""The emulator keeps the API-server rules kfops relies on (each rule of _state, checked)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kfops.cluster import Cluster, RetryPolicy
+from kfops.errors import ObjectNotFound, Unavailable
+from tests.conftest import ROOT
+from tests.emulator import FaultPlan, RunningEmulator, Settings
+
+CRD = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+       "metadata": {"name": "widgets.example.com"},
+       "spec": {"group": "example.com", "scope": "Namespaced",
+                "names": {"kind": "Widget", "plural": "widgets", "singular": "widget"},
+                "versions": [{"name": "v1", "served": True, "storage": True,
+                              "schema": {"openAPIV3Schema": {"type": "object"}}}]}}
+
+
+@pytest.fixture
+def emulator() -> Iterator[RunningEmulator]:
+    with RunningEmulator(Settings(crd_delay=0.3, workload_delay=0.3), FaultPlan()) as running:
+        yield running
+
+
+@pytest.fixture
+def cluster(emulator: RunningEmulator, tmp_path: Path) -> Iterator[Cluster]:
+    kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig")
+    with Cluster.connect(kubeconfig, retry=RetryPolicy(attempts=1)) as client:
+        yield client
+
+
+def _request(emulator: RunningEmulator, method: str, path: str, body: dict[str, Any],
+             content_type: str) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(emulator.url + path, data=json.dumps(body).encode(),
+                                     method=method, headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read())
+
+
+def _wait_until(check: Any, seconds: float = 5) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.02)
+
+
+def test_objects_get_uid_resource_version_and_generation(cluster: Cluster) -> None:
+    created = cluster.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                             "metadata": {"name": "a", "namespace": "default"}})
+    again = cluster.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": "a", "namespace": "default"}})
+    changed = cluster.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                             "metadata": {"name": "a", "namespace": "default"},
+                             "data": {"k": "v"}})
+    assert created["metadata"]["uid"] == changed["metadata"]["uid"]
+    # A write that changes nothing keeps the version; a change moves it on.
+    assert again["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+    assert int(changed["metadata"]["resourceVersion"]) > int(
+        created["metadata"]["resourceVersion"])
+
+
+def test_apply_conflicts_with_another_manager_unless_forced(emulator: RunningEmulator) -> None:
+    path = "/api/v1/namespaces/default/configmaps/shared"
+    body = {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "shared", "namespace": "default"}, "data": {"k": "one"}}
+    apply_patch = "application/apply-patch+yaml"
+    assert _request(emulator, "PATCH", path + "?fieldManager=helm", body, apply_patch)[0] == 200
+
+    body["data"] = {"k": "two"}
+    status, answer = _request(emulator, "PATCH", path + "?fieldManager=kfops", body, apply_patch)
+    assert status == 409
+    assert 'conflict with "helm": .data.k' in answer["message"]
+    status, answer = _request(emulator, "PATCH", path + "?fieldManager=kfops&force=true", body,
+                              apply_patch)
+    assert (status, answer["data"]) == (200, {"k": "two"})
+
+
+def test_dry_run_returns_the_result_without_storing_it(cluster: Cluster,
+                                                       emulator: RunningEmulator) -> None:
+    result = cluster.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                            "metadata": {"name": "dry", "namespace": "default"}}, dry_run=True)
+    assert result["metadata"]["name"] == "dry"
+    assert cluster.get("v1", "ConfigMap", "dry", "default") is None
+    assert emulator.writes() == [] and len(emulator.writes(dry_run=True)) == 1
+
+
+def test_crd_is_served_then_established_after_its_delay(cluster: Cluster,
+                                                        emulator: RunningEmulator) -> None:
+    cluster.apply(CRD)
+    cluster.learn_crds([CRD])
+    name = CRD["metadata"]["name"]
+    live = cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
+    assert live is not None
+    assert {c["type"]: c["status"] for c in live["status"]["conditions"]}["Established"] == "False"
+
+    def established() -> bool:
+        found = cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition",
+                            CRD["metadata"]["name"]) or {}
+        return any(c["type"] == "Established" and c["status"] == "True"
+                   for c in found["status"]["conditions"])
+
+    _wait_until(established)
+    with urllib.request.urlopen(emulator.url + "/apis/example.com/v1", timeout=10) as answer:
+        discovery = json.loads(answer.read())
+    assert [r["name"] for r in discovery["resources"]] == ["widgets"]
+    cluster.apply({"apiVersion": "example.com/v1", "kind": "Widget",
+                   "metadata": {"name": "w", "namespace": "default"}})
+    cluster.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", CRD["metadata"]["name"])
+    assert cluster.get("example.com/v1", "Widget", "w", "default") is None
+
+
+def test_namespaced_objects_need_their_namespace(cluster: Cluster) -> None:
+    with pytest.raises(ObjectNotFound, match='namespaces "team" not found'):
+        cluster.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                       "metadata": {"name": "a", "namespace": "team"}})
+
+
+def test_deletion_cascades_from_a_profile_to_its_namespace_and_pvcs(cluster: Cluster) -> None:
+    cluster.apply(CRD)
+    owner = cluster.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": "owner", "namespace": "default"}})
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+        "name": "team", "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap",
+                                             "name": "owner", "uid": owner["metadata"]["uid"]}]}})
+    cluster.apply({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                   "metadata": {"name": "data", "namespace": "team"}, "spec": {}})
+
+    cluster.delete("v1", "ConfigMap", "owner", "default")
+
+    assert cluster.get("v1", "Namespace", "team") is None
+    assert cluster.get("v1", "PersistentVolumeClaim", "data", "team") is None
+
+
+def test_finalizers_hold_an_object_and_its_namespace(cluster: Cluster) -> None:
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}})
+    cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "held", "namespace": "team", "finalizers": ["example.com/hold"]}})
+
+    cluster.delete("v1", "Namespace", "team")
+
+    held = cluster.get("v1", "ConfigMap", "held", "team")
+    namespace = cluster.get("v1", "Namespace", "team")
+    assert held is not None and "deletionTimestamp" in held["metadata"]
+    assert namespace is not None and "deletionTimestamp" in namespace["metadata"]
+    with pytest.raises(ObjectNotFound):  # a terminating namespace takes nothing new
+        cluster.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                       "metadata": {"name": "new", "namespace": "team"}})
+    cluster.merge_patch("v1", "ConfigMap", "held", {"metadata": {"finalizers": None}}, "team")
+    assert cluster.get("v1", "ConfigMap", "held", "team") is None
+    assert cluster.get("v1", "Namespace", "team") is None
+
+
+WEBHOOK = {"apiVersion": "admissionregistration.k8s.io/v1",
+           "kind": "ValidatingWebhookConfiguration", "metadata": {"name": "check-widgets"},
+           "webhooks": [{"name": "check.example.com", "failurePolicy": "Fail",
+                         "sideEffects": "None", "admissionReviewVersions": ["v1"],
+                         "clientConfig": {"service": {"name": "checker",
+                                                      "namespace": "default"}},
+                         "rules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                                    "operations": ["CREATE"], "resources": ["configmaps"]}]}]}
+CHECKER = {"apiVersion": "apps/v1", "kind": "Deployment",
+           "metadata": {"name": "checker", "namespace": "default"},
+           "spec": {"selector": {"matchLabels": {"app": "checker"}},
+                    "template": {"metadata": {"labels": {"app": "checker"}}, "spec": {
+                        "containers": [{"name": "checker", "image": "checker"}]}}}}
+
+
+def test_webhook_without_a_ready_endpoint_refuses_what_it_intercepts(cluster: Cluster) -> None:
+    cluster.apply(WEBHOOK)
+    cluster.apply({"apiVersion": "v1", "kind": "Service",
+                   "metadata": {"name": "checker", "namespace": "default"},
+                   "spec": {"selector": {"app": "checker"}, "ports": [{"port": 443}]}})
+    cluster.apply(CHECKER)
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap",
+                  "metadata": {"name": "checked", "namespace": "default"}}
+
+    with pytest.raises(Unavailable, match=r"failed calling webhook.*connection refused"):
+        cluster.apply(config_map)
+
+    def endpoint_ready() -> bool:
+        slices = cluster.list("discovery.k8s.io/v1", "EndpointSlice", "default",
+                              {"kubernetes.io/service-name": "checker"})
+        return any(e["conditions"]["ready"] for s in slices for e in s.get("endpoints") or [])
+
+    _wait_until(endpoint_ready)
+    cluster.apply(config_map)
+
+
+def test_workloads_become_available_after_their_delay(cluster: Cluster) -> None:
+    cluster.apply(CHECKER)
+    first = cluster.get("apps/v1", "Deployment", "checker", "default")
+    assert first is not None and first["status"].get("availableReplicas", 0) == 0
+
+    _wait_until(lambda: (cluster.get("apps/v1", "Deployment", "checker", "default") or {})[
+        "status"].get("availableReplicas") == 1)
+
+
+def test_faults_are_injected_on_demand(cluster: Cluster, emulator: RunningEmulator) -> None:
+    emulator.faults.rate = 1.0
+    emulator.faults.kinds = ("500",)
+    with pytest.raises(Unavailable, match="injected server error"):
+        cluster.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                       "metadata": {"name": "a", "namespace": "default"}})
+    assert cluster.get("v1", "Namespace", "default") is not None  # reads are not faulted
+
+
+def test_runs_on_its_own_and_writes_a_kubeconfig(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    server = subprocess.Popen([sys.executable, "-m", "tests.emulator", "--port", "0",
+                               "--kubeconfig", str(kubeconfig)], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().startswith("serving http://127.0.0.1:")
+        with Cluster.connect(kubeconfig) as cluster:
+            assert cluster.get("v1", "Namespace", "kube-system") is not None
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if server.stdout:
+            server.stdout.close()
+    assert server.returncode == 0
