@@ -100,8 +100,16 @@ def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
     _record(cluster, target, current.union(previous), previous)
     live = snapshot(cluster, current.union(previous))
     summary = ApplySummary()
+    run = _Run(cluster, live, summary, options, progress)
+    gated: list[Step] = []
     for step in steps:
-        _run_step(cluster, step, live, summary=summary, options=options, progress=progress)
+        if step.needs:
+            gated.append(step)
+            continue
+        _send_when_ready(run, gated)
+        gated = []
+        _send(run, step)
+    _send_when_ready(run, gated)
     if options.wait:
         workloads = [o for o in objects if o["kind"] in WORKLOAD_KINDS]
         wait_for(options.waits, "workloads", lambda: workloads_pending(cluster, workloads),
@@ -124,30 +132,71 @@ def _record(cluster: Cluster, target: Target, inventory: Inventory,
         cluster.apply(parent(target.platform, target.applyset_id, inventory))
 
 
-def _run_step(cluster: Cluster, step: Step, live: dict[Identity, dict[str, Any]], *,
-              summary: ApplySummary, options: ApplyOptions, progress: ApplyProgress) -> None:
-    if step.needs:
-        wait_for(options.waits, f"webhooks for {step.label}",
-                 lambda: webhooks_pending(cluster, step.needs),
-                 lambda reasons: progress.waiting(step.label, reasons))
-    progress.step(step.label, len(step.objects))
+@dataclass
+class _Run:
+    """One apply in progress: the client, the live objects found, and what was done."""
+
+    cluster: Cluster
+    live: dict[Identity, dict[str, Any]]
+    summary: ApplySummary
+    options: ApplyOptions
+    progress: ApplyProgress
+
+
+def _send(run: _Run, step: Step) -> None:
+    """Apply the step's objects that differ from the live ones; wait for CRDs it created."""
+    run.progress.step(step.label, len(step.objects))
     for original in step.objects:
         obj = without_injected_ca(original)
         what = describe(obj)
-        existing = live.get(identity_of(obj))
+        existing = run.live.get(identity_of(obj))
         if not needs_apply(obj, existing):
-            summary.unchanged.append(what)
-            progress.object_done(what, "unchanged")
+            run.summary.unchanged.append(what)
+            run.progress.object_done(what, "unchanged")
             continue
-        cluster.apply(obj)
+        run.cluster.apply(obj)
         outcome = "created" if existing is None else "updated"
-        (summary.created if existing is None else summary.updated).append(what)
-        progress.object_done(what, outcome)
+        (run.summary.created if existing is None else run.summary.updated).append(what)
+        run.progress.object_done(what, outcome)
     if step.crds:
-        cluster.learn_crds(step.objects)
-        wait_for(options.waits, "CustomResourceDefinitions",
-                 lambda: crds_pending(cluster, step.objects),
-                 lambda reasons: progress.waiting(step.label, reasons))
+        run.cluster.learn_crds(step.objects)
+        wait_for(run.options.waits, "CustomResourceDefinitions",
+                 lambda: crds_pending(run.cluster, step.objects),
+                 lambda reasons: run.progress.waiting(step.label, reasons))
+
+
+def _send_when_ready(run: _Run, steps: list[Step]) -> None:
+    """Send each step once the webhooks it needs answer, in order among the ready ones.
+
+    Steps wait side by side, so one slow webhook does not hold objects whose
+    webhooks are already up; a step with nothing to change needs no webhook.
+    """
+    waiting = []
+    for step in steps:
+        if any(needs_apply(without_injected_ca(o), run.live.get(identity_of(o)))
+               for o in step.objects):
+            waiting.append(step)
+        else:
+            _send(run, step)
+
+    def send_ready() -> list[str]:
+        problems: dict[str, list[str]] = {}
+        still = []
+        for step in waiting:
+            for hook in step.needs:
+                if hook.name not in problems:
+                    problems[hook.name] = webhooks_pending(run.cluster, [hook])
+            if any(problems[hook.name] for hook in step.needs):
+                still.append(step)
+            else:
+                _send(run, step)
+        waiting[:] = still
+        return sorted({reason for step in still for hook in step.needs
+                       for reason in problems[hook.name]})
+
+    if waiting:
+        wait_for(run.options.waits, "webhooks", send_ready,
+                 lambda reasons: run.progress.waiting("webhooks", reasons))
 
 
 def _prune(cluster: Cluster, leftovers: list[dict[str, Any]], purge_data: bool,

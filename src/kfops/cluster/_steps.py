@@ -40,10 +40,11 @@ class Step:
 
 
 def apply_steps(files: Sequence[BundleFile], kinds: Kinds) -> list[Step]:
-    """Steps in apply order: CRDs, namespaces, prerequisites, then the platform by component.
+    """Steps in apply order: CRDs, namespaces, prerequisites, then the platform.
 
-    Within a component, objects no webhook intercepts go first; objects a
-    webhook intercepts follow once that webhook is ready.
+    Within a stage, objects no webhook intercepts go first, component by
+    component (cert-manager, then Istio, then the rest); objects a webhook
+    intercepts follow, in the same order, each group once its webhooks are ready.
     """
     all_objects = [obj for f in files for obj in f.objects]
     webhooks = webhooks_in(all_objects)
@@ -57,9 +58,18 @@ def apply_steps(files: Sequence[BundleFile], kinds: Kinds) -> list[Step]:
     if namespaces:
         steps.append(Step("namespaces", "namespaces", namespaces))
     kinds.learn_crds_from(crds)
+    for stage in sorted({f.stage for f in files} - {"00-crds", "10-namespaces"}):
+        steps += _stage_steps([f for f in files if f.stage == stage], webhooks, kinds,
+                              namespace_labels)
+    return steps
+
+
+def _stage_steps(files: Sequence[BundleFile], webhooks: list[Webhook], kinds: Kinds,
+                 namespace_labels: dict[str, dict[str, str]]) -> list[Step]:
+    """A stage: what no webhook intercepts, file by file; then the rest, each after its
+    webhooks (so every component's webhook Deployment is starting while kfops waits)."""
+    free_steps, gated_steps = [], []
     for bundle_file in files:
-        if bundle_file.stage in ("00-crds", "10-namespaces"):
-            continue
         free: list[dict[str, Any]] = []
         gated: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         needs: dict[tuple[str, ...], list[Webhook]] = {}
@@ -73,11 +83,11 @@ def apply_steps(files: Sequence[BundleFile], kinds: Kinds) -> list[Step]:
             needs[key] = hooks
         label = bundle_file.path
         if free:
-            steps.append(Step(label, bundle_file.component, free))
+            free_steps.append(Step(label, bundle_file.component, free))
         for key, objects in gated.items():
-            steps.append(Step(f"{label} (after webhook {', '.join(key)})",
-                              bundle_file.component, objects, needs[key]))
-    return steps
+            gated_steps.append(Step(f"{label} (after webhook {', '.join(key)})",
+                                    bundle_file.component, objects, needs[key]))
+    return free_steps + gated_steps
 
 
 def identities(objects: Sequence[dict[str, Any]]) -> set[tuple[str, str, str, str]]:

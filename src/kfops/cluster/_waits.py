@@ -44,12 +44,15 @@ def wait_for(
     a costlier account (pods, events) that is not worth fetching on every poll.
     """
     deadline = time.monotonic() + settings.timeout
-    pause = min(settings.first_interval, settings.interval)
+    first = min(settings.first_interval, settings.interval)
+    pause, last = first, None
     while True:
         reasons = pending()
         on_poll(reasons)
         if not reasons:
             return
+        if reasons != last:
+            pause, last = first, reasons  # something moved: look again soon
         if time.monotonic() >= deadline:
             reasons = (explain() if explain else None) or reasons
             raise WaitTimeout(f"{what} not ready after {settings.timeout:.0f}s:\n  "

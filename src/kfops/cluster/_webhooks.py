@@ -58,7 +58,37 @@ def webhooks_in(objects: Iterable[dict[str, Any]]) -> list[Webhook]:
 
 def intercepting(obj: dict[str, Any], webhooks: Iterable[Webhook], kinds: Kinds,
                  namespace_labels: dict[str, dict[str, str]]) -> list[Webhook]:
-    """The webhooks that would be called when `obj` is created."""
+    """The webhooks that would be called when `obj`, or a pod of its template, is created.
+
+    A workload counts as intercepted when its pods would be: sent before the
+    webhook answers (Istio's sidecar injector, say), its pods are refused and
+    the controller retries them with a growing backoff.
+    """
+    hooks = list(webhooks)
+    found = _intercepting(obj, hooks, kinds, namespace_labels)
+    pod = _template_pod(obj)
+    if pod is not None:
+        names = {h.name for h in found}
+        found += [h for h in _intercepting(pod, hooks, kinds, namespace_labels)
+                  if h.name not in names]
+    return found
+
+
+def _template_pod(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The pod a workload's template makes, as an admission webhook sees it."""
+    if obj.get("kind") not in _POD_TEMPLATE_KINDS:
+        return None
+    template = (obj.get("spec") or {}).get("template") or {}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "namespace": obj["metadata"].get("namespace") or "",
+        "labels": dict((template.get("metadata") or {}).get("labels") or {})}}
+
+
+_POD_TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
+
+
+def _intercepting(obj: dict[str, Any], webhooks: Iterable[Webhook], kinds: Kinds,
+                  namespace_labels: dict[str, dict[str, str]]) -> list[Webhook]:
     info = kinds.info(str(obj["apiVersion"]), str(obj["kind"]))
     labels = obj["metadata"].get("labels") or {}
     namespace = obj["metadata"].get("namespace") or ""
