@@ -15,7 +15,7 @@ from kfops.render import RenderOptions
 from tests.conftest import PlatformWriter
 from tests.emulator import RunningEmulator
 
-from .conftest import FAST_WAITS, apply, stored
+from .conftest import FAST_WAITS, NO_BACKOFF, apply, stored
 
 DATA = ["PersistentVolumeClaim kubeflow/katib-mysql",
         "PersistentVolumeClaim kubeflow/mysql-pv-claim",
@@ -118,14 +118,16 @@ def test_objects_kfops_did_not_apply_are_never_pruned(
 
 
 def test_uninstall_keeps_users_data(platform: LoadedPlatform, cluster: Cluster,
-                                    emulator: RunningEmulator) -> None:
+                                    emulator: RunningEmulator, kubeconfig: Path) -> None:
     apply(platform, cluster)
     _team_profile(cluster)
 
-    summary = uninstall(cluster, platform_target(platform), waits=FAST_WAITS)
+    # A new process: it knows no CRD kinds until it reads them from the cluster.
+    with Cluster.connect(kubeconfig, retry=NO_BACKOFF) as fresh:
+        summary = uninstall(fresh, platform_target(platform), waits=FAST_WAITS)
 
     kept = {entry.split(":")[0] for entry in summary.kept}
-    assert kept >= {*DATA, "Namespace kubeflow", "Profile kubeflow-user-example-com",
+    assert kept == {*DATA, "Namespace kubeflow", "Profile kubeflow-user-example-com",
                     "CustomResourceDefinition profiles.kubeflow.org"}
     assert _pvcs(emulator) == ["kubeflow/katib-mysql", "kubeflow/mysql-pv-claim",
                                "kubeflow/seaweedfs-pvc", "team-a/workspace"]

@@ -59,6 +59,14 @@ class Kinds:
             if obj.get("kind") == "CustomResourceDefinition":
                 self.learn_crd(obj)
 
+    def knows(self, api_version: str, kind: str) -> bool:
+        """Whether the kind is built in or defined by a CRD learned so far."""
+        try:
+            self.info(api_version, kind)
+        except ClusterError:
+            return False
+        return True
+
     def info(self, api_version: str, kind: str) -> KindInfo:
         """The kind's plural and scope; an error when neither Kubernetes nor a CRD defines it."""
         known = self._known.get((api_version, kind))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from kfops.errors import ClusterError
 from kfops.objects import Identity, identity_of
 
 from ._api import Cluster
@@ -19,12 +18,14 @@ def snapshot(cluster: Cluster, inventory: Inventory) -> dict[Identity, dict[str,
     left (which kfops then adopts).
     """
     found: dict[Identity, dict[str, Any]] = {}
+    if not all(cluster.kinds.knows(*kind) for kind in inventory.kinds):
+        # A fresh process knows only the bundle's CRDs; an earlier apply may have
+        # used others (a dropped component's): learn what the cluster defines.
+        cluster.learn_crds(cluster.list("apiextensions.k8s.io/v1", "CustomResourceDefinition"))
     for api_version, kind in sorted(inventory.kinds):
-        try:
-            objects = cluster.list(api_version, kind)
-        except ClusterError:
-            continue  # a kind the cluster does not serve (yet, or any more) has no objects
-        for obj in objects:
+        if not cluster.kinds.knows(api_version, kind):
+            continue  # its CRD is gone, and every object of it with the CRD
+        for obj in cluster.list(api_version, kind):
             obj.setdefault("apiVersion", api_version)
             obj.setdefault("kind", kind)
             found[identity_of(obj)] = obj
