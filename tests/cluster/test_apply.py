@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kfops.cluster import ApplyOptions, BundleFile, Cluster, WaitSettings, apply_bundle
@@ -11,6 +13,7 @@ from kfops.health import platform_status
 from kfops.platform import apply_platform, bundle_files, render_platform, target_of
 from kfops.render import RenderOptions
 from tests.emulator import RunningEmulator
+from tests.helpers.presets import render_preset
 
 from .conftest import FAST_WAITS, apply, stored
 
@@ -180,3 +183,20 @@ def test_workload_that_never_becomes_available_times_out_naming_pod_and_event(
     assert "Deployment kubeflow/ml-pipeline-ui: " in message
     assert "pod ml-pipeline-ui-6d4f-abcde Pending (ml-pipeline-ui ImagePullBackOff" in message
     assert "last event: Failed Failed to pull image" in message
+
+
+def test_onprem_platform_applies_prerequisites_before_the_platform(
+        cluster: Cluster, emulator: RunningEmulator, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_CLIENT_SECRET", "from-the-environment")
+    monkeypatch.setenv("KFOPS_STATE_DIR", str(tmp_path / "state"))
+    bundle = render_preset(tmp_path / "onprem", "onprem", "26.03").bundle
+    files = bundle_files(bundle)
+
+    summary = apply_bundle(cluster, files, target_of(bundle), ApplyOptions(waits=FAST_WAITS))
+
+    assert len(summary.created) == len(bundle.objects)
+    order = [w.path for w in emulator.writes()]
+    pool = next(i for i, p in enumerate(order) if "/ipaddresspools/" in p)
+    assert pool < next(i for i, p in enumerate(order) if "/deployments/istiod" in p)
+    assert {r.state for r in platform_status(cluster, files)} == {"ready"}

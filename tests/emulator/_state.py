@@ -513,6 +513,8 @@ def _rule_matches(rule: dict[str, Any], kind: Kind, operation: str) -> bool:
 
 
 def _selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    # Written apart from kfops.cluster's copy on purpose: the emulator is the
+    # oracle kfops is tested against, so it must not share kfops's mistakes.
     if not selector:
         return True
     if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -27,7 +28,8 @@ def fail(lines: list[str]) -> None:
     """An error on stderr, one problem per line, no traceback."""
     if not lines:
         return
-    err.print(f"[red]error:[/] {lines[0]}" if len(lines) == 1 else "[red]error:[/]", markup=True)
+    err.print(f"[red]error:[/] {escape(lines[0])}" if len(lines) == 1 else "[red]error:[/]",
+              markup=True)
     if len(lines) > 1:
         for line in lines:
             err.print(f"  {line}", markup=False)

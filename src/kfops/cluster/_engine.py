@@ -201,15 +201,24 @@ def _send_when_ready(run: _Run, steps: list[Step]) -> None:
 
 def _prune(cluster: Cluster, leftovers: list[dict[str, Any]], purge_data: bool,
            summary: ApplySummary) -> None:
-    for obj in sorted(leftovers, key=_deletion_order):
+    summary.pruned += _delete_unprotected(cluster, sorted(leftovers, key=_deletion_order),
+                                          purge_data, summary.kept)
+
+
+def _delete_unprotected(cluster: Cluster, objects: list[dict[str, Any]], purge_data: bool,
+                        kept: list[str]) -> list[str]:
+    """Delete `objects` in order, except data (listed in `kept`); what was deleted."""
+    deleted = []
+    for obj in objects:
         reason = None if purge_data else protection_reason(cluster, obj)
         if reason:
-            summary.kept.append(f"{describe(obj)}: {reason}")
+            kept.append(f"{describe(obj)}: {reason}")
             continue
         metadata = obj["metadata"]
         if cluster.delete(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
                           metadata.get("namespace")):
-            summary.pruned.append(describe(obj))
+            deleted.append(describe(obj))
+    return deleted
 
 
 def _deletion_order(obj: dict[str, Any]) -> int:
@@ -321,15 +330,7 @@ def uninstall(cluster: Cluster, target: Target, purge_data: bool = False, force:
         return summary
     live = members(snapshot(cluster, inventory), target.applyset_id)
     order = sorted(live.values(), key=_uninstall_order)
-    for obj in order:
-        reason = None if purge_data else protection_reason(cluster, obj)
-        if reason:
-            summary.kept.append(f"{describe(obj)}: {reason}")
-            continue
-        metadata = obj["metadata"]
-        if cluster.delete(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
-                          metadata.get("namespace")):
-            summary.deleted.append(describe(obj))
+    summary.deleted = _delete_unprotected(cluster, order, purge_data, summary.kept)
     gone = [o for o in order if describe(o) in set(summary.deleted)]
     stuck = _finish_deletions(cluster, gone, force, waits, summary)
     kept = [o for o in order if any(k.startswith(describe(o) + ":") for k in summary.kept)]

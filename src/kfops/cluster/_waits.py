@@ -8,7 +8,7 @@ are settings (tests shorten them).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,28 +103,26 @@ def _ca_injected(cluster: Cluster, hook: Webhook) -> bool:
 
 def workloads_pending(cluster: Cluster, workloads: Sequence[dict[str, Any]]) -> list[str]:
     """Deployments, StatefulSets and DaemonSets not yet available, each with why."""
-    reasons = []
+    return [f"{describe(obj)}: {problem}" for obj, problem in _unavailable(cluster, workloads)]
+
+
+def _unavailable(cluster: Cluster,
+                 workloads: Sequence[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], str]]:
     for obj in workloads:
         metadata = obj["metadata"]
         live = cluster.get(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
                            metadata.get("namespace"))
         problem = _workload_problem(obj, live)
         if problem:
-            reasons.append(f"{describe(obj)}: {problem}")
-    return reasons
+            yield obj, problem
 
 
 def workloads_explained(cluster: Cluster, workloads: Sequence[dict[str, Any]]) -> list[str]:
     """Why each pending workload is not available: replicas, its pods' phase, the last event."""
     events: dict[str, list[dict[str, Any]]] = {}
     reasons = []
-    for obj in workloads:
+    for obj, problem in _unavailable(cluster, workloads):
         metadata = obj["metadata"]
-        live = cluster.get(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
-                           metadata.get("namespace"))
-        problem = _workload_problem(obj, live)
-        if problem is None:
-            continue
         namespace = str(metadata.get("namespace") or "default")
         if namespace not in events:
             events[namespace] = cluster.list("v1", "Event", namespace)
