@@ -103,18 +103,23 @@ def test_prune_removes_a_dropped_component_but_keeps_its_pvc(
     assert "kubeflow/katib-mysql" not in _pvcs(emulator)
 
 
-def test_objects_kfops_did_not_apply_are_never_pruned(
+def test_objects_kfops_did_not_apply_or_marked_keep_are_never_pruned(
         platform_file: PlatformWriter, cluster: Cluster) -> None:
     path = platform_file()
     apply(load_platform(path), cluster)
     theirs = {"apiVersion": "v1", "kind": "ConfigMap",
               "metadata": {"name": "team-notes", "namespace": "kubeflow"}}
     cluster.apply(theirs)
+    cluster.merge_patch("v1", "Service", "katib-ui", {"metadata": {"annotations": {
+        "kfops.io/keep": "true"}}}, "kubeflow")
     platform_file(spec_extra="  components:\n    katib: false\n")
 
-    apply(load_platform(path), cluster)
+    result = apply(load_platform(path), cluster)
 
     assert cluster.get("v1", "ConfigMap", "team-notes", "kubeflow") is not None
+    assert cluster.get("v1", "Service", "katib-ui", "kubeflow") is not None
+    assert any(k.startswith("Service kubeflow/katib-ui: ") for k in result.summary.kept)
+    assert cluster.get("apps/v1", "Deployment", "katib-ui", "kubeflow") is None
 
 
 def test_uninstall_keeps_users_data(platform: LoadedPlatform, cluster: Cluster,

@@ -52,7 +52,10 @@ def _from_status(error: ApiError, what: str) -> ClusterError:
         return Forbidden(f"{what}: {message} (the credentials of your kubeconfig context "
                          "lack this permission; kfops needs cluster-admin to install Kubeflow)")
     if code in (400, 422):
-        return InvalidObject(f"{what}: the API server rejected it: {message}")
+        return InvalidObject(f"{what}: the API server rejected it: {message} (kfops validated "
+                             "it offline, so a rule only the cluster knows refused it: an "
+                             "admission policy or webhook, or a different Kubernetes version; "
+                             "change the object through platform.yaml, or the cluster's policy)")
     if code == 429 or code >= 500:
         return Unavailable(f"{what}: {message}", _retry_after(error.response))
     return ClusterError(f"{what}: HTTP {code}: {message}")
