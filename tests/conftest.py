@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.emulator import FaultPlan, RunningEmulator, Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 #: The real upstream data (Kubeflow manifests, remote bases, CRDs, prerequisites).
 UPSTREAM = Path(os.environ.get("KFOPS_TEST_UPSTREAM", ROOT.parent / "shared" / "upstream"))
@@ -87,3 +89,17 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Point GitHub at a closed port, so an accidental fetch fails fast instead of hanging."""
     monkeypatch.setenv("KFOPS_GITHUB_URL", "http://127.0.0.1:9")
     yield
+
+
+@pytest.fixture
+def emulator() -> Iterator[RunningEmulator]:
+    """A fresh emulated cluster (tests/emulator) whose CRDs and workloads settle quickly."""
+    with RunningEmulator(Settings(crd_delay=0.05, workload_delay=0.1), FaultPlan()) as running:
+        yield running
+
+
+@pytest.fixture
+def kubeconfig(emulator: RunningEmulator, tmp_path: Path) -> Path:
+    """A kubeconfig whose current context is the emulator."""
+    return emulator.write_kubeconfig(tmp_path / "kubeconfig")
+

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,18 +11,7 @@ import pytest
 from kfops.cli import main
 from kfops.cluster import Cluster
 from tests.conftest import PlatformWriter
-from tests.emulator import FaultPlan, RunningEmulator, Settings
-
-
-@pytest.fixture
-def emulator() -> Iterator[RunningEmulator]:
-    with RunningEmulator(Settings(crd_delay=0.05, workload_delay=0.1), FaultPlan()) as running:
-        yield running
-
-
-@pytest.fixture
-def kubeconfig(emulator: RunningEmulator, tmp_path: Path) -> Path:
-    return emulator.write_kubeconfig(tmp_path / "kubeconfig")
+from tests.emulator import RunningEmulator
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -1,4 +1,4 @@
-"""An emulated API server per test, a client for it, and the default 26.03 platform."""
+"""A client of the emulated API server (tests/conftest.py), and the default 26.03 platform."""
 
 from __future__ import annotations
 
@@ -13,25 +13,12 @@ from kfops.config import LoadedPlatform, load_platform
 from kfops.platform import ApplyResult, apply_platform
 from kfops.render import RenderOptions
 from tests.conftest import PlatformWriter
-from tests.emulator import FaultPlan, RunningEmulator, Settings
+from tests.emulator import RunningEmulator
 
 #: Waits short enough for tests; the emulator's controllers act within 0.1 s.
 FAST_WAITS = WaitSettings(timeout=30, interval=0.02)
 #: Transient failures are retried at once (the backoff itself is tested on its own).
 NO_BACKOFF = RetryPolicy(base=0, jitter=0)
-
-
-@pytest.fixture
-def emulator() -> Iterator[RunningEmulator]:
-    """A fresh emulated cluster whose CRDs and workloads settle after a short delay."""
-    with RunningEmulator(Settings(crd_delay=0.05, workload_delay=0.1), FaultPlan()) as running:
-        yield running
-
-
-@pytest.fixture
-def kubeconfig(emulator: RunningEmulator, tmp_path: Path) -> Path:
-    """A kubeconfig whose current context is the emulator."""
-    return emulator.write_kubeconfig(tmp_path / "kubeconfig")
 
 
 @pytest.fixture
