@@ -64,6 +64,7 @@ class Emulator(KubernetesEmulator):
         text = (await raw.read()).decode() if raw.can_read_body else ""
         try:
             with self.lock:
+                self.state.run_controllers()
                 body, status = self._serve(raw, path, method, dry_run, text)
         except ApiError as error:
             return _status(error.status, error.reason, error.message)

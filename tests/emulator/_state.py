@@ -44,6 +44,10 @@ Kubernetes documentation it follows and says where it is simpler:
   list a ready endpoint for every Service whose selector matches such pods
   (https://kubernetes.io/docs/concepts/services-networking/endpoint-slices/).
   Simpler: EndpointSlices are computed on read, never stored.
+- With `profile_controller` on, each Profile gets its namespace (owned by the
+  Profile, labelled `app.kubernetes.io/part-of: kubeflow-profile`)
+  `profile_delay` seconds after it was written, as Kubeflow's profile
+  controller makes it. Simpler: no RoleBindings, ServiceAccounts or quota.
 - cert-manager's CA injector fills `caBundle` of webhook configurations that
   carry a `cert-manager.io/inject-ca-from*` annotation once the
   `cert-manager-cainjector` Deployment is available; until then such a webhook
@@ -103,6 +107,9 @@ class Settings:
 
     crd_delay: float = 0.0
     workload_delay: float = 0.0
+    profile_controller: bool = False
+    """Act as Kubeflow's profile controller: make each Profile's namespace."""
+    profile_delay: float = 0.0
 
 
 @dataclass
@@ -115,6 +122,7 @@ class Record:
 
 
 _WORKLOADS = {("apps", "deployments"), ("apps", "statefulsets"), ("apps", "daemonsets")}
+_PROFILES = ("kubeflow.org", "profiles")
 _BOOKKEEPING = ("uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
                 "managedFields")
 
@@ -164,10 +172,36 @@ class ApiState:
     def _delay(self, kind: Kind) -> float:
         if (kind.group, kind.plural) == ("apiextensions.k8s.io", "customresourcedefinitions"):
             return self.settings.crd_delay
+        if (kind.group, kind.plural) == _PROFILES:
+            return self.settings.profile_delay
         return self.settings.workload_delay if (kind.group, kind.plural) in _WORKLOADS else 0.0
 
     def _established(self, stored: Stored) -> bool:
         return time.monotonic() >= stored.ready_at
+
+    def run_controllers(self) -> None:
+        """What controllers would have done by now (run before every request)."""
+        if not self.settings.profile_controller:
+            return
+        now = time.monotonic()
+        for key in list(self._indexed(*_PROFILES)):
+            stored = self.objects[key]
+            name = key[3]
+            if now < stored.ready_at or stored.obj["metadata"].get("deletionTimestamp") or \
+                    ("", "namespaces", "", name) in self.objects:
+                continue
+            owner = ((stored.obj.get("spec") or {}).get("owner") or {}).get("name", "")
+            namespaces = self.builtin[("", "namespaces")]
+            self._store(namespaces, ("", "namespaces", "", name), {
+                "apiVersion": "v1", "kind": "Namespace", "metadata": {
+                    "name": name, "annotations": {"owner": owner},
+                    "labels": {"app.kubernetes.io/part-of": "kubeflow-profile",
+                               "kubernetes.io/metadata.name": name},
+                    "ownerReferences": [{
+                        "apiVersion": stored.obj["apiVersion"], "kind": "Profile",
+                        "name": name, "uid": stored.obj["metadata"]["uid"],
+                        "controller": True, "blockOwnerDeletion": True}]}},
+                {"profile-controller": set()}, dry_run=False)
 
     def report_status(self, key: Key, status: dict[str, Any]) -> None:
         """What a controller (the kubelet, say) reports: the status of a stored object."""

@@ -11,10 +11,11 @@ from ._prereqs import (
     NFS_STORAGE_CLASS,
 )
 from ._select import SelectedComponent, select_components
-from ._settings import Credential, ObjectRef, Settings
+from ._settings import DEFAULT_SETTINGS, Credential, ObjectRef, Settings
 
 __all__ = [
     "DEFAULT_CLASS_ANNOTATION",
+    "DEFAULT_SETTINGS",
     "METALLB_NAMESPACE",
     "NFS_FILES",
     "NFS_IMAGE",

@@ -20,6 +20,8 @@ from kfops.render import (
 )
 from kfops.targets import write_starter
 
+from . import _profile_commands as profile_commands
+from . import _user_commands as user_commands
 from ._cluster_commands import register
 from ._options import CrdsOption, FileOption, OfflineOption, Output, OutputOption
 from ._output import out, print_json, warn
@@ -149,3 +151,5 @@ def _times(result: RenderResult) -> str:
 
 
 register(app)
+app.add_typer(user_commands.app, name="user")
+app.add_typer(profile_commands.app, name="profile")

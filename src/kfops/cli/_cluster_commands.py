@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kfops.cluster import ApplyOptions, Cluster, WaitSettings, uninstall
-from kfops.config import load_platform
+from kfops.config import LoadedPlatform, load_platform
 from kfops.health import platform_status
 from kfops.platform import (
     ApplyResult,
@@ -65,11 +66,29 @@ def apply_command(
     output: OutputOption = Output.text,
 ) -> None:
     """Render, validate and apply the platform in one ordered pass; wait until healthy."""
-    loaded = load_platform(file)
     options = ApplyOptions(prune=prune, purge_data=purge_data,
                            waits=WaitSettings(timeout=timeout))
-    render_options = RenderOptions(offline=offline)
-    with Cluster.connect(kubeconfig, context) as cluster:
+    run_apply(load_platform(file), Connection(kubeconfig, context), options,
+              RenderOptions(offline=offline), output, rotate_secrets)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Which cluster: a kubeconfig file and context (defaults as kubectl's)."""
+
+    kubeconfig: Path | None = None
+    context: str | None = None
+
+    def connect(self) -> Cluster:
+        """A client of the cluster."""
+        return Cluster.connect(self.kubeconfig, self.context)
+
+
+def run_apply(loaded: LoadedPlatform, connection: Connection, options: ApplyOptions,
+              render_options: RenderOptions, output: Output,
+              rotate_secrets: bool = False) -> None:
+    """`kfops apply` of `loaded`, with its progress display and summary."""
+    with connection.connect() as cluster:
         if output is Output.json:
             result = apply_platform(loaded, cluster, options, render_options=render_options,
                                     rotate_secrets=rotate_secrets)

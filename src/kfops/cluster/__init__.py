@@ -12,14 +12,21 @@ from ._engine import (
     plan_bundle,
     uninstall,
 )
+from ._inventory import PART_OF
 from ._kinds import KindInfo
 from ._pods import container_waiting, pods_of
+from ._protect import PRUNE_RULE, WITHOUT_PVCS, namespace_claims
 from ._retry import RetryPolicy
+from ._rollout import RESTARTED_AT, rollout_restart
 from ._steps import BundleFile
-from ._waits import WaitSettings
+from ._waits import WaitSettings, namespace_pending, wait_for
 
 __all__ = [
     "FIELD_MANAGER",
+    "PART_OF",
+    "PRUNE_RULE",
+    "RESTARTED_AT",
+    "WITHOUT_PVCS",
     "ApplyOptions",
     "ApplyProgress",
     "ApplySummary",
@@ -33,7 +40,11 @@ __all__ = [
     "WaitSettings",
     "apply_bundle",
     "container_waiting",
+    "namespace_claims",
+    "namespace_pending",
     "plan_bundle",
     "pods_of",
+    "rollout_restart",
     "uninstall",
+    "wait_for",
 ]

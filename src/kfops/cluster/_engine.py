@@ -24,6 +24,7 @@ from ._waits import (
     WORKLOAD_KINDS,
     WaitSettings,
     crds_pending,
+    namespace_pending,
     wait_for,
     webhooks_pending,
     workloads_explained,
@@ -93,7 +94,8 @@ def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
     options = options or ApplyOptions()
     progress = progress or _Quiet()
     objects = [obj for f in files for obj in f.objects]
-    steps = apply_steps(files, cluster.kinds)
+    existing = frozenset(n["metadata"]["name"] for n in cluster.list("v1", "Namespace"))
+    steps = apply_steps(files, cluster.kinds, existing)
     current = inventory_of(objects)
     previous = read_inventory(cluster, target.platform)
     # The parent lists the union first, so an apply killed before pruning still finds both.
@@ -103,7 +105,7 @@ def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
     run = _Run(cluster, live, summary, options, progress)
     gated: list[Step] = []
     for step in steps:
-        if step.needs:
+        if step.needs or step.namespaces:
             gated.append(step)
             continue
         _send_when_ready(run, gated)
@@ -186,17 +188,24 @@ def _send_when_ready(run: _Run, steps: list[Step]) -> None:
             for hook in step.needs:
                 if hook.name not in problems:
                     problems[hook.name] = webhooks_pending(run.cluster, [hook])
-            if any(problems[hook.name] for hook in step.needs):
+            for namespace in step.namespaces:
+                if namespace not in problems:
+                    problems[namespace] = namespace_pending(run.cluster, namespace)
+            if any(problems[key] for key in _waits_of(step)):
                 still.append(step)
             else:
                 _send(run, step)
         waiting[:] = still
-        return sorted({reason for step in still for hook in step.needs
-                       for reason in problems[hook.name]})
+        return sorted({reason for step in still for key in _waits_of(step)
+                       for reason in problems[key]})
 
     if waiting:
-        wait_for(run.options.waits, "webhooks", send_ready,
+        wait_for(run.options.waits, "webhooks and namespaces", send_ready,
                  lambda reasons: run.progress.waiting("webhooks", reasons))
+
+
+def _waits_of(step: Step) -> list[str]:
+    return [hook.name for hook in step.needs] + step.namespaces
 
 
 def _prune(cluster: Cluster, leftovers: list[dict[str, Any]], purge_data: bool,

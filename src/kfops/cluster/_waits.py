@@ -74,6 +74,17 @@ def crds_pending(cluster: Cluster, crds: Sequence[dict[str, Any]]) -> list[str]:
     return reasons
 
 
+def namespace_pending(cluster: Cluster, namespace: str) -> list[str]:
+    """Why objects cannot go into `namespace` yet (a controller has still to make it)."""
+    live = cluster.get("v1", "Namespace", namespace)
+    if live is None:
+        return [f"namespace {namespace} does not exist yet (a Profile's namespace appears once "
+                "the profile controller has handled it)"]
+    if live["metadata"].get("deletionTimestamp"):
+        return [f"namespace {namespace} is being deleted"]
+    return []
+
+
 def webhooks_pending(cluster: Cluster, hooks: Iterable[Webhook]) -> list[str]:
     """Webhooks whose Service has no ready endpoint, or whose CA is not injected yet."""
     reasons = []

@@ -2,6 +2,9 @@
 
 from ._airgap import Airgap
 from ._auth import Auth, Connector, StaticUser
+from ._edit import Change, edit_platform
+from ._edit_auth import UserEntry, add_users, remove_user, set_user_password
+from ._edit_tenancy import add_profile, remove_contributor, remove_profile, set_contributor
 from ._gpu import Azure, Gpu, Karpenter, NodePool, Taint, TimeSlicing
 from ._loader import PLACEHOLDER, LoadedPlatform, load_platform, parse_platform
 from ._network import ACME_SERVERS, TLS, Acme, Ingress, MetalLB
@@ -23,6 +26,7 @@ __all__ = [
     "Airgap",
     "Auth",
     "Azure",
+    "Change",
     "Components",
     "Connector",
     "Contributor",
@@ -46,8 +50,17 @@ __all__ = [
     "Taint",
     "Target",
     "TimeSlicing",
+    "UserEntry",
+    "add_profile",
+    "add_users",
+    "edit_platform",
     "is_url",
     "json_schema",
     "load_platform",
     "parse_platform",
+    "remove_contributor",
+    "remove_profile",
+    "remove_user",
+    "set_contributor",
+    "set_user_password",
 ]

@@ -1,15 +1,38 @@
 """Login: Dex static users and connectors, oauth2-proxy, the gateway's JWT rule."""
 
-from ._dex import dex_password_hash, user_hash_env, user_id
+from ._dex import FILE_USERS, LIVE_USERS, dex_password_hash, user_hash_env, user_id
 from ._features import identity_features
+from ._import import read_users_csv
+from ._live_users import DexUser, DexUsers
+from ._passwords import (
+    DEFAULT_COST,
+    MIN_COST,
+    hash_cost,
+    hash_password,
+    hash_passwords,
+    is_bcrypt_hash,
+    verify_password,
+)
 from ._urls import browser_uses_https, issuer, public_url
 
 __all__ = [
+    "DEFAULT_COST",
+    "FILE_USERS",
+    "LIVE_USERS",
+    "MIN_COST",
+    "DexUser",
+    "DexUsers",
     "browser_uses_https",
     "dex_password_hash",
+    "hash_cost",
+    "hash_password",
+    "hash_passwords",
     "identity_features",
+    "is_bcrypt_hash",
     "issuer",
     "public_url",
+    "read_users_csv",
     "user_hash_env",
     "user_id",
+    "verify_password",
 ]

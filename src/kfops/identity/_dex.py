@@ -9,13 +9,14 @@ the ConfigMap never holds a secret.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Any
 
 import yaml
 
 from kfops.catalog import Settings
-from kfops.config import Connector, SecretRef, StaticUser
+from kfops.config import Connector, SecretRef, StaticUser, UserEntry
 from kfops.errors import ConfigError
 from kfops.objects import secret_value, set_secret_value
 from kfops.render import BundleObject, EditableBundle, RenderContext
@@ -24,6 +25,8 @@ from kfops.secrets import random_token, resolve
 from ._urls import issuer, public_url
 
 OIDC_CLIENT_SECRET = "oidc-client-secret"
+FILE_USERS = "kfops.io/file-users"
+LIVE_USERS = "kfops.io/live-users"
 
 
 def user_hash_env(email: str) -> str:
@@ -52,8 +55,9 @@ class Dex:
         keep_default = spec.target == "local"
         config["issuer"] = issuer(spec, settings)
         config["enablePasswordDB"] = spec.auth.password_login
-        config["staticPasswords"] = _static_passwords(config, spec.auth.users, settings,
-                                                      keep_default)
+        live = _live_only(context.live_users, spec.auth.users)
+        config["staticPasswords"] = _static_passwords(config, [*spec.auth.users, *live],
+                                                      settings, keep_default)
         if not spec.auth.password_login:
             config.pop("staticPasswords")
         url = public_url(spec)
@@ -63,9 +67,15 @@ class Dex:
                 if f"{url}/oauth2/callback" not in uris:
                     uris.append(f"{url}/oauth2/callback")
         connector_env = _connectors(config, spec.auth.connectors, context, url)
-        bundle.edit(config_map)["data"]["config.yaml"] = yaml.safe_dump(
-            config, sort_keys=False, default_flow_style=False)
-        changed = [config_map, self._passwords(bundle, settings, spec.auth.users, keep_default),
+        edited = bundle.edit(config_map)
+        edited["data"]["config.yaml"] = yaml.safe_dump(config, sort_keys=False,
+                                                       default_flow_style=False)
+        # Where each user came from, for `kfops user list --live` and later --live edits.
+        annotations = edited["metadata"].setdefault("annotations", {})
+        annotations[FILE_USERS] = json.dumps(sorted(u.email for u in spec.auth.users))
+        annotations[LIVE_USERS] = json.dumps(sorted(u.email for u in live))
+        changed = [config_map, self._passwords(bundle, settings, [*spec.auth.users, *live],
+                                               keep_default),
                    self._client_secret(context, bundle)]
         if connector_env:
             changed.append(self._connector_secret(bundle, settings, connector_env))
@@ -80,8 +90,8 @@ class Dex:
         else:
             _leave_out_example_profile(bundle, settings)
 
-    def _passwords(self, bundle: EditableBundle, settings: Settings, users: list[StaticUser],
-                   keep_default: bool) -> BundleObject:
+    def _passwords(self, bundle: EditableBundle, settings: Settings,
+                   users: list[StaticUser | UserEntry], keep_default: bool) -> BundleObject:
         item = bundle.require(settings.dex_passwords.kind, settings.dex_passwords.name,
                               settings.dex_passwords.namespace)
         secret = bundle.edit(item)
@@ -111,8 +121,14 @@ class Dex:
         return bundle.items[-1]
 
 
-def _static_passwords(config: dict[str, Any], users: list[StaticUser], settings: Settings,
-                      keep_default: bool) -> list[dict[str, Any]]:
+def _live_only(live: tuple[UserEntry, ...], file_users: list[StaticUser]) -> list[UserEntry]:
+    """Users added with --live that the file does not list (the file wins)."""
+    listed = {u.email.lower() for u in file_users}
+    return [u for u in live if u.email.lower() not in listed]
+
+
+def _static_passwords(config: dict[str, Any], users: list[StaticUser | UserEntry],
+                      settings: Settings, keep_default: bool) -> list[dict[str, Any]]:
     entries = [e for e in config.get("staticPasswords") or []
                if keep_default or e.get("email") != settings.default_user]
     listed = {e.get("email", "").lower() for e in entries}

@@ -21,6 +21,7 @@ from kfops.cluster import (
     plan_bundle,
 )
 from kfops.config import LoadedPlatform
+from kfops.identity import DexUsers
 from kfops.objects import secret_value
 from kfops.render import ApplySet, Bundle, RenderOptions, RenderResult, read_bundle_files
 from kfops.secrets import StateDir, state_dir_for
@@ -76,7 +77,12 @@ def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptio
 
 def _render_adopting(loaded: LoadedPlatform, cluster: Cluster, options: RenderOptions,
                      rotate_secrets: bool) -> tuple[RenderResult, list[str]]:
-    """The render, redone with the cluster's generated values when it holds others."""
+    """The render, redone with the cluster's generated values when it holds others.
+
+    Users added with `kfops user add --live` are rendered beside the file's, so
+    an apply keeps them.
+    """
+    options = dataclasses.replace(options, live_users=tuple(DexUsers(cluster).live_entries()))
     result = render_platform(loaded, options)
     if rotate_secrets:
         return result, []

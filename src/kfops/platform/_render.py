@@ -8,12 +8,13 @@ from kfops.config import LoadedPlatform
 from kfops.identity import identity_features
 from kfops.render import RenderOptions, RenderResult, render
 from kfops.targets import environment_features, final_checks
+from kfops.tenancy import tenancy_features
 
 
 def render_platform(loaded: LoadedPlatform, options: RenderOptions | None = None) -> RenderResult:
-    """Render `loaded` with its environment and identity features (tenancy, GPU and air-gap
+    """Render `loaded` with its environment, identity and tenancy features (GPU and air-gap
     features join here as they land)."""
     options = options or RenderOptions()
-    features = (*environment_features(), *identity_features(), *options.contributions,
-                *final_checks())
+    features = (*environment_features(), *identity_features(), *tenancy_features(),
+                *options.contributions, *final_checks())
     return render(loaded, dataclasses.replace(options, contributions=features))

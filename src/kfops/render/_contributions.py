@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kfops.catalog import ReleaseCatalog
-from kfops.config import LoadedPlatform
+from kfops.config import LoadedPlatform, UserEntry
 from kfops.errors import RenderError
 from kfops.objects import Identity, identity_of
 from kfops.secrets import StateDir
@@ -46,6 +46,8 @@ class RenderContext:
     state: StateDir
     sources: SourceFetcher
     kubernetes_version: str
+    live_users: tuple[UserEntry, ...] = ()
+    """Dex users the cluster holds from `kfops user add --live` (kept beside the file's)."""
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import kfops
 from kfops.catalog import ReleaseCatalog, SelectedComponent, catalog_for, select_components
-from kfops.config import LoadedPlatform, PipelinesSettings
+from kfops.config import LoadedPlatform, PipelinesSettings, UserEntry
 from kfops.errors import ComponentSelectionError, ConfigError, ValidationError
 from kfops.secrets import StateDir, state_dir_for
 from kfops.validate import ExtraCrd, ValidationReport, Validator, kubernetes_version_problem
@@ -69,6 +69,8 @@ class RenderOptions:
     progress: RenderProgress = field(default_factory=_Silent)
     contributions: tuple[Contribution, ...] = ()
     """Features that edit, add or remove objects after assembly (see kfops.platform)."""
+    live_users: tuple[UserEntry, ...] = ()
+    """Dex users added to the cluster with `kfops user add --live`, kept by an apply."""
 
 
 @dataclass
@@ -122,7 +124,7 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
         context = RenderContext(
             loaded, catalog, frozenset(installed),
             StateDir(options.state_dir or state_dir_for(loaded.path)),
-            SourceFetcher(loaded, cache, options.offline), kubernetes,
+            SourceFetcher(loaded, cache, options.offline), kubernetes, options.live_users,
         )
         for contribution in options.contributions:
             contribution.contribute(context, editable)

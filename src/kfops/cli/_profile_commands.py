@@ -1,0 +1,218 @@
+"""`kfops profile create|delete|list` and `kfops profile contributor add|remove`.
+
+By default a command edits `spec.profiles` in the platform file (and with
+`--apply` applies it); `--live` changes the running cluster instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError as PydanticValidationError
+
+from kfops.cluster import ApplyOptions, namespace_claims
+from kfops.config import (
+    Change,
+    Profile,
+    Taint,
+    add_profile,
+    edit_platform,
+    load_platform,
+    remove_contributor,
+    remove_profile,
+    set_contributor,
+)
+from kfops.errors import DataProtected, InputError
+from kfops.render import RenderOptions
+from kfops.tenancy import LiveProfiles, ProfileInfo
+
+from ._cluster_commands import Connection, run_apply
+from ._options import (
+    ContextOption,
+    FileOption,
+    KubeconfigOption,
+    OfflineOption,
+    Output,
+    OutputOption,
+)
+from ._output import out, print_json
+from ._user_commands import ApplyFlag, LiveOption
+
+app = typer.Typer(help="Profiles: a namespace per team or user, with contributors, quota and "
+                       "PodDefaults.", no_args_is_help=True)
+contributors = typer.Typer(help="Who else may work in a profile.", no_args_is_help=True)
+app.add_typer(contributors, name="contributor")
+
+NameArgument = Annotated[str, typer.Argument(help="The profile (and its namespace's) name.")]
+RoleOption = Annotated[str, typer.Option("--role", help="edit or view.")]
+PurgeOption = Annotated[bool, typer.Option(
+    "--purge-data", help="Delete it even though its namespace holds PersistentVolumeClaims.")]
+
+
+def _profile(name: str, owner: str, quota: str, pod_defaults: str) -> Profile:
+    """The profile the flags describe, checked as the platform file would be."""
+    values: dict[str, object] = {"name": name, "owner": owner}
+    if quota:
+        pairs = [item.split("=", 1) for item in quota.split(",") if item.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise InputError("--quota: expected NAME=QUANTITY,..., e.g. cpu=16,memory=64Gi,"
+                             "nvidia.com/gpu=2")
+        values["quota"] = {k.strip(): v.strip() for k, v in pairs}
+    if pod_defaults:
+        values["podDefaults"] = [p.strip() for p in pod_defaults.split(",") if p.strip()]
+    try:
+        return Profile.model_validate(values)
+    except PydanticValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"])
+        raise InputError(f"{where}: {problem['msg']}") from None
+
+
+def _edit(file: Path, change: Change, what: str, apply: bool, live: bool,
+          connection: Connection, offline: bool) -> None:
+    if apply and live:
+        raise InputError("--apply edits the platform file and applies it; --live changes the "
+                         "cluster only: choose one")
+    loaded = edit_platform(file, change)
+    out.print(f"{what} in {file}")
+    if apply:
+        run_apply(loaded, connection, ApplyOptions(), RenderOptions(offline=offline), Output.text)
+
+
+@app.command("create")
+def create_command(
+    name: NameArgument,
+    owner: Annotated[str, typer.Option("--owner", help="The owner's e-mail.")],
+    quota: Annotated[str, typer.Option(
+        "--quota", help="e.g. cpu=16,memory=64Gi,nvidia.com/gpu=2")] = "",
+    pod_defaults: Annotated[str, typer.Option(
+        "--pod-defaults", help="pipelineAccess and/or gpuToleration, comma-separated.")] = "",
+    file: FileOption = Path("platform.yaml"),
+    apply: ApplyFlag = False,
+    live: LiveOption = False,
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
+    offline: OfflineOption = False,
+) -> None:
+    """Create a profile (a namespace owned by --owner)."""
+    profile = _profile(name, owner, quota, pod_defaults)
+    connection = Connection(kubeconfig, context)
+    if live:
+        with connection.connect() as cluster:
+            LiveProfiles(cluster).create(profile, Taint())
+        out.print(f"created profile {name} (namespace {name})")
+        return
+    _edit(file, add_profile(name, owner, {k: str(v) for k, v in profile.quota.items()},
+                            profile.pod_defaults),
+          f"added profile {name}", apply, live, connection, offline)
+
+
+@app.command("delete")
+def delete_command(
+    name: NameArgument,
+    purge_data: PurgeOption = False,
+    file: FileOption = Path("platform.yaml"),
+    apply: ApplyFlag = False,
+    live: LiveOption = False,
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
+    offline: OfflineOption = False,
+) -> None:
+    """Delete a profile and its namespace, unless the namespace holds PVCs."""
+    connection = Connection(kubeconfig, context)
+    if live:
+        with connection.connect() as cluster:
+            LiveProfiles(cluster).delete(name, purge_data)
+        out.print(f"deleted profile {name}")
+        return
+    if apply:
+        with connection.connect() as cluster:
+            claims = namespace_claims(cluster, name)
+            if claims and not purge_data:
+                raise DataProtected(f"profile {name}: its namespace holds PersistentVolumeClaims "
+                                    f"({claims}); nothing was changed (--purge-data deletes "
+                                    "them with the profile)")
+            if purge_data:
+                cluster.delete("kubeflow.org/v1", "Profile", name)
+    _edit(file, remove_profile(name), f"removed profile {name}", apply, live, connection,
+          offline)
+    if not apply:
+        out.print("the next `kfops apply` deletes it, unless its namespace holds "
+                  "PersistentVolumeClaims")
+
+
+@contributors.command("add")
+def contributor_add_command(
+    name: NameArgument,
+    email: Annotated[str, typer.Argument(help="The contributor's e-mail.")],
+    role: RoleOption = "edit",
+    file: FileOption = Path("platform.yaml"),
+    apply: ApplyFlag = False,
+    live: LiveOption = False,
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
+    offline: OfflineOption = False,
+) -> None:
+    """Let someone work in a profile (edit) or look at it (view)."""
+    if role not in ("edit", "view"):
+        raise InputError(f"--role {role}: use edit or view")
+    connection = Connection(kubeconfig, context)
+    if live:
+        with connection.connect() as cluster:
+            LiveProfiles(cluster).set_contributor(name, email, role)
+        out.print(f"{email} may {role} profile {name}")
+        return
+    _edit(file, set_contributor(name, email, role), f"{email} may {role} profile {name}", apply,
+          live, connection, offline)
+
+
+@contributors.command("remove")
+def contributor_remove_command(
+    name: NameArgument,
+    email: Annotated[str, typer.Argument(help="The contributor's e-mail.")],
+    file: FileOption = Path("platform.yaml"),
+    apply: ApplyFlag = False,
+    live: LiveOption = False,
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
+    offline: OfflineOption = False,
+) -> None:
+    """Take away someone's access to a profile."""
+    connection = Connection(kubeconfig, context)
+    if live:
+        with connection.connect() as cluster:
+            LiveProfiles(cluster).remove_contributor(name, email)
+        out.print(f"{email} no longer has access to profile {name}")
+        return
+    _edit(file, remove_contributor(name, email), f"removed {email} from profile {name}", apply,
+          live, connection, offline)
+
+
+@app.command("list")
+def list_command(
+    file: FileOption = Path("platform.yaml"),
+    live: LiveOption = False,
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
+    output: OutputOption = Output.text,
+) -> None:
+    """The profiles, their owners and contributors, and where each comes from."""
+    if live:
+        with Connection(kubeconfig, context).connect() as cluster:
+            profiles = LiveProfiles(cluster).profiles()
+    else:
+        profiles = [ProfileInfo(p.name, p.owner, "platform-file",
+                                {c.email: c.role for c in p.contributors},
+                                {k: str(v) for k, v in p.quota.items()})
+                    for p in load_platform(file).platform.spec.profiles]
+    if output is Output.json:
+        print_json([{"name": p.name, "owner": p.owner, "source": p.source,
+                     "contributors": p.contributors, "quota": p.quota} for p in profiles])
+        return
+    for profile in profiles:
+        people = ", ".join(f"{e} ({r})" for e, r in sorted(profile.contributors.items()))
+        out.print(f"  {profile.name:<24} {profile.owner:<32} {profile.source:<14} {people}",
+                  markup=False)
+    out.print(f"{len(profiles)} profiles")

@@ -1,0 +1,188 @@
+"""`kfops user add|passwd|remove|list|import`: Dex static users.
+
+By default a command edits `spec.auth.users` in the platform file (and with
+`--apply` applies it); `--live` changes the running cluster's Dex instead.
+Passwords are read from a hidden prompt or the first line of stdin, never
+from an argument, and only their bcrypt hashes are written anywhere.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kfops.cluster import ApplyOptions, WaitSettings
+from kfops.config import (
+    Change,
+    UserEntry,
+    add_users,
+    edit_platform,
+    load_platform,
+    remove_user,
+    set_user_password,
+)
+from kfops.errors import InputError
+from kfops.identity import DEFAULT_COST, DexUser, DexUsers, hash_password, read_users_csv
+from kfops.render import RenderOptions
+
+from ._cluster_commands import Connection, run_apply
+from ._options import (
+    ContextOption,
+    FileOption,
+    KubeconfigOption,
+    OfflineOption,
+    Output,
+    OutputOption,
+)
+from ._output import out, print_json
+
+app = typer.Typer(help="Dex static users: in the platform file, or --live on the cluster.",
+                  no_args_is_help=True)
+
+LiveOption = Annotated[bool, typer.Option(
+    "--live", help="Change the running cluster's Dex (no platform file needed).")]
+ApplyFlag = Annotated[bool, typer.Option(
+    "--apply", help="Apply the edited platform file to the cluster afterwards.")]
+StdinOption = Annotated[bool, typer.Option(
+    "--password-stdin", help="Read the password from the first line of stdin.")]
+CostOption = Annotated[int, typer.Option(
+    "--cost", help="bcrypt cost (10 to 31).")]
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise InputError("no password on stdin")
+        return password
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def _change(file: Path, change: Change, what: str, apply: bool, live: bool,
+            connection: Connection, offline: bool) -> None:
+    if apply and live:
+        raise InputError("--apply edits the platform file and applies it; --live changes the "
+                         "cluster only: choose one")
+    loaded = edit_platform(file, change)
+    out.print(f"{what} in {file}")
+    if apply:
+        run_apply(loaded, connection, ApplyOptions(), RenderOptions(offline=offline), Output.text)
+
+
+@app.command("add")
+def add_command(
+    email: Annotated[str, typer.Argument(help="The user's e-mail (their login).")],
+    username: Annotated[str | None, typer.Option("--username", help="Shown by Dex.")] = None,
+    password_stdin: StdinOption = False,
+    cost: CostOption = DEFAULT_COST,
+    file: FileOption = Path("platform.yaml"),
+    apply: ApplyFlag = False,
+    live: LiveOption = False,
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
+    offline: OfflineOption = False,
+) -> None:
+    """Add a user (asks for the password twice, or reads it from stdin)."""
+    user = UserEntry(email, username, hash_password(_password(password_stdin), cost))
+    connection = Connection(kubeconfig, context)
+    if live:
+        with connection.connect() as cluster:
+            DexUsers(cluster).add([user])
+        out.print(f"added {email} to Dex; Dex restarted")
+        return
+    _change(file, add_users([user]), f"added {email}", apply, live, connection, offline)
+
+
+@app.command("passwd")
+def passwd_command(
+    email: Annotated[str, typer.Argument(help="The user's e-mail.")],
+    password_stdin: StdinOption = False,
+    cost: CostOption = DEFAULT_COST,
+    file: FileOption = Path("platform.yaml"),
+    apply: ApplyFlag = False,
+    live: LiveOption = False,
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
+    offline: OfflineOption = False,
+) -> None:
+    """Set a user's password."""
+    password_hash = hash_password(_password(password_stdin), cost)
+    connection = Connection(kubeconfig, context)
+    if live:
+        with connection.connect() as cluster:
+            DexUsers(cluster).set_password(email, password_hash)
+        out.print(f"changed the password of {email}; Dex restarted")
+        return
+    _change(file, set_user_password(email, password_hash), f"changed the password of {email}",
+            apply, live, connection, offline)
+
+
+@app.command("remove")
+def remove_command(
+    email: Annotated[str, typer.Argument(help="The user's e-mail.")],
+    file: FileOption = Path("platform.yaml"),
+    apply: ApplyFlag = False,
+    live: LiveOption = False,
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
+    offline: OfflineOption = False,
+) -> None:
+    """Remove a user (their profiles and data stay)."""
+    connection = Connection(kubeconfig, context)
+    if live:
+        with connection.connect() as cluster:
+            DexUsers(cluster).remove(email)
+        out.print(f"removed {email} from Dex; Dex restarted")
+        return
+    _change(file, remove_user(email), f"removed {email}", apply, live, connection, offline)
+
+
+@app.command("import")
+def import_command(
+    csv_file: Annotated[Path, typer.Argument(
+        help="CSV: email, username, password or bcrypt hash (a header row is optional).")],
+    cost: CostOption = DEFAULT_COST,
+    file: FileOption = Path("platform.yaml"),
+    apply: ApplyFlag = False,
+    live: LiveOption = False,
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
+    offline: OfflineOption = False,
+) -> None:
+    """Add (or update) many users at once; passwords are hashed on all cores."""
+    users = read_users_csv(csv_file, cost)
+    connection = Connection(kubeconfig, context)
+    if live:
+        with connection.connect() as cluster:
+            DexUsers(cluster).add(users, replace=True)
+        out.print(f"imported {len(users)} users into Dex; Dex restarted once")
+        return
+    _change(file, add_users(users, replace=True), f"imported {len(users)} users", apply, live,
+            connection, offline)
+
+
+@app.command("list")
+def list_command(
+    file: FileOption = Path("platform.yaml"),
+    live: LiveOption = False,
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
+    output: OutputOption = Output.text,
+) -> None:
+    """The users, with where each comes from (never their hashes)."""
+    if live:
+        with Connection(kubeconfig, context).connect() as cluster:
+            users = DexUsers(cluster, WaitSettings()).users()
+    else:
+        users = [DexUser(u.email, u.username or u.email.split("@")[0], "platform-file")
+                 for u in load_platform(file).platform.spec.auth.users]
+    if output is Output.json:
+        print_json([{"email": u.email, "username": u.username, "source": u.source}
+                    for u in users])
+        return
+    for user in users:
+        out.print(f"  {user.email:<36} {user.username:<20} {user.source}", markup=False)
+    out.print(f"{len(users)} users")

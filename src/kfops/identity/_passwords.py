@@ -1,0 +1,62 @@
+"""bcrypt hashes for Dex static users: one at a time, or many in parallel."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import bcrypt
+
+from kfops.errors import InputError
+
+DEFAULT_COST = 12
+MIN_COST = 10
+"""Below this a stolen hash is cheap to crack; Kubeflow's own default uses 12."""
+_HASH = re.compile(r"^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$")
+
+
+def hash_password(password: str, cost: int = DEFAULT_COST) -> str:
+    """The bcrypt hash of `password` (what Dex verifies)."""
+    _check_cost(cost)
+    encoded = password.encode()
+    if not password:
+        raise InputError("the password is empty")
+    if len(encoded) > 72:
+        raise InputError("the password is longer than 72 bytes, which bcrypt cannot hash")
+    return bcrypt.hashpw(encoded, bcrypt.gensalt(cost)).decode()
+
+
+def hash_passwords(passwords: Sequence[str], cost: int = DEFAULT_COST,
+                   workers: int | None = None) -> list[str]:
+    """Hashes of `passwords`, in order, computed on all cores (bcrypt releases the GIL)."""
+    _check_cost(cost)
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or len(passwords) < 2:
+        return [hash_password(p, cost) for p in passwords]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda p: hash_password(p, cost), passwords))
+
+
+def is_bcrypt_hash(value: str) -> bool:
+    """Whether `value` is a bcrypt hash (as opposed to a password to hash)."""
+    return _HASH.match(value) is not None
+
+
+def hash_cost(value: str) -> int:
+    """The cost a bcrypt hash was made with."""
+    found = _HASH.match(value)
+    if found is None:
+        raise InputError("not a bcrypt hash")
+    return int(found.group(1))
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    """Whether `password` matches the bcrypt hash."""
+    return bcrypt.checkpw(password.encode(), password_hash.encode())
+
+
+def _check_cost(cost: int) -> None:
+    if not MIN_COST <= cost <= 31:
+        raise InputError(f"bcrypt cost {cost}: use {MIN_COST} to 31 (default {DEFAULT_COST})")

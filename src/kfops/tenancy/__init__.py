@@ -1,0 +1,20 @@
+"""Profiles: owners, contributors (as KFAM writes them), quotas and PodDefaults."""
+
+from ._features import tenancy_features
+from ._kfam import binding_name, contributor_objects
+from ._live import LiveProfiles, ProfileInfo
+from ._pod_defaults import gpu_toleration, pipeline_access
+from ._profiles import namespace_objects, profile_object, quota_hard
+
+__all__ = [
+    "LiveProfiles",
+    "ProfileInfo",
+    "binding_name",
+    "contributor_objects",
+    "gpu_toleration",
+    "namespace_objects",
+    "pipeline_access",
+    "profile_object",
+    "quota_hard",
+    "tenancy_features",
+]

@@ -1,0 +1,49 @@
+"""`spec.profiles` in the render: each Profile and the objects of its namespace."""
+
+from __future__ import annotations
+
+from kfops.errors import ConfigError, ConfigProblem
+from kfops.render import Contribution, EditableBundle, RenderContext
+
+from ._profiles import namespace_objects, profile_object
+
+COMPONENT = "tenancy"
+_NEEDS = {"Profile": ("profiles.kubeflow.org", "profiles"),
+          "PodDefault": ("poddefaults.kubeflow.org", "admissionWebhook")}
+
+
+class Profiles:
+    """Profiles, contributors (as KFAM writes them), quotas and PodDefaults from the file."""
+
+    name = COMPONENT
+
+    def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
+        """Add every profile's objects."""
+        spec = context.loaded.platform.spec
+        problems: list[ConfigProblem] = []
+        for index, profile in enumerate(spec.profiles):
+            objects = [profile_object(profile.name, profile.owner, profile.quota),
+                       *namespace_objects(profile, spec.gpu.taint)]
+            problems += _missing_crds(context, bundle, index, {o["kind"] for o in objects})
+            for obj in objects:
+                bundle.add(obj, COMPONENT, "spec.profiles")
+        if problems:
+            raise ConfigError(problems)
+
+
+def _missing_crds(context: RenderContext, bundle: EditableBundle, index: int,
+                  kinds: set[str]) -> list[ConfigProblem]:
+    problems = []
+    for kind in sorted(kinds & set(_NEEDS)):
+        crd, component = _NEEDS[kind]
+        if bundle.find("CustomResourceDefinition", crd) is None:
+            field = "podDefaults" if kind == "PodDefault" else "name"
+            problems.append(context.loaded.problem(
+                ("spec", "profiles", index, field),
+                f"a {kind} needs the {component} component (spec.components.{component})"))
+    return problems
+
+
+def tenancy_features() -> tuple[Contribution, ...]:
+    """The tenancy features of a platform."""
+    return (Profiles(),)
