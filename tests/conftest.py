@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from kfops.cluster import Cluster, RetryPolicy, WaitSettings
 from tests.emulator import FaultPlan, RunningEmulator, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,4 +103,17 @@ def emulator() -> Iterator[RunningEmulator]:
 def kubeconfig(emulator: RunningEmulator, tmp_path: Path) -> Path:
     """A kubeconfig whose current context is the emulator."""
     return emulator.write_kubeconfig(tmp_path / "kubeconfig")
+
+
+#: Waits short enough for tests; the emulator's controllers act within 0.1 s.
+FAST_WAITS = WaitSettings(timeout=30, interval=0.02)
+#: Transient failures are retried at once (the backoff itself is tested on its own).
+NO_BACKOFF = RetryPolicy(base=0, jitter=0)
+
+
+@pytest.fixture
+def cluster(kubeconfig: Path) -> Iterator[Cluster]:
+    """A kfops client of the emulator."""
+    with Cluster.connect(kubeconfig, retry=NO_BACKOFF) as client:
+        yield client
 

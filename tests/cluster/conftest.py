@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kfops.cluster import ApplyOptions, Cluster, RetryPolicy, WaitSettings
+from kfops.cluster import ApplyOptions, Cluster
 from kfops.config import LoadedPlatform, load_platform
 from kfops.platform import ApplyResult, apply_platform
 from kfops.render import RenderOptions
-from tests.conftest import PlatformWriter
+from tests.conftest import FAST_WAITS, PlatformWriter
 from tests.emulator import RunningEmulator
-
-#: Waits short enough for tests; the emulator's controllers act within 0.1 s.
-FAST_WAITS = WaitSettings(timeout=30, interval=0.02)
-#: Transient failures are retried at once (the backoff itself is tested on its own).
-NO_BACKOFF = RetryPolicy(base=0, jitter=0)
-
-
-@pytest.fixture
-def cluster(kubeconfig: Path) -> Iterator[Cluster]:
-    """A kfops client of the emulator."""
-    with Cluster.connect(kubeconfig, retry=NO_BACKOFF) as client:
-        yield client
 
 
 @pytest.fixture

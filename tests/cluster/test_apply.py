@@ -12,10 +12,11 @@ from kfops.errors import InvalidObject, WaitTimeout
 from kfops.health import platform_status
 from kfops.platform import apply_platform, bundle_files, render_platform, target_of
 from kfops.render import RenderOptions
+from tests.conftest import FAST_WAITS
 from tests.emulator import RunningEmulator
 from tests.helpers.presets import render_preset
 
-from .conftest import FAST_WAITS, apply, stored
+from .conftest import apply, stored
 
 
 def test_full_apply_ends_healthy_with_one_write_per_object(

@@ -18,9 +18,8 @@ from kfops.errors import (
     ObjectNotFound,
     Unavailable,
 )
+from tests.conftest import NO_BACKOFF
 from tests.emulator import Fault, RunningEmulator
-
-from .conftest import NO_BACKOFF
 
 CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap",
               "metadata": {"name": "settings", "namespace": "default"}, "data": {"a": "1"}}

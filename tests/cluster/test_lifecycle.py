@@ -12,10 +12,10 @@ from kfops.cluster import Cluster, uninstall
 from kfops.config import LoadedPlatform, load_platform
 from kfops.platform import changes, plan_platform, platform_target
 from kfops.render import RenderOptions
-from tests.conftest import PlatformWriter
+from tests.conftest import FAST_WAITS, NO_BACKOFF, PlatformWriter
 from tests.emulator import RunningEmulator
 
-from .conftest import FAST_WAITS, NO_BACKOFF, apply, stored
+from .conftest import apply, stored
 
 DATA = ["PersistentVolumeClaim kubeflow/katib-mysql",
         "PersistentVolumeClaim kubeflow/mysql-pv-claim",

@@ -54,12 +54,14 @@ class Emulator(KubernetesEmulator):
             return await super().__call__(raw)
         method = raw.method.upper()
         dry_run = raw.query.get("dryRun") == "All"
+        record = Record(method, raw.path, dry_run)
         with self.lock:
-            self.state.requests.append(Record(method, raw.path, dry_run))
+            self.state.requests.append(record)
         fault = self.faults.next_fault(method)
         if fault is not None:
             response = await self._inject(fault, raw)
             if response is not None:
+                record.status = response.status
                 return response
         text = (await raw.read()).decode() if raw.can_read_body else ""
         try:
@@ -67,7 +69,9 @@ class Emulator(KubernetesEmulator):
                 self.state.run_controllers()
                 body, status = self._serve(raw, path, method, dry_run, text)
         except ApiError as error:
+            record.status = error.status
             return _status(error.status, error.reason, error.message)
+        record.status = status
         return _json(body, status=status)
 
     async def _render_error(self, exc: Exception) -> aiohttp.web.StreamResponse:

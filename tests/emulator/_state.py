@@ -9,11 +9,13 @@ Kubernetes documentation it follows and says where it is simpler:
   (https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-versions).
   A write that changes nothing keeps the resourceVersion, as the API server does.
 - Server-side apply creates missing objects and tracks field ownership per
-  manager; a field owned by another manager with a different value is a 409
-  unless `force=true`; fields a manager stops applying are removed
+  manager, reported in `metadata.managedFields` (FieldsV1); a field owned by
+  another manager with a different value is a 409 unless `force=true`; fields
+  a manager stops applying are removed
   (https://kubernetes.io/docs/reference/using-api/server-side-apply/).
-  Simpler: lists are atomic (no list-map merge keys) and ownership is kept
-  per leaf path, not in `managedFields` on the object.
+  Simpler: lists are atomic (no list-map merge keys, so FieldsV1 never holds
+  `k:` entries), ownership is kept per leaf path, and merge patches (Update
+  operations) do not change ownership.
 - A Secret's `stringData` is written into `data` (base64) and never stored
   (https://kubernetes.io/docs/reference/kubernetes-api/config-and-storage-resources/secret-v1/).
 - `dryRun=All` runs every check (including webhooks) and returns the result
@@ -119,6 +121,8 @@ class Record:
     method: str
     path: str
     dry_run: bool
+    status: int = 0
+    """The answer's HTTP status (0 until answered)."""
 
 
 _WORKLOADS = {("apps", "deployments"), ("apps", "statefulsets"), ("apps", "daemonsets")}
@@ -252,6 +256,7 @@ class ApiState:
 
     def _with_status(self, kind: Kind, stored: Stored) -> dict[str, Any]:
         obj = copy.deepcopy(stored.obj)
+        obj["metadata"]["managedFields"] = _managed_fields(stored)
         if _injects_ca(obj) and self._injector_ready():
             for hook in obj.get("webhooks") or []:
                 hook.setdefault("clientConfig", {})["caBundle"] = "ZW11bGF0ZWQtY2E="
@@ -517,6 +522,24 @@ def _injects_ca(obj: dict[str, Any]) -> bool:
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     return obj.get("kind", "").endswith("WebhookConfiguration") and any(
         key.startswith("cert-manager.io/inject-ca-from") for key in annotations)
+
+
+def _managed_fields(stored: Stored) -> list[dict[str, Any]]:
+    """Who owns which fields, as `metadata.managedFields` (FieldsV1) reports it."""
+    entries = []
+    for manager, paths in sorted(stored.owners.items()):
+        fields: dict[str, Any] = {}
+        for path in paths:
+            node = fields
+            for part in path:
+                node = node.setdefault(f"f:{part}", {})
+        entries.append({"manager": manager, "operation": "Update" if manager in _NOT_APPLIED
+                        else "Apply", "apiVersion": stored.obj.get("apiVersion"),
+                        "fieldsType": "FieldsV1", "fieldsV1": fields})
+    return entries
+
+
+_NOT_APPLIED = frozenset({"before-first-apply", "profile-controller"})
 
 
 def _workload_status(obj: dict[str, Any], ready: bool) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from ._options import (
     OutputOption,
 )
 from ._output import out, print_json
-from ._user_commands import ApplyFlag, LiveOption
+from ._user_commands import ApplyFlag, LiveOption, check_mode
 
 app = typer.Typer(help="Profiles: a namespace per team or user, with contributors, quota and "
                        "PodDefaults.", no_args_is_help=True)
@@ -72,9 +72,6 @@ def _profile(name: str, owner: str, quota: str, pod_defaults: str) -> Profile:
 
 def _edit(file: Path, change: Change, what: str, apply: bool, live: bool,
           connection: Connection, offline: bool) -> None:
-    if apply and live:
-        raise InputError("--apply edits the platform file and applies it; --live changes the "
-                         "cluster only: choose one")
     loaded = edit_platform(file, change)
     out.print(f"{what} in {file}")
     if apply:
@@ -97,6 +94,7 @@ def create_command(
     offline: OfflineOption = False,
 ) -> None:
     """Create a profile (a namespace owned by --owner)."""
+    check_mode(apply, live)
     profile = _profile(name, owner, quota, pod_defaults)
     connection = Connection(kubeconfig, context)
     if live:
@@ -121,6 +119,7 @@ def delete_command(
     offline: OfflineOption = False,
 ) -> None:
     """Delete a profile and its namespace, unless the namespace holds PVCs."""
+    check_mode(apply, live)
     connection = Connection(kubeconfig, context)
     if live:
         with connection.connect() as cluster:
@@ -156,6 +155,7 @@ def contributor_add_command(
     offline: OfflineOption = False,
 ) -> None:
     """Let someone work in a profile (edit) or look at it (view)."""
+    check_mode(apply, live)
     if role not in ("edit", "view"):
         raise InputError(f"--role {role}: use edit or view")
     connection = Connection(kubeconfig, context)
@@ -180,6 +180,7 @@ def contributor_remove_command(
     offline: OfflineOption = False,
 ) -> None:
     """Take away someone's access to a profile."""
+    check_mode(apply, live)
     connection = Connection(kubeconfig, context)
     if live:
         with connection.connect() as cluster:

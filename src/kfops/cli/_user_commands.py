@@ -52,6 +52,13 @@ CostOption = Annotated[int, typer.Option(
     "--cost", help="bcrypt cost (10 to 31).")]
 
 
+def check_mode(apply: bool, live: bool) -> None:
+    """--apply (edit the file, then apply it) and --live (the cluster only) exclude each other."""
+    if apply and live:
+        raise InputError("--apply edits the platform file and applies it; --live changes the "
+                         "cluster only: choose one")
+
+
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -63,9 +70,6 @@ def _password(from_stdin: bool) -> str:
 
 def _change(file: Path, change: Change, what: str, apply: bool, live: bool,
             connection: Connection, offline: bool) -> None:
-    if apply and live:
-        raise InputError("--apply edits the platform file and applies it; --live changes the "
-                         "cluster only: choose one")
     loaded = edit_platform(file, change)
     out.print(f"{what} in {file}")
     if apply:
@@ -86,6 +90,7 @@ def add_command(
     offline: OfflineOption = False,
 ) -> None:
     """Add a user (asks for the password twice, or reads it from stdin)."""
+    check_mode(apply, live)
     user = UserEntry(email, username, hash_password(_password(password_stdin), cost))
     connection = Connection(kubeconfig, context)
     if live:
@@ -109,6 +114,7 @@ def passwd_command(
     offline: OfflineOption = False,
 ) -> None:
     """Set a user's password."""
+    check_mode(apply, live)
     password_hash = hash_password(_password(password_stdin), cost)
     connection = Connection(kubeconfig, context)
     if live:
@@ -131,6 +137,7 @@ def remove_command(
     offline: OfflineOption = False,
 ) -> None:
     """Remove a user (their profiles and data stay)."""
+    check_mode(apply, live)
     connection = Connection(kubeconfig, context)
     if live:
         with connection.connect() as cluster:
@@ -153,6 +160,7 @@ def import_command(
     offline: OfflineOption = False,
 ) -> None:
     """Add (or update) many users at once; passwords are hashed on all cores."""
+    check_mode(apply, live)
     users = read_users_csv(csv_file, cost)
     connection = Connection(kubeconfig, context)
     if live:

@@ -29,6 +29,7 @@ class Cluster:
         self._client = client
         self.retry = retry or RetryPolicy()
         self.kinds = Kinds()
+        self._crds_read = False
 
     @classmethod
     def connect(cls, kubeconfig: Path | None = None, context: str | None = None,
@@ -65,7 +66,7 @@ class Cluster:
     def get(self, api_version: str, kind: str, name: str,
             namespace: str | None = None) -> dict[str, Any] | None:
         """The live object, or None when it does not exist."""
-        resource = self.kinds.resource(api_version, kind)
+        resource = self._resource(api_version, kind)
         what = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
         try:
             found = self._call(what, lambda: self._client.get(resource, name,
@@ -77,8 +78,8 @@ class Cluster:
     def list(self, api_version: str, kind: str, namespace: str | None = None,
              labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """Objects of a kind, in every namespace unless one is given."""
+        resource = self._resource(api_version, kind)
         info = self.kinds.info(api_version, kind)
-        resource = self.kinds.resource(api_version, kind)
         where = (namespace or ALL_NS) if info.namespaced else None
 
         def fetch() -> list[dict[str, Any]]:
@@ -93,7 +94,7 @@ class Cluster:
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
                dry_run: bool = False) -> bool:
         """Delete an object; False when it was already gone."""
-        resource = self.kinds.resource(api_version, kind)
+        resource = self._resource(api_version, kind)
         what = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
         try:
             self._call(what, lambda: self._client.delete(resource, name, namespace=namespace,
@@ -107,7 +108,7 @@ class Cluster:
         """A JSON merge patch (e.g. removing finalizers, restarting a Deployment)."""
         from lightkube.types import PatchType  # noqa: PLC0415 - only this call needs it
 
-        resource = self.kinds.resource(api_version, kind)
+        resource = self._resource(api_version, kind)
         what = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
         result = self._call(what, lambda: self._client.patch(
             resource, name, patch, namespace=namespace, patch_type=PatchType.MERGE))
@@ -118,12 +119,27 @@ class Cluster:
         for crd in crds:
             self.kinds.learn_crd(crd)
 
+    def serves(self, api_version: str, kind: str) -> bool:
+        """Whether the kind is built in or defined by a CRD of the bundle or the cluster.
+
+        A custom kind the client has not met yet is looked up among the cluster's
+        CRDs (read once), as a fresh process needs.
+        """
+        if not self.kinds.knows(api_version, kind) and not self._crds_read:
+            self._crds_read = True
+            self.learn_crds(self.list("apiextensions.k8s.io/v1", "CustomResourceDefinition"))
+        return self.kinds.knows(api_version, kind)
+
+    def _resource(self, api_version: str, kind: str) -> Any:
+        self.serves(api_version, kind)
+        return self.kinds.resource(api_version, kind)
+
     def info(self, obj: dict[str, Any]) -> KindInfo:
         """Plural and scope of an object's kind."""
         return self.kinds.info(str(obj.get("apiVersion")), str(obj.get("kind")))
 
     def _instance(self, obj: dict[str, Any]) -> GenericNamespacedResource | GenericGlobalResource:
-        resource = self.kinds.resource(str(obj["apiVersion"]), str(obj["kind"]))
+        resource = self._resource(str(obj["apiVersion"]), str(obj["kind"]))
         return resource.from_dict(obj)  # type: ignore[no-any-return]
 
     def _call(self, what: str, call: Callable[[], T]) -> T:

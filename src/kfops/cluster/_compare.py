@@ -3,22 +3,67 @@
 Only the fields kfops sets are compared, and a live object may hold more
 (defaults the API server filled in, status, other managers' fields). A list
 matches when it has the same length and each item holds what kfops sends.
+
+A field kfops stops setting (a user's hash that left the platform file) would
+go unnoticed by that comparison; the live object's `managedFields` say which
+fields kfops applied last time, so one it no longer sends means a write, and
+server-side apply then removes it.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from typing import Any
 
 _IGNORED_METADATA = ("resourceVersion", "uid", "generation", "creationTimestamp",
                      "managedFields", "selfLink")
 
 
-def needs_apply(desired: dict[str, Any], live: dict[str, Any] | None) -> bool:
-    """True when `live` is missing or differs in a field `desired` sets."""
+def needs_apply(desired: dict[str, Any], live: dict[str, Any] | None,
+                manager: str = "kfops") -> bool:
+    """True when `live` is missing, differs in a field `desired` sets, or holds a field
+    `manager` applied before and `desired` no longer sets."""
     if live is None:
         return True
-    return not _covers(comparable(live), comparable(desired))
+    wanted = comparable(desired)
+    if not _covers(comparable(live), wanted):
+        return True
+    return any(not _present(wanted, path) for path in applied_paths(live, manager))
+
+
+def applied_paths(live: dict[str, Any], manager: str) -> Iterator[tuple[str, ...]]:
+    """The fields `manager` set with server-side apply, from the object's managedFields.
+
+    Lists count as one field (their items' keys are not followed), and
+    bookkeeping fields kfops never sends are left out.
+    """
+    for entry in (live.get("metadata") or {}).get("managedFields") or []:
+        if entry.get("manager") == manager and entry.get("operation") == "Apply":
+            for path in _field_paths(entry.get("fieldsV1") or {}, ()):
+                if path[0] == "stringData":  # stored as data, and compared that way
+                    path = ("data", *path[1:])  # noqa: PLW2901
+                if path[:2] != ("metadata", "resourceVersion") and path[0] != "status":
+                    yield path
+
+
+def _field_paths(fields: dict[str, Any], path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    """Leaf paths of a FieldsV1 set: `f:name` keys, stopping at list items (k:, v:, i:)."""
+    children = [key for key in fields if key.startswith("f:")]
+    if not children or any(key[:2] in ("k:", "v:", "i:") for key in fields):
+        if path:
+            yield path
+        return
+    for key in children:
+        yield from _field_paths(fields[key] or {}, (*path, key[2:]))
+
+
+def _present(obj: Any, path: tuple[str, ...]) -> bool:
+    for part in path:
+        if not isinstance(obj, dict) or part not in obj:
+            return False
+        obj = obj[part]
+    return True
 
 
 def comparable(obj: dict[str, Any]) -> dict[str, Any]:

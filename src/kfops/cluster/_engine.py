@@ -287,17 +287,24 @@ def _plan_one(cluster: Cluster, obj: dict[str, Any], live: dict[str, Any] | None
 
 def _changed_fields(desired: dict[str, Any], live: dict[str, Any],
                     result: dict[str, Any]) -> list[str]:
+    """Changed and removed fields (Secret values never shown), by the dry run's result."""
     secret = desired.get("kind") == "Secret"
     desired, live, result = comparable(desired), comparable(live), comparable(result)
     changes = []
     for path in _leaf_paths(desired):
         before, after = _get(live, path), _get(result, path)
-        if before != after and path[0] not in ("status",) and path[:2] != ("metadata",
-                                                                           "resourceVersion"):
+        if before != after and _shown(path):
             shown = ".".join(path)
-            changes.append(shown if secret and path[0] in ("data", "stringData")
+            changes.append(shown if secret and path[0] == "data"
                            else f"{shown}: {_short(before)} -> {_short(after)}")
+    for path in _leaf_paths(live):
+        if _get(result, path) is None and _shown(path):
+            changes.append(f"{'.'.join(path)}: removed")
     return changes
+
+
+def _shown(path: tuple[str, ...]) -> bool:
+    return path[0] != "status"
 
 
 def _leaf_paths(obj: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

@@ -18,12 +18,8 @@ def snapshot(cluster: Cluster, inventory: Inventory) -> dict[Identity, dict[str,
     left (which kfops then adopts).
     """
     found: dict[Identity, dict[str, Any]] = {}
-    if not all(cluster.kinds.knows(*kind) for kind in inventory.kinds):
-        # A fresh process knows only the bundle's CRDs; an earlier apply may have
-        # used others (a dropped component's): learn what the cluster defines.
-        cluster.learn_crds(cluster.list("apiextensions.k8s.io/v1", "CustomResourceDefinition"))
     for api_version, kind in sorted(inventory.kinds):
-        if not cluster.kinds.knows(api_version, kind):
+        if not cluster.serves(api_version, kind):
             continue  # its CRD is gone, and every object of it with the CRD
         for obj in cluster.list(api_version, kind):
             obj.setdefault("apiVersion", api_version)

@@ -55,9 +55,8 @@ class Dex:
         keep_default = spec.target == "local"
         config["issuer"] = issuer(spec, settings)
         config["enablePasswordDB"] = spec.auth.password_login
-        live = _live_only(context.live_users, spec.auth.users)
-        config["staticPasswords"] = _static_passwords(config, [*spec.auth.users, *live],
-                                                      settings, keep_default)
+        config["staticPasswords"] = _static_passwords(config, list(spec.auth.users), settings,
+                                                      keep_default)
         if not spec.auth.password_login:
             config.pop("staticPasswords")
         url = public_url(spec)
@@ -67,16 +66,12 @@ class Dex:
                 if f"{url}/oauth2/callback" not in uris:
                     uris.append(f"{url}/oauth2/callback")
         connector_env = _connectors(config, spec.auth.connectors, context, url)
-        edited = bundle.edit(config_map)
-        edited["data"]["config.yaml"] = yaml.safe_dump(config, sort_keys=False,
-                                                       default_flow_style=False)
+        _write_config(bundle, config_map, config)
         # Where each user came from, for `kfops user list --live` and later --live edits.
-        annotations = edited["metadata"].setdefault("annotations", {})
+        annotations = bundle.edit(config_map)["metadata"].setdefault("annotations", {})
         annotations[FILE_USERS] = json.dumps(sorted(u.email for u in spec.auth.users))
-        annotations[LIVE_USERS] = json.dumps(sorted(u.email for u in live))
-        changed = [config_map, self._passwords(bundle, settings, [*spec.auth.users, *live],
-                                               keep_default),
-                   self._client_secret(context, bundle)]
+        passwords = self._passwords(bundle, settings, list(spec.auth.users), keep_default)
+        changed = [config_map, passwords, self._client_secret(context, bundle)]
         if connector_env:
             changed.append(self._connector_secret(bundle, settings, connector_env))
         deployment = bundle.require(settings.dex_deployment.kind, settings.dex_deployment.name,
@@ -84,6 +79,16 @@ class Dex:
         if connector_env:
             _read_env_from(bundle.edit(deployment), settings.dex_connector_secrets)
         bundle.restart_on_change(deployment, *changed)
+        # Live users join after the digest: `user add --live` restarted Dex for them already,
+        # so keeping them must not restart it again.
+        live = _live_only(context.live_users, spec.auth.users)
+        annotations[LIVE_USERS] = json.dumps(sorted(u.email for u in live))
+        if live and spec.auth.password_login:
+            config["staticPasswords"] += [static_entry(user) for user in live]
+            _write_config(bundle, config_map, config)
+            for user in live:
+                set_secret_value(bundle.edit(passwords), user_hash_env(user.email),
+                                 user.password_hash)
         if keep_default:
             bundle.warn(f"target local: Kubeflow's default user {settings.default_user} "
                         "(password 12341234) can log in; any other target leaves it out")
@@ -121,6 +126,19 @@ class Dex:
         return bundle.items[-1]
 
 
+def _write_config(bundle: EditableBundle, config_map: BundleObject,
+                  config: dict[str, Any]) -> None:
+    bundle.edit(config_map)["data"]["config.yaml"] = yaml.safe_dump(
+        config, sort_keys=False, default_flow_style=False)
+
+
+def static_entry(user: StaticUser | UserEntry) -> dict[str, str]:
+    """A user's `staticPasswords` entry: its hash comes from the environment (dex-passwords)."""
+    return {"email": user.email, "hashFromEnv": user_hash_env(user.email),
+            "username": user.username or user.email.split("@")[0],
+            "userID": user_id(user.email)}
+
+
 def _live_only(live: tuple[UserEntry, ...], file_users: list[StaticUser]) -> list[UserEntry]:
     """Users added with --live that the file does not list (the file wins)."""
     listed = {u.email.lower() for u in file_users}
@@ -135,9 +153,7 @@ def _static_passwords(config: dict[str, Any], users: list[StaticUser | UserEntry
     for user in users:
         if user.email.lower() in listed:
             entries = [e for e in entries if e.get("email", "").lower() != user.email.lower()]
-        entries.append({"email": user.email, "hashFromEnv": user_hash_env(user.email),
-                        "username": user.username or user.email.split("@")[0],
-                        "userID": user_id(user.email)})
+        entries.append(static_entry(user))
     return entries
 
 

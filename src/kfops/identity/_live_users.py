@@ -30,7 +30,7 @@ from kfops.config import UserEntry
 from kfops.errors import InputError, ObjectConflict, OperationError
 from kfops.objects import secret_value
 
-from ._dex import FILE_USERS, LIVE_USERS, user_hash_env, user_id
+from ._dex import FILE_USERS, LIVE_USERS, static_entry, user_hash_env
 
 _ATTEMPTS = 20
 
@@ -96,13 +96,13 @@ class DexUsers:
             snapshot = self._read()
         except OperationError:
             return []  # no Dex yet: a first install has no live users
+        live = {e.lower() for e in snapshot.live}
         found = []
-        for email in snapshot.live:
-            entry = snapshot.find(email)
+        for entry in snapshot.entries:  # in the config's order, so a render writes it the same
+            email = str(entry.get("email", ""))
             password_hash = secret_value(snapshot.secret, user_hash_env(email))
-            if entry is not None and password_hash:
-                found.append(UserEntry(str(entry["email"]), entry.get("username"),
-                                       password_hash))
+            if email.lower() in live and password_hash:
+                found.append(UserEntry(email, entry.get("username"), password_hash))
         return found
 
     def add(self, users: Sequence[UserEntry], replace: bool = False) -> None:
@@ -118,7 +118,7 @@ class DexUsers:
                         raise InputError(f"{user.email} is already a Dex user "
                                          "(`kfops user passwd --live` changes a password)")
                     entries.remove(existing)
-                entries.append(_entry(user))
+                entries.append(static_entry(user))
                 snapshot.set_keys[user_hash_env(user.email)] = user.password_hash
                 if user.email.lower() not in {e.lower() for e in snapshot.live}:
                     snapshot.live.append(user.email)
@@ -242,12 +242,6 @@ class DexUsers:
         deployment.setdefault("kind", ref.kind)
         rollout_restart(self._cluster, deployment, self._waits,
                         _reads_passwords(deployment, self._settings.dex_passwords.name))
-
-
-def _entry(user: UserEntry) -> dict[str, str]:
-    return {"email": user.email, "hashFromEnv": user_hash_env(user.email),
-            "username": user.username or user.email.split("@")[0],
-            "userID": user_id(user.email)}
 
 
 def _reads_passwords(deployment: dict[str, Any], secret: str) -> dict[str, Any] | None:

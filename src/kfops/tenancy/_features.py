@@ -40,7 +40,8 @@ def _missing_crds(context: RenderContext, bundle: EditableBundle, index: int,
             field = "podDefaults" if kind == "PodDefault" else "name"
             problems.append(context.loaded.problem(
                 ("spec", "profiles", index, field),
-                f"a {kind} needs the {component} component (spec.components.{component})"))
+                f"a {kind} needs the {component} component, whose {crd} CRD this release "
+                "does not install"))
     return problems
 
 

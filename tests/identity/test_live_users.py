@@ -1,0 +1,188 @@
+"""`--live` Dex users on an emulated cluster running Kubeflow's own Dex manifests."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kfops.cluster import ApplyOptions, Cluster
+from kfops.config import UserEntry, load_platform
+from kfops.errors import InputError, OperationError
+from kfops.identity import DexUsers, hash_password, user_hash_env, verify_password
+from kfops.objects import secret_value
+from kfops.platform import apply_platform
+from kfops.render import RenderOptions
+from kfops.render._kustomize import find_kustomize
+from tests.conftest import FAST_WAITS, MANIFESTS, NO_BACKOFF, PlatformWriter
+from tests.emulator import RunningEmulator
+
+DEX = MANIFESTS / "26.03" / "common" / "dex" / "overlays" / "oauth2-proxy"
+
+
+@pytest.fixture
+def plain_dex(cluster: Cluster) -> None:
+    """Dex as `kustomize build common/dex/overlays/oauth2-proxy | kubectl apply` leaves it."""
+    objects = [o for o in yaml.safe_load_all(find_kustomize().build(DEX)) if o]
+    for obj in sorted(objects, key=lambda o: o["kind"] != "Namespace"):
+        if obj["kind"] != "VirtualService":  # Istio's CRD is not part of this check
+            cluster.apply(obj)
+
+
+def _config(cluster: Cluster) -> dict[str, Any]:
+    config_map = cluster.get("v1", "ConfigMap", "dex", "auth")
+    assert config_map is not None
+    return dict(yaml.safe_load(config_map["data"]["config.yaml"]))
+
+
+def _secret(cluster: Cluster) -> dict[str, Any]:
+    secret = cluster.get("v1", "Secret", "dex-passwords", "auth")
+    assert secret is not None
+    return secret
+
+
+def _restarts(emulator: RunningEmulator) -> int:
+    return sum(1 for w in emulator.writes() if w.path.endswith("/deployments/dex"))
+
+
+def test_add_passwd_remove_on_a_plain_manifests_install(
+        cluster: Cluster, emulator: RunningEmulator, plain_dex: None) -> None:
+    users = DexUsers(cluster, FAST_WAITS)
+    applied = _restarts(emulator)
+
+    users.add([UserEntry("ann@example.com", "ann", hash_password("first-pass", 10))])
+
+    config = _config(cluster)
+    emails = [e["email"] for e in config["staticPasswords"]]
+    assert emails == ["user@example.com", "ann@example.com"]  # the upstream entry stays
+    assert config["staticPasswords"][0]["hashFromEnv"] == "DEX_USER_PASSWORD"
+    assert config["staticClients"][0]["idEnv"] == "OIDC_CLIENT_ID"
+    stored = secret_value(_secret(cluster), user_hash_env("ann@example.com"))
+    assert stored is not None and verify_password("first-pass", stored)
+    assert secret_value(_secret(cluster), "DEX_USER_PASSWORD")
+    assert _restarts(emulator) - applied == 1
+    assert [(u.email, u.source) for u in users.users()] == [
+        ("user@example.com", "other"), ("ann@example.com", "live")]
+
+    users.set_password("ann@example.com", hash_password("second-pass", 10))
+    stored = secret_value(_secret(cluster), user_hash_env("ann@example.com"))
+    assert stored is not None and verify_password("second-pass", stored)
+
+    users.remove("ann@example.com")
+    assert [e["email"] for e in _config(cluster)["staticPasswords"]] == ["user@example.com"]
+    assert secret_value(_secret(cluster), user_hash_env("ann@example.com")) is None
+    assert _restarts(emulator) - applied == 3  # one per command
+    with pytest.raises(InputError, match="not a Dex user"):
+        users.remove("ann@example.com")
+
+
+def test_import_restarts_dex_once_for_the_whole_batch(
+        cluster: Cluster, emulator: RunningEmulator, plain_dex: None) -> None:
+    batch = [UserEntry(f"user{i}@example.com", None, hash_password(f"pw-{i}", 10))
+             for i in range(25)]
+    applied = _restarts(emulator)
+
+    DexUsers(cluster, FAST_WAITS).add(batch, replace=True)
+
+    assert _restarts(emulator) - applied == 1
+    assert len(_config(cluster)["staticPasswords"]) == 26
+    secret = _secret(cluster)
+    assert all(secret_value(secret, user_hash_env(u.email)) == u.password_hash for u in batch)
+
+
+def test_concurrent_live_adds_all_survive(kubeconfig: Path, emulator: RunningEmulator,
+                                          plain_dex: None) -> None:
+    hashed = hash_password("shared-test-password", 10)
+    errors: list[BaseException] = []
+
+    def admin(number: int) -> None:
+        try:
+            with Cluster.connect(kubeconfig, retry=NO_BACKOFF) as own:
+                users = DexUsers(own, FAST_WAITS)
+                for i in range(3):
+                    users.add([UserEntry(f"admin{number}-{i}@example.com", None, hashed)])
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=admin, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    with Cluster.connect(kubeconfig, retry=NO_BACKOFF) as cluster:
+        emails = {e["email"] for e in _config(cluster)["staticPasswords"]}
+        secret = _secret(cluster)
+    wanted = {f"admin{n}-{i}@example.com" for n in range(4) for i in range(3)}
+    assert emails >= wanted
+    assert all(secret_value(secret, user_hash_env(e)) == hashed for e in wanted)
+    # The admins did get in each other's way, and the conflicts were resolved.
+    assert any(r.status == 409 for r in emulator.writes())
+
+
+def test_dex_without_the_passwords_secret_gets_it_and_reads_it(
+        cluster: Cluster, emulator: RunningEmulator, plain_dex: None) -> None:
+    cluster.delete("v1", "Secret", "dex-passwords", "auth")
+    deployment = cluster.get("apps/v1", "Deployment", "dex", "auth")
+    assert deployment is not None
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    cluster.merge_patch("apps/v1", "Deployment", "dex", {"spec": {"template": {"spec": {
+        "containers": [{**container, "envFrom": [
+            s for s in container["envFrom"] if s["secretRef"]["name"] != "dex-passwords"]}]}}}},
+        "auth")
+
+    DexUsers(cluster, FAST_WAITS).add([UserEntry("ann@example.com", None,
+                                                  hash_password("pw-ann", 10))])
+
+    live = cluster.get("apps/v1", "Deployment", "dex", "auth")
+    assert live is not None
+    sources = live["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+    assert {"secretRef": {"name": "dex-passwords"}} in sources
+    assert secret_value(_secret(cluster), user_hash_env("ann@example.com"))
+
+
+def test_without_dex_the_command_says_so(cluster: Cluster) -> None:
+    with pytest.raises(OperationError, match="no Dex here: ConfigMap auth/dex not found"):
+        DexUsers(cluster, FAST_WAITS).users()
+
+
+ALICE = """\
+  auth:
+    users:
+    - email: alice@example.com
+      passwordHash: "{hash}"
+"""
+
+
+def test_apply_syncs_file_users_and_keeps_live_ones(
+        platform_file: PlatformWriter, cluster: Cluster, emulator: RunningEmulator) -> None:
+    alice = hash_password("alice-pass", 10)
+    path = platform_file(spec_extra=ALICE.format(hash=alice))
+    options = ApplyOptions(waits=FAST_WAITS)
+    apply_platform(load_platform(path), cluster, options,
+                   render_options=RenderOptions(offline=True))
+    users = DexUsers(cluster, FAST_WAITS)
+    users.add([UserEntry("carol@example.com", "carol", hash_password("carol-pass", 10))])
+    with pytest.raises(InputError, match="comes from the platform file"):
+        users.remove("alice@example.com")
+
+    # Nothing changed in the file: the live user stays and nothing is written.
+    before = len(emulator.writes())
+    apply_platform(load_platform(path), cluster, options,
+                   render_options=RenderOptions(offline=True))
+    assert emulator.writes()[before:] == []
+    # Alice leaves the file: the next apply removes her, and only her.
+    platform_file(spec_extra="")
+    apply_platform(load_platform(path), cluster, options,
+                   render_options=RenderOptions(offline=True))
+
+    assert [(u.email, u.source) for u in users.users()] == [
+        ("user@example.com", "other"), ("carol@example.com", "live")]
+    secret = _secret(cluster)
+    stored = secret_value(secret, user_hash_env("carol@example.com"))
+    assert stored is not None and verify_password("carol-pass", stored)
+    assert secret_value(secret, user_hash_env("alice@example.com")) is None
