@@ -94,8 +94,11 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def emulator() -> Iterator[RunningEmulator]:
-    """A fresh emulated cluster (tests/emulator) whose CRDs and workloads settle quickly."""
-    with RunningEmulator(Settings(crd_delay=0.05, workload_delay=0.1), FaultPlan()) as running:
+    """A fresh emulated cluster (tests/emulator) whose CRDs, workloads and Profiles'
+    namespaces settle quickly."""
+    settings = Settings(crd_delay=0.05, workload_delay=0.1, profile_controller=True,
+                        profile_delay=0.1)
+    with RunningEmulator(settings, FaultPlan()) as running:
         yield running
 
 

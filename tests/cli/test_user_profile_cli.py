@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,17 +15,9 @@ from kfops.identity import verify_password
 from kfops.objects import secret_value
 from kfops.render._kustomize import find_kustomize
 from tests.conftest import MANIFESTS, NO_BACKOFF, PlatformWriter
-from tests.emulator import FaultPlan, RunningEmulator, Settings
+from tests.emulator import RunningEmulator
 
 SECRET = "Tr0ub4dor&3-never-shown"
-
-
-@pytest.fixture
-def emulator() -> Iterator[RunningEmulator]:
-    settings = Settings(crd_delay=0.05, workload_delay=0.1, profile_controller=True,
-                        profile_delay=0.1)
-    with RunningEmulator(settings, FaultPlan()) as running:
-        yield running
 
 
 def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *argv: str,

@@ -12,23 +12,21 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError as PydanticValidationError
 
-from kfops.cluster import ApplyOptions, namespace_claims
+from kfops.cluster import namespace_claims
 from kfops.config import (
-    Change,
     Profile,
     Taint,
     add_profile,
-    edit_platform,
     load_platform,
     remove_contributor,
     remove_profile,
     set_contributor,
 )
 from kfops.errors import DataProtected, InputError
-from kfops.render import RenderOptions
 from kfops.tenancy import LiveProfiles, ProfileInfo
 
-from ._cluster_commands import Connection, run_apply
+from ._cluster_commands import Connection
+from ._editing import ApplyFlag, LiveOption, check_mode, edit_file
 from ._options import (
     ContextOption,
     FileOption,
@@ -38,7 +36,6 @@ from ._options import (
     OutputOption,
 )
 from ._output import out, print_json
-from ._user_commands import ApplyFlag, LiveOption, check_mode
 
 app = typer.Typer(help="Profiles: a namespace per team or user, with contributors, quota and "
                        "PodDefaults.", no_args_is_help=True)
@@ -70,14 +67,6 @@ def _profile(name: str, owner: str, quota: str, pod_defaults: str) -> Profile:
         raise InputError(f"{where}: {problem['msg']}") from None
 
 
-def _edit(file: Path, change: Change, what: str, apply: bool, live: bool,
-          connection: Connection, offline: bool) -> None:
-    loaded = edit_platform(file, change)
-    out.print(f"{what} in {file}")
-    if apply:
-        run_apply(loaded, connection, ApplyOptions(), RenderOptions(offline=offline), Output.text)
-
-
 @app.command("create")
 def create_command(
     name: NameArgument,
@@ -102,9 +91,9 @@ def create_command(
             LiveProfiles(cluster).create(profile, Taint())
         out.print(f"created profile {name} (namespace {name})")
         return
-    _edit(file, add_profile(name, owner, {k: str(v) for k, v in profile.quota.items()},
-                            profile.pod_defaults),
-          f"added profile {name}", apply, live, connection, offline)
+    edit_file(file, add_profile(name, owner, {k: str(v) for k, v in profile.quota.items()},
+                                profile.pod_defaults),
+              f"added profile {name}", apply, connection, offline)
 
 
 @app.command("delete")
@@ -135,8 +124,8 @@ def delete_command(
                                     "them with the profile)")
             if purge_data:
                 cluster.delete("kubeflow.org/v1", "Profile", name)
-    _edit(file, remove_profile(name), f"removed profile {name}", apply, live, connection,
-          offline)
+    edit_file(file, remove_profile(name), f"removed profile {name}", apply, connection,
+              offline)
     if not apply:
         out.print("the next `kfops apply` deletes it, unless its namespace holds "
                   "PersistentVolumeClaims")
@@ -164,8 +153,8 @@ def contributor_add_command(
             LiveProfiles(cluster).set_contributor(name, email, role)
         out.print(f"{email} may {role} profile {name}")
         return
-    _edit(file, set_contributor(name, email, role), f"{email} may {role} profile {name}", apply,
-          live, connection, offline)
+    edit_file(file, set_contributor(name, email, role), f"{email} may {role} profile {name}",
+              apply, connection, offline)
 
 
 @contributors.command("remove")
@@ -187,8 +176,8 @@ def contributor_remove_command(
             LiveProfiles(cluster).remove_contributor(name, email)
         out.print(f"{email} no longer has access to profile {name}")
         return
-    _edit(file, remove_contributor(name, email), f"removed {email} from profile {name}", apply,
-          live, connection, offline)
+    edit_file(file, remove_contributor(name, email), f"removed {email} from profile {name}",
+              apply, connection, offline)
 
 
 @app.command("list")

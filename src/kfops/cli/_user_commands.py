@@ -14,21 +14,19 @@ from typing import Annotated
 
 import typer
 
-from kfops.cluster import ApplyOptions, WaitSettings
+from kfops.cluster import WaitSettings
 from kfops.config import (
-    Change,
     UserEntry,
     add_users,
-    edit_platform,
     load_platform,
     remove_user,
     set_user_password,
 )
 from kfops.errors import InputError
 from kfops.identity import DEFAULT_COST, DexUser, DexUsers, hash_password, read_users_csv
-from kfops.render import RenderOptions
 
-from ._cluster_commands import Connection, run_apply
+from ._cluster_commands import Connection
+from ._editing import ApplyFlag, LiveOption, check_mode, edit_file
 from ._options import (
     ContextOption,
     FileOption,
@@ -42,21 +40,10 @@ from ._output import out, print_json
 app = typer.Typer(help="Dex static users: in the platform file, or --live on the cluster.",
                   no_args_is_help=True)
 
-LiveOption = Annotated[bool, typer.Option(
-    "--live", help="Change the running cluster's Dex (no platform file needed).")]
-ApplyFlag = Annotated[bool, typer.Option(
-    "--apply", help="Apply the edited platform file to the cluster afterwards.")]
 StdinOption = Annotated[bool, typer.Option(
     "--password-stdin", help="Read the password from the first line of stdin.")]
 CostOption = Annotated[int, typer.Option(
     "--cost", help="bcrypt cost (10 to 31).")]
-
-
-def check_mode(apply: bool, live: bool) -> None:
-    """--apply (edit the file, then apply it) and --live (the cluster only) exclude each other."""
-    if apply and live:
-        raise InputError("--apply edits the platform file and applies it; --live changes the "
-                         "cluster only: choose one")
 
 
 def _password(from_stdin: bool) -> str:
@@ -66,14 +53,6 @@ def _password(from_stdin: bool) -> str:
             raise InputError("no password on stdin")
         return password
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
-
-
-def _change(file: Path, change: Change, what: str, apply: bool, live: bool,
-            connection: Connection, offline: bool) -> None:
-    loaded = edit_platform(file, change)
-    out.print(f"{what} in {file}")
-    if apply:
-        run_apply(loaded, connection, ApplyOptions(), RenderOptions(offline=offline), Output.text)
 
 
 @app.command("add")
@@ -98,7 +77,7 @@ def add_command(
             DexUsers(cluster).add([user])
         out.print(f"added {email} to Dex; Dex restarted")
         return
-    _change(file, add_users([user]), f"added {email}", apply, live, connection, offline)
+    edit_file(file, add_users([user]), f"added {email}", apply, connection, offline)
 
 
 @app.command("passwd")
@@ -122,8 +101,8 @@ def passwd_command(
             DexUsers(cluster).set_password(email, password_hash)
         out.print(f"changed the password of {email}; Dex restarted")
         return
-    _change(file, set_user_password(email, password_hash), f"changed the password of {email}",
-            apply, live, connection, offline)
+    edit_file(file, set_user_password(email, password_hash),
+              f"changed the password of {email}", apply, connection, offline)
 
 
 @app.command("remove")
@@ -144,7 +123,7 @@ def remove_command(
             DexUsers(cluster).remove(email)
         out.print(f"removed {email} from Dex; Dex restarted")
         return
-    _change(file, remove_user(email), f"removed {email}", apply, live, connection, offline)
+    edit_file(file, remove_user(email), f"removed {email}", apply, connection, offline)
 
 
 @app.command("import")
@@ -168,8 +147,8 @@ def import_command(
             DexUsers(cluster).add(users, replace=True)
         out.print(f"imported {len(users)} users into Dex; Dex restarted once")
         return
-    _change(file, add_users(users, replace=True), f"imported {len(users)} users", apply, live,
-            connection, offline)
+    edit_file(file, add_users(users, replace=True), f"imported {len(users)} users", apply,
+              connection, offline)
 
 
 @app.command("list")

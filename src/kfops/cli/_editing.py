@@ -1,0 +1,38 @@
+"""What the user and profile commands share: the three modes and the file edit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kfops.cluster import ApplyOptions
+from kfops.config import Change, edit_platform
+from kfops.errors import InputError
+from kfops.render import RenderOptions
+
+from ._cluster_commands import Connection, run_apply
+from ._options import Output
+from ._output import out
+
+LiveOption = Annotated[bool, typer.Option(
+    "--live", help="Change the running cluster only (no platform file needed).")]
+ApplyFlag = Annotated[bool, typer.Option(
+    "--apply", help="Apply the edited platform file to the cluster afterwards.")]
+
+
+def check_mode(apply: bool, live: bool) -> None:
+    """--apply (edit the file, then apply it) and --live (the cluster only) exclude each other."""
+    if apply and live:
+        raise InputError("--apply edits the platform file and applies it; --live changes the "
+                         "cluster only: choose one")
+
+
+def edit_file(file: Path, change: Change, what: str, apply: bool, connection: Connection,
+              offline: bool) -> None:
+    """Make `change` to the platform file and say so; with `apply`, apply the file."""
+    loaded = edit_platform(file, change)
+    out.print(f"{what} in {file}")
+    if apply:
+        run_apply(loaded, connection, ApplyOptions(), RenderOptions(offline=offline), Output.text)
