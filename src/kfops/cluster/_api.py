@@ -14,7 +14,7 @@ from lightkube.generic_resource import GenericGlobalResource, GenericNamespacedR
 from kfops.errors import ClusterError, ObjectNotFound
 from kfops.objects import describe
 
-from ._kinds import KindInfo, Kinds
+from ._kinds import Kinds
 from ._retry import RetryPolicy, retrying
 from ._translate import translate
 
@@ -133,10 +133,6 @@ class Cluster:
     def _resource(self, api_version: str, kind: str) -> Any:
         self.serves(api_version, kind)
         return self.kinds.resource(api_version, kind)
-
-    def info(self, obj: dict[str, Any]) -> KindInfo:
-        """Plural and scope of an object's kind."""
-        return self.kinds.info(str(obj.get("apiVersion")), str(obj.get("kind")))
 
     def _instance(self, obj: dict[str, Any]) -> GenericNamespacedResource | GenericGlobalResource:
         resource = self._resource(str(obj["apiVersion"]), str(obj["kind"]))

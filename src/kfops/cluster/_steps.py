@@ -6,8 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kfops.objects import identity_of
-
 from ._kinds import Kinds
 from ._webhooks import Webhook, intercepting, webhooks_in
 
@@ -111,8 +109,3 @@ def _gated_label(path: str, hooks: tuple[str, ...], namespace: str) -> str:
     after = ([f"webhook {', '.join(hooks)}"] if hooks else []) + (
         [f"namespace {namespace}"] if namespace else [])
     return f"{path} (after {' and '.join(after)})"
-
-
-def identities(objects: Sequence[dict[str, Any]]) -> set[tuple[str, str, str, str]]:
-    """The identities of `objects`."""
-    return {identity_of(o) for o in objects}
