@@ -20,6 +20,7 @@ touched; 1: the operation failed)::
             ├── Forbidden          401/403: which permission is missing
             ├── InvalidObject      400/422: the API server rejected an object
             ├── Unavailable        429, 5xx, connection and timeout errors (retryable)
+            ├── MissingPrerequisite  something installed outside kfops (Helm) is missing
             ├── WaitTimeout        a wait gave up; says what was not ready and why
             └── DataProtected      a deletion would lose data; nothing was deleted
 """
@@ -39,6 +40,7 @@ __all__ = [
     "InvalidObject",
     "KfopsError",
     "KustomizeError",
+    "MissingPrerequisite",
     "ObjectConflict",
     "ObjectNotFound",
     "OperationError",
@@ -169,6 +171,10 @@ class Unavailable(ClusterError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class MissingPrerequisite(ClusterError):
+    """The cluster lacks something installed outside kfops (e.g. a Helm chart); nothing changed."""
 
 
 class WaitTimeout(ClusterError):

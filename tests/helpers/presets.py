@@ -59,6 +59,9 @@ def offline(text: str, release: str) -> str:
     text = text.replace(
         "\n    addresses:",
         f"\n    source: {UPSTREAM / 'prereqs/metallb-v0.16.1/metallb-native.yaml'}\n    addresses:")
+    text = text.replace(
+        "  karpenter:\n",
+        f"  karpenter:\n    crds: {UPSTREAM / 'crds/karpenter-provider-azure-v1.14.2'}\n", 1)
     return text.replace(
         '      path: "/srv/kubeflow"\n',
         '      path: "/srv/kubeflow"\n'

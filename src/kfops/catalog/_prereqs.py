@@ -11,3 +11,18 @@ NFS_STORAGE_CLASS = "nfs-client"
 #: deploy/deployment.yaml at v4.0.2 still names a staging v4.0.1 image; the release image is this.
 NFS_IMAGE = "registry.k8s.io/sig-storage/nfs-subdir-external-provisioner:v4.0.2"
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+
+#: NVIDIA's GPU stack: the operator's Helm chart, namespace and the CRD an install creates.
+GPU_OPERATOR_REPO = "https://helm.ngc.nvidia.com/nvidia"
+GPU_OPERATOR_CHART = "nvidia/gpu-operator"
+GPU_OPERATOR_NAMESPACE = "gpu-operator"
+GPU_OPERATOR_CRD = "clusterpolicies.nvidia.com"
+#: The time-slicing ConfigMap kfops writes (operator: key `any`; device plugin: `config.yaml`).
+TIME_SLICING_CONFIGMAP = "time-slicing-config"
+GPU_RESOURCE = "nvidia.com/gpu"
+#: Karpenter for Azure: chart, namespace, service account and the CRDs of its node pools.
+KARPENTER_CHART = "oci://mcr.microsoft.com/aks/karpenter/karpenter"
+KARPENTER_NAMESPACE = "kube-system"
+KARPENTER_SERVICE_ACCOUNT = "karpenter-sa"
+NODEPOOL_CRD_FILE = "karpenter.sh_nodepools.yaml"
+NODECLASS_CRD_FILE = "karpenter.azure.com_aksnodeclasses.yaml"

@@ -68,6 +68,11 @@ class Settings:
         ObjectRef("Deployment", "kserve-models-web-app", "kubeflow"),
     )
     secure_cookie_env: str = "APP_SECURE_COOKIES"
+    spawner_config_prefix: str = "jupyter-web-app-config-"
+    """The Jupyter web app's ConfigMap (a kustomize generator name with a hash suffix)."""
+    spawner_config_key: str = "spawner_ui_config.yaml"
+    spawner_deployment: ObjectRef = ObjectRef("Deployment", "jupyter-web-app-deployment",
+                                              "kubeflow")
     default_user: str = "user@example.com"
     default_user_hash_env: str = "DEX_USER_PASSWORD"
     default_user_hash: str = "$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFR4LCP9UeYE90NLiN9Df72"

@@ -131,7 +131,8 @@ def plan_command(
         plan = plan_platform(loaded, cluster, RenderOptions(offline=offline), rotate_secrets)
     pending = changes(plan.entries)
     if output is Output.json:
-        print_json({"changes": pending, "adopted": plan.adopted, "objects": [
+        print_json({"changes": pending, "adopted": plan.adopted, "missing": plan.missing,
+                    "objects": [
             {"object": e.object, "action": e.action, "changes": e.changes}
             for e in plan.entries]})
     else:
@@ -141,6 +142,7 @@ def plan_command(
 
 
 def _print_plan(plan: PlanResult, verbose: bool) -> None:
+    warn([f"apply would stop: the cluster lacks {line}" for line in plan.missing])
     for name in plan.adopted:
         out.print(f"  adopt    the cluster's value of {name}")
     for entry in plan.entries:

@@ -5,7 +5,17 @@ from ._auth import Auth, Connector, StaticUser
 from ._edit import Change, edit_platform
 from ._edit_auth import UserEntry, add_users, remove_user, set_user_password
 from ._edit_tenancy import add_profile, remove_contributor, remove_profile, set_contributor
-from ._gpu import Azure, Gpu, Karpenter, NodePool, Taint, TimeSlicing
+from ._gpu import (
+    GPU_OPERATOR_VERSION,
+    KARPENTER_VERSION,
+    Azure,
+    Gpu,
+    Karpenter,
+    NodePool,
+    Taint,
+    TimeSlicing,
+    duration_seconds,
+)
 from ._loader import PLACEHOLDER, LoadedPlatform, load_platform, parse_platform
 from ._network import ACME_SERVERS, TLS, Acme, Ingress, MetalLB
 from ._platform import API_VERSION, TARGETS, Platform, Spec, Target
@@ -19,6 +29,8 @@ __all__ = [
     "ACME_SERVERS",
     "API_VERSION",
     "DEFAULT_RELEASE",
+    "GPU_OPERATOR_VERSION",
+    "KARPENTER_VERSION",
     "PLACEHOLDER",
     "TARGETS",
     "TLS",
@@ -53,6 +65,7 @@ __all__ = [
     "UserEntry",
     "add_profile",
     "add_users",
+    "duration_seconds",
     "edit_platform",
     "is_url",
     "json_schema",

@@ -75,6 +75,7 @@ def cross_section_problems(spec: Spec) -> list[tuple[str, str]]:
         ))
     problems += _auth_problems(spec)
     problems += _address_problems(spec)
+    problems += _gpu_problems(spec)
     seen: set[str] = set()
     for index, profile in enumerate(spec.profiles):
         if profile.name in seen:
@@ -103,6 +104,17 @@ def _auth_problems(spec: Spec) -> list[tuple[str, str]]:
             "connectors need spec.ingress.host: the identity provider sends users back to "
             "https://<host>/dex/callback",
         ))
+    return problems
+
+
+def _gpu_problems(spec: Spec) -> list[tuple[str, str]]:
+    problems = []
+    pools = spec.karpenter.node_pools if spec.karpenter else []
+    for index, pool in enumerate(pools):
+        if pool.gpu and not spec.gpu.enabled:
+            problems.append((f"spec.karpenter.nodePools[{index}].gpu",
+                             "a GPU pool needs spec.gpu.enabled: true (the device stack and "
+                             "the toleration of its taint)"))
     return problems
 
 

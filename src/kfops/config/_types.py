@@ -28,7 +28,6 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _BCRYPT = re.compile(r"^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$")
 _QUANTITY = re.compile(
     r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
-_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _REGISTRY = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?(/[a-z0-9._/-]+)?$")
 _LABEL_KEY = re.compile(r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
@@ -83,7 +82,7 @@ def _address_range(value: str) -> str:
     return value
 
 
-def _matching(pattern: re.Pattern[str], kind: str, message: str) -> AfterValidator:
+def matching(pattern: re.Pattern[str], kind: str, message: str) -> AfterValidator:
     """A check that the whole value matches `pattern`, failing with `message`."""
 
     def check(value: str) -> str:
@@ -98,12 +97,6 @@ def _quantity(value: Any) -> str | int:
     if (not isinstance(value, str | int) or isinstance(value, bool)
             or not _QUANTITY.match(str(value))):
         raise _fail("quantity", "expected a Kubernetes quantity such as 16, 500m, 64Gi")
-    return value
-
-
-def _duration_or_never(value: str) -> str:
-    if value != "Never" and not _DURATION.match(value):
-        raise _fail("duration", "expected a duration such as 30s, 10m, 720h, or Never")
     return value
 
 
@@ -134,23 +127,20 @@ DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 Host = Annotated[str, AfterValidator(_host)]
 IPAddress = Annotated[str, AfterValidator(_ip)]
 AddressRange = Annotated[str, AfterValidator(_address_range)]
-Email = Annotated[str, _matching(
+Email = Annotated[str, matching(
     _EMAIL, "email", "expected an e-mail address such as alice@example.com")]
-BcryptHash = Annotated[str, _matching(
+BcryptHash = Annotated[str, matching(
     _BCRYPT, "bcrypt", "expected a bcrypt hash: $2y$12$ and 53 characters "
     "(htpasswd -nbBC 12 '' PASSWORD | tr -d ':\\n' prints one)")]
 Quantity = Annotated[str | int, PlainValidator(_quantity, json_schema_input_type=str | int)]
-Duration = Annotated[str, _matching(
-    _DURATION, "duration", "expected a duration such as 30s, 10m, 720h")]
-DurationOrNever = Annotated[str, AfterValidator(_duration_or_never)]
-EnvName = Annotated[str, _matching(
+EnvName = Annotated[str, matching(
     _ENV_NAME, "env_name", "expected an environment variable name such as GITHUB_SECRET")]
 Registry = Annotated[str, AfterValidator(_registry)]
-KubernetesMinor = Annotated[str, _matching(
+KubernetesMinor = Annotated[str, matching(
     re.compile(r"^1\.\d{2}$"), "k8s_version",
     'expected a Kubernetes minor version in quotes, such as "1.33"')]
 ReleaseVersion = Annotated[str, AfterValidator(_release_version)]
-AnnotationKey = Annotated[str, _matching(
+AnnotationKey = Annotated[str, matching(
     _LABEL_KEY, "label_key", "expected a Kubernetes label or annotation key")]
 
 

@@ -21,12 +21,15 @@ from kfops.cluster import (
     plan_bundle,
 )
 from kfops.config import LoadedPlatform
+from kfops.errors import MissingPrerequisite
 from kfops.identity import DexUsers
 from kfops.objects import secret_value
 from kfops.render import ApplySet, Bundle, RenderOptions, RenderResult, read_bundle_files
 from kfops.secrets import StateDir, state_dir_for
 
 from ._render import render_platform
+
+CRD_API = "apiextensions.k8s.io/v1"
 
 
 @dataclass
@@ -70,9 +73,23 @@ def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptio
     """Render, adopt generated secrets the cluster already holds (unless rotating), apply."""
     result, adopted = _render_adopting(loaded, cluster, render_options or RenderOptions(),
                                        rotate_secrets)
+    missing = missing_requirements(cluster, result.bundle)
+    if missing:
+        raise MissingPrerequisite("nothing was applied; the cluster lacks what others install:\n"
+                                  + "\n".join(f"  {line}" for line in missing))
     summary = apply_bundle(cluster, bundle_files(result.bundle), target_of(result.bundle),
                            options, progress)
     return ApplyResult(result, summary, adopted)
+
+
+def missing_requirements(cluster: Cluster, bundle: Bundle) -> list[str]:
+    """The CRDs the bundle needs that the cluster lacks, each with what installs it."""
+    missing = []
+    for requirement in bundle.requirements:
+        if cluster.get(CRD_API, "CustomResourceDefinition", requirement["crd"]) is None:
+            missing.append(f"CRD {requirement['crd']} (needed because {requirement['why']}); "
+                           f"{requirement['fix']}")
+    return missing
 
 
 def _render_adopting(loaded: LoadedPlatform, cluster: Cluster, options: RenderOptions,
@@ -124,6 +141,8 @@ class PlanResult:
     render: RenderResult
     entries: list[PlanEntry]
     adopted: list[str]
+    missing: list[str]
+    """Prerequisites the cluster lacks: apply would stop before any change."""
 
 
 def plan_platform(loaded: LoadedPlatform, cluster: Cluster,
@@ -144,7 +163,7 @@ def plan_platform(loaded: LoadedPlatform, cluster: Cluster,
                                            dataclasses.replace(options, state_dir=copy),
                                            rotate_secrets)
     entries = plan_bundle(cluster, bundle_files(result.bundle), target_of(result.bundle))
-    return PlanResult(result, entries, adopted)
+    return PlanResult(result, entries, adopted, missing_requirements(cluster, result.bundle))
 
 
 def changes(entries: Sequence[PlanEntry]) -> int:

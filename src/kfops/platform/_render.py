@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from kfops.config import LoadedPlatform
+from kfops.gpu import gpu_features
 from kfops.identity import identity_features
 from kfops.render import RenderOptions, RenderResult, render
 from kfops.targets import environment_features, final_checks
@@ -12,9 +13,8 @@ from kfops.tenancy import tenancy_features
 
 
 def render_platform(loaded: LoadedPlatform, options: RenderOptions | None = None) -> RenderResult:
-    """Render `loaded` with its environment, identity and tenancy features (GPU and air-gap
-    features join here as they land)."""
+    """Render `loaded` with its environment, identity, tenancy and GPU features."""
     options = options or RenderOptions()
-    features = (*environment_features(), *identity_features(), *tenancy_features(),
+    features = (*environment_features(), *identity_features(), *tenancy_features(), *gpu_features(),
                 *options.contributions, *final_checks())
     return render(loaded, dataclasses.replace(options, contributions=features))

@@ -32,6 +32,13 @@ class Bundle:
     warnings: list[str] = field(default_factory=list)
     generated: list[GeneratedValue] = field(default_factory=list)
     """Where the render wrote values from the state directory."""
+    extra_files: dict[str, str] = field(default_factory=dict)
+    """Files that are not applied (Helm values and commands): bundle path -> text."""
+
+    @property
+    def requirements(self) -> list[dict[str, str]]:
+        """CRDs others install (Helm) that an apply needs: crd, why, fix."""
+        return list(self.lock.get("requires") or [])
 
     @property
     def objects(self) -> list[BundleObject]:
@@ -41,6 +48,7 @@ class Bundle:
     def file_texts(self) -> dict[str, str]:
         """Every file of the bundle, path -> text (the lock records their digests)."""
         texts = {path: "---\n".join(o.text for o in items) for path, items in self.files.items()}
+        texts.update(self.extra_files)
         texts[IMAGES] = "".join(f"{image}\n" for image in self.images)
         lock = {**self.lock, "files": {
             path: "sha256:" + hashlib.sha256(text.encode()).hexdigest()
@@ -126,7 +134,7 @@ def read_bundle_objects(folder: Path) -> tuple[list[dict[str, Any]], list[str], 
     objects: list[dict[str, Any]] = []
     digests: list[str] = []
     for relative in sorted(lock.get("files", {})):
-        if not relative.endswith(".yaml"):
+        if not _holds_objects(relative):
             continue
         for text, obj in split_documents((folder / relative).read_text(encoding="utf-8")):
             objects.append(obj)
@@ -146,12 +154,19 @@ def read_bundle_files(folder: Path) -> tuple[list[tuple[str, str, list[dict[str,
     files = []
     for relative in sorted(lock.get("files", {}), key=lambda p: (p.split("/")[0], _rank(
             by_file.get(p.rsplit("/", 1)[-1], ""), components))):
-        if not relative.endswith(".yaml") or "/" not in relative:
+        if not _holds_objects(relative):
             continue
         component = by_file.get(relative.rsplit("/", 1)[-1], relative)
         text = (folder / relative).read_text(encoding="utf-8")
         files.append((relative, component, [obj for _, obj in split_documents(text)]))
     return files, lock
+
+
+def _holds_objects(relative: str) -> bool:
+    """Whether a bundle file holds objects to apply (not Helm values or scripts)."""
+    from ._layout import STAGES  # noqa: PLC0415 - _layout imports nothing of this module
+
+    return relative.endswith(".yaml") and relative.split("/", 1)[0] in STAGES
 
 
 def _rank(component: str, order: list[str]) -> int:

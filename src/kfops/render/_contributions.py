@@ -18,6 +18,7 @@ from kfops.config import LoadedPlatform, UserEntry
 from kfops.errors import RenderError
 from kfops.objects import Identity, identity_of
 from kfops.secrets import StateDir
+from kfops.validate import ExtraCrd
 
 from ._documents import dump_document
 from ._inventory import ApplySet
@@ -34,6 +35,16 @@ class GeneratedValue:
     state_name: str
     secret: Identity
     key: str
+
+
+@dataclass(frozen=True)
+class CrdRequirement:
+    """A CRD that something other than kfops installs (Helm), which an apply needs first."""
+
+    crd: str
+    why: str
+    fix: str
+    """What the admin runs to install it."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,11 @@ class EditableBundle:
     prereqs: set[str] = field(default_factory=set)
     generated: list[GeneratedValue] = field(default_factory=list)
     """Where generated values went, so an apply can adopt what the cluster already holds."""
+    files: dict[str, str] = field(default_factory=dict)
+    """Files beside the objects (Helm values, install commands): bundle path -> text."""
+    schemas: list[ExtraCrd] = field(default_factory=list)
+    """CRDs that are not applied but validate added objects (Karpenter's, installed by Helm)."""
+    requirements: list[CrdRequirement] = field(default_factory=list)
     _dirty: set[int] = field(default_factory=set)
 
     def find(self, kind: str, name: str, namespace: str | None = None) -> BundleObject | None:
@@ -102,6 +118,20 @@ class EditableBundle:
         self.added.setdefault(component, why)
         if prereq:
             self.prereqs.add(component)
+
+    def add_file(self, path: str, text: str) -> None:
+        """A file beside the objects, e.g. `helm/gpu-operator-values.yaml`."""
+        if path in self.files:
+            raise RenderError(f"two features write {path}")
+        self.files[path] = text
+
+    def validate_with(self, crd: dict[str, Any], source: str) -> None:
+        """Validate added objects of `crd`'s kind against it, without applying it."""
+        self.schemas.append(ExtraCrd(crd, source))
+
+    def needs_crd(self, crd: str, why: str, fix: str) -> None:
+        """An apply stops before any change unless the cluster serves `crd`."""
+        self.requirements.append(CrdRequirement(crd, why, fix))
 
     def record_generated(self, state_name: str, secret: BundleObject, key: str) -> None:
         """Note that the generated value `state_name` is `key` of the Secret `secret`."""

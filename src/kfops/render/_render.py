@@ -128,6 +128,7 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
         )
         for contribution in options.contributions:
             contribution.contribute(context, editable)
+        validator.add_crds(editable.schemas)
         order = [*(s.name for s in selected), *editable.added]
         files = lay_out(editable.finish(), order, frozenset(editable.prereqs))
         objects = [o.obj for objs in files.values() for o in objs]
@@ -143,10 +144,13 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
                  kubernetes=kubernetes, kustomize=kustomize.version,
                  counts={path: len(objs) for path, objs in files.items()})
     lock["components"] += [{"name": name, "reason": why} for name, why in editable.added.items()]
+    if editable.requirements:
+        lock["requires"] = [{"crd": r.crd, "why": r.why, "fix": r.fix}
+                            for r in editable.requirements]
     if context.sources.fetched:
         lock["sources"] = {s: f"sha256:{d}" for s, d in sorted(context.sources.fetched.items())}
     warnings = [*_catalog_warnings(catalog), *editable.warnings, *report.not_evaluated]
-    bundle = Bundle(files, images, lock, warnings, editable.generated)
+    bundle = Bundle(files, images, lock, warnings, editable.generated, dict(editable.files))
     return RenderResult(bundle, report, timings, stats.built, stats.cached, workspace.root)
 
 

@@ -40,7 +40,6 @@ def gpu_toleration(namespace: str, taint: Taint) -> dict[str, Any]:
         "spec": {
             "desc": "Run on GPU nodes",
             "selector": {"matchLabels": {"gpu-toleration": "true"}},
-            "tolerations": [{"key": taint.key, "operator": "Equal", "value": taint.value,
-                             "effect": taint.effect}],
+            "tolerations": [taint.toleration()],
         },
     }

@@ -101,7 +101,8 @@ class CelEvaluator:
         try:
             program = self._programs.get(rule)
             if program is None:
-                program = self._env.program(self._env.compile(rule), functions=self._functions)
+                program = self._env.program(self._env.compile(_without_trailing_commas(rule)),
+                                            functions=self._functions)
                 self._programs[rule] = program
             result = program.evaluate({"self": self._json_to_cel(value)})
         except Exception as error:
@@ -109,6 +110,35 @@ class CelEvaluator:
         if isinstance(result, bool | self._celpy.celtypes.BoolType):
             return bool(result), None
         return None, f"rule gave {type(result).__name__}, not a boolean"
+
+
+def _without_trailing_commas(rule: str) -> str:
+    """`rule` without commas that end a list or map literal.
+
+    The CEL grammar allows them (`[a, b,]`, as Karpenter's CRDs write) and
+    Kubernetes accepts them; cel-python's parser does not.
+    """
+    out: list[str] = []
+    quote: str | None = None
+    index = 0
+    while index < len(rule):
+        char = rule[index]
+        if quote:
+            out.append(char)
+            if char == "\\" and index + 1 < len(rule):
+                out.append(rule[index + 1])
+                index += 1
+            elif char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+            out.append(char)
+        elif char == "," and rule[index + 1:].lstrip()[:1] in ("]", "}"):
+            pass
+        else:
+            out.append(char)
+        index += 1
+    return "".join(out)
 
 
 def rule_outcomes(

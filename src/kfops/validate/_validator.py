@@ -27,7 +27,7 @@ from ._messages import schema_problem
 from ._report import ValidationReport
 
 _MAX_PER_OBJECT = 5
-_CACHE_FORMAT = "1"
+_CACHE_FORMAT = "2"
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,11 @@ class Validator:
         self._remembered = _read_cache(self._cache_file)
         self._fresh: dict[str, Any] = {}
         self._checker = _Checker(kubernetes_version, extra_crds)
+
+    def add_crds(self, extra_crds: Sequence[ExtraCrd]) -> None:
+        """Validate custom resources against these CRDs too (from now on)."""
+        self._extra += tuple(extra_crds)
+        self._checker.add_crds(extra_crds)
 
     def precheck(self, objects: Sequence[dict[str, Any]], digests: Sequence[str]) -> None:
         """Validate the objects of built-in kinds now; custom resources wait for `report`."""
@@ -184,6 +189,10 @@ class _Checker:
         self._cel: CelEvaluator | None = None
         self._extra = tuple(extra)
         self.learn([])
+
+    def add_crds(self, extra: Sequence[ExtraCrd]) -> None:
+        """Use these CRDs too, at the next `learn`."""
+        self._extra += tuple(extra)
 
     def learn(self, objects: Sequence[dict[str, Any]]) -> None:
         """Use the CRDs among `objects` (and the extra ones) for custom resources."""

@@ -1,0 +1,19 @@
+"""GPU nodes: NVIDIA device plugin or GPU operator, time-slicing, Karpenter pools, GPU test."""
+
+from ._features import gpu_features
+from ._karpenter import node_class, node_pool
+from ._operator import INSTALL_FILE, VALUES_FILE, install_command, operator_values
+from ._spawner import toleration_group
+from ._time_slicing import time_slicing_config
+
+__all__ = [
+    "INSTALL_FILE",
+    "VALUES_FILE",
+    "gpu_features",
+    "install_command",
+    "node_class",
+    "node_pool",
+    "operator_values",
+    "time_slicing_config",
+    "toleration_group",
+]
