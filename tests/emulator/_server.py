@@ -49,6 +49,10 @@ class Emulator(KubernetesEmulator):
         a list of namespaces (`/api/v1/namespaces`).
         """
         self._publish_kinds()
+        if raw.path == "/version":
+            major, minor = self.state.settings.server_version.split(".")
+            return _json({"major": major, "minor": minor,
+                          "gitVersion": f"v{major}.{minor}.0", "platform": "linux/amd64"})
         path = _parse_path(raw.path)
         if path is None:
             return await super().__call__(raw)
@@ -67,6 +71,10 @@ class Emulator(KubernetesEmulator):
         try:
             with self.lock:
                 self.state.run_controllers()
+                if path.subresource == "log" and path.plural == "pods" and method == "GET":
+                    log = self.state.pod_log(path.namespace, path.name or "")
+                    record.status = 200
+                    return aiohttp.web.Response(text=log, content_type="text/plain")
                 body, status = self._serve(raw, path, method, dry_run, text)
         except ApiError as error:
             record.status = error.status

@@ -50,6 +50,9 @@ Kubernetes documentation it follows and says where it is simpler:
   Profile, labelled `app.kubernetes.io/part-of: kubeflow-profile`)
   `profile_delay` seconds after it was written, as Kubeflow's profile
   controller makes it. Simpler: no RoleBindings, ServiceAccounts or quota.
+- With `jobs` on, Jobs get a pod that is scheduled, run and logged as
+  `_jobs` describes (for `kfops gpu test`); GET /version reports
+  `server_version`.
 - cert-manager's CA injector fills `caBundle` of webhook configurations that
   carry a `cert-manager.io/inject-ca-from*` annotation once the
   `cert-manager-cainjector` Deployment is available; until then such a webhook
@@ -67,6 +70,8 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from ._jobs import run_jobs
 
 Leaf = tuple[str, ...]
 Key = tuple[str, str, str, str]
@@ -112,6 +117,14 @@ class Settings:
     profile_controller: bool = False
     """Act as Kubeflow's profile controller: make each Profile's namespace."""
     profile_delay: float = 0.0
+    jobs: bool = False
+    """Act as the job controller, scheduler and kubelet for Jobs' pods (see _jobs)."""
+    image_pull_error: bool = False
+    provision_node: dict[str, Any] | None = None
+    """A Node (with status) that appears for an unschedulable pod, as Karpenter makes one."""
+    provision_delay: float = 0.0
+    server_version: str = "1.32"
+    """What GET /version reports (major.minor)."""
 
 
 @dataclass
@@ -141,6 +154,9 @@ class ApiState:
         self.requests: list[Record] = []
         self._versions = itertools.count(1)
         self._by_kind: dict[tuple[str, str], set[Key]] = {}
+        self.logs: dict[tuple[str, str], str] = {}
+        """Pods' logs by (namespace, name), as the kubelet would serve them."""
+        self.provision_at: dict[Key, float] = {}
         namespaces = self.builtin[("", "namespaces")]
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
             # Every cluster starts with these (the API server creates them itself).
@@ -185,8 +201,12 @@ class ApiState:
 
     def run_controllers(self) -> None:
         """What controllers would have done by now (run before every request)."""
-        if not self.settings.profile_controller:
-            return
+        if self.settings.jobs:
+            run_jobs(self)
+        if self.settings.profile_controller:
+            self._make_profile_namespaces()
+
+    def _make_profile_namespaces(self) -> None:
         now = time.monotonic()
         for key in list(self._indexed(*_PROFILES)):
             stored = self.objects[key]
@@ -206,6 +226,14 @@ class ApiState:
                         "name": name, "uid": stored.obj["metadata"]["uid"],
                         "controller": True, "blockOwnerDeletion": True}]}},
                 {"profile-controller": set()}, dry_run=False)
+
+    def pod_log(self, namespace: str, name: str) -> str:
+        """A pod's log; 400 while its container has not run (as the API server answers)."""
+        self._existing(self.kind("", "pods"), namespace, name)
+        log = self.logs.get((namespace, name))
+        if log is None:
+            raise ApiError(400, "BadRequest", f'container in pod "{name}" is waiting to start')
+        return log
 
     def report_status(self, key: Key, status: dict[str, Any]) -> None:
         """What a controller (the kubelet, say) reports: the status of a stored object."""

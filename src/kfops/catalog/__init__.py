@@ -1,6 +1,6 @@
 """Per-release facts: components, their kustomize paths, dependencies and owned objects."""
 
-from ._lookup import catalog_for, known_versions
+from ._lookup import catalog_for, known_versions, supported_kubernetes
 from ._model import Component, Ownership, ReleaseCatalog
 from ._prereqs import (
     DEFAULT_CLASS_ANNOTATION,
@@ -10,6 +10,7 @@ from ._prereqs import (
     GPU_OPERATOR_REPO,
     GPU_RESOURCE,
     KARPENTER_CHART,
+    KARPENTER_CRDS,
     KARPENTER_NAMESPACE,
     KARPENTER_SERVICE_ACCOUNT,
     METALLB_NAMESPACE,
@@ -17,8 +18,6 @@ from ._prereqs import (
     NFS_IMAGE,
     NFS_NAMESPACE,
     NFS_STORAGE_CLASS,
-    NODECLASS_CRD_FILE,
-    NODEPOOL_CRD_FILE,
     TIME_SLICING_CONFIGMAP,
 )
 from ._select import SelectedComponent, select_components
@@ -33,6 +32,7 @@ __all__ = [
     "GPU_OPERATOR_REPO",
     "GPU_RESOURCE",
     "KARPENTER_CHART",
+    "KARPENTER_CRDS",
     "KARPENTER_NAMESPACE",
     "KARPENTER_SERVICE_ACCOUNT",
     "METALLB_NAMESPACE",
@@ -40,8 +40,6 @@ __all__ = [
     "NFS_IMAGE",
     "NFS_NAMESPACE",
     "NFS_STORAGE_CLASS",
-    "NODECLASS_CRD_FILE",
-    "NODEPOOL_CRD_FILE",
     "TIME_SLICING_CONFIGMAP",
     "Component",
     "Credential",
@@ -53,4 +51,5 @@ __all__ = [
     "catalog_for",
     "known_versions",
     "select_components",
+    "supported_kubernetes",
 ]

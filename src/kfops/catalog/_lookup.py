@@ -24,6 +24,12 @@ def catalog_for(version: str, root: Path) -> ReleaseCatalog:
     return discover(version, root, _from_entry(newest, RELEASES[newest]))
 
 
+def supported_kubernetes(version: str) -> tuple[str, str] | None:
+    """The Kubernetes range a catalogued release was tested on; None for other releases."""
+    entry = RELEASES.get(_release_line(version))
+    return entry.supported_kubernetes if entry else None
+
+
 def _from_entry(version: str, entry: ReleaseEntry) -> ReleaseCatalog:
     return ReleaseCatalog(
         version=version, components=entry.components, tested_kubernetes=entry.tested_kubernetes,

@@ -24,5 +24,8 @@ GPU_RESOURCE = "nvidia.com/gpu"
 KARPENTER_CHART = "oci://mcr.microsoft.com/aks/karpenter/karpenter"
 KARPENTER_NAMESPACE = "kube-system"
 KARPENTER_SERVICE_ACCOUNT = "karpenter-sa"
-NODEPOOL_CRD_FILE = "karpenter.sh_nodepools.yaml"
-NODECLASS_CRD_FILE = "karpenter.azure.com_aksnodeclasses.yaml"
+#: (file in karpenter-provider-azure's pkg/apis/crds, CRD name) of the kinds kfops writes.
+KARPENTER_CRDS = (
+    ("karpenter.sh_nodepools.yaml", "nodepools.karpenter.sh"),
+    ("karpenter.azure.com_aksnodeclasses.yaml", "aksnodeclasses.karpenter.azure.com"),
+)

@@ -20,6 +20,7 @@ from kfops.render import (
 )
 from kfops.targets import write_starter
 
+from . import _gpu_commands as gpu_commands
 from . import _profile_commands as profile_commands
 from . import _user_commands as user_commands
 from ._cluster_commands import register
@@ -138,6 +139,10 @@ def _print_render(result: RenderResult, target: Path, output: Output) -> None:
     out.print(f"[green]rendered[/] {len(bundle.objects)} objects, {len(bundle.images)} images "
               f"-> {target}")
     out.print(f"  {result.built} kustomize builds, {result.cached} from cache; {_times(result)}")
+    for path in sorted(bundle.extra_files):
+        if path.endswith(".sh"):
+            out.print(f"  before kfops apply: bash {target / path}  (kfops never runs Helm)",
+                      markup=False)
 
 
 def _times(result: RenderResult) -> str:
@@ -153,3 +158,5 @@ def _times(result: RenderResult) -> str:
 register(app)
 app.add_typer(user_commands.app, name="user")
 app.add_typer(profile_commands.app, name="profile")
+app.add_typer(gpu_commands.gpu_app, name="gpu")
+app.add_typer(gpu_commands.aks_app, name="aks")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from kfops.cluster import ApplyOptions, Cluster, WaitSettings, uninstall
 from kfops.config import LoadedPlatform, load_platform
@@ -20,6 +21,7 @@ from kfops.platform import (
     changes,
     plan_platform,
     platform_target,
+    preflight,
     render_platform,
 )
 from kfops.render import RenderOptions
@@ -49,6 +51,7 @@ def register(app: typer.Typer) -> None:
     app.command(name="plan")(plan_command)
     app.command(name="status")(status_command)
     app.command(name="uninstall")(uninstall_command)
+    app.command(name="check")(check_command)
 
 
 def apply_command(
@@ -219,4 +222,24 @@ def uninstall_command(
         out.print(f"[green]uninstalled[/] {len(summary.deleted)} deleted, "
                   f"{len(summary.kept)} kept")
     if summary.stuck and not force:
+        raise typer.Exit(1)
+
+
+def check_command(
+    file: FileOption = Path("platform.yaml"),
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
+    output: OutputOption = Output.text,
+) -> None:
+    """Preflight against the current cluster: pass/warn/fail per check (exit 1 on a fail)."""
+    loaded = load_platform(file)
+    with Connection(kubeconfig, context).connect() as cluster:
+        checks = preflight(loaded, cluster)
+    if output is Output.json:
+        print_json([{"check": c.name, "state": c.state, "detail": c.detail} for c in checks])
+    else:
+        colours = {"pass": "green", "warn": "yellow", "fail": "red"}
+        for c in checks:
+            out.print(f"  [{colours[c.state]}]{c.state:<4}[/] {c.name:<14} {escape(c.detail)}")
+    if any(c.state == "fail" for c in checks):
         raise typer.Exit(1)

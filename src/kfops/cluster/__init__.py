@@ -1,6 +1,7 @@
 """The Kubernetes client boundary and the apply engine (lightkube inside, kfops errors out)."""
 
 from ._api import FIELD_MANAGER, Cluster
+from ._check import Check, CheckState
 from ._engine import (
     ApplyOptions,
     ApplyProgress,
@@ -31,6 +32,8 @@ __all__ = [
     "ApplyProgress",
     "ApplySummary",
     "BundleFile",
+    "Check",
+    "CheckState",
     "Cluster",
     "KindInfo",
     "PlanEntry",

@@ -92,13 +92,20 @@ class Cluster:
             return []  # the kind is not served (yet): nothing of it exists
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
-               dry_run: bool = False) -> bool:
-        """Delete an object; False when it was already gone."""
+               dry_run: bool = False, *, dependents: bool = False) -> bool:
+        """Delete an object; False when it was already gone.
+
+        `dependents` deletes what it owns too (a Job's pods: the Job API orphans
+        them by default).
+        """
+        from lightkube.types import CascadeType  # noqa: PLC0415 - only this call needs it
+
         resource = self._resource(api_version, kind)
         what = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+        cascade = CascadeType.BACKGROUND if dependents else None
         try:
             self._call(what, lambda: self._client.delete(resource, name, namespace=namespace,
-                                                         dry_run=dry_run))
+                                                         dry_run=dry_run, cascade=cascade))
         except ObjectNotFound:
             return False
         return True
@@ -113,6 +120,28 @@ class Cluster:
         result = self._call(what, lambda: self._client.patch(
             resource, name, patch, namespace=namespace, patch_type=PatchType.MERGE))
         return _as_dict(result)
+
+    def pod_log(self, name: str, namespace: str, tail_lines: int = 50) -> str:
+        """The last lines a pod's (only) container wrote."""
+        return self._call(f"Pod {namespace}/{name} log", lambda: "".join(self._client.log(
+            name, namespace=namespace, tail_lines=tail_lines)))
+
+    def server_version(self) -> str:
+        """The API server's Kubernetes version as major.minor, e.g. "1.32"."""
+        # lightkube has no call for /version; its HTTP client is the one to ask.
+        http = self._client._client._client
+
+        def fetch() -> str:
+            answer = http.get("/version")
+            answer.raise_for_status()
+            info = answer.json()
+            return f"{info['major']}.{str(info['minor']).rstrip('+')}"
+
+        try:
+            return self._call("GET /version", fetch)
+        except (KeyError, ValueError) as error:
+            raise ClusterError(f"the API server's /version answer is not understood: "
+                               f"{error}") from None
 
     def learn_crds(self, crds: Iterable[dict[str, Any]]) -> None:
         """Know the kinds these CRDs define (after they are applied)."""

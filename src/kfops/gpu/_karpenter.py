@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kfops.catalog import NODECLASS_CRD_FILE, NODEPOOL_CRD_FILE
+from kfops.catalog import KARPENTER_CRDS
 from kfops.config import Gpu, NodePool, duration_seconds
 from kfops.errors import RenderError
-from kfops.render import EditableBundle, RenderContext, load_documents
+from kfops.render import EditableBundle, RenderContext
 
 COMPONENT = "karpenter"
 NODE_CLASS_GROUP = "karpenter.azure.com"
@@ -81,17 +81,12 @@ class NodePools:
         spec = context.loaded.platform.spec
         if spec.karpenter is None or not spec.karpenter.node_pools:
             return
-        for file in (NODEPOOL_CRD_FILE, NODECLASS_CRD_FILE):
+        for file, crd in KARPENTER_CRDS:
             source = context.sources.join(spec.karpenter.crds, file)
-            crds = [o for o in load_documents(context.sources.read(source))
-                    if o.get("kind") == "CustomResourceDefinition"]
-            if not crds:
+            if not bundle.validate_with(file, context.sources.read(source), source):
                 raise RenderError(f"{source} (spec.karpenter.crds) holds no "
                                   "CustomResourceDefinition")
-            for crd in crds:
-                bundle.validate_with(crd, source)
-                bundle.needs_crd(crd["metadata"]["name"], "spec.karpenter.nodePools",
-                                 _INSTALL_HINT)
+            bundle.needs_crd(crd, "spec.karpenter.nodePools", _INSTALL_HINT)
         for pool in spec.karpenter.node_pools:
             why = f"spec.karpenter.nodePools ({pool.name})"
             bundle.add(node_class(pool, spec.gpu), COMPONENT, why, prereq=True)

@@ -13,6 +13,7 @@ from ._apply import (
     platform_target,
     target_of,
 )
+from ._preflight import preflight
 from ._render import render_platform
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "missing_requirements",
     "plan_platform",
     "platform_target",
+    "preflight",
     "render_platform",
     "target_of",
 ]

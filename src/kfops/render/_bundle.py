@@ -19,6 +19,8 @@ from ._objects import BundleObject
 
 LOCK = "kfops.lock"
 IMAGES = "images.txt"
+#: CRDs that validate objects but that kfops does not apply (a Helm chart installs them).
+SCHEMAS = "schemas"
 
 
 @dataclass

@@ -8,7 +8,8 @@ from pathlib import Path
 from kfops.errors import RenderError
 from kfops.validate import ExtraCrd, ValidationReport, validate_objects
 
-from ._bundle import read_bundle_objects
+from ._bundle import SCHEMAS, read_bundle_objects
+from ._documents import load_documents
 from ._paths import cache_root
 
 
@@ -18,8 +19,18 @@ def validate_bundle(
 ) -> ValidationReport:
     """Validate every object of a written bundle against the Kubernetes version it was made for."""
     objects, digests, lock = read_bundle_objects(folder)
+    schemas = folder / SCHEMAS
+    if schemas.is_dir():
+        # CRDs a Helm chart installs (Karpenter's): kept in the bundle to validate against.
+        extra_crds = (*extra_crds, *_crds_in(schemas))
     version = kubernetes_version or lock.get("kubernetesVersion")
     if not isinstance(version, str):
         raise RenderError(f"{folder}/kfops.lock names no kubernetesVersion; pass one")
     return validate_objects(objects, version, extra_crds, digests=digests,
                             cache_dir=cache_dir or cache_root())
+
+
+def _crds_in(folder: Path) -> list[ExtraCrd]:
+    return [ExtraCrd(obj, str(file)) for file in sorted(folder.glob("*.yaml"))
+            for obj in load_documents(file.read_text(encoding="utf-8"))
+            if obj.get("kind") == "CustomResourceDefinition"]

@@ -20,7 +20,7 @@ from kfops.objects import Identity, identity_of
 from kfops.secrets import StateDir
 from kfops.validate import ExtraCrd
 
-from ._documents import dump_document
+from ._documents import dump_document, load_documents
 from ._inventory import ApplySet
 from ._objects import BundleObject
 from ._sources import SourceFetcher
@@ -125,9 +125,15 @@ class EditableBundle:
             raise RenderError(f"two features write {path}")
         self.files[path] = text
 
-    def validate_with(self, crd: dict[str, Any], source: str) -> None:
-        """Validate added objects of `crd`'s kind against it, without applying it."""
-        self.schemas.append(ExtraCrd(crd, source))
+    def validate_with(self, file: str, text: str, source: str) -> int:
+        """Validate objects against the CRDs in `text`, kept as `schemas/<file>`, not applied.
+
+        Returns how many CRDs `text` holds.
+        """
+        crds = [o for o in load_documents(text) if o.get("kind") == "CustomResourceDefinition"]
+        self.schemas += [ExtraCrd(crd, source) for crd in crds]
+        self.add_file(f"schemas/{file}", text)
+        return len(crds)
 
     def needs_crd(self, crd: str, why: str, fix: str) -> None:
         """An apply stops before any change unless the cluster serves `crd`."""

@@ -1,0 +1,92 @@
+"""`kfops gpu test`: does a GPU pod get a node, its image and a GPU? And `kfops aks script`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kfops.cluster import WaitSettings
+from kfops.config import load_platform
+from kfops.gpu import TEST_IMAGE, GpuTest, GpuTestReport
+from kfops.targets import aks_script
+
+from ._cluster_commands import Connection
+from ._options import ContextOption, FileOption, KubeconfigOption, Output, OutputOption
+from ._output import err, out, print_json
+
+gpu_app = typer.Typer(help="GPU nodes: test that a GPU pod runs.", no_args_is_help=True)
+aks_app = typer.Typer(help="Azure AKS: the cluster bootstrap script.", no_args_is_help=True)
+
+
+@gpu_app.command(name="test")
+def test_command(
+    file: FileOption = Path("platform.yaml"),
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
+    namespace: Annotated[str, typer.Option(
+        "--namespace", "-n", help="Where the test Job runs.")] = "default",
+    image: Annotated[str, typer.Option(
+        "--image", help="An image with nvidia-smi (a mirror's copy in closed networks).")
+    ] = TEST_IMAGE,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", help="Seconds to wait; a new GPU node can take 10 minutes.")] = 900.0,
+    output: OutputOption = Output.text,
+) -> None:
+    """Run a one-GPU Job with the platform's toleration; say which step failed (exit 1)."""
+    taint = load_platform(file).platform.spec.gpu.taint
+    with Connection(kubeconfig, context).connect() as cluster:
+        test = GpuTest(cluster, taint, namespace, image,
+                       WaitSettings(timeout=timeout, interval=5.0))
+        if output is Output.json:
+            report = test.run()
+        else:
+            with err.status(f"GPU test Job {test.report.job}: starting") as status:
+                report = test.run(lambda reasons: status.update(
+                    f"GPU test Job {test.report.job}: {reasons[0] if reasons else 'done'}"))
+    _print_report(report, output)
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+def _print_report(report: GpuTestReport, output: Output) -> None:
+    if output is Output.json:
+        print_json({"passed": report.passed, "job": report.job, "namespace": report.namespace,
+                    "node": report.node, "provisioned": report.provisioned, "gpus": report.gpus,
+                    "failedStep": report.failed_step, "detail": report.detail,
+                    "seconds": round(report.seconds, 1)})
+        return
+    if report.node:
+        how = "a new node (provisioned for the test)" if report.provisioned else "node"
+        out.print(f"  scheduled on {how} {report.node}", markup=False)
+    for gpu in report.gpus:
+        out.print(f"  saw {gpu}", markup=False)
+    if report.passed:
+        out.print(f"[green]passed[/] in {report.seconds:.0f}s; the test Job was deleted")
+    else:
+        out.print(f"[red]failed: {report.failed_step}[/] after {report.seconds:.0f}s")
+        out.print(f"  {report.detail}", markup=False)
+
+
+@aks_app.command(name="script")
+def script_command(
+    file: FileOption = Path("platform.yaml"),
+    node_provisioning: Annotated[str, typer.Option(
+        "--node-provisioning", help="karpenter (self-hosted, with Helm) or auto (AKS node "
+                                    "auto-provisioning).")] = "karpenter",
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="Write the script here (executable) instead of printing it.")] = None,
+) -> None:
+    """Print an idempotent bash script that creates the AKS cluster and Karpenter's identity."""
+    if node_provisioning not in ("karpenter", "auto"):
+        raise typer.BadParameter("expected karpenter or auto", param_hint="--node-provisioning")
+    text = aks_script(load_platform(file),
+                      "karpenter" if node_provisioning == "karpenter" else "auto")
+    if out_file is None:
+        typer.echo(text, nl=False)
+        return
+    out_file.write_text(text, encoding="utf-8")
+    out_file.chmod(0o755)
+    out.print(f"wrote {out_file}; run it with bash (needs az, kubectl"
+              f"{', helm' if node_provisioning == 'karpenter' else ''})", markup=False)

@@ -1,0 +1,157 @@
+"""`kfops gpu test`: a one-GPU Job that shows whether GPU pods work, and if not, which step fails.
+
+The steps a GPU pod goes through: a node that offers nvidia.com/gpu and
+tolerates nothing the pod does not (Karpenter may make one first), the image
+pulled, and the GPU visible inside the container (`nvidia-smi -L`).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kfops.catalog import GPU_RESOURCE
+from kfops.cluster import Cluster, WaitSettings, container_waiting, wait_for
+from kfops.config import Taint
+from kfops.errors import ClusterError, WaitTimeout
+
+TEST_IMAGE = "nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04"
+_PULL_ERRORS = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
+_GPU_LINE = re.compile(r"^GPU \d+: .*$", re.MULTILINE)
+
+
+@dataclass
+class GpuTestReport:
+    """What the test Job saw; `failed_step` is None when a GPU was seen."""
+
+    job: str
+    namespace: str
+    node: str | None = None
+    provisioned: bool = False
+    """The node appeared after the test started (an autoscaler such as Karpenter made it)."""
+    gpus: list[str] = field(default_factory=list)
+    """The GPUs the container saw (`nvidia-smi -L` lines)."""
+    failed_step: str | None = None
+    """no node, pending, image pull or no GPU visible."""
+    detail: str = ""
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        """Whether the pod ran on a GPU node and saw a GPU."""
+        return self.failed_step is None
+
+
+def gpu_test_job(name: str, namespace: str, taint: Taint, image: str = TEST_IMAGE,
+                 deadline: int = 900) -> dict[str, Any]:
+    """The Job: one nvidia.com/gpu, the GPU nodes' toleration, `nvidia-smi -L`."""
+    labels = {"app.kubernetes.io/managed-by": "kfops", "kfops.io/gpu-test": name}
+    return {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": deadline,
+            "ttlSecondsAfterFinished": 600,
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "tolerations": [taint.toleration()],
+                    "containers": [{
+                        "name": "nvidia-smi", "image": image, "command": ["nvidia-smi", "-L"],
+                        "resources": {"limits": {GPU_RESOURCE: 1}},
+                    }],
+                },
+            },
+        },
+    }
+
+
+class GpuTest:
+    """Runs the test Job on a cluster, follows its pod, and deletes it afterwards."""
+
+    def __init__(self, cluster: Cluster, taint: Taint, namespace: str = "default",
+                 image: str = TEST_IMAGE, waits: WaitSettings | None = None) -> None:
+        self._cluster = cluster
+        self._taint = taint
+        self._image = image
+        self._waits = waits or WaitSettings(timeout=900.0, interval=5.0)
+        self.report = GpuTestReport(f"kfops-gpu-test-{secrets.token_hex(3)}", namespace)
+        self._nodes_before: set[str] = set()
+        self._pod: dict[str, Any] | None = None
+
+    def run(self, on_poll: Callable[[list[str]], None] = lambda _: None) -> GpuTestReport:
+        """Create the Job, wait for its outcome (or the timeout), clean up; the report.
+
+        `on_poll` hears what the test waits for at each look (for a progress display).
+        """
+        report = self.report
+        started = time.monotonic()
+        self._nodes_before = {n["metadata"]["name"] for n in self._cluster.list("v1", "Node")}
+        self._cluster.apply(gpu_test_job(report.job, report.namespace, self._taint, self._image,
+                                         int(self._waits.timeout) + 60))
+        try:
+            wait_for(self._waits, f"GPU test Job {report.job}", self._pending, on_poll)
+        except WaitTimeout:
+            if report.failed_step is None:
+                report.failed_step, report.detail = self._stuck()
+        finally:
+            self._cluster.delete("batch/v1", "Job", report.job, report.namespace,
+                                 dependents=True)
+            report.seconds = time.monotonic() - started
+        return report
+
+    def _pending(self) -> list[str]:
+        """Why the test is not over yet; [] once it has an outcome (in the report)."""
+        report = self.report
+        pods = self._cluster.list("v1", "Pod", report.namespace, {"job-name": report.job})
+        if not pods:
+            return ["the Job has no pod yet"]
+        pod = self._pod = pods[0]
+        node = pod.get("spec", {}).get("nodeName")
+        if node and report.node is None:
+            report.node = node
+            report.provisioned = node not in self._nodes_before
+        waiting = container_waiting(pod)
+        if waiting and waiting[1] in _PULL_ERRORS:
+            report.failed_step = "image pull"
+            report.detail = f"{self._image}: {waiting[1]} {waiting[2]}".strip()
+            return []
+        phase = (pod.get("status") or {}).get("phase")
+        if phase not in ("Succeeded", "Failed"):
+            return [f"pod {pod['metadata']['name']} is {phase or 'Pending'}"]
+        log = self._log(pod)
+        report.gpus = _GPU_LINE.findall(log)
+        if not report.gpus:
+            report.failed_step = "no GPU visible"
+            last = log.strip().splitlines()[-1:] or ["(no output)"]
+            report.detail = f"nvidia-smi on {node} found no GPU: {last[0]}"
+        return []
+
+    def _stuck(self) -> tuple[str, str]:
+        """The step that did not happen before the timeout, and what the cluster says."""
+        pod = self._pod
+        if pod is None:
+            return "pending", "the Job made no pod (is the Job controller running?)"
+        if not pod.get("spec", {}).get("nodeName"):
+            message = next((c.get("message", "") for c in (pod.get("status") or {}).get(
+                "conditions") or [] if c.get("type") == "PodScheduled"), "")
+            return "no node", (
+                f"no node offers {GPU_RESOURCE} and tolerates only what the pod does "
+                f"({self._taint.key}={self._taint.value}:{self._taint.effect})"
+                + (f"; the scheduler says: {message}" if message else "")
+                + "; with Karpenter, check the GPU NodePool and `kubectl get nodeclaims`")
+        waiting = container_waiting(pod)
+        why = f"{waiting[1]} {waiting[2]}".strip() if waiting else "not started"
+        return "pending", f"pod on node {pod['spec']['nodeName']} did not run: {why}"
+
+    def _log(self, pod: dict[str, Any]) -> str:
+        try:
+            return self._cluster.pod_log(pod["metadata"]["name"], self.report.namespace)
+        except ClusterError as error:
+            return f"(log unavailable: {error})"

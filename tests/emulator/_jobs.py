@@ -1,0 +1,140 @@
+"""The job controller, scheduler and kubelet for Jobs' pods (`Settings.jobs`).
+
+What `kfops gpu test` watches, simplified from what Kubernetes documents:
+
+- The job controller creates one pod per Job from its template, labelled
+  `job-name` and owned by the Job (so deleting the Job deletes it)
+  (https://kubernetes.io/docs/concepts/workloads/controllers/job/).
+- The scheduler binds the pod to a node whose `status.allocatable` holds every
+  extended resource its containers ask for (limits, as for nvidia.com/gpu) and
+  whose NoSchedule/NoExecute taints the pod tolerates; otherwise the pod stays
+  Pending with `PodScheduled=False`, reason `Unschedulable` and a message like
+  the scheduler's ("0/2 nodes are available: ...")
+  (https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/,
+  https://kubernetes.io/docs/tasks/configure-pod-container/extended-resource/).
+  Simpler: CPU and memory are not counted, and one pod runs per Job.
+- With `Settings.provision_node` set, a pending unschedulable pod makes that
+  Node appear `provision_delay` seconds later, as Karpenter does.
+- The kubelet pulls the image (or reports `ErrImagePull` when
+  `Settings.image_pull_error`) and runs the container: the pod Succeeds, and
+  its log lists one `GPU n: ...` line per nvidia.com/gpu the node has, as
+  `nvidia-smi -L` prints them; with no GPU on the node it Fails.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._state import ApiState
+
+GPU = "nvidia.com/gpu"
+
+
+def run_jobs(state: ApiState) -> None:
+    """Advance every Job's pod by what the controllers would have done by now."""
+    jobs, pods, nodes = (state.kind("batch", "jobs"), state.kind("", "pods"),
+                         state.kind("", "nodes"))
+    for job in state.list(jobs, ""):
+        namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
+        owned = state.list(pods, namespace, f"job-name={name}")
+        if not owned:
+            state.create(pods, namespace, _pod_of(job), dry_run=False)
+            owned = state.list(pods, namespace, f"job-name={name}")
+        for pod in owned:
+            _advance(state, pod, state.list(nodes, ""))
+
+
+def _pod_of(job: dict[str, Any]) -> dict[str, Any]:
+    template = job["spec"]["template"]
+    name = job["metadata"]["name"]
+    labels = {**(template.get("metadata") or {}).get("labels", {}), "job-name": name}
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": f"{name}-emu01", "namespace": job["metadata"]["namespace"],
+                         "labels": labels,
+                         "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job",
+                                              "name": name, "uid": job["metadata"]["uid"],
+                                              "controller": True}]},
+            "spec": template["spec"]}
+
+
+def _advance(state: ApiState, pod: dict[str, Any], nodes: list[dict[str, Any]]) -> None:
+    key = ("", "pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
+    if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+        return
+    node_name = pod["spec"].get("nodeName")
+    if not node_name:
+        fitting = [n for n in nodes if not _misfit(pod, n)]
+        if not fitting:
+            _pending(state, key, pod, nodes)
+            return
+        node_name = fitting[0]["metadata"]["name"]
+        state.merge_patch(state.kind("", "pods"), key[2], key[3],
+                          {"spec": {"nodeName": node_name}}, dry_run=False)
+    scheduled = {"type": "PodScheduled", "status": "True"}
+    if state.settings.image_pull_error:
+        image = pod["spec"]["containers"][0]["image"]
+        state.report_status(key, {"phase": "Pending", "conditions": [scheduled],
+                                  "containerStatuses": [{"name": "c", "ready": False, "state": {
+                                      "waiting": {"reason": "ErrImagePull",
+                                                  "message": f"failed to pull {image}: not found"}
+                                  }}]})
+        return
+    node = next(n for n in nodes if n["metadata"]["name"] == node_name)
+    gpus = int(((node.get("status") or {}).get("allocatable") or {}).get(GPU, 0))
+    log = "".join(f"GPU {i}: NVIDIA A100 80GB PCIe (UUID: GPU-emulated-{i})\n"
+                  for i in range(gpus)) or \
+        "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n"
+    state.logs[(key[2], key[3])] = log
+    code = 0 if gpus else 9
+    state.report_status(key, {
+        "phase": "Succeeded" if gpus else "Failed", "conditions": [scheduled],
+        "containerStatuses": [{"name": "c", "ready": False, "state": {
+            "terminated": {"exitCode": code, "reason": "Completed" if gpus else "Error"}}}]})
+
+
+def _pending(state: ApiState, key: tuple[str, str, str, str], pod: dict[str, Any],
+             nodes: list[dict[str, Any]]) -> None:
+    reasons: dict[str, int] = {}
+    for node in nodes:
+        why = _misfit(pod, node)
+        if why:
+            reasons[why] = reasons.get(why, 0) + 1
+    detail = ", ".join(f"{count} {why}" for why, count in sorted(reasons.items()))
+    state.report_status(key, {"phase": "Pending", "conditions": [{
+        "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+        "message": f"0/{len(nodes)} nodes are available: {detail or 'no nodes'}."}]})
+    wanted = state.settings.provision_node
+    if wanted is None:
+        return
+    due = state.provision_at.setdefault(key, time.monotonic() + state.settings.provision_delay)
+    if time.monotonic() >= due and not any(
+            n["metadata"]["name"] == wanted["metadata"]["name"] for n in nodes):
+        state.create(state.kind("", "nodes"), "", {k: v for k, v in wanted.items()
+                                                     if k != "status"}, dry_run=False)
+        state.report_status(("", "nodes", "", wanted["metadata"]["name"]), wanted["status"])
+
+
+def _misfit(pod: dict[str, Any], node: dict[str, Any]) -> str | None:
+    """Why `pod` cannot run on `node` (the scheduler's words), or None when it can."""
+    allocatable = (node.get("status") or {}).get("allocatable") or {}
+    for container in pod["spec"]["containers"]:
+        for resource, amount in ((container.get("resources") or {}).get("limits") or {}).items():
+            if "/" in resource and int(allocatable.get(resource, 0)) < int(amount):
+                return f"Insufficient {resource}"
+    tolerations = pod["spec"].get("tolerations") or []
+    for taint in (node.get("spec") or {}).get("taints") or []:
+        if taint.get("effect") in ("NoSchedule", "NoExecute") and not any(
+                _tolerates(t, taint) for t in tolerations):
+            return f"node(s) had untolerated taint {{{taint['key']}: {taint.get('value', '')}}}"
+    return None
+
+
+def _tolerates(toleration: dict[str, Any], taint: dict[str, Any]) -> bool:
+    if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
+        return False
+    if toleration.get("operator") == "Exists":
+        return not toleration.get("key") or toleration["key"] == taint["key"]
+    return (toleration.get("key") == taint["key"]
+            and toleration.get("value", "") == taint.get("value", ""))
