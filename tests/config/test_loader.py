@@ -187,13 +187,14 @@ def test_values_of_later_sections_are_checked_today() -> None:
             users:
             - email: alice@example.com
               passwordHash: "$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFr4LCP9UeYRf09v1pKzIxe"
+          gpu: {enabled: true}
         """)
     parse_platform(good, Path("/x/platform.yaml"))
     bad = good.replace("10m", "ten minutes").replace("registry.internal:5000",
                                                       "https://registry.internal")
     assert problems(bad) == [
         "platform.yaml:7 spec.karpenter.nodePools[0].consolidateAfter: expected a duration "
-        'such as 30s, 10m, 720h, got "ten minutes"',
+        'such as 30s, 10m, 720h, or Never, got "ten minutes"',
         "platform.yaml:10 spec.airgap.registry: expected a registry host with optional port "
         "and path, without a scheme (registry.internal:5000 or registry.internal/kubeflow), "
         'got "https://registry.internal"',

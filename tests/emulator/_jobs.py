@@ -135,6 +135,6 @@ def _tolerates(toleration: dict[str, Any], taint: dict[str, Any]) -> bool:
     if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
         return False
     if toleration.get("operator") == "Exists":
-        return not toleration.get("key") or toleration["key"] == taint["key"]
-    return (toleration.get("key") == taint["key"]
-            and toleration.get("value", "") == taint.get("value", ""))
+        return not toleration.get("key") or bool(toleration["key"] == taint["key"])
+    return bool(toleration.get("key") == taint["key"]
+                and toleration.get("value", "") == taint.get("value", ""))

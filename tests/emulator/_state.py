@@ -123,7 +123,7 @@ class Settings:
     provision_node: dict[str, Any] | None = None
     """A Node (with status) that appears for an unschedulable pod, as Karpenter makes one."""
     provision_delay: float = 0.0
-    server_version: str = "1.32"
+    server_version: str = "1.34"
     """What GET /version reports (major.minor)."""
 
 

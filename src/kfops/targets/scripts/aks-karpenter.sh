@@ -33,7 +33,7 @@ for role in @ROLES@; do
 done
 
 if helm list --namespace "$KARPENTER_NAMESPACE" --filter '^karpenter$' --deployed --output json \
-    | grep -q "\"chart\":\"karpenter-$KARPENTER_VERSION\""; then
+    | grep -Eq "\"chart\": ?\"karpenter-$KARPENTER_VERSION\""; then
   echo "Karpenter $KARPENTER_VERSION is installed"
   exit 0
 fi
