@@ -13,9 +13,11 @@ from kfops.cluster import Cluster, WaitSettings
 from kfops.config import Taint, load_platform
 from kfops.gpu import GpuTest
 from kfops.platform import preflight
-from kfops.targets import environment_checks
+from kfops.render import load_extra_crds
+from kfops.targets import environment_checks, starter_text
 from tests.conftest import UPSTREAM, PlatformWriter
 from tests.emulator import RunningEmulator
+from tests.helpers.presets import fill, offline
 
 DEVICE_PLUGIN = UPSTREAM / "prereqs/nvidia-device-plugin-v0.20.0/nvidia-device-plugin.yml"
 QUICK = WaitSettings(timeout=3, interval=0.02)
@@ -34,6 +36,11 @@ def add_node(cluster: Cluster, emulator: RunningEmulator, obj: dict[str, Any]) -
     cluster.apply({k: v for k, v in obj.items() if k != "status"})
     with emulator.lock:
         emulator.state.report_status(("", "nodes", "", obj["metadata"]["name"]), obj["status"])
+
+
+@pytest.fixture(autouse=True)
+def connector_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENTRA_CLIENT_SECRET", "entra-secret-from-env")
 
 
 @pytest.fixture
@@ -201,3 +208,28 @@ def test_apply_stops_before_any_change_without_the_operator(
     assert code == 3
     assert "apply would stop: the cluster lacks CRD clusterpolicies.nvidia.com" in \
         capsys.readouterr().err
+
+
+def test_aks_platform_applies_once_karpenter_and_the_operator_are_there(
+        tmp_path: Path, kubeconfig: Path, cluster: Cluster, emulator: RunningEmulator,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "platform.yaml"
+    path.write_text(offline(fill(starter_text("aks")), "26.03"))
+    args = ["apply", "-f", str(path), "--kubeconfig", str(kubeconfig), "--offline", "-o", "json"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    for crd in ("clusterpolicies.nvidia.com", "nodepools.karpenter.sh",
+                "aksnodeclasses.karpenter.azure.com"):
+        assert f"CRD {crd}" in err
+    assert "kfops aks script" in err and emulator.writes() == []
+    # What `kfops aks script` (Karpenter's chart) and the operator's Helm chart install:
+    for crd in load_extra_crds([UPSTREAM / "crds/karpenter-provider-azure-v1.14.2"]):
+        cluster.apply(crd.crd)
+    cluster.apply(operator_crd())
+    assert main(args) == 0
+    created = json.loads(capsys.readouterr().out)["created"]
+    assert {"NodePool general", "NodePool gpu", "AKSNodeClass gpu",
+            "Namespace gpu-operator"} <= set(created)
+    pool = cluster.get("karpenter.sh/v1", "NodePool", "gpu")
+    assert pool is not None and pool["spec"]["template"]["spec"]["taints"][0]["key"] == \
+        "nvidia.com/gpu"

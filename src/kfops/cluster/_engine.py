@@ -87,6 +87,13 @@ class ApplyOptions:
     waits: WaitSettings = field(default_factory=WaitSettings)
 
 
+def _learn_kinds(cluster: Cluster, objects: Sequence[dict[str, Any]]) -> None:
+    """Know every kind of `objects`: from the bundle's CRDs, or the cluster's (Helm-installed)."""
+    cluster.learn_crds([o for o in objects if o["kind"] == "CustomResourceDefinition"])
+    for api_version, kind in sorted({(str(o["apiVersion"]), str(o["kind"])) for o in objects}):
+        cluster.serves(api_version, kind)
+
+
 def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
                  options: ApplyOptions | None = None,
                  progress: ApplyProgress | None = None) -> ApplySummary:
@@ -95,6 +102,7 @@ def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
     progress = progress or _Quiet()
     objects = [obj for f in files for obj in f.objects]
     existing = frozenset(n["metadata"]["name"] for n in cluster.list("v1", "Namespace"))
+    _learn_kinds(cluster, objects)
     steps = apply_steps(files, cluster.kinds, existing)
     current = inventory_of(objects)
     previous = read_inventory(cluster, target.platform)

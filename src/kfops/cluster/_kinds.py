@@ -77,8 +77,8 @@ class Kinds:
         except Exception:
             model = None
         if model is None:
-            raise ClusterError(f"{kind} ({api_version}) is not a built-in kind and no "
-                               "CustomResourceDefinition kfops applied defines it")
+            raise ClusterError(f"{kind} ({api_version}) is not a built-in kind, and no "
+                               "CustomResourceDefinition of the bundle or the cluster defines it")
         group, _, version = api_version.rpartition("/")
         info = KindInfo(group, version, kind, str(model._api_info.plural),
                         issubclass(model, NamespacedResource))
