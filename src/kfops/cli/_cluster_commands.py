@@ -232,7 +232,7 @@ def check_command(
     output: OutputOption = Output.text,
 ) -> None:
     """Preflight against the current cluster: pass/warn/fail per check (exit 1 on a fail)."""
-    loaded = load_platform(file)
+    loaded = load_platform(file, check_references=False)
     with Connection(kubeconfig, context).connect() as cluster:
         checks = preflight(loaded, cluster)
     if output is Output.json:

@@ -53,8 +53,12 @@ class LoadedPlatform:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def load_platform(path: Path | str) -> LoadedPlatform:
-    """Read and check a platform file; raise ConfigError listing every problem."""
+def load_platform(path: Path | str, check_references: bool = True) -> LoadedPlatform:
+    """Read and check a platform file; raise ConfigError listing every problem.
+
+    Commands that need no secret (aks script, check, gpu test) pass
+    `check_references=False`, so `{env}`/`{file}` values need not be at hand.
+    """
     path = Path(path).absolute()
     try:
         text = path.read_text(encoding="utf-8")
@@ -64,7 +68,7 @@ def load_platform(path: Path | str) -> LoadedPlatform:
         )]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError([ConfigProblem(path.name, None, "", f"cannot read: {error}")]) from None
-    return parse_platform(text, path)
+    return parse_platform(text, path, check_references)
 
 
 def parse_platform(text: str, path: Path, check_references: bool = True) -> LoadedPlatform:

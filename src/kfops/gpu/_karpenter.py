@@ -88,7 +88,7 @@ class NodePools:
                                   "CustomResourceDefinition")
             bundle.needs_crd(crd, "spec.karpenter.nodePools", _INSTALL_HINT)
         for pool in spec.karpenter.node_pools:
-            why = f"spec.karpenter.nodePools ({pool.name})"
+            why = "spec.karpenter.nodePools"
             bundle.add(node_class(pool, spec.gpu), COMPONENT, why, prereq=True)
             bundle.add(node_pool(pool, spec.gpu), COMPONENT, why, prereq=True)
             if (pool.gpu and pool.expire_after
