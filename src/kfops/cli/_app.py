@@ -21,6 +21,7 @@ from kfops.render import (
 from kfops.targets import write_starter
 
 from . import _gpu_commands as gpu_commands
+from . import _images_commands as images_commands
 from . import _profile_commands as profile_commands
 from . import _user_commands as user_commands
 from ._cluster_commands import register
@@ -160,3 +161,4 @@ app.add_typer(user_commands.app, name="user")
 app.add_typer(profile_commands.app, name="profile")
 app.add_typer(gpu_commands.gpu_app, name="gpu")
 app.add_typer(gpu_commands.aks_app, name="aks")
+app.add_typer(images_commands.app, name="images")

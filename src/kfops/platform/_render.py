@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from kfops.airgap import airgap_features
 from kfops.config import LoadedPlatform
 from kfops.gpu import gpu_features
 from kfops.identity import identity_features
@@ -13,8 +14,8 @@ from kfops.tenancy import tenancy_features
 
 
 def render_platform(loaded: LoadedPlatform, options: RenderOptions | None = None) -> RenderResult:
-    """Render `loaded` with its environment, identity, tenancy and GPU features."""
+    """Render `loaded` with its environment, identity, tenancy, GPU and air-gap features."""
     options = options or RenderOptions()
     features = (*environment_features(), *identity_features(), *tenancy_features(), *gpu_features(),
-                *options.contributions, *final_checks())
+                *options.contributions, *airgap_features(), *final_checks())
     return render(loaded, dataclasses.replace(options, contributions=features))

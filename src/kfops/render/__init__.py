@@ -4,11 +4,19 @@ from ._bundle import IMAGES, LOCK, Bundle, read_bundle_files, read_bundle_object
 from ._check import validate_bundle
 from ._contributions import Contribution, EditableBundle, GeneratedValue, RenderContext
 from ._documents import dump_document, load_documents
-from ._images import normalise_image, pod_template_images
+from ._images import (
+    ImageUse,
+    find_image_uses,
+    image_list,
+    is_image_reference,
+    normalise_image,
+    pod_template_images,
+    public_references,
+)
 from ._inventory import ApplySet
 from ._layout import STAGES, file_name, stage_of
 from ._objects import BundleObject
-from ._paths import cache_root
+from ._paths import cache_root, write_atomic
 from ._remote import RemoteRef, RemoteResolver, parse_remote
 from ._render import RenderOptions, RenderProgress, RenderResult, load_extra_crds, render
 
@@ -22,6 +30,7 @@ __all__ = [
     "Contribution",
     "EditableBundle",
     "GeneratedValue",
+    "ImageUse",
     "RemoteRef",
     "RemoteResolver",
     "RenderContext",
@@ -31,15 +40,20 @@ __all__ = [
     "cache_root",
     "dump_document",
     "file_name",
+    "find_image_uses",
+    "image_list",
+    "is_image_reference",
     "load_documents",
     "load_extra_crds",
     "normalise_image",
     "parse_remote",
     "pod_template_images",
+    "public_references",
     "read_bundle_files",
     "read_bundle_objects",
     "render",
     "stage_of",
     "validate_bundle",
+    "write_atomic",
     "write_bundle",
 ]

@@ -78,6 +78,8 @@ class EditableBundle:
     schemas: list[ExtraCrd] = field(default_factory=list)
     """CRDs that are not applied but validate added objects (Karpenter's, installed by Helm)."""
     requirements: list[CrdRequirement] = field(default_factory=list)
+    image_sources: dict[str, str] = field(default_factory=dict)
+    """Rewritten image -> the image it was (images.txt lists sources)."""
     _dirty: set[int] = field(default_factory=set)
 
     def find(self, kind: str, name: str, namespace: str | None = None) -> BundleObject | None:

@@ -20,7 +20,7 @@ from ._assemble import assemble
 from ._bundle import Bundle
 from ._contributions import Contribution, EditableBundle, RenderContext, member_labels
 from ._documents import load_documents
-from ._images import pod_template_images
+from ._images import image_list
 from ._inventory import ApplySet
 from ._kustomize import find_kustomize
 from ._layout import lay_out
@@ -132,7 +132,8 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
         order = [*(s.name for s in selected), *editable.added]
         files = lay_out(editable.finish(), order, frozenset(editable.prereqs))
         objects = [o.obj for objs in files.values() for o in objs]
-        images = pod_template_images(objects)
+        sources = editable.image_sources
+        images = sorted({sources.get(image, image) for image in image_list(objects)})
     with _timed(timings, "validate"):
         progress.step("validating")
         report = validator.report(
@@ -143,15 +144,27 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
     lock = _lock(loaded, source, workspace=workspace, catalog=catalog, selected=selected,
                  kubernetes=kubernetes, kustomize=kustomize.version,
                  counts={path: len(objs) for path, objs in files.items()})
-    lock["components"] += [{"name": name, "reason": why} for name, why in editable.added.items()]
-    if editable.requirements:
-        lock["requires"] = [{"crd": r.crd, "why": r.why, "fix": r.fix}
-                            for r in editable.requirements]
-    if context.sources.fetched:
-        lock["sources"] = {s: f"sha256:{d}" for s, d in sorted(context.sources.fetched.items())}
+    _record_contributions(lock, loaded, editable, context.sources.fetched)
     warnings = [*_catalog_warnings(catalog), *editable.warnings, *report.not_evaluated]
     bundle = Bundle(files, images, lock, warnings, editable.generated, dict(editable.files))
     return RenderResult(bundle, report, timings, stats.built, stats.cached, workspace.root)
+
+
+def _record_contributions(lock: dict[str, Any], loaded: LoadedPlatform,
+                          editable: EditableBundle, fetched: dict[str, str]) -> None:
+    """What features added to the lock: components, airgap settings, requirements, sources."""
+    lock["components"] += [{"name": name, "reason": why} for name, why in editable.added.items()]
+    airgap = loaded.platform.spec.airgap
+    if airgap is not None:
+        lock["airgap"] = {"registry": airgap.registry, "keepSourceHost": airgap.keep_source_host,
+                          "insecure": airgap.insecure}
+    if editable.image_sources:
+        lock["imageSources"] = dict(sorted(editable.image_sources.items()))
+    if editable.requirements:
+        lock["requires"] = [{"crd": r.crd, "why": r.why, "fix": r.fix}
+                            for r in editable.requirements]
+    if fetched:
+        lock["sources"] = {s: f"sha256:{d}" for s, d in sorted(fetched.items())}
 
 
 @contextmanager

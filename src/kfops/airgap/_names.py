@@ -1,0 +1,37 @@
+"""Where each image goes in a private registry (`airgap.registry`, `airgap.keepSourceHost`)."""
+
+from __future__ import annotations
+
+import re
+
+from kfops.render import normalise_image
+
+_SUFFIX = re.compile(r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z0-9+._-]+:[0-9a-fA-F]{32,})?$")
+
+
+def split_reference(reference: str) -> tuple[str, str]:
+    """(repository, `:tag@digest` as written) of a reference."""
+    name, at, digest = reference.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        repository, _, tag = name.rpartition(":")
+        return repository, f":{tag}" + (f"@{digest}" if at else "")
+    return name, f"@{digest}" if at else ""
+
+
+def destination_repository(repository: str, registry: str, keep_source_host: bool) -> str:
+    """`ghcr.io/kubeflow/x` -> `REGISTRY/kubeflow/x` (or `REGISTRY/ghcr.io/kubeflow/x`)."""
+    full = normalise_image(repository).removesuffix(":latest")
+    path = full.partition("/")[2]
+    return f"{registry}/{full}" if keep_source_host else f"{registry}/{path}"
+
+
+def rewrite_reference(reference: str, registry: str, keep_source_host: bool) -> str:
+    """The reference in the private registry, its tag and digest kept as written."""
+    repository, suffix = split_reference(reference)
+    return destination_repository(repository, registry, keep_source_host) + suffix
+
+
+def destination(source: str, registry: str, keep_source_host: bool) -> str:
+    """The normalised destination of a normalised source image."""
+    return normalise_image(rewrite_reference(source, registry, keep_source_host))

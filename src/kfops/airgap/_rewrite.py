@@ -1,0 +1,86 @@
+"""`spec.airgap`: every image reference of the bundle rewritten to the private registry.
+
+References are rewritten where they were found (pod templates, environment
+variables, arguments, custom resources, text inside ConfigMaps, Istio's hub),
+tags and digests kept. Afterwards nothing may still name a public registry:
+the render stops and lists what it could not rewrite.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from kfops.config import Airgap
+from kfops.errors import RenderError
+from kfops.objects import describe
+from kfops.render import (
+    EditableBundle,
+    ImageUse,
+    RenderContext,
+    find_image_uses,
+    public_references,
+)
+
+from ._names import destination, destination_repository, rewrite_reference
+
+COMPONENT = "airgap"
+
+
+class RewriteImages:
+    """Point every image at `airgap.registry`; fail on any public reference left."""
+
+    name = COMPONENT
+
+    def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
+        """Rewrite in place, record the sources (images.txt), then check what is left."""
+        airgap = context.loaded.platform.spec.airgap
+        if airgap is None:
+            return
+        by_object: dict[int, list[ImageUse]] = {}
+        items = {id(item.obj): item for item in bundle.items}
+        for item in bundle.items:
+            for use in find_image_uses([item.obj]):
+                by_object.setdefault(id(item.obj), []).append(use)
+        _check_collisions([u for uses in by_object.values() for u in uses], airgap)
+        for key, uses in by_object.items():
+            obj = bundle.edit(items[key])
+            for use in uses:
+                _rewrite(obj, use, airgap)
+                if use.image:
+                    bundle.image_sources[destination(
+                        use.image, airgap.registry, airgap.keep_source_host)] = use.image
+        left = [f"{describe(item.obj)}: {where}: {ref}" for item in bundle.items
+                for where, ref in public_references(item.obj, airgap.registry)]
+        if left:
+            raise RenderError("spec.airgap: these references still name a public registry "
+                              "after the rewrite:\n  " + "\n  ".join(sorted(set(left))))
+
+
+def _rewrite(obj: dict[str, Any], use: ImageUse, airgap: Airgap) -> None:
+    if use.hub:
+        new = destination_repository(use.raw, airgap.registry, airgap.keep_source_host)
+    else:
+        new = rewrite_reference(use.raw, airgap.registry, airgap.keep_source_host)
+    parent: Any = obj
+    for key in use.path[:-1]:
+        parent = parent[key]
+    text = parent[use.path[-1]]
+    if text == use.raw:
+        parent[use.path[-1]] = new
+        return
+    # Inside text (a ConfigMap's JSON or YAML): the reference as a whole word only.
+    parent[use.path[-1]] = re.sub(rf"(?<![\w./:@-]){re.escape(use.raw)}(?![\w/@:.-])",
+                                  lambda _: new, text)
+
+
+def _check_collisions(uses: list[ImageUse], airgap: Airgap) -> None:
+    seen: dict[str, str] = {}
+    for use in uses:
+        if not use.image:
+            continue
+        target = destination(use.image, airgap.registry, airgap.keep_source_host)
+        other = seen.setdefault(target, use.image)
+        if other != use.image:
+            raise RenderError(f"spec.airgap: {other} and {use.image} would both become "
+                              f"{target}; set spec.airgap.keepSourceHost: true")

@@ -1,0 +1,192 @@
+"""`kfops images list|mirror|save|load`: the platform's images, into a private registry or onto
+disk and back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kfops.airgap import (
+    MirrorResult,
+    Skopeo,
+    image_inventory,
+    load_images,
+    mirror_images,
+    save_images,
+    saved_images,
+)
+from kfops.config import load_platform
+from kfops.errors import InputError
+from kfops.platform import render_platform
+from kfops.render import IMAGES, RenderOptions, normalise_image, read_bundle_objects
+
+from ._options import FileOption, OfflineOption, Output, OutputOption
+from ._output import err, out, print_json
+
+app = typer.Typer(help="Air-gap: the platform's images; copy them to a private registry, or to "
+                       "disk and back.", no_args_is_help=True)
+
+BundleOption = Annotated[Path | None, typer.Option(
+    "--bundle", help="A written bundle instead of rendering the platform file.")]
+ImagesOption = Annotated[Path | None, typer.Option(
+    "--images", help="A list of images, one per line (like a bundle's images.txt), instead.")]
+ParallelOption = Annotated[int, typer.Option(
+    "--parallel", min=1, max=32, help="Images copied at once.")]
+CredsOption = Annotated[Path | None, typer.Option(
+    "--creds-file", help="Registry credentials (containers auth.json format); default: "
+                         "skopeo's own ($XDG_RUNTIME_DIR/containers/auth.json).")]
+
+
+@dataclass
+class _Source:
+    """The images to move, and the platform's airgap settings (from the file or the lock)."""
+
+    objects: list[dict[str, Any]]
+    images: list[str]
+    sources: dict[str, str]
+    keep_source_host: bool = False
+    insecure: bool = False
+
+
+def _source(file: Path, bundle: Path | None, images: Path | None, offline: bool) -> _Source:
+    if bundle is not None:
+        objects, _, lock = read_bundle_objects(bundle)
+        listed = [line.strip() for line in (bundle / IMAGES).read_text().splitlines()
+                  if line.strip()]
+        airgap = lock.get("airgap") or {}
+        found = _Source(objects, listed, dict(lock.get("imageSources") or {}),
+                        bool(airgap.get("keepSourceHost")), bool(airgap.get("insecure")))
+    elif images is not None and not file.exists():
+        found = _Source([], [], {})
+    else:
+        result = render_platform(load_platform(file), RenderOptions(offline=offline))
+        airgap = result.bundle.lock.get("airgap") or {}
+        found = _Source([o.obj for o in result.bundle.objects], list(result.bundle.images),
+                        dict(result.bundle.lock.get("imageSources") or {}),
+                        bool(airgap.get("keepSourceHost")), bool(airgap.get("insecure")))
+    if images is not None:
+        found.images = _read_list(images)
+    return found
+
+
+def _read_list(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror}") from None
+    return sorted({normalise_image(line.split("#", 1)[0].strip()) for line in lines
+                   if line.split("#", 1)[0].strip()})
+
+
+@app.command(name="list")
+def list_command(file: FileOption = Path("platform.yaml"), bundle: BundleOption = None,
+                 offline: OfflineOption = False, output: OutputOption = Output.text) -> None:
+    """Every image the platform pulls, with where each is named (-o json for scripts)."""
+    found = _source(file, bundle, None, offline)
+    entries = image_inventory(found.objects, found.sources)
+    if output is Output.json:
+        print_json([{"source": e.source, "destination": e.destination, "foundIn": e.places}
+                    for e in entries])
+        return
+    for entry in entries:
+        arrow = f"  ->  {entry.destination}" if entry.destination else ""
+        out.print(f"{entry.source}{arrow}  ({len(entry.places)} place"
+                  f"{'s' if len(entry.places) != 1 else ''})", markup=False)
+    out.print(f"{len(entries)} images")
+
+
+@app.command(name="mirror")
+def mirror_command(
+    to: Annotated[str, typer.Option("--to", help="The private registry, host[:port][/path].")],
+    file: FileOption = Path("platform.yaml"), bundle: BundleOption = None,
+    images: ImagesOption = None, parallel: ParallelOption = 4, creds_file: CredsOption = None,
+    offline: OfflineOption = False, output: OutputOption = Output.text,
+) -> None:
+    """Copy every image into a registry with skopeo (all architectures, digests kept)."""
+    found = _source(file, bundle, images, offline)
+    skopeo = Skopeo(authfile=creds_file, insecure_destination=found.insecure)
+    with _Bar(len(found.images), f"mirroring to {to}", output) as bar:
+        results = mirror_images(found.images, to.rstrip("/"), skopeo,
+                                keep_source_host=found.keep_source_host, parallel=parallel,
+                                on_done=bar.done)
+    _report(results, output)
+
+
+@app.command(name="save")
+def save_command(
+    folder: Annotated[Path, typer.Argument(help="Where the images go (an OCI layout inside).")],
+    file: FileOption = Path("platform.yaml"), bundle: BundleOption = None,
+    images: ImagesOption = None, creds_file: CredsOption = None, offline: OfflineOption = False,
+    output: OutputOption = Output.text,
+) -> None:
+    """Write every image to disk; layers shared by several images are stored once."""
+    found = _source(file, bundle, images, offline)
+    with _Bar(len(found.images), f"saving to {folder}", output) as bar:
+        results = save_images(found.images, folder, Skopeo(authfile=creds_file), bar.done)
+    _report(results, output)
+
+
+@app.command(name="load")
+def load_command(
+    folder: Annotated[Path, typer.Argument(help="A folder written by kfops images save.")],
+    to: Annotated[str, typer.Option("--to", help="The private registry, host[:port][/path].")],
+    file: FileOption = Path("platform.yaml"), parallel: ParallelOption = 4,
+    creds_file: CredsOption = None, output: OutputOption = Output.text,
+) -> None:
+    """Push saved images into a registry (airgap.keepSourceHost and insecure from the file)."""
+    airgap = load_platform(file, check_references=False).platform.spec.airgap \
+        if file.exists() else None
+    skopeo = Skopeo(authfile=creds_file, insecure_destination=bool(airgap and airgap.insecure))
+    with _Bar(len(saved_images(folder)), f"loading into {to}", output) as bar:
+        results = load_images(folder, to.rstrip("/"), skopeo,
+                              keep_source_host=bool(airgap and airgap.keep_source_host),
+                              parallel=parallel, on_done=bar.done)
+    _report(results, output)
+
+
+class _Bar:
+    """A progress bar on stderr (none with -o json) that counts finished images."""
+
+    def __init__(self, total: int, what: str, output: Output) -> None:
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                  MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                                  disable=output is Output.json)
+        self._task = self._progress.add_task(what, total=total)
+
+    def __enter__(self) -> _Bar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()
+
+    def done(self, result: MirrorResult) -> None:
+        """One image finished (from any worker thread)."""
+        self._progress.advance(self._task)
+        del result
+
+
+def _report(results: list[MirrorResult], output: Output) -> None:
+    counts = {o: sum(1 for r in results if r.outcome == o) for o in ("copied", "skipped",
+                                                                      "failed")}
+    if output is Output.json:
+        print_json({**counts, "images": [
+            {"source": r.source, "destination": r.destination, "outcome": r.outcome,
+             "reason": r.reason, "digest": r.digest} for r in results]})
+    else:
+        table = Table("image", "to", "outcome", "reason")
+        colours = {"copied": "green", "skipped": "dim", "failed": "red"}
+        for r in results:
+            table.add_row(r.source, r.destination, f"[{colours[r.outcome]}]{r.outcome}[/]",
+                          r.reason)
+        out.print(table)
+        out.print(", ".join(f"{n} {o}" for o, n in counts.items()))
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
