@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from kfops.errors import InputError
 from kfops.render import write_atomic
 
-from ._mirror import MirrorResult
+from ._mirror import MirrorResult, in_parallel
 from ._names import destination
 from ._skopeo import Skopeo, SkopeoError
 
@@ -75,8 +74,7 @@ def load_images(folder: Path, registry: str, skopeo: Skopeo, *, keep_source_host
         on_done(result)
         return result
 
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        return list(pool.map(one, sorted(saved)))
+    return in_parallel(one, sorted(saved), parallel)
 
 
 def saved_images(folder: Path) -> list[str]:

@@ -40,8 +40,22 @@ def mirror_images(images: Sequence[str], registry: str, skopeo: Skopeo, *,
         on_done(result)
         return result
 
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        return list(pool.map(one, images))
+    return in_parallel(one, images, parallel)
+
+
+def in_parallel(work: Callable[[str], MirrorResult], images: Sequence[str],
+                parallel: int) -> list[MirrorResult]:
+    """`work` on every image, `parallel` at once; an interruption stops what has not started."""
+    pool = ThreadPoolExecutor(max_workers=max(1, parallel))
+    try:
+        return list(pool.map(work, images))
+    except BaseException:
+        # Ctrl-C: copies under way finish (skopeo leaves no half image), the rest never start;
+        # the next run skips what arrived.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def _mirror_one(source: str, target: str, skopeo: Skopeo) -> MirrorResult:

@@ -54,24 +54,24 @@ class _Source:
 
 
 def _source(file: Path, bundle: Path | None, images: Path | None, offline: bool) -> _Source:
+    """The images: from a list, a written bundle, or a render of the platform file."""
+    if images is not None:
+        # The list names the images; a platform file next to it only gives airgap settings.
+        airgap = load_platform(file, check_references=False).platform.spec.airgap \
+            if file.exists() else None
+        return _Source([], _read_list(images), {}, bool(airgap and airgap.keep_source_host),
+                       bool(airgap and airgap.insecure))
     if bundle is not None:
         objects, _, lock = read_bundle_objects(bundle)
         listed = [line.strip() for line in (bundle / IMAGES).read_text().splitlines()
                   if line.strip()]
-        airgap = lock.get("airgap") or {}
-        found = _Source(objects, listed, dict(lock.get("imageSources") or {}),
-                        bool(airgap.get("keepSourceHost")), bool(airgap.get("insecure")))
-    elif images is not None and not file.exists():
-        found = _Source([], [], {})
     else:
         result = render_platform(load_platform(file), RenderOptions(offline=offline))
-        airgap = result.bundle.lock.get("airgap") or {}
-        found = _Source([o.obj for o in result.bundle.objects], list(result.bundle.images),
-                        dict(result.bundle.lock.get("imageSources") or {}),
-                        bool(airgap.get("keepSourceHost")), bool(airgap.get("insecure")))
-    if images is not None:
-        found.images = _read_list(images)
-    return found
+        objects = [o.obj for o in result.bundle.objects]
+        listed, lock = list(result.bundle.images), result.bundle.lock
+    settings = lock.get("airgap") or {}
+    return _Source(objects, listed, dict(lock.get("imageSources") or {}),
+                   bool(settings.get("keepSourceHost")), bool(settings.get("insecure")))
 
 
 def _read_list(path: Path) -> list[str]:

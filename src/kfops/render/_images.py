@@ -292,9 +292,10 @@ def public_references(obj: dict[str, Any], registry: str) -> list[tuple[str, str
             if not (u.raw if u.hub else u.image).startswith(inside)
             and not normalise_image(u.raw).startswith(inside)]
     if obj.get("kind") != "CustomResourceDefinition":
+        reported = {raw for _, raw in left}
         left += [(where, match) for where, text in _strings(obj, "")
                  for match in _EMBEDDED.findall(text)
-                 if not match.startswith(inside)]
+                 if not match.startswith(inside) and match not in reported]
     return left
 
 
