@@ -32,8 +32,8 @@ class Skopeo:
     """Plain HTTP or an untrusted certificate at the destination (`airgap.insecure`)."""
     retries: int = 3
 
-    def digest(self, reference: str, destination: bool = False) -> str | None:
-        """The manifest (or index) digest of a `docker://` or `oci:` reference; None if absent."""
+    def manifest(self, reference: str, destination: bool = False) -> bytes | None:
+        """The raw manifest (or index) of a `docker://` or `oci:` reference; None if absent."""
         tls = ["--tls-verify=false"] if destination and self._insecure(reference) else []
         result = self._run(["inspect", "--raw", *self._auth(""), *tls, reference])
         if result.returncode != 0:
@@ -41,7 +41,17 @@ class Skopeo:
             if any(word in text for word in _ABSENT):
                 return None
             raise SkopeoError(f"skopeo inspect {reference}: {_reason(text)}")
-        return "sha256:" + hashlib.sha256(result.stdout).hexdigest()
+        return result.stdout
+
+    def digest(self, reference: str, destination: bool = False) -> str | None:
+        """The manifest (or index) digest of a reference; None if absent."""
+        raw = self.manifest(reference, destination)
+        return None if raw is None else self.digest_of(raw)
+
+    @staticmethod
+    def digest_of(manifest: bytes) -> str:
+        """The digest of a raw manifest, as registries name it."""
+        return "sha256:" + hashlib.sha256(manifest).hexdigest()
 
     def copy(self, source: str, destination: str) -> None:
         """Copy every architecture of `source` to `destination`, digests unchanged."""
