@@ -5,14 +5,27 @@ from ._features import airgap_features
 from ._inventory import ImageEntry, image_inventory
 from ._mirror import MirrorResult, mirror_images
 from ._names import destination, rewrite_reference
+from ._offline_bundle import (
+    BundleArchiveError,
+    Packed,
+    Verified,
+    create_offline_bundle,
+    verify_offline_bundle,
+)
 from ._skopeo import Skopeo, SkopeoError
+from ._wheelhouse import build_wheelhouse
 
 __all__ = [
+    "BundleArchiveError",
     "ImageEntry",
     "MirrorResult",
+    "Packed",
     "Skopeo",
     "SkopeoError",
+    "Verified",
     "airgap_features",
+    "build_wheelhouse",
+    "create_offline_bundle",
     "destination",
     "image_inventory",
     "load_images",
@@ -20,4 +33,5 @@ __all__ = [
     "rewrite_reference",
     "save_images",
     "saved_images",
+    "verify_offline_bundle",
 ]

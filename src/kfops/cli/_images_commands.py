@@ -110,11 +110,11 @@ def mirror_command(
     """Copy every image into a registry with skopeo (all architectures, digests kept)."""
     found = _source(file, bundle, images, offline)
     skopeo = Skopeo(authfile=creds_file, insecure_destination=found.insecure)
-    with _Bar(len(found.images), f"mirroring to {to}", output) as bar:
+    with Bar(len(found.images), f"mirroring to {to}", output) as bar:
         results = mirror_images(found.images, to.rstrip("/"), skopeo,
                                 keep_source_host=found.keep_source_host, parallel=parallel,
                                 on_done=bar.done)
-    _report(results, output)
+    report(results, output)
 
 
 @app.command(name="save")
@@ -126,9 +126,9 @@ def save_command(
 ) -> None:
     """Write every image to disk; layers shared by several images are stored once."""
     found = _source(file, bundle, images, offline)
-    with _Bar(len(found.images), f"saving to {folder}", output) as bar:
+    with Bar(len(found.images), f"saving to {folder}", output) as bar:
         results = save_images(found.images, folder, Skopeo(authfile=creds_file), bar.done)
-    _report(results, output)
+    report(results, output)
 
 
 @app.command(name="load")
@@ -142,14 +142,14 @@ def load_command(
     airgap = load_platform(file, check_references=False).platform.spec.airgap \
         if file.exists() else None
     skopeo = Skopeo(authfile=creds_file, insecure_destination=bool(airgap and airgap.insecure))
-    with _Bar(len(saved_images(folder)), f"loading into {to}", output) as bar:
+    with Bar(len(saved_images(folder)), f"loading into {to}", output) as bar:
         results = load_images(folder, to.rstrip("/"), skopeo,
                               keep_source_host=bool(airgap and airgap.keep_source_host),
                               parallel=parallel, on_done=bar.done)
-    _report(results, output)
+    report(results, output)
 
 
-class _Bar:
+class Bar:
     """A progress bar on stderr (none with -o json) that counts finished images."""
 
     def __init__(self, total: int, what: str, output: Output) -> None:
@@ -158,7 +158,7 @@ class _Bar:
                                   disable=output is Output.json)
         self._task = self._progress.add_task(what, total=total)
 
-    def __enter__(self) -> _Bar:
+    def __enter__(self) -> Bar:
         self._progress.start()
         return self
 
@@ -171,7 +171,7 @@ class _Bar:
         del result
 
 
-def _report(results: list[MirrorResult], output: Output) -> None:
+def report(results: list[MirrorResult], output: Output) -> None:
     counts = {o: sum(1 for r in results if r.outcome == o) for o in ("copied", "skipped",
                                                                       "failed")}
     if output is Output.json:

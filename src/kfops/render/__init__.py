@@ -18,7 +18,16 @@ from ._layout import STAGES, file_name, stage_of
 from ._objects import BundleObject
 from ._paths import cache_root, write_atomic
 from ._remote import RemoteRef, RemoteResolver, parse_remote
-from ._render import RenderOptions, RenderProgress, RenderResult, load_extra_crds, render
+from ._render import (
+    ReleaseInputs,
+    RenderOptions,
+    RenderProgress,
+    RenderResult,
+    load_extra_crds,
+    release_inputs,
+    render,
+)
+from ._sources import SourceFetcher
 
 __all__ = [
     "IMAGES",
@@ -31,12 +40,14 @@ __all__ = [
     "EditableBundle",
     "GeneratedValue",
     "ImageUse",
+    "ReleaseInputs",
     "RemoteRef",
     "RemoteResolver",
     "RenderContext",
     "RenderOptions",
     "RenderProgress",
     "RenderResult",
+    "SourceFetcher",
     "cache_root",
     "dump_document",
     "file_name",
@@ -51,6 +62,7 @@ __all__ = [
     "public_references",
     "read_bundle_files",
     "read_bundle_objects",
+    "release_inputs",
     "render",
     "stage_of",
     "validate_bundle",

@@ -269,3 +269,20 @@ def load_extra_crds(folders: Sequence[Path]) -> tuple[ExtraCrd, ...]:
                 if obj.get("kind") == "CustomResourceDefinition":
                     found.append(ExtraCrd(obj, str(file)))
     return tuple(found)
+
+
+@dataclass(frozen=True)
+class ReleaseInputs:
+    """Where the release and its remote bases come from on this machine (for an offline copy)."""
+
+    root: Path
+    """The release checkout (or the unpacked archive)."""
+    remote_cache: Path
+    """The folder remote kustomize bases are resolved from."""
+
+
+def release_inputs(loaded: LoadedPlatform, cache_dir: Path | None = None) -> ReleaseInputs:
+    """The folders a render of `loaded` read, without network (after a render filled the cache)."""
+    cache = cache_dir or cache_root()
+    return ReleaseInputs(locate_release(loaded, cache, offline=True).root,
+                         _remote_cache(loaded, cache))

@@ -1,0 +1,231 @@
+"""`kfops bundle create OUT.tar` and `kfops bundle verify OUT.tar`: all an offline machine needs.
+
+The archive holds one folder:
+
+    platform.yaml     the platform file, pointed at the folders below
+    bundle/           the rendered bundle (as `kfops render` writes it)
+    release/          the Kubeflow release manifests
+    remote-cache/     the remote kustomize bases the release fetches at build time
+    prereqs/          the prerequisites' manifests (MetalLB, NFS provisioner, device plugin,
+                      Karpenter's CRDs), as the platform file names them
+    images/           the images (`kfops images save`: shared layers stored once)
+    wheelhouse/       kfops and its dependencies as wheels (pip install --no-index)
+    checksums.sha256  sha256 of every file above (`sha256sum -c` reads it too)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ruamel.yaml.comments import CommentedMap
+
+from kfops.config import LoadedPlatform, edit_platform
+from kfops.errors import OperationError
+from kfops.render import (
+    RenderResult,
+    SourceFetcher,
+    cache_root,
+    release_inputs,
+    write_bundle,
+)
+
+from ._archive import INDEX
+
+CHECKSUMS = "checksums.sha256"
+_CHUNK = 1 << 20
+
+
+class BundleArchiveError(OperationError):
+    """The offline bundle could not be written or read."""
+
+
+@dataclass(frozen=True)
+class Packed:
+    """What `create_offline_bundle` wrote."""
+
+    path: Path
+    files: int
+    size: int
+
+
+@dataclass
+class Verified:
+    """What `verify_offline_bundle` found: files checked and every problem."""
+
+    files: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def create_offline_bundle(out: Path, loaded: LoadedPlatform, result: RenderResult, *,
+                          images: Path, wheelhouse: Path,
+                          cache_dir: Path | None = None) -> Packed:
+    """Pack the render, its inputs, the saved `images` folder and a `wheelhouse` into `out`."""
+    top = f"kfops-offline-{loaded.platform.metadata.name}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".kfops-bundle-", dir=out.parent) as scratch:
+        root = Path(scratch) / top
+        root.mkdir()
+        write_bundle(result.bundle, root / "bundle")
+        inputs = release_inputs(loaded, cache_dir)
+        shutil.copytree(inputs.root, root / "release", ignore=shutil.ignore_patterns(".git"))
+        if inputs.remote_cache.is_dir():
+            shutil.copytree(inputs.remote_cache, root / "remote-cache")
+        moved = _pack_sources(loaded, result, root, cache_dir)
+        _copy_folder(images, root / "images", f"{images} is not a saved-images folder "
+                     f"(no {INDEX}); write one with kfops images save", INDEX)
+        _copy_folder(wheelhouse, root / "wheelhouse", f"{wheelhouse} holds no kfops wheel",
+                     "kfops-*.whl")
+        _offline_platform(loaded, root, moved, inputs.remote_cache.is_dir())
+        files = _write_checksums(root)
+        partial = out.with_name(f".{out.name}.partial")
+        with tarfile.open(partial, "w") as tar:
+            tar.add(root, arcname=top)
+        partial.chmod(0o600)  # the rendered bundle holds Secrets
+        partial.replace(out)
+    return Packed(out, files, out.stat().st_size)
+
+
+def verify_offline_bundle(path: Path) -> Verified:
+    """Check every file of the archive against its checksums file."""
+    report = Verified()
+    try:
+        with tarfile.open(path) as tar:
+            members = {m.name.split("/", 1)[1]: m for m in tar.getmembers()
+                       if m.isfile() and "/" in m.name}
+            listing = members.pop(CHECKSUMS, None)
+            if listing is None:
+                report.problems.append(f"no {CHECKSUMS} in {path}")
+                return report
+            expected = _parse_checksums(_read(tar, listing).decode())
+            for name, digest in sorted(expected.items()):
+                member = members.pop(name, None)
+                if member is None:
+                    report.problems.append(f"missing: {name}")
+                    continue
+                report.files += 1
+                if _digest(tar, member) != digest:
+                    report.problems.append(f"changed: {name}")
+            report.problems += [f"not in {CHECKSUMS}: {name}" for name in sorted(members)]
+    except (tarfile.TarError, OSError) as error:
+        raise BundleArchiveError(f"cannot read {path}: {error}") from None
+    for part in ("bundle/kfops.lock", "platform.yaml", f"images/{INDEX}"):
+        if part not in expected:
+            report.problems.append(f"incomplete: no {part}")
+    if not any(n.startswith("wheelhouse/kfops-") for n in expected):
+        report.problems.append("incomplete: no kfops wheel in wheelhouse/")
+    return report
+
+
+#: Platform fields naming prerequisite manifests: (folder in prereqs/, path, is a folder).
+_SOURCE_FIELDS = (
+    ("metallb", ("metallb", "source"), False),
+    ("nfs-provisioner", ("storage", "nfs", "source"), True),
+    ("nvidia-device-plugin", ("gpu", "source"), False),
+    ("karpenter-crds", ("karpenter", "crds"), True),
+)
+
+
+def _pack_sources(loaded: LoadedPlatform, result: RenderResult, root: Path,
+                  cache_dir: Path | None) -> dict[tuple[str, ...], str]:
+    """Copy every source the render read into prereqs/; field path -> its new value."""
+    read = set(result.bundle.lock.get("sources") or {})
+    fetcher = SourceFetcher(loaded, cache_dir or cache_root(), offline=True)
+    raw = loaded.platform.spec.model_dump(by_alias=True)
+    moved: dict[tuple[str, ...], str] = {}
+    for folder, path, is_folder in _SOURCE_FIELDS:
+        value = _get(raw, path)
+        if not isinstance(value, str):
+            continue
+        used = sorted(s for s in read if (s.startswith(value.rstrip("/") + "/") if is_folder
+                                           else s == value))
+        if not used:
+            continue
+        for source in used:
+            target = root / "prereqs" / folder / source.rstrip("/").rsplit("/", 1)[-1]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(fetcher.read(source), encoding="utf-8")
+        moved[path] = f"prereqs/{folder}" + ("" if is_folder else "/" + used[0].rsplit("/", 1)[-1])
+    return moved
+
+
+def _offline_platform(loaded: LoadedPlatform, root: Path, moved: dict[tuple[str, ...], str],
+                      remote: bool) -> None:
+    """The platform file, its sources pointed at the packed folders."""
+    target = root / "platform.yaml"
+    shutil.copyfile(loaded.path, target)
+
+    def change(tree: CommentedMap) -> None:
+        spec = tree["spec"]
+        release = spec.setdefault("release", CommentedMap())
+        release["source"] = "release"
+        if remote:
+            release["remoteCache"] = "remote-cache"
+        for path, value in moved.items():
+            node = spec
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = value
+
+    edit_platform(target, change)
+
+
+def _copy_folder(source: Path, target: Path, problem: str, marker: str) -> None:
+    if not source.is_dir() or not any(source.glob(marker)):
+        raise BundleArchiveError(problem)
+    shutil.copytree(source, target)
+
+
+def _write_checksums(root: Path) -> int:
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    lines = [f"{_file_digest(p)}  {p.relative_to(root).as_posix()}\n" for p in files]
+    (root / CHECKSUMS).write_text("".join(lines), encoding="utf-8")
+    return len(files)
+
+
+def _parse_checksums(text: str) -> dict[str, str]:
+    entries = {}
+    for line in text.splitlines():
+        digest, _, name = line.partition("  ")
+        if digest and name:
+            entries[name] = digest
+    return entries
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _digest(tar: tarfile.TarFile, member: tarfile.TarInfo) -> str:
+    digest = hashlib.sha256()
+    for chunk in _chunks(tar, member):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    return b"".join(_chunks(tar, member))
+
+
+def _chunks(tar: tarfile.TarFile, member: tarfile.TarInfo) -> Iterator[bytes]:
+    handle = tar.extractfile(member)
+    if handle is None:
+        return
+    with handle:
+        while chunk := handle.read(_CHUNK):
+            yield chunk
+
+
+def _get(tree: object, path: tuple[str, ...]) -> object:
+    for key in path:
+        tree = tree.get(key) if isinstance(tree, dict) else None
+    return tree

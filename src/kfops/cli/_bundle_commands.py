@@ -1,0 +1,84 @@
+"""`kfops bundle create OUT.tar` and `kfops bundle verify OUT.tar`: the offline machine's kit."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kfops.airgap import (
+    Skopeo,
+    build_wheelhouse,
+    create_offline_bundle,
+    save_images,
+    verify_offline_bundle,
+)
+from kfops.config import load_platform
+from kfops.platform import render_platform
+from kfops.render import RenderOptions
+
+from ._images_commands import Bar, CredsOption, report
+from ._options import FileOption, OfflineOption, Output, OutputOption
+from ._output import err, out, print_json
+
+app = typer.Typer(help="Offline kit: everything a machine without network needs, in one tar.",
+                  no_args_is_help=True)
+
+
+@app.command(name="create")
+def create_command(
+    archive: Annotated[Path, typer.Argument(help="The tar file to write.")],
+    file: FileOption = Path("platform.yaml"),
+    images_from: Annotated[Path | None, typer.Option(
+        "--images-from", help="A folder from kfops images save, instead of saving now.")] = None,
+    wheelhouse: Annotated[Path | None, typer.Option(
+        "--wheelhouse", help="A folder of wheels (kfops and its dependencies) instead of "
+                             "building one with pip.")] = None,
+    creds_file: CredsOption = None,
+    offline: OfflineOption = False,
+    output: OutputOption = Output.text,
+) -> None:
+    """Pack the rendered bundle, release, remote bases, prerequisites, images and wheels."""
+    loaded = load_platform(file)
+    result = render_platform(loaded, RenderOptions(offline=offline))
+    with tempfile.TemporaryDirectory(prefix="kfops-kit-") as scratch:
+        images = images_from
+        if images is None:
+            images = Path(scratch) / "images"
+            with Bar(len(result.bundle.images), "saving images", output) as bar:
+                saved = save_images(result.bundle.images, images, Skopeo(authfile=creds_file),
+                                    bar.done)
+            if any(r.outcome == "failed" for r in saved):
+                report(saved, output)
+        if wheelhouse is None:
+            wheelhouse = Path(scratch) / "wheelhouse"
+            if output is Output.text:
+                err.print("building the wheelhouse with pip")
+            build_wheelhouse(wheelhouse)
+        packed = create_offline_bundle(archive, loaded, result, images=images,
+                                       wheelhouse=wheelhouse)
+    if output is Output.json:
+        print_json({"archive": str(packed.path), "files": packed.files, "bytes": packed.size})
+        return
+    out.print(f"[green]wrote[/] {packed.path}: {packed.files} files, {packed.size / 1e6:.1f} MB")
+    out.print("  on the offline machine: tar -xf it, then see docs/airgapped.md", markup=False)
+
+
+@app.command(name="verify")
+def verify_command(
+    archive: Annotated[Path, typer.Argument(help="A tar file from kfops bundle create.")],
+    output: OutputOption = Output.text,
+) -> None:
+    """Check every file of the archive against its checksums (exit 1 on any difference)."""
+    found = verify_offline_bundle(archive)
+    if output is Output.json:
+        print_json({"files": found.files, "problems": found.problems})
+    else:
+        for problem in found.problems:
+            out.print(f"  [red]{problem}[/]", markup=True)
+        state = "[red]damaged[/]" if found.problems else "[green]intact[/]"
+        out.print(f"{state}: {found.files} files checked")
+    if found.problems:
+        raise typer.Exit(1)
