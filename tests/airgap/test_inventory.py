@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +216,23 @@ def test_public_reference_left_is_named_once() -> None:
     obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "x"},
            "data": {"a": "see registry.k8s.io/pause:3.9 for details", "b": f"{REGISTRY}/p:1"}}
     assert public_references(obj, REGISTRY) == [("data[a]", "registry.k8s.io/pause:3.9")]
+
+
+def test_images_list_cli(platform_file: PlatformWriter, tmp_path: Path,
+                         capsys: pytest.CaptureFixture[str]) -> None:
+    from kfops.cli import main  # noqa: PLC0415
+
+    path = platform_file(spec_extra=f"  airgap: {{registry: \"{REGISTRY}\"}}\n")
+    assert main(["images", "list", "-f", str(path), "--offline", "-o", "json"]) == 0
+    entries = {e["source"]: e for e in json.loads(capsys.readouterr().out)}
+    agent = entries["docker.io/kserve/agent:v0.16.0"]
+    assert agent["destination"] == f"{REGISTRY}/kserve/agent:v0.16.0"
+    assert "ConfigMap kubeflow/inferenceservice-config: data[agent].image" in agent["foundIn"]
+    # The same from the written bundle, whose lock maps destinations back to sources.
+    assert main(["render", "-f", str(path), "--offline", "--out", str(tmp_path / "b"),
+                 "-o", "json"]) == 0
+    capsys.readouterr()
+    assert main(["images", "list", "--bundle", str(tmp_path / "b"), "-o", "json"]) == 0
+    from_bundle = {e["source"]: e for e in json.loads(capsys.readouterr().out)}
+    assert from_bundle == entries
+    assert sorted(entries) == (tmp_path / "b/images.txt").read_text().split()

@@ -75,6 +75,7 @@ def test_kit_renders_offline_installs_kfops_and_catches_changes(
     text = (root / "platform.yaml").read_text()
     assert "source: release" in text and "remoteCache: remote-cache" in text
     assert "source: prereqs/metallb/metallb-native.yaml" in text
+    subprocess.run(["sha256sum", "-c", "--quiet", "checksums.sha256"], cwd=root, check=True)
     monkeypatch.setenv("KFOPS_CACHE_DIR", str(tmp_path / "empty-cache"))
     monkeypatch.setenv("KFOPS_GITHUB_URL", "http://127.0.0.1:9")
     assert main(["render", "-f", str(root / "platform.yaml"), "--offline", "--out",

@@ -34,7 +34,7 @@ app = typer.Typer(
     name="kfops",
     help="Install and operate Kubeflow from one platform.yaml.\n\n"
          "Exit codes: 0 ok; 1 the operation failed; 2 bad input (config, flags or objects "
-         "that fail validation; nothing was touched); 3 plan found changes.",
+         "that fail validation; nothing was touched); 3 plan found changes; 130 interrupted.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
