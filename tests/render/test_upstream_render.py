@@ -150,7 +150,10 @@ def test_bundle_layout_labels_and_modes(
     assert result.bundle.secret_files()
     images = (out / "images.txt").read_text().splitlines()
     assert images == sorted(set(images))
-    assert all(i.count("/") >= 2 and (":" in i.rsplit("/", 1)[-1] or "@" in i) for i in images)
+    # Fully qualified: a registry host first (registry.k8s.io/busybox has one path part only),
+    # and a tag or digest.
+    assert all("." in i.split("/", 1)[0] and "/" in i
+               and (":" in i.rsplit("/", 1)[-1] or "@" in i) for i in images)
 
 
 def _selector_labels(obj: dict[str, Any]) -> dict[str, Any]:
