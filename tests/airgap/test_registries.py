@@ -3,6 +3,7 @@ with small OCI images the tests build (a shared base layer, one multi-arch index
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -156,3 +157,25 @@ def test_save_stores_shared_layers_once_and_load_pushes_them(world: World,
         assert skopeo_digest(moved(world, image)) == world.digests[image]
     again = load_images(folder, world.target.host, Skopeo(insecure_destination=True))
     assert [r.outcome for r in again] == ["skipped"] * 5
+
+
+def test_credentials_from_a_creds_file(world: World, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    with running_registry(tmp_path / "private", users={"mirror": "s3cret"}) as private:
+        insecure_registries_conf(Path(os.environ["HOME"]),
+                                 [world.source.host, world.target.host, private.host])
+        [refused] = mirror_images(world.images[:1], private.host,
+                                  Skopeo(insecure_destination=True))
+        assert refused.outcome == "failed" and "unauthorized" in refused.reason.lower()
+        creds = tmp_path / "auth.json"
+        token = base64.b64encode(b"mirror:s3cret").decode()
+        creds.write_text(json.dumps({"auths": {private.host: {"auth": token}}}))
+        listing = tmp_path / "images.txt"
+        listing.write_text(world.images[0] + "\n")
+        platform = tmp_path / "platform.yaml"
+        platform.write_text("apiVersion: kfops.io/v1alpha1\nkind: Platform\nspec:\n"
+                            "  target: local\n"
+                            f"  airgap: {{registry: \"{private.host}\", insecure: true}}\n")
+        assert main(["images", "mirror", "--to", private.host, "-f", str(platform),
+                     "--images", str(listing), "--creds-file", str(creds), "-o", "json"]) == 0
+        assert json.loads(capsys.readouterr().out)["copied"] == 1

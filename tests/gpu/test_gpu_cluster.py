@@ -112,6 +112,16 @@ def test_gpu_test_cli(platform_file: PlatformWriter, kubeconfig: Path, cluster: 
     assert main(args) == 1
     out = capsys.readouterr().out
     assert "failed: no node" in out and "gpu=a100:NoSchedule" in out
+    # In a closed network the test image comes from the private registry.
+    path.write_text(path.read_text() + "  airgap: {registry: \"registry.internal:5000\"}\n")
+    add_node(cluster, jobs, node("gpu-2", gpus=1, taints=[
+        {"key": "gpu", "value": "a100", "effect": "NoSchedule"}]))
+    jobs.state.settings.image_pull_error = True
+    assert main([*args, "-o", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["failedStep"] == "image pull"
+    assert report["detail"].startswith(
+        "registry.internal:5000/nvidia/cuda:12.4.1-base-ubuntu22.04: ErrImagePull")
 
 
 def default_class(cluster: Cluster) -> None:

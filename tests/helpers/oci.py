@@ -13,12 +13,15 @@ import socket
 import subprocess
 import tarfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import bcrypt
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -101,19 +104,27 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_registry(folder: Path) -> Iterator[Registry]:
-    """Debian's docker-registry on a free port, storing under `folder`."""
+def running_registry(folder: Path, users: dict[str, str] | None = None) -> Iterator[Registry]:
+    """Debian's docker-registry on a free port, storing under `folder`; with `users`
+    (name -> password), only they may use it (htpasswd, bcrypt)."""
     binary = shutil.which("docker-registry")
     if binary is None:
         raise RuntimeError("docker-registry is not installed: run scripts/install-system-deps")
     port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "config.yml"
-    config.write_text(json.dumps({
+    settings: dict[str, Any] = {
         "version": 0.1, "log": {"level": "error"},
         "storage": {"filesystem": {"rootdirectory": str(folder / "data")},
                     "delete": {"enabled": True}},
-        "http": {"addr": f"127.0.0.1:{port}"}}))
+        "http": {"addr": f"127.0.0.1:{port}"}}
+    if users:
+        htpasswd = folder / "htpasswd"
+        htpasswd.write_text("".join(
+            f"{name}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(5)).decode()}\n"
+            for name, password in users.items()))
+        settings["auth"] = {"htpasswd": {"realm": "tests", "path": str(htpasswd)}}
+    config.write_text(json.dumps(settings))
     process = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
@@ -122,6 +133,8 @@ def running_registry(folder: Path) -> Iterator[Registry]:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
                 break
+            except urllib.error.HTTPError:
+                break  # 401: up, and asking for credentials
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("docker-registry did not start") from None

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from kfops.airgap import rewrite_reference
 from kfops.cluster import WaitSettings
 from kfops.config import load_platform
 from kfops.gpu import TEST_IMAGE, GpuTest, GpuTestReport
@@ -27,17 +28,20 @@ def test_command(
     context: ContextOption = None,
     namespace: Annotated[str, typer.Option(
         "--namespace", "-n", help="Where the test Job runs.")] = "default",
-    image: Annotated[str, typer.Option(
-        "--image", help="An image with nvidia-smi (a mirror's copy in closed networks).")
-    ] = TEST_IMAGE,
+    image: Annotated[str | None, typer.Option(
+        "--image", help=f"An image with nvidia-smi; default {TEST_IMAGE}, from "
+                        "airgap.registry when the platform sets one.")] = None,
     timeout: Annotated[float, typer.Option(
         "--timeout", help="Seconds to wait; a new GPU node can take 10 minutes.")] = 900.0,
     output: OutputOption = Output.text,
 ) -> None:
     """Run a one-GPU Job with the platform's toleration; say which step failed (exit 1)."""
-    taint = load_platform(file, check_references=False).platform.spec.gpu.taint
+    spec = load_platform(file, check_references=False).platform.spec
+    if image is None:
+        image = TEST_IMAGE if spec.airgap is None else rewrite_reference(
+            TEST_IMAGE, spec.airgap.registry, spec.airgap.keep_source_host)
     with Connection(kubeconfig, context).connect() as cluster:
-        test = GpuTest(cluster, taint, namespace, image,
+        test = GpuTest(cluster, spec.gpu.taint, namespace, image,
                        WaitSettings(timeout=timeout, interval=5.0))
         if output is Output.json:
             report = test.run()
