@@ -236,3 +236,30 @@ def test_images_list_cli(platform_file: PlatformWriter, tmp_path: Path,
     from_bundle = {e["source"]: e for e in json.loads(capsys.readouterr().out)}
     assert from_bundle == entries
     assert sorted(entries) == (tmp_path / "b/images.txt").read_text().split()
+
+
+def test_a_docker_hub_istio_hub_keeps_its_namespace(platform_file: PlatformWriter) -> None:
+    """Istio's own default hub is docker.io/istio: the sidecar must land where mirror puts it."""
+    values = json.dumps({"global": {"hub": "docker.io/istio", "tag": "1.24.3",
+                                    "proxy": {"image": "proxyv2"}}})
+    injector = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "injector-copy", "namespace": "kubeflow"}, "data": {"values": values}}
+    path = platform_file(spec_extra=f"  airgap: {{registry: \"{REGISTRY}\"}}\n")
+    result = render_platform(load_platform(path), RenderOptions(
+        offline=True, contributions=(Plant(injector),)))
+    [copy] = [o for o in objects_of(result) if o["metadata"]["name"] == "injector-copy"]
+    assert json.loads(copy["data"]["values"])["global"]["hub"] == f"{REGISTRY}/istio"
+    assert "docker.io/istio/proxyv2:1.24.3" in result.bundle.images
+    assert result.bundle.lock["imageSources"][f"{REGISTRY}/istio/proxyv2:1.24.3"] == \
+        "docker.io/istio/proxyv2:1.24.3"
+
+
+@pytest.mark.parametrize("registry", ["harbor", "https://registry.internal", "harbor/kubeflow"])
+def test_registry_must_be_a_host(registry: str, platform_file: PlatformWriter,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from kfops.cli import main  # noqa: PLC0415
+
+    listing = platform_file().parent / "images.txt"
+    listing.write_text("ghcr.io/kubeflow/x:1\n")
+    assert main(["images", "mirror", "--to", registry, "--images", str(listing)]) == 2
+    assert "registry host" in capsys.readouterr().err

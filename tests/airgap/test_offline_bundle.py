@@ -116,3 +116,22 @@ def _objects(bundle: Path) -> list[str]:
 
     lock = yaml.safe_load((bundle / "kfops.lock").read_text())
     return [name for path, count in lock["objects"].items() for name in [path] * count]
+
+
+def test_verify_names_links_and_strangers(tmp_path: Path) -> None:
+    from kfops.airgap import verify_offline_bundle  # noqa: PLC0415
+
+    root = tmp_path / "kfops-offline-lab"
+    (root / "bundle").mkdir(parents=True)
+    (root / "bundle/kfops.lock").write_text("x\n")
+    (root / "checksums.sha256").write_text(
+        "5e2bf57d3f40c4b6df69daf1936cb766f832374b4fc0259a7cbff06e2f70f269  bundle/kfops.lock\n")
+    (root / "bundle/link").symlink_to("/etc/passwd")
+    kit = tmp_path / "kit.tar"
+    with tarfile.open(kit, "w") as tar:
+        tar.add(root, arcname="kfops-offline-lab")
+        tar.add(root / "bundle/kfops.lock", arcname="elsewhere/kfops.lock")
+    report = verify_offline_bundle(kit)
+    assert "not a file or folder: kfops-offline-lab/bundle/link" in report.problems
+    assert any(p.startswith("not one kfops-offline-* folder") for p in report.problems)
+    assert "incomplete: no platform.yaml" in report.problems

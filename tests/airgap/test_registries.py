@@ -179,3 +179,17 @@ def test_credentials_from_a_creds_file(world: World, tmp_path: Path,
         assert main(["images", "mirror", "--to", private.host, "-f", str(platform),
                      "--images", str(listing), "--creds-file", str(creds), "-o", "json"]) == 0
         assert json.loads(capsys.readouterr().out)["copied"] == 1
+
+
+def test_bad_inputs_are_named_without_a_traceback(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    listing = tmp_path / "images.txt"
+    listing.write_text("ghcr.io/kubeflow/x:1\n")
+    assert main(["images", "mirror", "--to", "registry.internal:5000", "--images",
+                 str(listing), "--creds-file", str(tmp_path / "missing.json")]) == 2
+    assert "missing.json" in capsys.readouterr().err
+    broken = tmp_path / "saved"
+    broken.mkdir()
+    (broken / "images.json").write_text('{"images": [{"source": "x"}]}')
+    assert main(["images", "load", str(broken), "--to", "registry.internal:5000"]) == 2
+    assert "not written by kfops images save" in capsys.readouterr().err

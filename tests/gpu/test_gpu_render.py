@@ -91,6 +91,8 @@ def test_aks_node_pools_and_classes(aks: RenderResult) -> None:
     assert general["spec"]["limits"] == {"cpu": "100"}
     assert general["spec"]["disruption"]["consolidationPolicy"] == "WhenEmptyOrUnderutilized"
     assert "taints" not in general["spec"]["template"]["spec"]
+    assert {"key": "karpenter.azure.com/sku-gpu-manufacturer", "operator": "DoesNotExist"} in \
+        general["spec"]["template"]["spec"]["requirements"]
     gpu_class = objects.get("AKSNodeClass", "gpu")
     assert gpu_class["apiVersion"] == "karpenter.azure.com/v1beta1"
     # driver: false: the operator installs no driver, so AKS's node image brings it.

@@ -20,6 +20,7 @@ VALUES: dict[str, str] = {
     "nodeResourceGroup": NODE_GROUP,
     "networkProfile.networkPlugin": "azure",
     "networkProfile.networkPluginMode": "overlay",
+    "networkProfile.networkPolicy": "cilium",
     "identityProfile.kubeletidentity.resourceId": "/subscriptions/s/kubelet-identity",
     "principalId": "11111111-1111-1111-1111-111111111111",
     "clientId": "22222222-2222-2222-2222-222222222222",
@@ -97,7 +98,9 @@ def helm(args: list[str], made: set[str]) -> tuple[int, set[str]]:
         mode = stat.S_IMODE(values.stat().st_mode)
         text = values.read_text()
         (STATE / "values.json").write_text(json.dumps({
-            "path": str(values), "mode": oct(mode), "token": "abc123.secrettokenvalue" in text}))
+            "path": str(values), "mode": oct(mode), "token": "abc123.secrettokenvalue" in text,
+            "policy": "NETWORK_POLICY, value: \"cilium\"" in text,
+            "ssh": "ssh-rsa AAAAB3Nza-public-key azureuser" in text}))
         made.add("helm:karpenter")
     return 0, made
 

@@ -117,13 +117,23 @@ def test_karpenter_script_runs_in_order_then_changes_nothing(platform: Path,
         "az identity show --name karpentermsi")
     values = json.loads((Path(env["STUB_STATE"]) / "values.json").read_text())
     # The bootstrap token went to a file only the user could read, deleted afterwards.
-    assert values == {"path": values["path"], "mode": "0o600", "token": True}
+    assert values == {"path": values["path"], "mode": "0o600", "token": True, "policy": True,
+                      "ssh": True}
     assert not Path(values["path"]).exists()
     second = run(script, env)
     assert second.returncode == 0, second.stderr
     again = calls(env)
     assert [c for c in again if " create " in f"{c} " or c.startswith("helm upgrade")] == []
     assert "Karpenter 1.14.2 is installed" in second.stdout
+
+
+def test_karpenter_is_not_installed_with_a_value_missing(platform: Path, tmp_path: Path) -> None:
+    script = script_for(platform, "karpenter", tmp_path)
+    env = stubs(tmp_path)
+    (Path(env["HOME"]) / ".ssh/id_rsa.pub").unlink()
+    failed = run(script, env)
+    assert failed.returncode == 1 and "no SSH public key" in failed.stderr
+    assert not any(c.startswith("helm upgrade") for c in calls(env))
 
 
 def test_auto_provisioning_script_has_no_karpenter_install(platform: Path,

@@ -90,8 +90,12 @@ def _read_index(folder: Path) -> dict[str, dict[str, Any]]:
                          "write one with kfops images save") from None
     except (OSError, ValueError) as error:
         raise InputError(f"cannot read {folder / INDEX}: {error}") from None
-    return {str(item["source"]): {"ref": item["ref"], "digest": item["digest"]}
-            for item in data["images"]}
+    try:
+        return {str(item["source"]): {"ref": str(item["ref"]), "digest": str(item["digest"])}
+                for item in data["images"]}
+    except (KeyError, TypeError):
+        raise InputError(f"{folder / INDEX} is not a list of saved images (source, ref, "
+                         "digest); it was not written by kfops images save") from None
 
 
 def _write_index(folder: Path, saved: dict[str, dict[str, Any]]) -> None:

@@ -14,7 +14,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
@@ -62,17 +62,24 @@ def mirror_images(images: Sequence[str], registry: str, skopeo: Skopeo, *,
     queue = _BlobQueue([p for p in plans if p.result is None])
 
     def copy(plan: _Plan) -> MirrorResult:
+        result = MirrorResult(plan.source, plan.target, "failed", "not copied")
         try:
             skopeo.copy(f"docker://{plan.source}", f"docker://{plan.target}")
             result = MirrorResult(plan.source, plan.target, "copied", "", plan.digest)
-        except SkopeoError as error:
+        except (SkopeoError, OSError) as error:
             result = MirrorResult(plan.source, plan.target, "failed", str(error))
-        queue.finish(plan, result.outcome == "copied")
+        finally:
+            # Whatever happened, the copy's blobs are no longer in flight.
+            queue.finish(plan, result.outcome == "copied")
         on_done(result)
         return result
 
-    copied = {r.source: r for r in in_parallel(lambda _: copy(queue.take()),
-                                               range(len(queue)), parallel)}
+    def next_copy(_: int) -> MirrorResult | None:
+        plan = queue.take()
+        return None if plan is None else copy(plan)
+
+    done = in_parallel(next_copy, range(len(queue)), parallel, on_interrupt=queue.stop)
+    copied = {r.source: r for r in done if r is not None}
     return [p.result or copied[p.source] for p in plans]
 
 
@@ -112,14 +119,22 @@ class _BlobQueue:
     _uploading: Counter[str] = field(default_factory=Counter)
     _there: set[str] = field(default_factory=set)
     _lock: threading.Condition = field(default_factory=threading.Condition)
+    _stopped: bool = False
 
     def __len__(self) -> int:
         return len(self.pending)
 
-    def take(self) -> _Plan:
-        """The next copy whose missing blobs no running copy is uploading (waits for one)."""
+    def stop(self) -> None:
+        """Hand out nothing more (an interruption): waiting workers return at once."""
         with self._lock:
-            while True:
+            self._stopped = True
+            self._lock.notify_all()
+
+    def take(self) -> _Plan | None:
+        """The next copy whose missing blobs no running copy is uploading (waits for one);
+        None once stopped."""
+        with self._lock:
+            while not self._stopped:
                 for plan in self.pending:
                     missing = plan.blobs - self._there
                     if not missing & set(self._uploading) or not self._uploading:
@@ -127,6 +142,7 @@ class _BlobQueue:
                         self._uploading.update(missing)
                         return plan
                 self._lock.wait()
+            return None
 
     def finish(self, plan: _Plan, copied: bool) -> None:
         """A copy ended: its blobs are no longer in flight (and are there, if it worked)."""
@@ -139,14 +155,23 @@ class _BlobQueue:
             self._lock.notify_all()
 
 
-def in_parallel(work: Callable[[T], R], items: Sequence[T], parallel: int) -> list[R]:
-    """`work` on every item, `parallel` at once; an interruption stops what has not started."""
+def in_parallel(work: Callable[[T], R], items: Sequence[T], parallel: int,
+                on_interrupt: Callable[[], None] = lambda: None) -> list[R]:
+    """`work` on every item, `parallel` at once; an interruption stops what has not started.
+
+    `on_interrupt` runs first on an interruption (to release workers that wait).
+    """
     pool = ThreadPoolExecutor(max_workers=max(1, parallel))
     try:
-        return list(pool.map(work, items))
+        futures = [pool.submit(work, item) for item in items]
+        # Short waits: a blocked wait would only see Ctrl-C when some future completes.
+        while wait(futures, timeout=0.1).not_done:
+            pass
+        return [future.result() for future in futures]
     except BaseException:
-        # Ctrl-C: copies under way finish (skopeo leaves no half image), the rest never start;
-        # the next run skips what arrived.
+        on_interrupt()
+        # Ctrl-C: copies under way finish (skopeo runs in its own session, out of reach of the
+        # terminal's signal), the rest never start; the next run skips what arrived.
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     finally:

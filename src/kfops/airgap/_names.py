@@ -26,6 +26,12 @@ def destination_repository(repository: str, registry: str, keep_source_host: boo
     return f"{registry}/{full}" if keep_source_host else f"{registry}/{path}"
 
 
+def rewrite_hub(hub: str, registry: str, keep_source_host: bool) -> str:
+    """An image prefix such as Istio's hub (`docker.io/istio`: images are hub/name:tag)."""
+    return rewrite_reference(f"{hub.rstrip('/')}/image:tag", registry,
+                             keep_source_host).removesuffix("/image:tag")
+
+
 def rewrite_reference(reference: str, registry: str, keep_source_host: bool) -> str:
     """The reference in the private registry, its tag and digest kept as written."""
     repository, suffix = split_reference(reference)

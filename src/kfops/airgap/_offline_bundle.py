@@ -16,6 +16,7 @@ The archive holds one folder:
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tarfile
 import tempfile
@@ -67,7 +68,16 @@ def create_offline_bundle(out: Path, loaded: LoadedPlatform, result: RenderResul
                           cache_dir: Path | None = None) -> Packed:
     """Pack the render, its inputs, the saved `images` folder and a `wheelhouse` into `out`."""
     top = f"kfops-offline-{loaded.platform.metadata.name}"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return _create(out, top, loaded, result, images=images, wheelhouse=wheelhouse,
+                       cache_dir=cache_dir)
+    except OSError as error:
+        raise BundleArchiveError(f"cannot write {out}: {error}") from None
+
+
+def _create(out: Path, top: str, loaded: LoadedPlatform, result: RenderResult, *,
+            images: Path, wheelhouse: Path, cache_dir: Path | None) -> Packed:
     with tempfile.TemporaryDirectory(prefix=".kfops-bundle-", dir=out.parent) as scratch:
         root = Path(scratch) / top
         root.mkdir()
@@ -83,12 +93,22 @@ def create_offline_bundle(out: Path, loaded: LoadedPlatform, result: RenderResul
                      "kfops-*.whl")
         _offline_platform(loaded, root, moved, inputs.remote_cache.is_dir())
         files = _write_checksums(root)
-        partial = out.with_name(f".{out.name}.partial")
-        with tarfile.open(partial, "w") as tar:
-            tar.add(root, arcname=top)
-        partial.chmod(0o600)  # the rendered bundle holds Secrets
-        partial.replace(out)
+        _write_tar(root, top, out)
     return Packed(out, files, out.stat().st_size)
+
+
+def _write_tar(root: Path, top: str, out: Path) -> None:
+    """`root` as `top/` in the tar `out`, readable by its owner only from the first byte (the
+    rendered bundle holds Secrets); a failed write leaves nothing behind."""
+    partial = out.with_name(f".{out.name}.partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle, tarfile.open(fileobj=handle, mode="w") as tar:
+            tar.add(root, arcname=top)
+        partial.replace(out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def verify_offline_bundle(path: Path) -> Verified:
@@ -98,11 +118,12 @@ def verify_offline_bundle(path: Path) -> Verified:
         with tarfile.open(path) as tar:
             members = {m.name.split("/", 1)[1]: m for m in tar.getmembers()
                        if m.isfile() and "/" in m.name}
+            report.problems += _odd_members(tar.getmembers())
             listing = members.pop(CHECKSUMS, None)
             if listing is None:
                 report.problems.append(f"no {CHECKSUMS} in {path}")
                 return report
-            expected = _parse_checksums(_read(tar, listing).decode())
+            expected = _parse_checksums(_read(tar, listing).decode(errors="replace"))
             for name, digest in sorted(expected.items()):
                 member = members.pop(name, None)
                 if member is None:
@@ -120,6 +141,17 @@ def verify_offline_bundle(path: Path) -> Verified:
     if not any(n.startswith("wheelhouse/kfops-") for n in expected):
         report.problems.append("incomplete: no kfops wheel in wheelhouse/")
     return report
+
+
+def _odd_members(members: list[tarfile.TarInfo]) -> list[str]:
+    """Members a kit never has: links or devices, or anything outside its one top folder."""
+    tops = sorted({m.name.split("/", 1)[0] for m in members})
+    problems = []
+    if len(tops) != 1 or not tops[0].startswith("kfops-offline-"):
+        problems.append(f"not one kfops-offline-* folder at the top: {', '.join(tops)}")
+    problems += [f"not a file or folder: {m.name}" for m in members
+                 if not (m.isfile() or m.isdir())]
+    return problems
 
 
 #: Platform fields naming prerequisite manifests: (folder in prereqs/, path, is a folder).

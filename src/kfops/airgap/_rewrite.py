@@ -15,6 +15,8 @@ from kfops.config import Airgap
 from kfops.errors import RenderError
 from kfops.objects import describe
 from kfops.render import (
+    REFERENCE_END,
+    REFERENCE_START,
     EditableBundle,
     ImageUse,
     RenderContext,
@@ -22,7 +24,7 @@ from kfops.render import (
     public_references,
 )
 
-from ._names import destination, destination_repository, rewrite_reference
+from ._names import destination, rewrite_hub, rewrite_reference
 
 COMPONENT = "airgap"
 
@@ -59,7 +61,7 @@ class RewriteImages:
 
 def _rewrite(obj: dict[str, Any], use: ImageUse, airgap: Airgap) -> None:
     if use.hub:
-        new = destination_repository(use.raw, airgap.registry, airgap.keep_source_host)
+        new = rewrite_hub(use.raw, airgap.registry, airgap.keep_source_host)
     else:
         new = rewrite_reference(use.raw, airgap.registry, airgap.keep_source_host)
     parent: Any = obj
@@ -70,7 +72,7 @@ def _rewrite(obj: dict[str, Any], use: ImageUse, airgap: Airgap) -> None:
         parent[use.path[-1]] = new
         return
     # Inside text (a ConfigMap's JSON or YAML): the reference as a whole word only.
-    parent[use.path[-1]] = re.sub(rf"(?<![\w./:@-]){re.escape(use.raw)}(?![\w/@:.-])",
+    parent[use.path[-1]] = re.sub(f"{REFERENCE_START}{re.escape(use.raw)}{REFERENCE_END}",
                                   lambda _: new, text)
 
 

@@ -73,7 +73,9 @@ class Skopeo:
         if found is None:
             raise SkopeoError("skopeo is not installed: apt-get install skopeo (Debian, Ubuntu) "
                               "or dnf install skopeo")
-        return subprocess.run([found, *args], capture_output=True, check=False)
+        # Its own session: Ctrl-C on kfops lets a copy under way finish instead of killing it.
+        return subprocess.run([found, *args], capture_output=True, check=False,
+                              start_new_session=True)
 
 
 def _reason(stderr: str) -> str:

@@ -32,10 +32,12 @@ def create_command(
     archive: Annotated[Path, typer.Argument(help="The tar file to write.")],
     file: FileOption = Path("platform.yaml"),
     images_from: Annotated[Path | None, typer.Option(
-        "--images-from", help="A folder from kfops images save, instead of saving now.")] = None,
+        "--images-from", exists=True, file_okay=False,
+        help="A folder from kfops images save, instead of saving now.")] = None,
     wheelhouse: Annotated[Path | None, typer.Option(
-        "--wheelhouse", help="A folder of wheels (kfops and its dependencies) instead of "
-                             "building one with pip.")] = None,
+        "--wheelhouse", exists=True, file_okay=False,
+        help="A folder of wheels (kfops and its dependencies) instead of building one with "
+             "pip.")] = None,
     creds_file: CredsOption = None,
     offline: OfflineOption = False,
     output: OutputOption = Output.text,
@@ -68,7 +70,8 @@ def create_command(
 
 @app.command(name="verify")
 def verify_command(
-    archive: Annotated[Path, typer.Argument(help="A tar file from kfops bundle create.")],
+    archive: Annotated[Path, typer.Argument(
+        exists=True, dir_okay=False, help="A tar file from kfops bundle create.")],
     output: OutputOption = Output.text,
 ) -> None:
     """Check every file of the archive against its checksums (exit 1 on any difference)."""

@@ -10,6 +10,7 @@ import typer
 from kfops.airgap import rewrite_reference
 from kfops.cluster import WaitSettings
 from kfops.config import load_platform
+from kfops.errors import InputError
 from kfops.gpu import TEST_IMAGE, GpuTest, GpuTestReport
 from kfops.targets import aks_script
 
@@ -90,7 +91,10 @@ def script_command(
     if out_file is None:
         typer.echo(text, nl=False)
         return
-    out_file.write_text(text, encoding="utf-8")
-    out_file.chmod(0o755)
+    try:
+        out_file.write_text(text, encoding="utf-8")
+        out_file.chmod(0o755)
+    except OSError as error:
+        raise InputError(f"cannot write {out_file}: {error.strerror}") from None
     out.print(f"wrote {out_file}; run it with bash (needs az, kubectl"
               f"{', helm' if node_provisioning == 'karpenter' else ''})", markup=False)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError as PydanticValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -20,7 +21,7 @@ from kfops.airgap import (
     save_images,
     saved_images,
 )
-from kfops.config import load_platform
+from kfops.config import Airgap, load_platform
 from kfops.errors import InputError
 from kfops.platform import render_platform
 from kfops.render import IMAGES, RenderOptions, normalise_image, read_bundle_objects
@@ -32,14 +33,17 @@ app = typer.Typer(help="Air-gap: the platform's images; copy them to a private r
                        "disk and back.", no_args_is_help=True)
 
 BundleOption = Annotated[Path | None, typer.Option(
-    "--bundle", help="A written bundle instead of rendering the platform file.")]
+    "--bundle", exists=True, file_okay=False,
+    help="A written bundle instead of rendering the platform file.")]
 ImagesOption = Annotated[Path | None, typer.Option(
-    "--images", help="A list of images, one per line (like a bundle's images.txt), instead.")]
+    "--images", exists=True, dir_okay=False,
+    help="A list of images, one per line (like a bundle's images.txt), instead.")]
 ParallelOption = Annotated[int, typer.Option(
     "--parallel", min=1, max=32, help="Images copied at once.")]
 CredsOption = Annotated[Path | None, typer.Option(
-    "--creds-file", help="Registry credentials (containers auth.json format); default: "
-                         "skopeo's own ($XDG_RUNTIME_DIR/containers/auth.json).")]
+    "--creds-file", exists=True, dir_okay=False,
+    help="Registry credentials (containers auth.json format); default: skopeo's own "
+         "($XDG_RUNTIME_DIR/containers/auth.json).")]
 
 
 @dataclass
@@ -83,6 +87,19 @@ def _read_list(path: Path) -> list[str]:
                    if line.split("#", 1)[0].strip()})
 
 
+def _registry(value: str) -> str:
+    """`--to`: a registry host (with a dot, a port or localhost), as airgap.registry."""
+    try:
+        Airgap(registry=value)
+    except PydanticValidationError as error:
+        raise typer.BadParameter(error.errors()[0]["msg"]) from None
+    return value.rstrip("/")
+
+
+ToOption = Annotated[str, typer.Option(
+    "--to", callback=_registry, help="The private registry, host[:port][/path].")]
+
+
 @app.command(name="list")
 def list_command(file: FileOption = Path("platform.yaml"), bundle: BundleOption = None,
                  offline: OfflineOption = False, output: OutputOption = Output.text) -> None:
@@ -102,7 +119,7 @@ def list_command(file: FileOption = Path("platform.yaml"), bundle: BundleOption 
 
 @app.command(name="mirror")
 def mirror_command(
-    to: Annotated[str, typer.Option("--to", help="The private registry, host[:port][/path].")],
+    to: ToOption,
     file: FileOption = Path("platform.yaml"), bundle: BundleOption = None,
     images: ImagesOption = None, parallel: ParallelOption = 4, creds_file: CredsOption = None,
     offline: OfflineOption = False, output: OutputOption = Output.text,
@@ -133,8 +150,9 @@ def save_command(
 
 @app.command(name="load")
 def load_command(
-    folder: Annotated[Path, typer.Argument(help="A folder written by kfops images save.")],
-    to: Annotated[str, typer.Option("--to", help="The private registry, host[:port][/path].")],
+    folder: Annotated[Path, typer.Argument(
+        exists=True, file_okay=False, help="A folder written by kfops images save.")],
+    to: ToOption,
     file: FileOption = Path("platform.yaml"), parallel: ParallelOption = 4,
     creds_file: CredsOption = None, output: OutputOption = Output.text,
 ) -> None:

@@ -101,7 +101,10 @@ def _quantity(value: Any) -> str | int:
 
 
 def _registry(value: str) -> str:
-    if "://" in value or not _REGISTRY.match(value):
+    host = value.split("/", 1)[0]
+    # A first part without a dot or port is a Docker Hub namespace to every image tool.
+    is_host = "." in host or ":" in host or host == "localhost"
+    if "://" in value or not _REGISTRY.match(value) or not is_host:
         raise _fail(
             "registry", "expected a registry host with optional port and path, without a scheme "
             "(registry.internal:5000 or registry.internal/kubeflow)"

@@ -43,6 +43,10 @@ def node_pool(pool: NodePool, gpu: Gpu) -> dict[str, Any]:
         # Karpenter does not taint GPU nodes itself.
         template["taints"] = [{"key": gpu.taint.key, "value": gpu.taint.value,
                                "effect": gpu.taint.effect}]
+    else:
+        # Without this, Karpenter may answer a GPU pod with a GPU VM from this pool: untainted,
+        # consolidated when underused, with AKS's driver beside the operator's.
+        requirements.append({"key": GPU_MANUFACTURER, "operator": "DoesNotExist"})
     if pool.expire_after:
         template["expireAfter"] = pool.expire_after
     spec: dict[str, Any] = {"template": {"spec": template}, "disruption": _disruption(pool)}

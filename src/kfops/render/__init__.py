@@ -5,6 +5,8 @@ from ._check import validate_bundle
 from ._contributions import Contribution, EditableBundle, GeneratedValue, RenderContext
 from ._documents import dump_document, load_documents
 from ._images import (
+    REFERENCE_END,
+    REFERENCE_START,
     ImageUse,
     find_image_uses,
     image_list,
@@ -32,6 +34,8 @@ from ._sources import SourceFetcher
 __all__ = [
     "IMAGES",
     "LOCK",
+    "REFERENCE_END",
+    "REFERENCE_START",
     "STAGES",
     "ApplySet",
     "Bundle",

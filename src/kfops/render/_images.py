@@ -44,9 +44,15 @@ _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}
 REFERENCE = re.compile(
     rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?$")
 #: A reference inside free text: only with a registry host (a dot) and a tag or digest.
+#: A tag inside text ends with a word character (a final dot or dash belongs to the prose).
+_TEXT_TAG = r"[\w](?:[\w.-]{0,126}[\w])?"
+#: Where a reference inside text starts and ends: not inside a longer word, path or reference
+#: (a dot or colon ends one only when no word character follows: prose, not a longer tag).
+REFERENCE_START = r"(?<![\w./:@-])"
+REFERENCE_END = r"(?![\w/@]|[.:-]\w)"
 _EMBEDDED = re.compile(
-    rf"(?<![\w./:@-])(?:[a-z0-9-]+\.)+[a-z]{{2,}}(?::[0-9]+)?/{_COMPONENT}(?:/{_COMPONENT})*"
-    rf"(?:(?::{_TAG})(?:@{_DIGEST})?|@{_DIGEST})(?![\w/@])")
+    rf"{REFERENCE_START}(?:[a-z0-9-]+\.)+[a-z]{{2,}}(?::[0-9]+)?/{_COMPONENT}(?:/{_COMPONENT})*"
+    rf"(?:(?::{_TEXT_TAG})(?:@{_DIGEST})?|@{_DIGEST}){REFERENCE_END}")
 _NOT_IMAGES = re.compile(r"(pull_?polic|pull_?secret|policy$|secrets?$)", re.IGNORECASE)
 
 

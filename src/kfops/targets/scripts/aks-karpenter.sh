@@ -38,18 +38,45 @@ if helm list --namespace "$KARPENTER_NAMESPACE" --filter '^karpenter$' --deploye
   exit 0
 fi
 
-# The values name the cluster to Karpenter; the node bootstrap token is a secret, so it is read
-# from the cluster now and kept in a file only this user can read, deleted on exit.
+# Everything Karpenter's values need, read before anything is installed: a failed or empty read
+# stops here (set -e covers each assignment), so a broken install is never left behind.
+SSH_KEY_FILE="${SSH_PUBLIC_KEY_FILE:-$HOME/.ssh/id_rsa.pub}"
+if [[ ! -r "$SSH_KEY_FILE" ]]; then
+  echo "kfops aks script: no SSH public key at $SSH_KEY_FILE (set SSH_PUBLIC_KEY_FILE)" >&2
+  exit 1
+fi
+SSH_PUBLIC_KEY="$(cat "$SSH_KEY_FILE")"
+CLUSTER_ENDPOINT="$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')"
+NETWORK_PLUGIN="$(aks_query networkProfile.networkPlugin)"
+NETWORK_PLUGIN_MODE="$(aks_query networkProfile.networkPluginMode)"
+NETWORK_POLICY="$(aks_query networkProfile.networkPolicy)"
+if [[ "$NETWORK_POLICY" == "none" ]]; then
+  NETWORK_POLICY=""
+fi
+NODE_IDENTITIES="$(aks_query identityProfile.kubeletidentity.resourceId)"
+VNET_SUBNET_ID="$(az network vnet list --resource-group "$NODE_RESOURCE_GROUP" \
+  --query '[0].subnets[0].id' --output tsv)"
+VNET_GUID="$(az network vnet list --resource-group "$NODE_RESOURCE_GROUP" \
+  --query '[0].resourceGuid' --output tsv)"
+# The node bootstrap token is a secret: read from the cluster now, written only to a file this
+# user alone can read, deleted on exit.
+TOKEN_SECRET_NAME="$(kubectl get secrets --namespace kube-system \
+  --field-selector=type=bootstrap.kubernetes.io/token -o jsonpath='{.items[0].metadata.name}')"
+TOKEN_ID="$(kubectl get secret "$TOKEN_SECRET_NAME" --namespace kube-system \
+  -o jsonpath='{.data.token-id}' | base64 -d)"
+TOKEN_SECRET="$(kubectl get secret "$TOKEN_SECRET_NAME" --namespace kube-system \
+  -o jsonpath='{.data.token-secret}' | base64 -d)"
+for name in SSH_PUBLIC_KEY CLUSTER_ENDPOINT NETWORK_PLUGIN NODE_IDENTITIES VNET_SUBNET_ID \
+    VNET_GUID TOKEN_ID TOKEN_SECRET CLIENT_ID; do
+  if [[ -z "${!name}" ]]; then
+    echo "kfops aks script: could not read $name; nothing was installed" >&2
+    exit 1
+  fi
+done
+
 umask 077
 VALUES="$(mktemp)"
 trap 'rm -f "$VALUES"' EXIT
-TOKEN_SECRET_NAME="$(kubectl get secrets --namespace kube-system \
-  --field-selector=type=bootstrap.kubernetes.io/token -o jsonpath='{.items[0].metadata.name}')"
-TOKEN_ID="$(kubectl get secret "$TOKEN_SECRET_NAME" --namespace kube-system -o jsonpath='{.data.token-id}' | base64 -d)"
-TOKEN_SECRET="$(kubectl get secret "$TOKEN_SECRET_NAME" --namespace kube-system -o jsonpath='{.data.token-secret}' | base64 -d)"
-SSH_KEY_FILE="${SSH_PUBLIC_KEY_FILE:-$HOME/.ssh/id_rsa.pub}"
-VNET_SUBNET_ID="$(az network vnet list --resource-group "$NODE_RESOURCE_GROUP" --query '[0].subnets[0].id' --output tsv)"
-VNET_GUID="$(az network vnet list --resource-group "$NODE_RESOURCE_GROUP" --query '[0].resourceGuid' --output tsv)"
 cat >"$VALUES" <<VALUES_END
 replicas: 1
 serviceAccount:
@@ -62,15 +89,15 @@ controller:
   env:
   - {name: DISABLE_LEADER_ELECTION, value: "true"}
   - {name: CLUSTER_NAME, value: "$CLUSTER_NAME"}
-  - {name: CLUSTER_ENDPOINT, value: "$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')"}
+  - {name: CLUSTER_ENDPOINT, value: "$CLUSTER_ENDPOINT"}
   - {name: KUBELET_BOOTSTRAP_TOKEN, value: "$TOKEN_ID.$TOKEN_SECRET"}
-  - {name: SSH_PUBLIC_KEY, value: "$(cat "$SSH_KEY_FILE") azureuser"}
-  - {name: NETWORK_PLUGIN, value: "$(aks_query networkProfile.networkPlugin)"}
-  - {name: NETWORK_PLUGIN_MODE, value: "$(aks_query networkProfile.networkPluginMode)"}
-  - {name: NETWORK_POLICY, value: ""}
+  - {name: SSH_PUBLIC_KEY, value: "$SSH_PUBLIC_KEY azureuser"}
+  - {name: NETWORK_PLUGIN, value: "$NETWORK_PLUGIN"}
+  - {name: NETWORK_PLUGIN_MODE, value: "$NETWORK_PLUGIN_MODE"}
+  - {name: NETWORK_POLICY, value: "$NETWORK_POLICY"}
   - {name: VNET_SUBNET_ID, value: "$VNET_SUBNET_ID"}
   - {name: VNET_GUID, value: "$VNET_GUID"}
-  - {name: NODE_IDENTITIES, value: "$(aks_query identityProfile.kubeletidentity.resourceId)"}
+  - {name: NODE_IDENTITIES, value: "$NODE_IDENTITIES"}
   - {name: KUBELET_IDENTITY_CLIENT_ID, value: ""}
   - {name: ARM_SUBSCRIPTION_ID, value: "$SUBSCRIPTION_ID"}
   - {name: LOCATION, value: "$LOCATION"}
