@@ -20,7 +20,6 @@ from kfops.render import (
     image_list,
     is_image_reference,
     normalise_image,
-    pod_template_images,
     public_references,
 )
 from tests.conftest import RELEASES, PlatformWriter
@@ -110,7 +109,8 @@ def objects_of(result: RenderResult) -> list[dict[str, Any]]:
 def test_hidden_images_are_found_where_they_hide(plain: tuple[str, RenderResult]) -> None:
     release, result = plain
     objects = objects_of(result)
-    in_pods = set(pod_template_images(objects))
+    uses = find_image_uses(objects)
+    in_pods = {u.image for u in uses if u.where.startswith("container ")}
     entries = {e.source: e for e in image_inventory(objects)}
     for image, where in HIDDEN[release].items():
         assert image in entries, image

@@ -39,14 +39,12 @@ class RewriteImages:
         airgap = context.loaded.platform.spec.airgap
         if airgap is None:
             return
-        by_object: dict[int, list[ImageUse]] = {}
-        items = {id(item.obj): item for item in bundle.items}
-        for item in bundle.items:
-            for use in find_image_uses([item.obj]):
-                by_object.setdefault(id(item.obj), []).append(use)
-        _check_collisions([u for uses in by_object.values() for u in uses], airgap)
-        for key, uses in by_object.items():
-            obj = bundle.edit(items[key])
+        found = [(item, find_image_uses([item.obj])) for item in bundle.items]
+        _check_collisions([use for _, uses in found for use in uses], airgap)
+        for item, uses in found:
+            if not uses:
+                continue
+            obj = bundle.edit(item)
             for use in uses:
                 _rewrite(obj, use, airgap)
                 if use.image:

@@ -20,6 +20,7 @@ from kfops.render import (
 )
 from kfops.targets import write_starter
 
+from . import _aks_commands as aks_commands
 from . import _bundle_commands as bundle_commands
 from . import _gpu_commands as gpu_commands
 from . import _images_commands as images_commands
@@ -161,6 +162,6 @@ register(app)
 app.add_typer(user_commands.app, name="user")
 app.add_typer(profile_commands.app, name="profile")
 app.add_typer(gpu_commands.gpu_app, name="gpu")
-app.add_typer(gpu_commands.aks_app, name="aks")
+app.add_typer(aks_commands.aks_app, name="aks")
 app.add_typer(images_commands.app, name="images")
 app.add_typer(bundle_commands.app, name="bundle")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from kfops.cluster import ApplyOptions
+from kfops.cluster import ApplyOptions, Cluster
 from kfops.config import Change, edit_platform
 from kfops.errors import InputError
 from kfops.render import RenderOptions
@@ -36,3 +38,31 @@ def edit_file(file: Path, change: Change, what: str, apply: bool, connection: Co
     out.print(f"{what} in {file}")
     if apply:
         run_apply(loaded, connection, ApplyOptions(), RenderOptions(offline=offline), Output.text)
+
+
+@dataclass(frozen=True)
+class Day2:
+    """Where a user or profile command makes its change: the file (then --apply), or --live."""
+
+    file: Path
+    apply: bool
+    live: bool
+    connection: Connection
+    offline: bool
+
+    def change(self, on_cluster: Callable[[Cluster], object], live_done: str,
+               file_change: Change, file_done: str) -> None:
+        """`on_cluster` with --live, else `file_change` to the platform file; say which."""
+        if self.live:
+            with self.connection.connect() as cluster:
+                on_cluster(cluster)
+            out.print(live_done)
+            return
+        edit_file(self.file, file_change, file_done, self.apply, self.connection, self.offline)
+
+
+def day2(file: Path, apply: bool, live: bool, kubeconfig: Path | None, context: str | None,
+         offline: bool) -> Day2:
+    """The mode of a user or profile command, after checking --apply and --live."""
+    check_mode(apply, live)
+    return Day2(file, apply, live, Connection(kubeconfig, context), offline)

@@ -1,4 +1,4 @@
-"""`kfops gpu test`: does a GPU pod get a node, its image and a GPU? And `kfops aks script`."""
+"""`kfops gpu test`: does a GPU pod get a node, its image and a GPU?"""
 
 from __future__ import annotations
 
@@ -10,16 +10,13 @@ import typer
 from kfops.airgap import rewrite_reference
 from kfops.cluster import WaitSettings
 from kfops.config import load_platform
-from kfops.errors import InputError
 from kfops.gpu import TEST_IMAGE, GpuTest, GpuTestReport
-from kfops.targets import aks_script
 
 from ._cluster_commands import Connection
 from ._options import ContextOption, FileOption, KubeconfigOption, Output, OutputOption
 from ._output import err, out, print_json
 
 gpu_app = typer.Typer(help="GPU nodes: test that a GPU pod runs.", no_args_is_help=True)
-aks_app = typer.Typer(help="Azure AKS: the cluster bootstrap script.", no_args_is_help=True)
 
 
 @gpu_app.command(name="test")
@@ -72,29 +69,3 @@ def _print_report(report: GpuTestReport, output: Output) -> None:
     else:
         out.print(f"[red]failed: {report.failed_step}[/] after {report.seconds:.0f}s")
         out.print(f"  {report.detail}", markup=False)
-
-
-@aks_app.command(name="script")
-def script_command(
-    file: FileOption = Path("platform.yaml"),
-    node_provisioning: Annotated[str, typer.Option(
-        "--node-provisioning", help="karpenter (self-hosted, with Helm) or auto (AKS node "
-                                    "auto-provisioning).")] = "karpenter",
-    out_file: Annotated[Path | None, typer.Option(
-        "--out", help="Write the script here (executable) instead of printing it.")] = None,
-) -> None:
-    """Print an idempotent bash script that creates the AKS cluster and Karpenter's identity."""
-    if node_provisioning not in ("karpenter", "auto"):
-        raise typer.BadParameter("expected karpenter or auto", param_hint="--node-provisioning")
-    text = aks_script(load_platform(file, check_references=False),
-                      "karpenter" if node_provisioning == "karpenter" else "auto")
-    if out_file is None:
-        typer.echo(text, nl=False)
-        return
-    try:
-        out_file.write_text(text, encoding="utf-8")
-        out_file.chmod(0o755)
-    except OSError as error:
-        raise InputError(f"cannot write {out_file}: {error.strerror}") from None
-    out.print(f"wrote {out_file}; run it with bash (needs az, kubectl"
-              f"{', helm' if node_provisioning == 'karpenter' else ''})", markup=False)

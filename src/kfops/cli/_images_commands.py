@@ -67,8 +67,7 @@ def _source(file: Path, bundle: Path | None, images: Path | None, offline: bool)
                        bool(airgap and airgap.insecure))
     if bundle is not None:
         objects, _, lock = read_bundle_objects(bundle)
-        listed = [line.strip() for line in (bundle / IMAGES).read_text().splitlines()
-                  if line.strip()]
+        listed = _read_list(bundle / IMAGES)
     else:
         result = render_platform(load_platform(file), RenderOptions(offline=offline))
         objects = [o.obj for o in result.bundle.objects]

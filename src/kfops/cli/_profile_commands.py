@@ -26,7 +26,7 @@ from kfops.errors import DataProtected, InputError
 from kfops.tenancy import LiveProfiles, ProfileInfo
 
 from ._cluster_commands import Connection
-from ._editing import ApplyFlag, LiveOption, check_mode, edit_file
+from ._editing import ApplyFlag, LiveOption, day2
 from ._options import (
     ContextOption,
     FileOption,
@@ -83,17 +83,12 @@ def create_command(
     offline: OfflineOption = False,
 ) -> None:
     """Create a profile (a namespace owned by --owner)."""
-    check_mode(apply, live)
+    mode = day2(file, apply, live, kubeconfig, context, offline)
     profile = _profile(name, owner, quota, pod_defaults)
-    connection = Connection(kubeconfig, context)
-    if live:
-        with connection.connect() as cluster:
-            LiveProfiles(cluster).create(profile, Taint())
-        out.print(f"created profile {name} (namespace {name})")
-        return
-    edit_file(file, add_profile(name, owner, {k: str(v) for k, v in profile.quota.items()},
-                                profile.pod_defaults),
-              f"added profile {name}", apply, connection, offline)
+    mode.change(lambda cluster: LiveProfiles(cluster).create(profile, Taint()),
+                f"created profile {name} (namespace {name})",
+                add_profile(name, owner, {k: str(v) for k, v in profile.quota.items()},
+                            profile.pod_defaults), f"added profile {name}")
 
 
 @app.command("delete")
@@ -108,15 +103,9 @@ def delete_command(
     offline: OfflineOption = False,
 ) -> None:
     """Delete a profile and its namespace, unless the namespace holds PVCs."""
-    check_mode(apply, live)
-    connection = Connection(kubeconfig, context)
-    if live:
-        with connection.connect() as cluster:
-            LiveProfiles(cluster).delete(name, purge_data)
-        out.print(f"deleted profile {name}")
-        return
+    mode = day2(file, apply, live, kubeconfig, context, offline)
     if apply:
-        with connection.connect() as cluster:
+        with mode.connection.connect() as cluster:
             claims = namespace_claims(cluster, name)
             if claims and not purge_data:
                 raise DataProtected(f"profile {name}: its namespace holds PersistentVolumeClaims "
@@ -124,9 +113,9 @@ def delete_command(
                                     "them with the profile)")
             if purge_data:
                 cluster.delete("kubeflow.org/v1", "Profile", name)
-    edit_file(file, remove_profile(name), f"removed profile {name}", apply, connection,
-              offline)
-    if not apply:
+    mode.change(lambda cluster: LiveProfiles(cluster).delete(name, purge_data),
+                f"deleted profile {name}", remove_profile(name), f"removed profile {name}")
+    if not (apply or live):
         out.print("the next `kfops apply` deletes it, unless its namespace holds "
                   "PersistentVolumeClaims")
 
@@ -144,17 +133,12 @@ def contributor_add_command(
     offline: OfflineOption = False,
 ) -> None:
     """Let someone work in a profile (edit) or look at it (view)."""
-    check_mode(apply, live)
+    mode = day2(file, apply, live, kubeconfig, context, offline)
     if role not in ("edit", "view"):
         raise InputError(f"--role {role}: use edit or view")
-    connection = Connection(kubeconfig, context)
-    if live:
-        with connection.connect() as cluster:
-            LiveProfiles(cluster).set_contributor(name, email, role)
-        out.print(f"{email} may {role} profile {name}")
-        return
-    edit_file(file, set_contributor(name, email, role), f"{email} may {role} profile {name}",
-              apply, connection, offline)
+    mode.change(lambda cluster: LiveProfiles(cluster).set_contributor(name, email, role),
+                f"{email} may {role} profile {name}", set_contributor(name, email, role),
+                f"{email} may {role} profile {name}")
 
 
 @contributors.command("remove")
@@ -169,15 +153,10 @@ def contributor_remove_command(
     offline: OfflineOption = False,
 ) -> None:
     """Take away someone's access to a profile."""
-    check_mode(apply, live)
-    connection = Connection(kubeconfig, context)
-    if live:
-        with connection.connect() as cluster:
-            LiveProfiles(cluster).remove_contributor(name, email)
-        out.print(f"{email} no longer has access to profile {name}")
-        return
-    edit_file(file, remove_contributor(name, email), f"removed {email} from profile {name}",
-              apply, connection, offline)
+    day2(file, apply, live, kubeconfig, context, offline).change(
+        lambda cluster: LiveProfiles(cluster).remove_contributor(name, email),
+        f"{email} no longer has access to profile {name}", remove_contributor(name, email),
+        f"removed {email} from profile {name}")
 
 
 @app.command("list")

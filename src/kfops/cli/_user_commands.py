@@ -26,7 +26,7 @@ from kfops.errors import InputError
 from kfops.identity import DEFAULT_COST, DexUser, DexUsers, hash_password, read_users_csv
 
 from ._cluster_commands import Connection
-from ._editing import ApplyFlag, LiveOption, check_mode, edit_file
+from ._editing import ApplyFlag, LiveOption, day2
 from ._options import (
     ContextOption,
     FileOption,
@@ -69,15 +69,10 @@ def add_command(
     offline: OfflineOption = False,
 ) -> None:
     """Add a user (asks for the password twice, or reads it from stdin)."""
-    check_mode(apply, live)
+    mode = day2(file, apply, live, kubeconfig, context, offline)
     user = UserEntry(email, username, hash_password(_password(password_stdin), cost))
-    connection = Connection(kubeconfig, context)
-    if live:
-        with connection.connect() as cluster:
-            DexUsers(cluster).add([user])
-        out.print(f"added {email} to Dex; Dex restarted")
-        return
-    edit_file(file, add_users([user]), f"added {email}", apply, connection, offline)
+    mode.change(lambda cluster: DexUsers(cluster).add([user]),
+                f"added {email} to Dex; Dex restarted", add_users([user]), f"added {email}")
 
 
 @app.command("passwd")
@@ -93,16 +88,11 @@ def passwd_command(
     offline: OfflineOption = False,
 ) -> None:
     """Set a user's password."""
-    check_mode(apply, live)
+    mode = day2(file, apply, live, kubeconfig, context, offline)
     password_hash = hash_password(_password(password_stdin), cost)
-    connection = Connection(kubeconfig, context)
-    if live:
-        with connection.connect() as cluster:
-            DexUsers(cluster).set_password(email, password_hash)
-        out.print(f"changed the password of {email}; Dex restarted")
-        return
-    edit_file(file, set_user_password(email, password_hash),
-              f"changed the password of {email}", apply, connection, offline)
+    mode.change(lambda cluster: DexUsers(cluster).set_password(email, password_hash),
+                f"changed the password of {email}; Dex restarted",
+                set_user_password(email, password_hash), f"changed the password of {email}")
 
 
 @app.command("remove")
@@ -116,14 +106,9 @@ def remove_command(
     offline: OfflineOption = False,
 ) -> None:
     """Remove a user (their profiles and data stay)."""
-    check_mode(apply, live)
-    connection = Connection(kubeconfig, context)
-    if live:
-        with connection.connect() as cluster:
-            DexUsers(cluster).remove(email)
-        out.print(f"removed {email} from Dex; Dex restarted")
-        return
-    edit_file(file, remove_user(email), f"removed {email}", apply, connection, offline)
+    day2(file, apply, live, kubeconfig, context, offline).change(
+        lambda cluster: DexUsers(cluster).remove(email),
+        f"removed {email} from Dex; Dex restarted", remove_user(email), f"removed {email}")
 
 
 @app.command("import")
@@ -139,16 +124,11 @@ def import_command(
     offline: OfflineOption = False,
 ) -> None:
     """Add (or update) many users at once; passwords are hashed on all cores."""
-    check_mode(apply, live)
+    mode = day2(file, apply, live, kubeconfig, context, offline)
     users = read_users_csv(csv_file, cost)
-    connection = Connection(kubeconfig, context)
-    if live:
-        with connection.connect() as cluster:
-            DexUsers(cluster).add(users, replace=True)
-        out.print(f"imported {len(users)} users into Dex; Dex restarted once")
-        return
-    edit_file(file, add_users(users, replace=True), f"imported {len(users)} users", apply,
-              connection, offline)
+    mode.change(lambda cluster: DexUsers(cluster).add(users, replace=True),
+                f"imported {len(users)} users into Dex; Dex restarted once",
+                add_users(users, replace=True), f"imported {len(users)} users")
 
 
 @app.command("list")

@@ -19,6 +19,7 @@ from ._retry import RetryPolicy, retrying
 from ._translate import translate
 
 FIELD_MANAGER = "kfops"
+CRD_API = "apiextensions.k8s.io/v1"
 T = TypeVar("T")
 
 
@@ -121,6 +122,10 @@ class Cluster:
             resource, name, patch, namespace=namespace, patch_type=PatchType.MERGE))
         return _as_dict(result)
 
+    def has_crd(self, name: str) -> bool:
+        """Whether the cluster has the CustomResourceDefinition `name` (e.g. a Helm chart's)."""
+        return self.get(CRD_API, "CustomResourceDefinition", name) is not None
+
     def pod_log(self, name: str, namespace: str, tail_lines: int = 50) -> str:
         """The last lines a pod's (only) container wrote."""
         return self._call(f"Pod {namespace}/{name} log", lambda: "".join(self._client.log(
@@ -156,7 +161,7 @@ class Cluster:
         """
         if not self.kinds.knows(api_version, kind) and not self._crds_read:
             self._crds_read = True
-            self.learn_crds(self.list("apiextensions.k8s.io/v1", "CustomResourceDefinition"))
+            self.learn_crds(self.list(CRD_API, "CustomResourceDefinition"))
         return self.kinds.knows(api_version, kind)
 
     def _resource(self, api_version: str, kind: str) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 from kfops.errors import WaitTimeout
 from kfops.objects import describe
 
-from ._api import Cluster
+from ._api import CRD_API, Cluster
 from ._pods import container_waiting, pods_of
 from ._webhooks import Webhook
 
@@ -65,7 +65,7 @@ def crds_pending(cluster: Cluster, crds: Sequence[dict[str, Any]]) -> list[str]:
     """CRDs not yet Established."""
     reasons = []
     for crd in crds:
-        live = cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition",
+        live = cluster.get(CRD_API, "CustomResourceDefinition",
                            crd["metadata"]["name"])
         conditions = {c.get("type"): c for c in ((live or {}).get("status") or {}).get(
             "conditions") or []}

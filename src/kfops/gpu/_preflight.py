@@ -16,10 +16,9 @@ def gpu_checks(loaded: LoadedPlatform, cluster: Cluster) -> list[Check]:
         return []
     checks = [allocatable_check(loaded, cluster)]
     if gpu.install == "operator":
-        found = cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition",
-                            GPU_OPERATOR_CRD)
         checks.append(
-            Check("gpu-operator", "pass", f"CRD {GPU_OPERATOR_CRD} is installed") if found else
+            Check("gpu-operator", "pass", f"CRD {GPU_OPERATOR_CRD} is installed")
+            if cluster.has_crd(GPU_OPERATOR_CRD) else
             Check("gpu-operator", "fail", f"CRD {GPU_OPERATOR_CRD} is missing: install the "
                                           f"operator: {install_command(gpu)}"))
     return checks

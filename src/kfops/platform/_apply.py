@@ -29,8 +29,6 @@ from kfops.secrets import StateDir, state_dir_for
 
 from ._render import render_platform
 
-CRD_API = "apiextensions.k8s.io/v1"
-
 
 @dataclass
 class ApplyResult:
@@ -86,7 +84,7 @@ def missing_requirements(cluster: Cluster, bundle: Bundle) -> list[str]:
     """The CRDs the bundle needs that the cluster lacks, each with what installs it."""
     missing = []
     for requirement in bundle.requirements:
-        if cluster.get(CRD_API, "CustomResourceDefinition", requirement["crd"]) is None:
+        if not cluster.has_crd(requirement["crd"]):
             missing.append(f"CRD {requirement['crd']} (needed because {requirement['why']}); "
                            f"{requirement['fix']}")
     return missing

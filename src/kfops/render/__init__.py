@@ -12,7 +12,6 @@ from ._images import (
     image_list,
     is_image_reference,
     normalise_image,
-    pod_template_images,
     public_references,
 )
 from ._inventory import ApplySet
@@ -62,7 +61,6 @@ __all__ = [
     "load_extra_crds",
     "normalise_image",
     "parse_remote",
-    "pod_template_images",
     "public_references",
     "read_bundle_files",
     "read_bundle_objects",

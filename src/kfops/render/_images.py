@@ -115,12 +115,6 @@ def image_list(objects: Iterable[dict[str, Any]]) -> list[str]:
     return sorted({use.image for use in find_image_uses(objects) if use.image})
 
 
-def pod_template_images(objects: Iterable[dict[str, Any]]) -> list[str]:
-    """Sorted, unique, normalised images of every built-in workload's pod template."""
-    return sorted({u.image for obj in objects for u in _pod_template_uses(obj, describe(obj))
-                   if u.where.startswith("container ")})
-
-
 def _uses_in(obj: dict[str, Any]) -> list[ImageUse]:
     who = describe(obj)
     kind = str(obj.get("kind"))

@@ -80,8 +80,7 @@ def load_balancer_check(loaded: LoadedPlatform, cluster: Cluster) -> Check:
     spec = loaded.platform.spec
     if spec.metallb is not None:
         return Check("load-balancer", "pass", "kfops installs MetalLB (spec.metallb)")
-    served = [name for name in _LB_CONTROLLER_CRDS if cluster.get(
-        "apiextensions.k8s.io/v1", "CustomResourceDefinition", name) is not None]
+    served = [name for name in _LB_CONTROLLER_CRDS if cluster.has_crd(name)]
     if served:
         return Check("load-balancer", "pass", f"a LoadBalancer controller is installed "
                                               f"(CRD {served[0]})")

@@ -1,0 +1,43 @@
+"""`kfops aks script`: the bash script that creates the AKS cluster and Karpenter's identity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kfops.config import load_platform
+from kfops.errors import InputError
+from kfops.targets import aks_script
+
+from ._options import FileOption
+from ._output import out
+
+aks_app = typer.Typer(help="Azure AKS: the cluster bootstrap script.", no_args_is_help=True)
+
+
+@aks_app.command(name="script")
+def script_command(
+    file: FileOption = Path("platform.yaml"),
+    node_provisioning: Annotated[str, typer.Option(
+        "--node-provisioning", help="karpenter (self-hosted, with Helm) or auto (AKS node "
+                                    "auto-provisioning).")] = "karpenter",
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="Write the script here (executable) instead of printing it.")] = None,
+) -> None:
+    """Print an idempotent bash script that creates the AKS cluster and Karpenter's identity."""
+    if node_provisioning not in ("karpenter", "auto"):
+        raise typer.BadParameter("expected karpenter or auto", param_hint="--node-provisioning")
+    text = aks_script(load_platform(file, check_references=False),
+                      "karpenter" if node_provisioning == "karpenter" else "auto")
+    if out_file is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out_file.write_text(text, encoding="utf-8")
+        out_file.chmod(0o755)
+    except OSError as error:
+        raise InputError(f"cannot write {out_file}: {error.strerror}") from None
+    out.print(f"wrote {out_file}; run it with bash (needs az, kubectl"
+              f"{', helm' if node_provisioning == 'karpenter' else ''})", markup=False)
