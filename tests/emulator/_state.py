@@ -53,6 +53,12 @@ Kubernetes documentation it follows and says where it is simpler:
 - With `jobs` on, Jobs get a pod that is scheduled, run and logged as
   `_jobs` describes (for `kfops gpu test`); GET /version reports
   `server_version`.
+- Workloads named in `failing` stay unavailable, with a pod and Events in the
+  state the kubelet or scheduler reports for the chosen reason (ImagePullBackOff,
+  ErrImagePull, CrashLoopBackOff, CreateContainerConfigError, Unschedulable),
+  until `failing_for` seconds after their last change, as `_kubelet` describes
+  (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/,
+  https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/).
 - cert-manager's CA injector fills `caBundle` of webhook configurations that
   carry a `cert-manager.io/inject-ca-from*` annotation once the
   `cert-manager-cainjector` Deployment is available; until then such a webhook
@@ -72,6 +78,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._jobs import run_jobs
+from ._kubelet import run_failing_workloads
 
 Leaf = tuple[str, ...]
 Key = tuple[str, str, str, str]
@@ -106,6 +113,8 @@ class Stored:
     """manager -> leaf paths it applied last."""
     ready_at: float = 0.0
     """When a CRD is Established, a workload available (the delay as set at its last change)."""
+    changed_at: float = 0.0
+    """When the object last changed (time.monotonic)."""
 
 
 @dataclass
@@ -125,6 +134,14 @@ class Settings:
     provision_delay: float = 0.0
     server_version: str = "1.34"
     """What GET /version reports (major.minor)."""
+    failing: dict[str, str] = field(default_factory=dict)
+    """Workloads ("namespace/name") kept unavailable, each with what its pod shows:
+    ErrImagePull, ImagePullBackOff, CrashLoopBackOff, CreateContainerConfigError or
+    Unschedulable (see _kubelet)."""
+    failing_for: float | None = None
+    """Seconds after a failing workload's last change until its pod recovers (None: never)."""
+    crash_restarts: int = 5
+    """How often a CrashLoopBackOff pod reports its container restarted."""
 
 
 @dataclass
@@ -157,6 +174,8 @@ class ApiState:
         self.logs: dict[tuple[str, str], str] = {}
         """Pods' logs by (namespace, name), as the kubelet would serve them."""
         self.provision_at: dict[Key, float] = {}
+        self.pod_states: dict[Key, str] = {}
+        """What the emulated kubelet last reported for each pod of a failing workload."""
         namespaces = self.builtin[("", "namespaces")]
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
             # Every cluster starts with these (the API server creates them itself).
@@ -203,6 +222,8 @@ class ApiState:
         """What controllers would have done by now (run before every request)."""
         if self.settings.jobs:
             run_jobs(self)
+        if self.settings.failing:
+            run_failing_workloads(self)
         if self.settings.profile_controller:
             self._make_profile_namespaces()
 
@@ -226,6 +247,22 @@ class ApiState:
                         "name": name, "uid": stored.obj["metadata"]["uid"],
                         "controller": True, "blockOwnerDeletion": True}]}},
                 {"profile-controller": set()}, dry_run=False)
+
+    def workloads(self) -> Iterator[tuple[Key, Stored]]:
+        """Every stored Deployment, StatefulSet and DaemonSet."""
+        for group, plural in sorted(_WORKLOADS):
+            for key in sorted(self._indexed(group, plural)):
+                yield key, self.objects[key]
+
+    def kept_failing(self, key: Key, stored: Stored) -> bool:
+        """Whether a workload is held unavailable by `Settings.failing` right now."""
+        if f"{key[2]}/{key[3]}" not in self.settings.failing:
+            return False
+        recovers = self.settings.failing_for
+        return recovers is None or time.monotonic() < stored.changed_at + recovers
+
+    def _available(self, key: Key, stored: Stored) -> bool:
+        return time.monotonic() >= stored.ready_at and not self.kept_failing(key, stored)
 
     def pod_log(self, namespace: str, name: str) -> str:
         """A pod's log; 400 while its container has not run (as the API server answers)."""
@@ -295,8 +332,9 @@ class ApiState:
                 {"type": "Established", "status": established},
             ], "acceptedNames": obj["spec"]["names"]}
         if (kind.group, kind.plural) in _WORKLOADS:
-            obj["status"] = _workload_status(
-                obj, time.monotonic() >= stored.ready_at)
+            metadata = obj["metadata"]
+            key = self._key(kind, metadata.get("namespace", ""), metadata["name"])
+            obj["status"] = _workload_status(obj, self._available(key, stored))
         return obj
 
     # ---- writes ------------------------------------------------------------------------
@@ -476,8 +514,10 @@ class ApiState:
             metadata["resourceVersion"] = str(next(self._versions))
             if previous is not None and previous.obj.get("spec") != obj.get("spec"):
                 metadata["generation"] = int(old.get("generation", 1)) + 1
+        now = time.monotonic()
         stored = Stored(obj, owners, previous.ready_at if unchanged and previous
-                        else time.monotonic() + self._delay(kind))
+                        else now + self._delay(kind),
+                        previous.changed_at if unchanged and previous else now)
         if not dry_run:
             self.objects[key] = stored
             self._indexed(key[0], key[1]).add(key)
@@ -540,7 +580,7 @@ class ApiState:
                 continue
             pod_labels = ((stored.obj["spec"].get("template") or {}).get("metadata") or {}).get(
                 "labels") or {}
-            ready = time.monotonic() >= stored.ready_at
+            ready = self._available(key, stored)
             if ready and selector and all(pod_labels.get(k) == v for k, v in selector.items()):
                 return True
         return False

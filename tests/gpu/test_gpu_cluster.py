@@ -20,7 +20,7 @@ from tests.emulator import RunningEmulator
 from tests.helpers.presets import fill, offline
 
 DEVICE_PLUGIN = UPSTREAM / "prereqs/nvidia-device-plugin-v0.20.0/nvidia-device-plugin.yml"
-QUICK = WaitSettings(timeout=3, interval=0.02)
+QUICK = WaitSettings(timeout=3, interval=0.02, failure_grace=0)
 TAINT = [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}]
 
 

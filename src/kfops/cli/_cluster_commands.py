@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -83,8 +84,21 @@ class Connection:
     context: str | None = None
 
     def connect(self) -> Cluster:
-        """A client of the cluster."""
-        return Cluster.connect(self.kubeconfig, self.context)
+        """A client of the cluster, which has answered once: a wrong address, host or
+        certificate stops the command here, before it prints or renders anything."""
+        cluster = Cluster.connect(self.kubeconfig, self.context)
+        try:
+            cluster.reach()
+        except BaseException:
+            cluster.close()
+            raise
+        return cluster
+
+    def apply_command(self, file: Path) -> str:
+        """The `kfops apply` command line for `file` on this cluster."""
+        return shlex.join(["kfops", "apply", "-f", str(file),
+                         *(["--kubeconfig", str(self.kubeconfig)] if self.kubeconfig else []),
+                         *(["--context", self.context] if self.context else [])])
 
 
 def run_apply(loaded: LoadedPlatform, connection: Connection, options: ApplyOptions,
@@ -130,7 +144,7 @@ def plan_command(
 ) -> None:
     """What apply would create, change and prune (exit 3 when something would change)."""
     loaded = load_platform(file)
-    with Cluster.connect(kubeconfig, context) as cluster:
+    with Connection(kubeconfig, context).connect() as cluster:
         plan = plan_platform(loaded, cluster, RenderOptions(offline=offline), rotate_secrets)
     pending = changes(plan.entries)
     if output is Output.json:
@@ -169,12 +183,10 @@ def status_command(
     output: OutputOption = Output.text,
 ) -> None:
     """Health per component: ready, progressing or failed (exit 1 when one failed)."""
-    if bundle is not None:
-        files, _ = bundle_from_disk(bundle)
-    else:
-        files = bundle_files(render_platform(load_platform(file),
-                                             RenderOptions(offline=offline)).bundle)
-    with Cluster.connect(kubeconfig, context) as cluster:
+    source = bundle_from_disk(bundle)[0] if bundle is not None else load_platform(file)
+    with Connection(kubeconfig, context).connect() as cluster:
+        files = source if isinstance(source, list) else bundle_files(
+            render_platform(source, RenderOptions(offline=offline)).bundle)
         rows = platform_status(cluster, files)
     if output is Output.json:
         print_json([{"component": r.component, "state": r.state, "reasons": r.reasons}
@@ -205,11 +217,11 @@ def uninstall_command(
     """Remove what kfops applied; keep users' data unless --purge-data."""
     target = bundle_from_disk(bundle)[1] if bundle is not None else \
         platform_target(load_platform(file))
-    if not yes:
-        what = "everything, users' data included" if purge_data else \
-            "everything but users' data (PVCs, Profiles, their namespaces, CRDs in use)"
-        typer.confirm(f"Uninstall platform {target.platform}: delete {what}?", abort=True)
-    with Cluster.connect(kubeconfig, context) as cluster:
+    with Connection(kubeconfig, context).connect() as cluster:
+        if not yes:
+            what = "everything, users' data included" if purge_data else \
+                "everything but users' data (PVCs, Profiles, their namespaces, CRDs in use)"
+            typer.confirm(f"Uninstall platform {target.platform}: delete {what}?", abort=True)
         summary = uninstall(cluster, target, purge_data=purge_data, force=force,
                             waits=WaitSettings(timeout=timeout))
     if output is Output.json:

@@ -11,7 +11,7 @@ import typer
 
 from kfops.cluster import ApplyOptions, Cluster
 from kfops.config import Change, edit_platform
-from kfops.errors import InputError
+from kfops.errors import ClusterError, InputError
 from kfops.render import RenderOptions
 
 from ._cluster_commands import Connection, run_apply
@@ -37,7 +37,14 @@ def edit_file(file: Path, change: Change, what: str, apply: bool, connection: Co
     loaded = edit_platform(file, change)
     out.print(f"{what} in {file}")
     if apply:
-        run_apply(loaded, connection, ApplyOptions(), RenderOptions(offline=offline), Output.text)
+        try:
+            run_apply(loaded, connection, ApplyOptions(), RenderOptions(offline=offline),
+                      Output.text)
+        except ClusterError as error:
+            # The edit stays (it is what the user asked for); only the cluster lags behind.
+            error.add_note(f"{file} was changed ({what}); the cluster was not: "
+                           f"`{connection.apply_command(file)}` finishes the job")
+            raise
 
 
 @dataclass(frozen=True)

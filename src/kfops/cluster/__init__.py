@@ -15,7 +15,16 @@ from ._engine import (
 )
 from ._inventory import PART_OF
 from ._kinds import KindInfo
-from ._pods import container_waiting, pods_of
+from ._pods import (
+    FAILING_REASONS,
+    IMAGE_PULL_REASONS,
+    PodFailure,
+    container_waiting,
+    failing_pod,
+    pod_failure,
+    pods_of,
+    workload_failure,
+)
 from ._protect import PRUNE_RULE, WITHOUT_PVCS, namespace_claims
 from ._retry import RetryPolicy
 from ._rollout import RESTARTED_AT, rollout_restart
@@ -23,7 +32,9 @@ from ._steps import BundleFile
 from ._waits import WaitSettings, namespace_pending, wait_for
 
 __all__ = [
+    "FAILING_REASONS",
     "FIELD_MANAGER",
+    "IMAGE_PULL_REASONS",
     "PART_OF",
     "PRUNE_RULE",
     "RESTARTED_AT",
@@ -37,17 +48,21 @@ __all__ = [
     "Cluster",
     "KindInfo",
     "PlanEntry",
+    "PodFailure",
     "RetryPolicy",
     "Target",
     "UninstallSummary",
     "WaitSettings",
     "apply_bundle",
     "container_waiting",
+    "failing_pod",
     "namespace_claims",
     "namespace_pending",
     "plan_bundle",
+    "pod_failure",
     "pods_of",
     "rollout_restart",
     "uninstall",
     "wait_for",
+    "workload_failure",
 ]

@@ -16,6 +16,7 @@ from kfops.objects import Identity, describe, identity_of
 
 from ._api import Cluster
 from ._compare import comparable, needs_apply
+from ._failures import FailureWatch
 from ._inventory import Inventory, inventory_of, parent, read_inventory
 from ._live import members, snapshot
 from ._protect import protection_reason
@@ -26,9 +27,8 @@ from ._waits import (
     crds_pending,
     namespace_pending,
     wait_for,
+    wait_for_workloads,
     webhooks_pending,
-    workloads_explained,
-    workloads_pending,
 )
 from ._webhooks import without_injected_ca
 
@@ -110,7 +110,7 @@ def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
     _record(cluster, target, current.union(previous), previous)
     live = snapshot(cluster, current.union(previous))
     summary = ApplySummary()
-    run = _Run(cluster, live, summary, options, progress)
+    run = _Run(cluster, live, summary, options, progress, options.waits.failure_watch(cluster))
     gated: list[Step] = []
     for step in steps:
         if step.needs or step.namespaces:
@@ -122,9 +122,8 @@ def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
     _send_when_ready(run, gated)
     if options.wait:
         workloads = [o for o in objects if o["kind"] in WORKLOAD_KINDS]
-        wait_for(options.waits, "workloads", lambda: workloads_pending(cluster, workloads),
-                 lambda reasons: progress.waiting("workloads", reasons),
-                 lambda: workloads_explained(cluster, workloads))
+        wait_for_workloads(cluster, workloads, options.waits,
+                           lambda reasons: progress.waiting("workloads", reasons), run.failures)
     if options.prune and previous is not None:
         wanted = {identity_of(o) for o in objects}
         leftovers = [obj for identity, obj in members(live, target.applyset_id).items()
@@ -151,6 +150,10 @@ class _Run:
     summary: ApplySummary
     options: ApplyOptions
     progress: ApplyProgress
+    failures: FailureWatch
+    """Stops the waits when a workload sent so far cannot become available."""
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    """The workloads sent (or found unchanged) so far."""
 
 
 def _send(run: _Run, step: Step) -> None:
@@ -159,6 +162,8 @@ def _send(run: _Run, step: Step) -> None:
     for original in step.objects:
         obj = without_injected_ca(original)
         what = describe(obj)
+        if obj["kind"] in WORKLOAD_KINDS:
+            run.sent.append(obj)
         existing = run.live.get(identity_of(obj))
         if not needs_apply(obj, existing):
             run.summary.unchanged.append(what)
@@ -204,6 +209,9 @@ def _send_when_ready(run: _Run, steps: list[Step]) -> None:
             else:
                 _send(run, step)
         waiting[:] = still
+        if still:
+            # A webhook's own Deployment that cannot start would hold the apply to the timeout.
+            run.failures.check(run.sent)
         return sorted({reason for step in still for key in _waits_of(step)
                        for reason in problems[key]})
 
