@@ -76,13 +76,18 @@ def run_failing_workloads(state: ApiState) -> None:
             _report(state, pod, shown, scheduled_now=before in (None, "Unschedulable"))
 
 
+def pod_key(workload: Key, kind: str) -> Key:
+    """The key of the one pod a failing workload gets."""
+    return ("", "pods", workload[2], workload[3] + _SUFFIX[kind])
+
+
 def _pod_key(pod: dict[str, Any]) -> Key:
     return ("", "pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
 
 
 def _pod(state: ApiState, key: Key, workload: dict[str, Any]) -> dict[str, Any]:
     """The workload's pod, made when missing."""
-    name = key[3] + _SUFFIX[workload["kind"]]
+    name = pod_key(key, workload["kind"])[3]
     existing = state.objects.get(("", "pods", key[2], name))
     if existing is not None:
         return existing.obj

@@ -78,7 +78,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._jobs import run_jobs
-from ._kubelet import run_failing_workloads
+from ._kubelet import pod_key, run_failing_workloads
 
 Leaf = tuple[str, ...]
 Key = tuple[str, str, str, str]
@@ -262,7 +262,12 @@ class ApiState:
         return recovers is None or time.monotonic() < stored.changed_at + recovers
 
     def _available(self, key: Key, stored: Stored) -> bool:
-        return time.monotonic() >= stored.ready_at and not self.kept_failing(key, stored)
+        if time.monotonic() < stored.ready_at:
+            return False
+        if f"{key[2]}/{key[3]}" not in self.settings.failing:
+            return True
+        # As the workload controller sees it: available once the kubelet reports its pod running.
+        return self.pod_states.get(pod_key(key, stored.obj["kind"])) == "Running"
 
     def pod_log(self, namespace: str, name: str) -> str:
         """A pod's log; 400 while its container has not run (as the API server answers)."""

@@ -67,11 +67,15 @@ def apply_command(
         "--purge-data", help="Let prune delete PVCs, Profiles, namespaces with data, CRDs "
                              "with instances.")] = False,
     timeout: TimeoutOption = 900.0,
+    failure_grace: Annotated[float, typer.Option(
+        "--failure-grace", help="Seconds a pod may fail to pull its image, crash-loop, lack a "
+                                "ConfigMap or Secret, or find no node before apply stops "
+                                "(exit 1) instead of waiting out --timeout.")] = 60.0,
     output: OutputOption = Output.text,
 ) -> None:
     """Render, validate and apply the platform in one ordered pass; wait until healthy."""
     options = ApplyOptions(prune=prune, purge_data=purge_data,
-                           waits=WaitSettings(timeout=timeout))
+                           waits=WaitSettings(timeout=timeout, failure_grace=failure_grace))
     run_apply(load_platform(file), Connection(kubeconfig, context), options,
               RenderOptions(offline=offline), output, rotate_secrets)
 

@@ -18,7 +18,7 @@ from kfops.objects import describe
 
 from ._api import CRD_API, Cluster
 from ._failures import FailureWatch
-from ._pods import container_waiting, last_event, pods_of
+from ._pods import UNSCHEDULABLE, container_waiting, last_event, pod_failure, pods_of
 from ._webhooks import Webhook
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
@@ -180,6 +180,9 @@ def workloads_explained(cluster: Cluster, workloads: Sequence[dict[str, Any]]) -
 
 def _pod_state(pod: dict[str, Any]) -> str:
     text = f"pod {pod['metadata']['name']} {(pod.get('status') or {}).get('phase', 'Unknown')}"
+    failure = pod_failure(pod)
+    if failure is not None and failure.reason == UNSCHEDULABLE:
+        return f"{text} ({failure.reason}: {failure.message})"
     waiting = container_waiting(pod)
     if waiting is None:
         return text
