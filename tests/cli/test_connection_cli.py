@@ -4,7 +4,6 @@ or prints anything, naming the server and the context (exit 1), or the contexts 
 from __future__ import annotations
 
 import io
-import socket
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import yaml
 from kfops.cli import main
 from tests.conftest import PlatformWriter
 from tests.emulator import RunningEmulator
+from tests.helpers.oci import free_port
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -26,9 +26,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 @pytest.fixture
 def nowhere(tmp_path: Path) -> tuple[Path, str]:
     """A kubeconfig whose current context `lab` points at a closed port; its server URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        server = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    server = f"http://127.0.0.1:{free_port()}"
     path = tmp_path / "kubeconfig"
     path.write_text(yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "current-context": "lab",

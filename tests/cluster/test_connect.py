@@ -24,15 +24,10 @@ from kfops.cluster._kubeconfig import choose
 from kfops.errors import KfopsError, KubeconfigError, Unavailable, Unreachable
 from tests.conftest import NO_BACKOFF
 from tests.emulator import Fault, FaultPlan, RunningEmulator, Settings
+from tests.helpers.oci import free_port  # a port nothing listens on: connections are refused
 
 CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap",
               "metadata": {"name": "settings", "namespace": "default"}, "data": {"a": "1"}}
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def kubeconfig(path: Path, contexts: dict[str, dict[str, Any]],
@@ -57,7 +52,7 @@ def only_kfops_error(error: BaseException) -> None:
 
 
 def test_closed_port_is_unreachable_at_once_naming_server_and_context(tmp_path: Path) -> None:
-    server = f"http://127.0.0.1:{closed_port()}"
+    server = f"http://127.0.0.1:{free_port()}"
     path = kubeconfig(tmp_path / "kubeconfig", {"lab": {"server": server}}, "lab")
     # Eight attempts would be retried for a transient failure; this one is not transient.
     with Cluster.connect(path, retry=RetryPolicy(attempts=8, base=60)) as cluster, \
@@ -150,7 +145,7 @@ def test_kubeconfig_list_is_merged_as_kubectl_merges_it(
         emulator: RunningEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = kubeconfig(tmp_path / "a/config", {"lab": {"server": emulator.url}}, "lab")
     second = kubeconfig(tmp_path / "b/config", {
-        "lab": {"server": f"http://127.0.0.1:{closed_port()}"},  # lab is first's: ignored
+        "lab": {"server": f"http://127.0.0.1:{free_port()}"},  # lab is first's: ignored
         "tls": {"server": "https://127.0.0.1:6443", "certificate-authority": "ca.crt"},
     }, current="tls")  # first set current-context: ignored
     missing = tmp_path / "nowhere/config"
@@ -199,3 +194,14 @@ def test_default_kubeconfig_and_bad_contexts_are_input_errors(
     broken.write_text("clusters: {a: 1}\n")
     with pytest.raises(KubeconfigError, match="is not a kubeconfig"):
         Cluster.connect(broken)
+
+
+def test_server_without_scheme_gets_client_gos_default(emulator: RunningEmulator,
+                                                       tmp_path: Path) -> None:
+    address = emulator.url.removeprefix("http://")
+    path = kubeconfig(tmp_path / "kubeconfig", {"lab": {"server": address}}, "lab")
+    with Cluster.connect(path, retry=NO_BACKOFF) as cluster:
+        assert cluster.reach() == "1.34"  # no TLS settings: http, as kubectl reads it
+    secured = kubeconfig(tmp_path / "secured", {"lab": {
+        "server": "127.0.0.1:6443", "insecure-skip-tls-verify": True}}, "lab")
+    assert choose(secured, None).server == "https://127.0.0.1:6443"

@@ -75,8 +75,9 @@ class FailureWatch:
             lines.append(f"{describe(obj)}: {failure}"
                          + (f"; last event: {last}" if last else ""))
             lines.append(f"  {_what_to_do(namespace, failure)}")
-        return ("cannot become available by itself, so kfops stopped waiting "
-                f"(it showed this for {self._grace:.0f}s):\n  " + "\n  ".join(lines))
+        count = "a workload" if len(hopeless) == 1 else f"{len(hopeless)} workloads"
+        return (f"{count} cannot become available by itself, so kfops stopped waiting (its pod "
+                f"showed this for {self._grace:.0f}s):\n  " + "\n  ".join(lines))
 
 
 def _unschedulable(pods: Sequence[dict[str, Any]]) -> bool:

@@ -29,7 +29,7 @@ import msgspec
 import yaml
 from lightkube import KubeConfig
 from lightkube.config.kubeconfig import SingleConfig
-from lightkube.config.models import User
+from lightkube.config.models import Cluster, User
 from lightkube.core.exceptions import ConfigError
 
 from kfops.errors import KubeconfigError
@@ -151,8 +151,19 @@ def _select(merged: dict[str, Any], context: str | None, source: str,
                               f"{chosen.user}, which it does not define")
     # A context without a user is anonymous access (kubectl allows it; lightkube needs a User).
     user = config.users[chosen.user] if chosen.user else User()
-    return SingleConfig(context_name=name, context=chosen, cluster=config.clusters[chosen.cluster],
+    return SingleConfig(context_name=name, context=chosen,
+                        cluster=_with_scheme(config.clusters[chosen.cluster], user),
                         user=user, fname=first)
+
+
+def _with_scheme(cluster: Cluster, user: User) -> Cluster:
+    """`host:port` as client-go reads it: https when TLS is configured, else http."""
+    if "://" in cluster.server:
+        return cluster
+    tls = any((cluster.certificate_auth, cluster.certificate_auth_data, cluster.insecure,
+               user.client_cert, user.client_cert_data))
+    return msgspec.structs.replace(cluster, server=("https://" if tls else "http://")
+                                   + cluster.server)
 
 
 def _in_cluster(context: str | None) -> Chosen:
