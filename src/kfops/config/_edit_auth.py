@@ -28,9 +28,9 @@ def add_users(users: Sequence[UserEntry], replace: bool = False) -> Change:
     def change(tree: CommentedMap) -> None:
         entries = sequence_at(tree, "spec", "auth", "users")
         # The starter's "<fill in: ...>" user is the one these users stand in for.
-        for index in reversed(range(len(entries))):
-            if _placeholder_entry(entries[index]):
-                del entries[index]
+        for position in reversed(range(len(entries))):
+            if _placeholder_entry(entries[position]):
+                del entries[position]
         for user in users:
             index = entry_index(entries, "email", user.email)
             if index is not None and not replace:
