@@ -316,8 +316,8 @@ def test_pipelines_database_server_uses_the_generated_password(tmp_path: Path) -
 def test_metallb_for_an_ingress_controller_in_front_of_a_clusterip_gateway(
         tmp_path: Path) -> None:
     """A k3d/kind lab: MetalLB addresses an ingress-nginx the administrator installed."""
-    metallb = f"  metallb:\n    source: {UPSTREAM / 'prereqs/metallb-v0.16.1/metallb-native.yaml'}" \
-              "\n    addresses: [172.18.255.200-172.18.255.250]\n"
+    source = UPSTREAM / "prereqs/metallb-v0.16.1/metallb-native.yaml"
+    metallb = f"  metallb:\n    source: {source}\n    addresses: [172.18.255.200-172.18.255.250]\n"
 
     def lab(ingress: str) -> Callable[[str], str]:
         return lambda text: text.replace("  ingress:\n    serviceType: ClusterIP ",
