@@ -61,13 +61,14 @@ def test_a_release_between_the_catalogued_ones_renders_from_its_example(
     assert result.bundle.lock["release"]["inCatalog"] is False
 
 
-@pytest.mark.parametrize(("version", "source", "has_no", "looks_like"), [
-    ("26.03", "v1.10.2", "applications/pipeline/overlays", "v1.10.x"),
-    ("v1.10.2", "26.03", "common/cert-manager/kubeflow-issuer/base", "26.03"),
+@pytest.mark.parametrize(("version", "source", "expected"), [
+    ("26.03", "v1.10.2", ("applications/pipeline/overlays", "v1.10.x")),
+    ("v1.10.2", "26.03", ("common/cert-manager/kubeflow-issuer/base", "26.03")),
 ])
 def test_a_version_the_checkout_is_not_is_bad_input(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], version: str, source: str,
-        has_no: str, looks_like: str) -> None:
+        expected: tuple[str, str]) -> None:
+    has_no, looks_like = expected
     path = _platform(tmp_path, version, MANIFESTS / source)
 
     code = main(["render", "-f", str(path), "--offline"])
