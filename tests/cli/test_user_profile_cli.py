@@ -150,3 +150,41 @@ def test_plain_manifests_dex_takes_live_users(kubeconfig: Path, cluster: Cluster
     assert secret is not None
     stored = secret_value(secret, "DEX_USER_PASSWORD")
     assert stored is not None and verify_password("a-new-default-password", stored)
+
+
+def test_seed_a_fresh_generic_file_then_apply(tmp_path: Path, kubeconfig: Path,
+                                              emulator: RunningEmulator,
+                                              capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "platform.yaml"
+    assert run(capsys, monkeypatch, "init", "--target", "generic", "-f", str(path))[0] == 0
+
+    # The starter's placeholder user is replaced; the host is still to fill: said, not refused.
+    code, out, err = run(capsys, monkeypatch, "user", "add", "admin@example.com",
+                         "--password-stdin", "--cost", "10", "-f", str(path),
+                         stdin=SECRET + "\n")
+    assert code == 0, err
+    assert "added admin@example.com" in out
+    assert "not ready to apply yet" in err and "spec.ingress.host" in err
+    assert "the first user's e-mail" not in path.read_text()
+
+    text = path.read_text().replace(
+        '"<fill in: the DNS name users open, e.g. kubeflow.example.com>"', "kubeflow.example.com")
+    path.write_text(text.replace('  release:\n    version: "26.03"\n',
+                                 f'  release:\n    version: "26.03"\n'
+                                 f"    source: {MANIFESTS / '26.03'}\n"
+                                 f"    remoteCache: {MANIFESTS.parent / 'remote-cache'}\n"))
+    where = ("-f", str(path), "--kubeconfig", str(kubeconfig), "--offline")
+    code, out, err = run(capsys, monkeypatch, "user", "add", "bea@example.com",
+                         "--password-stdin", "--cost", "10", "--apply", *where,
+                         stdin=SECRET + "\n")
+    assert code == 0, err
+    assert "applied" in out and "not ready" not in err
+    code, _, err = run(capsys, monkeypatch, "profile", "create", "team-a", "--owner",
+                       "bea@example.com", "--apply", *where)
+    assert code == 0, err
+    assert run(capsys, monkeypatch, "plan", *where)[0] == 0
+    dex = yaml.safe_load(emulator.state.objects[("", "configmaps", "auth", "dex")].obj[
+        "data"]["config.yaml"])
+    assert [u["email"] for u in dex["staticPasswords"]] == ["admin@example.com",
+                                                            "bea@example.com"]

@@ -12,6 +12,7 @@ from kfops.config import (
     add_profile,
     add_users,
     edit_platform,
+    load_platform,
     remove_contributor,
     remove_profile,
     remove_user,
@@ -77,15 +78,15 @@ def test_users_are_added_changed_and_removed_in_place(tmp_path: Path) -> None:
     edit_platform(path, add_users([UserEntry("bob@example.com", None, HASH_A),
                                    UserEntry("carol@example.com", "carol", HASH_A)]))
 
-    loaded = edit_platform(path, set_user_password("BOB@example.com", HASH_B))
+    loaded = edit_platform(path, set_user_password("BOB@example.com", HASH_B)).ready()
     assert [(u.email, u.password_hash) for u in loaded.platform.spec.auth.users] == [
         ("bob@example.com", HASH_B), ("carol@example.com", HASH_A)]
-    loaded = edit_platform(path, remove_user("bob@example.com"))
+    loaded = edit_platform(path, remove_user("bob@example.com")).ready()
     assert [u.email for u in loaded.platform.spec.auth.users] == ["carol@example.com"]
     with pytest.raises(InputError, match=r"already in spec\.auth\.users"):
         edit_platform(path, add_users([UserEntry("carol@example.com", None, HASH_B)]))
     loaded = edit_platform(path, add_users([UserEntry("carol@example.com", None, HASH_B)],
-                                           replace=True))
+                                           replace=True)).ready()
     assert loaded.platform.spec.auth.users[0].password_hash == HASH_B
 
 
@@ -93,14 +94,14 @@ def test_profiles_and_contributors_are_edited(tmp_path: Path) -> None:
     path = _starter(tmp_path, "local")
     edit_platform(path, add_profile("team-a", "alice@example.com", {"cpu": "16"}, []))
     edit_platform(path, set_contributor("team-a", "bob@example.com", "view"))
-    loaded = edit_platform(path, set_contributor("team-a", "bob@example.com", "edit"))
+    loaded = edit_platform(path, set_contributor("team-a", "bob@example.com", "edit")).ready()
     [profile] = loaded.platform.spec.profiles
     assert [(c.email, c.role) for c in profile.contributors] == [("bob@example.com", "edit")]
     with pytest.raises(InputError, match="owns profile team-a"):
         edit_platform(path, set_contributor("team-a", "alice@example.com", "view"))
-    loaded = edit_platform(path, remove_contributor("team-a", "bob@example.com"))
+    loaded = edit_platform(path, remove_contributor("team-a", "bob@example.com")).ready()
     assert loaded.platform.spec.profiles[0].contributors == []
-    loaded = edit_platform(path, remove_profile("team-a"))
+    loaded = edit_platform(path, remove_profile("team-a")).ready()
     assert loaded.platform.spec.profiles == []
 
 
@@ -117,3 +118,43 @@ def test_an_edit_that_would_make_the_file_invalid_writes_nothing(tmp_path: Path)
         edit_platform(path, add_users([UserEntry("bob@example.com", None, "plain-password")]))
     assert path.read_bytes() == before
     assert "plain-password" not in str(caught.value)
+
+
+def test_the_first_user_of_a_file_nobody_can_log_in_with_yet(tmp_path: Path) -> None:
+    path = tmp_path / "platform.yaml"
+    generic = fill(starter_text("generic"))
+    path.write_text(generic[:generic.index("    users:")] + "    passwordLogin: true\n"
+                    "    users: []\n")
+    with pytest.raises(ConfigError, match="no one could log in"):
+        load_platform(path)
+
+    edited = edit_platform(path, add_users([UserEntry("admin@example.com", None, HASH_A)]))
+
+    assert edited.remaining == ()
+    assert [u.email for u in edited.ready().platform.spec.auth.users] == ["admin@example.com"]
+    assert [u.email for u in load_platform(path).platform.spec.auth.users] == [
+        "admin@example.com"]
+
+
+def test_the_starters_placeholder_user_is_replaced_and_other_placeholders_stay(
+        tmp_path: Path) -> None:
+    path = tmp_path / "platform.yaml"
+    path.write_text(starter_text("generic"))  # as `kfops init` writes it
+
+    edited = edit_platform(path, add_users([UserEntry("admin@example.com", None, HASH_A)]))
+
+    assert edited.loaded is None
+    assert [p.path for p in edited.remaining] == ["spec.ingress.host"]
+    with pytest.raises(ConfigError, match="placeholder left in"):
+        edited.ready()
+    text = path.read_text()
+    assert "admin@example.com" in text and "the first user's e-mail" not in text
+    assert "<fill in: the DNS name users open" in text  # still for the administrator to fill
+
+    # A profile on the same unfinished file: written too; a new mistake is still refused.
+    assert edit_platform(path, add_profile("team-a", "admin@example.com", {}, [])).remaining
+    before = path.read_bytes()
+    with pytest.raises(ConfigError) as caught:
+        edit_platform(path, add_profile("Team_B", "admin@example.com", {}, []))
+    assert [p.path for p in caught.value.problems] == ["spec.profiles[1].name"]
+    assert path.read_bytes() == before

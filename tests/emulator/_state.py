@@ -18,6 +18,11 @@ Kubernetes documentation it follows and says where it is simpler:
   operations) do not change ownership.
 - A Secret's `stringData` is written into `data` (base64) and never stored
   (https://kubernetes.io/docs/reference/kubernetes-api/config-and-storage-resources/secret-v1/).
+- Empty maps of built-in kinds' map fields (`metadata.labels`, `metadata.annotations`,
+  a Secret's `data`, a ConfigMap's `data` and `binaryData`) are not stored: they are Go
+  maps tagged `omitempty`, so the API server returns no such field
+  (https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md#optional-vs-required).
+  Simpler: only these fields; custom resources keep empty maps, as a real server does.
 - `dryRun=All` runs every check (including webhooks) and returns the result
   without storing it (https://kubernetes.io/docs/reference/using-api/api-concepts/#dry-run).
 - A CustomResourceDefinition's resource appears in discovery and its
@@ -502,6 +507,8 @@ class ApiState:
             data = obj.setdefault("data", {})
             for name, value in (obj.pop("stringData") or {}).items():
                 data[name] = base64.b64encode(str(value).encode()).decode()
+        if key[:2] in self.builtin:
+            _drop_empty_maps(obj, key[1])
         metadata = obj.setdefault("metadata", {})
         metadata["name"] = key[3]
         if kind.namespaced:
@@ -589,6 +596,20 @@ class ApiState:
             if ready and selector and all(pod_labels.get(k) == v for k, v in selector.items()):
                 return True
         return False
+
+
+_EMPTY_DROPPED = {"secrets": ("data",), "configmaps": ("data", "binaryData")}
+
+
+def _drop_empty_maps(obj: dict[str, Any], plural: str) -> None:
+    """Remove the empty `omitempty` maps a built-in object would not be stored with."""
+    metadata = obj.get("metadata") or {}
+    for name in ("labels", "annotations"):
+        if metadata.get(name) == {}:
+            del metadata[name]
+    for name in _EMPTY_DROPPED.get(plural, ()):
+        if obj.get(name) == {}:
+            del obj[name]
 
 
 def _injects_ca(obj: dict[str, Any]) -> bool:

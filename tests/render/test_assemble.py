@@ -38,14 +38,14 @@ CATALOG = catalog_for("26.03", MANIFESTS / "26.03")
 def test_identical_objects_from_two_components_are_kept_once() -> None:
     documents = gateway_documents()
     items = assemble(units("kubeflowIstioResources", "kserve"), [documents, documents], CATALOG,
-                     {"kubeflowIstioResources", "kserve"})
+                     {"kubeflowIstioResources", "kserve"}).objects
     assert [(i.kind, i.component) for i in items] == [("Gateway", "kubeflowIstioResources")]
 
 
 def test_the_copy_survives_when_its_first_owner_is_off() -> None:
     documents = gateway_documents()
     items = assemble(units("kubeflowIstioResources", "kserve"), [documents, documents], CATALOG,
-                     {"kserve"})
+                     {"kserve"}).objects
     assert [i.component for i in items] == ["kserve"]
 
 
@@ -67,7 +67,8 @@ def test_shared_folder_objects_go_to_their_component() -> None:
     documents = built("common/kubeflow-namespace/base")
     installed = {"kubeflowNamespace", "katib"}
     owners = {(i.kind, i.obj["metadata"]["name"]): i.component
-              for i in assemble(units("kubeflowNamespace"), [documents], CATALOG, installed)}
+              for i in assemble(units("kubeflowNamespace"), [documents], CATALOG,
+                                installed).objects}
     assert owners[("NetworkPolicy", "katib-controller")] == "katib"
     assert owners[("Namespace", "kubeflow")] == "kubeflowNamespace"
     assert ("NetworkPolicy", "kserve") not in owners  # kserve is not installed here
@@ -77,6 +78,21 @@ def test_cluster_scoped_objects_lose_a_namespace() -> None:
     role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
             "metadata": {"name": "spark-operator-controller", "namespace": "kubeflow"}}
     [item] = assemble(units("sparkOperator"), [[(dump_document(role), role)]], CATALOG,
-                      {"sparkOperator"})
+                      {"sparkOperator"}).objects
     assert "namespace" not in item.obj["metadata"]
     assert "namespace" not in item.text
+
+
+def test_a_namespaced_object_without_a_namespace_goes_where_kubectl_puts_it() -> None:
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}}
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "reader"}}
+    assembled = assemble(units("sparkOperator"),
+                         [[(dump_document(config), config), (dump_document(role), role)]],
+                         CATALOG, {"sparkOperator"})
+    placed, cluster_wide = assembled.objects
+    assert placed.obj["metadata"]["namespace"] == "default"
+    assert "namespace: default" in placed.text
+    assert "namespace" not in cluster_wide.obj["metadata"]
+    assert assembled.warnings == ["ConfigMap default/settings: path/of/sparkOperator gives it no "
+                                  "namespace; placed in default, as kubectl apply would"]

@@ -76,7 +76,7 @@ def deliberate_changes(release: str, plain: dict[Key, Any]) -> tuple[set[Key], s
     only_plain = set(LEFT_OUT[release])
     only_kfops: set[Key] = set()
     if release == "v1.10.2":
-        # The repair "example-profile-params": the helper ConfigMap (no namespace) is left
+        # The repair of parameter replacements: the helper ConfigMap (no namespace) is left
         # out and, with kustomize >= 5.8, the Profile gets its name instead of $(profile-name).
         only_plain |= {k for k in plain if k[1] == "ConfigMap" and k[3].startswith(
             "default-install-config")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -310,3 +311,29 @@ def test_pipelines_database_server_uses_the_generated_password(tmp_path: Path) -
         deployment = objects.get("Deployment", consumer, "kubeflow")
         assert env(deployment, "DBCONFIG_PASSWORD")["valueFrom"]["secretKeyRef"]["name"] == \
             "mysql-secret"
+
+
+def test_metallb_for_an_ingress_controller_in_front_of_a_clusterip_gateway(
+        tmp_path: Path) -> None:
+    """A k3d/kind lab: MetalLB addresses an ingress-nginx the administrator installed."""
+    source = UPSTREAM / "prereqs/metallb-v0.16.1/metallb-native.yaml"
+    metallb = f"  metallb:\n    source: {source}\n    addresses: [172.18.255.200-172.18.255.250]\n"
+
+    def lab(ingress: str) -> Callable[[str], str]:
+        return lambda text: text.replace("  ingress:\n    serviceType: ClusterIP ",
+                                         metallb + ingress + "  ingress:\n    serviceType: "
+                                         "ClusterIP ")
+
+    result = render_preset(tmp_path / "nginx", "local", "26.03", lab(""))
+    assert any("spec.metallb: the gateway Service is ClusterIP" in w
+               for w in result.bundle.warnings)
+    result = render_preset(tmp_path / "lab", "local", "26.03", lambda text: lab("")(text).replace(
+        "    serviceType: ClusterIP ",
+        "    host: kubeflow.lab.internal\n    ingressClass: nginx\n    serviceType: ClusterIP "))
+    objects = Objects(result)
+    assert objects.get("Service", "istio-ingressgateway", "istio-system")["spec"][
+        "type"] == "ClusterIP"
+    assert objects.get("Ingress", "kubeflow", "istio-system")["spec"]["ingressClassName"] == \
+        "nginx"
+    assert objects.has("IPAddressPool", "kubeflow", "metallb-system")
+    assert not any("spec.metallb" in w for w in result.bundle.warnings)

@@ -251,7 +251,7 @@ def _offline_platform(loaded: LoadedPlatform, root: Path, moved: dict[tuple[str,
                 node = node[key]
             node[path[-1]] = value
 
-    edit_platform(target, change)
+    edit_platform(target, change).ready()
 
 
 def _copy_folder(source: Path, target: Path, problem: str, marker: str) -> None:

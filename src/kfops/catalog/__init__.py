@@ -1,6 +1,12 @@
 """Per-release facts: components, their kustomize paths, dependencies and owned objects."""
 
-from ._lookup import catalog_for, known_versions, supported_kubernetes
+from ._lookup import (
+    catalog_for,
+    known_versions,
+    releases_matching,
+    same_release,
+    supported_kubernetes,
+)
 from ._model import Component, Ownership, ReleaseCatalog
 from ._prereqs import (
     DEFAULT_CLASS_ANNOTATION,
@@ -50,6 +56,8 @@ __all__ = [
     "Settings",
     "catalog_for",
     "known_versions",
+    "releases_matching",
+    "same_release",
     "select_components",
     "supported_kubernetes",
 ]

@@ -24,6 +24,19 @@ def catalog_for(version: str, root: Path) -> ReleaseCatalog:
     return discover(version, root, _from_entry(newest, RELEASES[newest]))
 
 
+def releases_matching(root: Path) -> list[str]:
+    """The catalogued release lines whose every component folder `root` has."""
+    return [line for line, entry in RELEASES.items()
+            if all((root / path).is_dir() for c in entry.components for path in c.paths)]
+
+
+def same_release(version: str, tag: str) -> bool:
+    """Whether a checkout tagged `tag` is release `version` (`v1.10.x` takes any v1.10 tag)."""
+    if version.endswith(".x"):
+        return _release_line(tag) == _release_line(version)
+    return tag.lstrip("v") == version.lstrip("v")
+
+
 def supported_kubernetes(version: str) -> tuple[str, str] | None:
     """The Kubernetes range a catalogued release was tested on; None for other releases."""
     entry = RELEASES.get(_release_line(version))

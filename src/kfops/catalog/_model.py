@@ -27,9 +27,6 @@ class Component:
     """Namespace set on a path that has none (installed upstream with `kubectl -n`)."""
     variants: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Alternative path sets by setting value, e.g. pipelines `definitions: kubernetes`."""
-    repairs: tuple[str, ...] = ()
-    """Known defects of the upstream path that the render repairs, by name (see
-    kfops.render's repairs), e.g. variables newer kustomize no longer resolves."""
 
     def paths_for(self, variant: str | None) -> tuple[str, ...]:
         """The paths of `variant` (None: the default paths)."""

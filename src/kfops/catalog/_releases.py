@@ -29,8 +29,8 @@ _KSERVE_NEEDS_KNATIVE = (
     "the cluster-local gateway")
 
 
-def _core(name: str, title: str, *paths: str, repairs: tuple[str, ...] = ()) -> Component:
-    return Component(name, title, paths, kind="core", repairs=repairs)
+def _core(name: str, title: str, *paths: str) -> Component:
+    return Component(name, title, paths, kind="core")
 
 
 def _optional(
@@ -132,7 +132,7 @@ V1_10 = ReleaseEntry(
               "common/kubeflow-namespace/base", "common/networkpolicies/base"),
         _ROLES, _ISTIO_RESOURCES, _DASHBOARD, _ADMISSION, _PROFILES,
         _core("userNamespace", "Example profile (kubeflow-user-example-com)",
-              "common/user-namespace/base", repairs=("example-profile-params",)),
+              "common/user-namespace/base"),
         *_OPTIONAL_SHARED,
         _optional("pipelines", "Kubeflow Pipelines",
                   "applications/pipeline/upstream/env/cert-manager/platform-agnostic-multi-user",

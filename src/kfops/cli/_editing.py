@@ -16,7 +16,7 @@ from kfops.render import RenderOptions
 
 from ._cluster_commands import Connection, run_apply
 from ._options import Output
-from ._output import out
+from ._output import out, warn
 
 LiveOption = Annotated[bool, typer.Option(
     "--live", help="Change the running cluster only (no platform file needed).")]
@@ -34,11 +34,15 @@ def check_mode(apply: bool, live: bool) -> None:
 def edit_file(file: Path, change: Change, what: str, apply: bool, connection: Connection,
               offline: bool) -> None:
     """Make `change` to the platform file and say so; with `apply`, apply the file."""
-    loaded = edit_platform(file, change)
-    out.print(f"{what} in {file}")
+    edited = edit_platform(file, change)
+    out.print(f"{what} in {file}", markup=False)
+    if edited.remaining and not apply:
+        warn([f"{file} is not ready to apply yet; still to fix:",
+              *(f"  {problem}" for problem in edited.remaining)])
     if apply:
+        ready = edited.ready()
         try:
-            run_apply(loaded, connection, ApplyOptions(), RenderOptions(offline=offline),
+            run_apply(ready, connection, ApplyOptions(), RenderOptions(offline=offline),
                       Output.text)
         except ClusterError as error:
             # The edit stays (it is what the user asked for); only the cluster lags behind.

@@ -26,10 +26,11 @@ def needs_apply(desired: dict[str, Any], live: dict[str, Any] | None,
     `manager` applied before and `desired` no longer sets."""
     if live is None:
         return True
-    wanted = comparable(desired)
-    if not _covers(comparable(live), wanted):
+    if not _covers(comparable(live), comparable(desired)):
         return True
-    return any(not _present(wanted, path) for path in applied_paths(live, manager))
+    # Against what is sent: an empty map kfops applies is owned by it, though not stored.
+    sent = _folded(desired)
+    return any(not _present(sent, path) for path in applied_paths(live, manager))
 
 
 def applied_paths(live: dict[str, Any], manager: str) -> Iterator[tuple[str, ...]]:
@@ -67,19 +68,37 @@ def _present(obj: Any, path: tuple[str, ...]) -> bool:
 
 
 def comparable(obj: dict[str, Any]) -> dict[str, Any]:
-    """The object as the API server stores it, without fields the server alone sets."""
-    result = {k: v for k, v in obj.items() if k != "status"}
-    metadata = {k: v for k, v in (obj.get("metadata") or {}).items()
-                if k not in _IGNORED_METADATA}
-    result["metadata"] = metadata
-    if obj.get("kind") == "Secret" and obj.get("stringData"):
-        # The API server turns stringData into base64 data; compare in that form.
+    """The object as the API server stores it, without fields the server alone sets.
+
+    A Secret's `stringData` is stored as base64 `data`, and empty maps of the
+    built-in map fields (labels, annotations, a Secret's or ConfigMap's data)
+    are not stored at all: they are `omitempty` in the API types.
+    """
+    result = _folded(obj)
+    result.pop("status", None)
+    result["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items()
+                          if k not in _IGNORED_METADATA
+                          and not (k in ("labels", "annotations") and v == {})}
+    for key in _MAP_FIELDS.get(str(obj.get("kind")), ()):
+        if result.get(key) == {}:
+            del result[key]
+    return result
+
+
+def _folded(obj: dict[str, Any]) -> dict[str, Any]:
+    """A shallow copy with a Secret's `stringData` written into `data` (base64)."""
+    result = dict(obj)
+    if obj.get("kind") == "Secret" and "stringData" in obj:
         data = dict(obj.get("data") or {})
-        for key, value in obj["stringData"].items():
+        for key, value in (obj["stringData"] or {}).items():
             data[key] = base64.b64encode(str(value).encode()).decode()
         result["data"] = data
         result.pop("stringData")
     return result
+
+
+_MAP_FIELDS = {"Secret": ("data",), "ConfigMap": ("data", "binaryData")}
+"""Fields of built-in kinds that are `omitempty` maps: an empty one is not stored."""
 
 
 def _covers(live: Any, desired: Any) -> bool:

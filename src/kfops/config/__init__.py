@@ -2,7 +2,7 @@
 
 from ._airgap import Airgap
 from ._auth import Auth, Connector, StaticUser
-from ._edit import Change, edit_platform
+from ._edit import Change, Edited, edit_platform
 from ._edit_auth import UserEntry, add_users, remove_user, set_user_password
 from ._edit_tenancy import add_profile, remove_contributor, remove_profile, set_contributor
 from ._gpu import (
@@ -42,6 +42,7 @@ __all__ = [
     "Components",
     "Connector",
     "Contributor",
+    "Edited",
     "Gpu",
     "Ingress",
     "Karpenter",

@@ -1,8 +1,11 @@
 """Round-trip edits of the platform file: comments, key order and layout are kept.
 
-An edit changes the YAML tree, the result is checked as a whole platform file,
-and only then is the file replaced (atomically, keeping its mode): a change
-that would make the file invalid is refused and the file is left as it was.
+An edit changes the YAML tree and the result is checked as a whole platform
+file before the file is replaced (atomically, keeping its mode). An edit that
+adds a problem is refused and the file is left as it was. Problems the file
+already had (a starter's placeholders, no one who could log in yet) do not
+block an edit that leaves them as they were or mends them: the first user of
+a fresh file is added with the very command that fixes it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import io
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,24 +31,53 @@ Change = Callable[[CommentedMap], None]
 """Edits the file's tree in place; raises InputError when the change does not apply."""
 
 
-def edit_platform(path: Path, change: Change) -> LoadedPlatform:
+@dataclass(frozen=True)
+class Edited:
+    """The platform file after an edit: checked, or with problems it had before the edit."""
+
+    loaded: LoadedPlatform | None
+    """The edited platform, when the file has no problem left."""
+    remaining: tuple[ConfigProblem, ...]
+    """Problems the file already had and still has (placeholders to fill, for example)."""
+
+    def ready(self) -> LoadedPlatform:
+        """The edited platform; ConfigError naming what is still to fix in the file."""
+        if self.loaded is None:
+            raise ConfigError(list(self.remaining))
+        return self.loaded
+
+
+def edit_platform(path: Path, change: Change) -> Edited:
     """Apply `change` to the platform file, check the result, and write it back."""
     path = Path(path).absolute()
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError([ConfigProblem(path.name, None, "", f"cannot read: {error}")]) from None
-    # An invalid file is reported as it is, before any change.
-    parse_platform(text, path, check_references=False)
-    yaml, tree = _load(text)
+    _, before = _check(text, path)
+    try:
+        yaml, tree = _load(text)
+    except YAMLError:
+        raise ConfigError(before) from None  # unreadable: report it as it is
     change(tree)
     buffer = io.StringIO()
     yaml.dump(tree, buffer)
     new_text = buffer.getvalue()
-    loaded = parse_platform(new_text, path, check_references=False)
+    loaded, after = _check(new_text, path)
+    known = {(p.path, p.message) for p in before}
+    added = [p for p in after if (p.path, p.message) not in known]
+    if added:
+        raise ConfigError(added)
     if new_text != text:
         _replace(path, new_text)
-    return loaded
+    return Edited(loaded, tuple(after))
+
+
+def _check(text: str, path: Path) -> tuple[LoadedPlatform | None, list[ConfigProblem]]:
+    try:
+        return parse_platform(text, path, check_references=False), []
+    except ConfigError as error:
+        return None, error.problems
 
 
 def _load(text: str) -> tuple[YAML, CommentedMap]:

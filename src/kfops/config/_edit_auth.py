@@ -10,6 +10,7 @@ from ruamel.yaml.comments import CommentedMap
 from kfops.errors import InputError
 
 from ._edit import Change, entry_index, new_mapping, sequence_at
+from ._loader import PLACEHOLDER
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,10 @@ def add_users(users: Sequence[UserEntry], replace: bool = False) -> Change:
 
     def change(tree: CommentedMap) -> None:
         entries = sequence_at(tree, "spec", "auth", "users")
+        # The starter's "<fill in: ...>" user is the one these users stand in for.
+        for position in reversed(range(len(entries))):
+            if _placeholder_entry(entries[position]):
+                del entries[position]
         for user in users:
             index = entry_index(entries, "email", user.email)
             if index is not None and not replace:
@@ -44,6 +49,10 @@ def add_users(users: Sequence[UserEntry], replace: bool = False) -> Change:
                     entry["username"] = user.username
 
     return change
+
+
+def _placeholder_entry(entry: object) -> bool:
+    return isinstance(entry, dict) and PLACEHOLDER.match(str(entry.get("email", ""))) is not None
 
 
 def set_user_password(email: str, password_hash: str) -> Change:

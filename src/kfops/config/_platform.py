@@ -63,12 +63,6 @@ def cross_section_problems(spec: Spec) -> list[tuple[str, str]]:
             problems.append((
                 f"spec.{section}", f"only for target aks (target is {spec.target})"
             ))
-    if spec.metallb is not None and spec.service_type != "LoadBalancer":
-        problems.append((
-            "spec.metallb",
-            f"MetalLB gives LoadBalancer addresses, but spec.ingress.serviceType is "
-            f"{spec.service_type}",
-        ))
     if spec.ingress.load_balancer_ip and spec.service_type != "LoadBalancer":
         problems.append((
             "spec.ingress.loadBalancerIP", "needs spec.ingress.serviceType: LoadBalancer"

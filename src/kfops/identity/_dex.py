@@ -102,7 +102,11 @@ class Dex:
         secret = bundle.edit(item)
         if not keep_default:
             for field in ("stringData", "data"):
-                (secret.get(field) or {}).pop(settings.default_user_hash_env, None)
+                values = secret.get(field)
+                if isinstance(values, dict):
+                    values.pop(settings.default_user_hash_env, None)
+                    if not values:
+                        del secret[field]  # the API server stores no empty map
         for user in users:
             set_secret_value(secret, user_hash_env(user.email), user.password_hash)
         return item

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from kfops.catalog import ReleaseCatalog
@@ -19,11 +20,22 @@ from ._documents import dump_document
 from ._objects import BundleObject
 from ._units import Documents, Unit
 
+DEFAULT_NAMESPACE = "default"
+"""Where `kubectl apply` puts a namespaced object without a namespace (the default context)."""
+
+
+@dataclass
+class Assembled:
+    """The bundle's objects and what assembling them changed that the user should know."""
+
+    objects: list[BundleObject]
+    warnings: list[str] = field(default_factory=list)
+
 
 def assemble(
     units: Sequence[Unit], built: Sequence[Documents], catalog: ReleaseCatalog,
     installed: set[str],
-) -> list[BundleObject]:
+) -> Assembled:
     """The bundle's objects: owned by installed components, each identity once.
 
     An object of a shared path (a NetworkPolicy in the kubeflow namespace
@@ -33,10 +45,16 @@ def assemble(
     """
     by_identity: dict[Identity, BundleObject] = {}
     conflicts: list[str] = []
+    warnings: list[str] = []
     cluster_scoped = _cluster_scoped(built)
+    namespaced = _namespaced_custom(built)
     for unit, documents in zip(units, built, strict=True):
         for original_text, original in documents:
             text, obj = _without_cluster_namespace(original_text, original, cluster_scoped)
+            if _lacks_namespace(obj, cluster_scoped, namespaced):
+                text, obj = _in_default_namespace(obj)
+                warnings.append(f"{describe(obj)}: {unit.path} gives it no namespace; placed in "
+                                f"{DEFAULT_NAMESPACE}, as kubectl apply would")
             _, kind, namespace, name = identity_of(obj)
             owner = catalog.owner_of(kind, namespace or None, name) or unit.component
             if owner not in installed:
@@ -53,7 +71,7 @@ def assemble(
     if conflicts:
         raise RenderError("objects that two components both produce differ:\n" +
                           "\n".join(conflicts))
-    return list(by_identity.values())
+    return Assembled(list(by_identity.values()), warnings)
 
 
 def _cluster_scoped(built: Sequence[Documents]) -> set[tuple[str, str]]:
@@ -64,6 +82,29 @@ def _cluster_scoped(built: Sequence[Documents]) -> set[tuple[str, str]]:
                for o in crds if o.get("kind") == "CustomResourceDefinition"}
     return custom | {(g, k) for g, k, _, _ in (identity_of(o) for o in crds)
                      if k in BUILTIN_CLUSTER_SCOPED and (g, k) not in defined}
+
+
+def _namespaced_custom(built: Sequence[Documents]) -> set[tuple[str, str]]:
+    """(group, kind) of the namespaced kinds the built CRDs define."""
+    return {(str(spec.get("group", "")), str((spec.get("names") or {}).get("kind", "")))
+            for documents in built for _, obj in documents
+            if obj.get("kind") == "CustomResourceDefinition"
+            and (spec := obj.get("spec") or {}).get("scope") == "Namespaced"}
+
+
+def _lacks_namespace(obj: dict[str, Any], cluster_scoped: set[tuple[str, str]],
+                     namespaced: set[tuple[str, str]]) -> bool:
+    """A namespaced object without a namespace (built-in kinds, or kinds of built CRDs)."""
+    group, kind, namespace, _ = identity_of(obj)
+    if namespace or (group, kind) in cluster_scoped:
+        return False
+    builtin = "." not in group or group.endswith(".k8s.io")
+    return (group, kind) in namespaced or (builtin and kind not in BUILTIN_CLUSTER_SCOPED)
+
+
+def _in_default_namespace(obj: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    placed = {**obj, "metadata": {**obj["metadata"], "namespace": DEFAULT_NAMESPACE}}
+    return dump_document(placed), placed
 
 
 def _without_cluster_namespace(

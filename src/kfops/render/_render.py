@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -10,7 +11,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import kfops
-from kfops.catalog import ReleaseCatalog, SelectedComponent, catalog_for, select_components
+from kfops.catalog import (
+    ReleaseCatalog,
+    SelectedComponent,
+    catalog_for,
+    releases_matching,
+    same_release,
+    select_components,
+)
 from kfops.config import LoadedPlatform, PipelinesSettings, UserEntry
 from kfops.errors import ComponentSelectionError, ConfigError, ValidationError
 from kfops.secrets import StateDir, state_dir_for
@@ -98,6 +106,7 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
         catalog = catalog_for(loaded.platform.spec.release.version, source.root)
         kubernetes = _kubernetes_version(loaded, catalog)
         selected = _select(loaded, catalog)
+        _check_release_matches(loaded, source, selected)
         kustomize = find_kustomize()
         workspace = prepare_workspace(
             source, RemoteResolver.from_environment(_remote_cache(loaded, cache), options.offline),
@@ -119,8 +128,9 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
     with _timed(timings, "assemble"):
         progress.step("assembling the bundle")
         installed = {s.name for s in selected}
-        editable = EditableBundle(assemble(units, built, catalog, installed),
-                                  member_labels(loaded.platform.metadata.name))
+        assembled = assemble(units, built, catalog, installed)
+        editable = EditableBundle(assembled.objects, member_labels(loaded.platform.metadata.name),
+                                  assembled.warnings)
         context = RenderContext(
             loaded, catalog, frozenset(installed),
             StateDir(options.state_dir or state_dir_for(loaded.path)),
@@ -203,6 +213,32 @@ def _select(loaded: LoadedPlatform, catalog: ReleaseCatalog) -> tuple[SelectedCo
         ]) from None
 
 
+def _check_release_matches(loaded: LoadedPlatform, source: ReleaseSource,
+                           selected: Sequence[SelectedComponent]) -> None:
+    """spec.release.version names the release the source holds (its folders, its git tag)."""
+    version = loaded.platform.spec.release.version
+    missing = sorted({p for s in selected for p in s.paths if not (source.root / p).is_dir()})
+    if missing:
+        matches = releases_matching(source.root)
+        looks = (f"its folders are those of {' and '.join(matches)}" if matches
+                 else "its folders match no release kfops knows")
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3
+                                          else "")
+        problem = f"{version} does not match the release at {source.origin}: it has no {shown}"
+    elif source.tag and _is_release_tag(source.tag) and not same_release(version, source.tag):
+        problem = f"{version} does not match the release at {source.origin}"
+        looks = f"that checkout is at tag {source.tag}"
+    else:
+        return
+    raise ConfigError([loaded.problem(("spec", "release", "version"), (
+        f"{problem} ({looks}); set spec.release.version to the checkout's release, or "
+        f"spec.release.source to a {version} checkout"))])
+
+
+def _is_release_tag(tag: str) -> bool:
+    return re.match(r"^v?\d+\.\d+(\.\d+)?$", tag) is not None
+
+
 def _units(
     loaded: LoadedPlatform, selected: Sequence[SelectedComponent], workspace: Workspace
 ) -> list[Unit]:
@@ -211,7 +247,7 @@ def _units(
     return [
         Unit(s.name, path, overlay_for(
             path, labels, s.component.namespace,
-            repair_patches(s.component.repairs, release, path),
+            repair_patches(release, path),
         ))
         for s in selected for path in s.paths
     ]

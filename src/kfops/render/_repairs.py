@@ -1,41 +1,121 @@
-"""Repairs of known upstream defects, named by the catalog, applied in kfops's overlay.
+"""Repairs of known upstream defects, found by their pattern and made in kfops's overlay.
 
 Each repair returns kustomize `patches` entries for the unit overlay, so the
 upstream files stay untouched and the repair shows in the generated overlay.
+A repair is applied wherever its pattern is found in the kustomizations a
+unit builds, in every release (catalogued or read from its example/).
+
+Parameter replacements: older kustomizations (v1.10's example profile,
+`common/user-namespace/base`) feed a `configMapGenerator` from a params.env
+and copy its values with `replacements` that select their targets by a name
+that is itself a variable (`$(profile-name)`). kustomize 5.8 no longer
+matches that selector and leaves the variables in, an invalid name. The
+values are read from the generator and patched in directly, and the helper
+ConfigMap, which has no namespace and only fed those replacements, is left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import posixpath
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from kfops.errors import RenderError
 
+_KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
-def _example_profile_params(release: Path, path: str) -> list[dict[str, Any]]:
-    """v1.10's example Profile takes its name and owner from params.env through
-    `replacements` that select the Profile by the name `$(profile-name)`;
-    kustomize 5.8 no longer matches that selector and leaves the variables in
-    (an invalid name). The values are read from the release's params.env and
-    patched in directly, and the helper ConfigMap, which has no namespace and
-    only fed those replacements, is left out.
-    """
-    params = _env_file(release / path / "params.env")
-    try:
-        name, owner = params["profile-name"], params["user"]
-    except KeyError as missing:
-        raise RenderError(
-            f"{path}/params.env has no {missing}; the repair does not apply") from None
-    return [
-        {"target": {"group": "kubeflow.org", "kind": "Profile"},
-         "patch": _ops(("replace", "/metadata/name", name),
-                       ("replace", "/spec/owner/name", owner))},
-        {"target": {"version": "v1", "kind": "ConfigMap",
-                    "name": "^default-install-config(-[a-z0-9]+)?$"},
-         "patch": "$patch: delete\napiVersion: v1\nkind: ConfigMap\n"
-                  "metadata:\n  name: default-install-config\n"},
-    ]
+
+def repair_patches(release: Path, path: str) -> list[dict[str, Any]]:
+    """The overlay patches that repair known defects in the kustomizations `path` builds."""
+    patches: list[dict[str, Any]] = []
+    for folder, kustomization in _kustomizations(release, path):
+        patches += _parameter_replacements(release / folder, kustomization)
+    return patches
+
+
+def _kustomizations(release: Path, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(folder, kustomization) of `path` and of every local folder it builds on."""
+    seen: set[str] = set()
+    pending = [posixpath.normpath(path)]
+    while pending:
+        folder = pending.pop()
+        if folder in seen or folder.startswith(".."):
+            continue
+        seen.add(folder)
+        kustomization = _read_kustomization(release / folder)
+        if kustomization is None:
+            continue
+        yield folder, kustomization
+        for entry in _references(kustomization):
+            if "://" not in entry and not entry.startswith(("github.com/", "git@")):
+                pending.append(posixpath.normpath(posixpath.join(folder, entry)))
+
+
+def _read_kustomization(folder: Path) -> dict[str, Any] | None:
+    for name in _KUSTOMIZATION_FILES:
+        file = folder / name
+        if file.is_file():
+            try:
+                document = yaml.load(file.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+            except (OSError, yaml.YAMLError):
+                return None  # kustomize reports it, with its own words, when it builds
+            return document if isinstance(document, dict) else None
+    return None
+
+
+def _references(kustomization: dict[str, Any]) -> list[str]:
+    return [entry for key in ("resources", "bases", "components")
+            for entry in kustomization.get(key) or [] if isinstance(entry, str)]
+
+
+def _parameter_replacements(folder: Path, kustomization: dict[str, Any]) -> list[dict[str, Any]]:
+    """Patches for replacements whose targets are selected by a `$(variable)` name."""
+    generators = {str(g.get("name")): g for g in kustomization.get("configMapGenerator") or []
+                  if isinstance(g, dict)}
+    operations: dict[tuple[tuple[str, str], ...], list[tuple[str, str]]] = {}
+    repaired: set[str] = set()
+    for replacement in kustomization.get("replacements") or []:
+        source = replacement.get("source") or {}
+        generator = generators.get(str(source.get("name")))
+        field = str(source.get("fieldPath", ""))
+        targets = [t for t in replacement.get("targets") or []
+                   if "$(" in str((t.get("select") or {}).get("name", ""))]
+        if source.get("kind") != "ConfigMap" or generator is None or \
+                not field.startswith("data.") or not targets:
+            continue
+        value = _generated_values(folder, generator).get(field.removeprefix("data."))
+        if value is None:
+            raise RenderError(f"{folder}: the ConfigMap generator {generator.get('name')} has no "
+                              f"{field.removeprefix('data.')}, which its replacements need")
+        for target in targets:
+            selector = tuple(sorted((k, str(v)) for k, v in target["select"].items()
+                                    if k in ("group", "version", "kind", "name")))
+            for path in target.get("fieldPaths") or []:
+                operations.setdefault(selector, []).append(
+                    ("/" + str(path).replace(".", "/"), value))
+        repaired.add(str(generator.get("name")))
+    patches = [{"target": _target(dict(selector)), "patch": _ops(ops)}
+               for selector, ops in operations.items()]
+    namespaced = bool(kustomization.get("namespace"))
+    for name in sorted(repaired):
+        if not namespaced and not (generators[name].get("namespace")):
+            patches.append(_left_out(name))
+    return patches
+
+
+def _generated_values(folder: Path, generator: dict[str, Any]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    envs = [*(generator.get("envs") or []), *([generator["env"]] if generator.get("env") else [])]
+    for env in envs:
+        values.update(_env_file(folder / str(env)))
+    for literal in generator.get("literals") or []:
+        key, _, value = str(literal).partition("=")
+        values[key.strip()] = value.strip()
+    return values
 
 
 def _env_file(file: Path) -> dict[str, str]:
@@ -47,21 +127,22 @@ def _env_file(file: Path) -> dict[str, str]:
     return {key.strip(): value.strip() for key, value in pairs}
 
 
-def _ops(*operations: tuple[str, str, str]) -> str:
-    return "".join(f"- op: {op}\n  path: {where}\n  value: {value}\n"
-                   for op, where, value in operations)
+def _target(selector: dict[str, str]) -> dict[str, str]:
+    """A patch target; the name is a regular expression to kustomize, so `$(...)` is escaped."""
+    target = dict(selector)
+    if "name" in target:
+        target["name"] = "".join("\\" + c if c in "$()." else c for c in target["name"])
+    return target
 
 
-REPAIRS: dict[str, Callable[[Path, str], list[dict[str, Any]]]] = {
-    "example-profile-params": _example_profile_params,
-}
+def _ops(operations: list[tuple[str, str]]) -> str:
+    # JSON-quoted values stay strings whatever they hold (YAML reads JSON).
+    return "".join(f"- op: replace\n  path: {where}\n  value: {json.dumps(value)}\n"
+                   for where, value in operations)
 
 
-def repair_patches(names: tuple[str, ...], release: Path, path: str) -> list[dict[str, Any]]:
-    """The overlay patches of the named repairs for one upstream path."""
-    patches: list[dict[str, Any]] = []
-    for name in names:
-        if name not in REPAIRS:
-            raise RenderError(f"the catalog names an unknown repair {name!r}")
-        patches += REPAIRS[name](release, path)
-    return patches
+def _left_out(name: str) -> dict[str, Any]:
+    return {"target": {"version": "v1", "kind": "ConfigMap",
+                       "name": f"^{name}(-[a-z0-9]+)?$"},
+            "patch": "$patch: delete\napiVersion: v1\nkind: ConfigMap\n"
+                     f"metadata:\n  name: {name}\n"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import tarfile
 import zipfile
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ class ReleaseSource:
     digest: str
     """sha256 of the archive, or of the checkout's files."""
     is_archive: bool
+    tag: str | None = None
+    """The git tag a local checkout is at, when it is a tagged git checkout."""
 
 
 def locate_release(loaded: LoadedPlatform, cache: Path, offline: bool) -> ReleaseSource:
@@ -36,8 +39,20 @@ def locate_release(loaded: LoadedPlatform, cache: Path, offline: bool) -> Releas
     if is_url(origin):
         return _archive_release(origin, cache, offline)
     root = loaded.resolve_path(origin)
-    return ReleaseSource(
-        _release_root(root, origin), origin, tree_digest(root, cache / "trees"), False)
+    return ReleaseSource(_release_root(root, origin), origin, tree_digest(root, cache / "trees"),
+                         False, _git_tag(root))
+
+
+def _git_tag(folder: Path) -> str | None:
+    """The tag HEAD is at, for a checkout that is a git repository of its own."""
+    if not (folder / ".git").exists():
+        return None  # a folder inside the administrator's own repository: its tags say nothing
+    try:
+        answer = subprocess.run(["git", "-C", str(folder), "describe", "--tags", "--exact-match",
+                                 "HEAD"], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (answer.stdout.strip() or None) if answer.returncode == 0 else None
 
 
 def _release_root(folder: Path, origin: str) -> Path:

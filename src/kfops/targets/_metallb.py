@@ -18,6 +18,13 @@ class MetalLB:
         spec = context.loaded.platform.spec.metallb
         if spec is None:
             return
+        platform = context.loaded.platform.spec
+        if platform.service_type != "LoadBalancer" and platform.ingress.ingress_class is None:
+            # MetalLB may serve an ingress controller the administrator installed; with no
+            # ingressClass named, nothing in this platform asks for one of its addresses.
+            bundle.warn(f"spec.metallb: the gateway Service is {platform.service_type} and no "
+                        "spec.ingress.ingressClass is set, so no Service of this platform "
+                        "asks MetalLB for an address")
         for obj in load_documents(context.sources.read(spec.source)):
             bundle.add(obj, "metallb", "spec.metallb", prereq=True)
         # A separate component: MetalLB's webhook checks these, so they go after it is ready.

@@ -25,6 +25,8 @@ def environment_checks(loaded: LoadedPlatform, cluster: Cluster,
     checks = [kubernetes_check(cluster, spec.release.version), storage_check(loaded, cluster)]
     if spec.service_type == "LoadBalancer":
         checks.append(load_balancer_check(loaded, cluster))
+    if spec.ingress.ingress_class is not None:
+        checks.append(ingress_class_check(spec.ingress.ingress_class, cluster))
     if spec.target == "local":
         checks.append(inotify_check(proc))
     return checks
@@ -99,6 +101,18 @@ def load_balancer_check(loaded: LoadedPlatform, cluster: Cluster) -> Check:
     return Check("load-balancer", "fail", "nothing gives LoadBalancer Services an address here "
                                           "(no cloud provider, MetalLB or Cilium LB IPAM): set "
                                           "spec.metallb.addresses or spec.ingress.serviceType")
+
+
+def ingress_class_check(name: str, cluster: Cluster) -> Check:
+    """The IngressClass the platform's Ingress names exists (its controller is installed)."""
+    classes = sorted(c["metadata"]["name"] for c in cluster.list("networking.k8s.io/v1",
+                                                                  "IngressClass"))
+    if name in classes:
+        return Check("ingress-class", "pass", f"IngressClass {name} exists")
+    return Check("ingress-class", "warn", f"no IngressClass {name} (spec.ingress.ingressClass): "
+                                          "install its ingress controller (e.g. ingress-nginx), "
+                                          "or the Ingress kfops writes gets no address; there "
+                                          "are: " + (", ".join(classes) or "none"))
 
 
 def inotify_check(proc: Path) -> Check:

@@ -1,0 +1,168 @@
+"""Every `kfops init` target through every flow an administrator runs, on the emulated cluster.
+
+A matrix: each target's starter (placeholders filled, pointed at the upstream
+snapshot) goes through `kfops render`, `apply`, `plan` after the apply (exit 0),
+a re-apply (no write request at all) and a drift that the next apply repairs.
+The tests of one target share one emulated cluster and run in this order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kfops.cli import main
+from kfops.cluster import Cluster
+from kfops.render import load_extra_crds
+from kfops.targets import starter_text
+from tests.conftest import UPSTREAM
+from tests.emulator import FaultPlan, RunningEmulator, Settings
+from tests.helpers.presets import fill, offline
+
+pytestmark = pytest.mark.render
+DEVICE_PLUGIN = UPSTREAM / "prereqs/nvidia-device-plugin-v0.20.0/nvidia-device-plugin.yml"
+
+
+def _device_plugin(text: str) -> str:
+    """The onprem starter with its commented GPU section on, as NVIDIA's device plugin."""
+    return text.replace(
+        "  # gpu:                          # NVIDIA GPU nodes; `kfops check` shows whether "
+        "they advertise GPUs\n  #   enabled: true\n",
+        f"  gpu:\n    enabled: true\n    install: devicePlugin\n    source: {DEVICE_PLUGIN}\n"
+        "    timeSlicing: {replicas: 4}\n")
+
+
+def _helm_prerequisites(cluster: Cluster) -> None:
+    """What Karpenter's chart (`kfops aks script`) and the GPU operator's chart install."""
+    for crd in load_extra_crds([UPSTREAM / "crds/karpenter-provider-azure-v1.14.2",
+                                UPSTREAM / "crds/gpu-operator-v26.7.0"]):
+        cluster.apply(crd.crd)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A starter, how the administrator changed it, and what the cluster already has."""
+
+    target: str
+    edit: Callable[[str], str] = lambda text: text
+    prepare: Callable[[Cluster], None] = lambda cluster: None
+
+
+VARIANTS = {
+    "local": Variant("local"),
+    "onprem": Variant("onprem"),
+    "onprem-gpu": Variant("onprem", _device_plugin),
+    "aks-gpu": Variant("aks", prepare=_helm_prerequisites),
+    "generic": Variant("generic"),
+}
+
+
+@dataclass
+class Install:
+    """One target's platform file, its emulated cluster and the first render and apply."""
+
+    path: Path
+    emulator: RunningEmulator
+    kubeconfig: Path
+    render: tuple[int, str, str]
+    apply: tuple[int, str, str]
+
+    def run(self, *argv: str) -> tuple[int, str, str]:
+        """A cluster command on this install's file and cluster."""
+        return run(*argv, "-f", str(self.path), "--kubeconfig", str(self.kubeconfig),
+                   "--offline")
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    """`kfops ARGV` in this process: exit code, stdout, stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="class", params=sorted(VARIANTS))
+def install(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+            shared_cache: Path) -> Iterator[Install]:
+    variant = VARIANTS[str(request.param)]
+    folder = tmp_path_factory.mktemp(str(request.param))
+    settings = Settings(crd_delay=0.05, workload_delay=0.1, profile_controller=True,
+                        profile_delay=0.1)
+    with pytest.MonkeyPatch.context() as patch, \
+            RunningEmulator(settings, FaultPlan()) as emulator:
+        patch.setenv("KFOPS_CACHE_DIR", str(shared_cache))
+        patch.setenv("HOME", str(folder / "home"))
+        patch.setenv("GITHUB_CLIENT_SECRET", "github-secret-from-env")
+        patch.setenv("ENTRA_CLIENT_SECRET", "entra-secret-from-env")
+        path = folder / "platform.yaml"
+        path.write_text(variant.edit(offline(fill(starter_text(variant.target)), "26.03")))
+        kubeconfig = emulator.write_kubeconfig(folder / "kubeconfig")
+        with Cluster.connect(kubeconfig) as cluster:
+            variant.prepare(cluster)
+        rendered = run("render", "-f", str(path), "--offline", "-o", "json")
+        partial = Install(path, emulator, kubeconfig, rendered, (0, "", ""))
+        yield Install(path, emulator, kubeconfig, rendered, partial.run("apply", "-o", "json"))
+
+
+class TestEveryTarget:
+    """render → apply → plan (exit 0) → re-apply (0 writes) → drift repaired."""
+
+    def test_render(self, install: Install) -> None:
+        code, out, err = install.render
+        assert (code, "Traceback" in err) == (0, False), err
+        assert json.loads(out)["objects"] > 600
+        assert (install.path.parent / "bundle" / "kfops.lock").is_file()
+
+    def test_apply(self, install: Install) -> None:
+        code, out, err = install.apply
+        assert code == 0, err
+        summary = json.loads(out)
+        assert summary["updated"] == [] and summary["pruned"] == []
+        assert len(summary["created"]) == json.loads(install.render[1])["objects"]
+
+    def test_plan_after_apply_finds_nothing(self, install: Install) -> None:
+        code, out, err = install.run("plan", "-o", "json")
+        changed = [o for o in json.loads(out)["objects"] if o["action"] != "unchanged"]
+        assert (code, changed) == (0, []), err + str(changed)
+
+    def test_reapply_sends_no_write(self, install: Install) -> None:
+        before = len(install.emulator.writes())
+        code, out, err = install.run("apply")
+        assert code == 0, err
+        assert " 0 created, 0 updated, " in out
+        assert install.emulator.writes()[before:] == []
+
+    def test_drift_is_repaired(self, install: Install) -> None:
+        with Cluster.connect(install.kubeconfig) as cluster:
+            cluster.merge_patch("apps/v1", "Deployment", "cache-server",
+                                {"spec": {"replicas": 3}}, "kubeflow")
+            cluster.delete("v1", "Service", "katib-ui", "kubeflow")
+            dex = cluster.get("v1", "ConfigMap", "dex", "auth")
+            assert dex is not None
+            config = yaml.safe_load(dex["data"]["config.yaml"])
+            config["enablePasswordDB"] = not config["enablePasswordDB"]
+            cluster.merge_patch("v1", "ConfigMap", "dex",
+                                {"data": {"config.yaml": yaml.safe_dump(config)}}, "auth")
+
+        code, out, _ = install.run("plan", "-o", "json")
+        actions = {o["object"]: o["action"] for o in json.loads(out)["objects"]
+                   if o["action"] != "unchanged"}
+        assert code == 3
+        assert actions == {"Deployment kubeflow/cache-server": "update",
+                           "Service kubeflow/katib-ui": "create",
+                           "ConfigMap auth/dex": "update"}
+
+        code, out, err = install.run("apply", "-o", "json")
+        assert code == 0, err
+        summary = json.loads(out)
+        assert summary["created"] == ["Service kubeflow/katib-ui"]
+        assert sorted(summary["updated"]) == ["ConfigMap auth/dex",
+                                              "Deployment kubeflow/cache-server"]
+        assert install.run("plan")[0] == 0
