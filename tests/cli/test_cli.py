@@ -103,7 +103,7 @@ def test_init_writes_each_target_and_keeps_state_out_of_git(
         path = tmp_path / target / "platform.yaml"
         assert run(capsys, "init", "--target", target, "-f", str(path))[0] == 0
         assert path.read_text().startswith("# kfops platform file")
-        assert (path.parent / ".gitignore").read_text() == ".kfops/\n"
+        assert (path.parent / ".gitignore").read_text() == ".kfops/\nbundle/secrets/\n"
     code, _, err = run(capsys, "init", "--target", "local", "-f", str(tmp_path / "local" /
                                                                       "platform.yaml"))
     assert code == 2 and "exists; pass --force" in err
