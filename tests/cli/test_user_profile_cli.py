@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import pty
+import select
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,14 +54,23 @@ def test_user_commands_edit_the_file_and_never_show_the_password(
     assert "$2b$" not in out
 
     code, _, err = run(capsys, monkeypatch, "user", "add", "bob@example.com",
-                       "--password-stdin", "-f", path, stdin="x\n")
+                       "--password-stdin", "-f", path, stdin=SECRET + "\n")
     assert code == 2 and "already in spec.auth.users" in err
     code, _, err = run(capsys, monkeypatch, "user", "add", "eve@example.com", "--apply",
-                       "--live", "--password-stdin", stdin="x\n")
+                       "--live", "--password-stdin", stdin=SECRET + "\n")
     assert code == 2 and "choose one" in err
     code, _, err = run(capsys, monkeypatch, "user", "add", "eve@example.com",
-                       "--password-stdin", "--cost", "8", stdin="x\n")
+                       "--password-stdin", "--cost", "8", stdin=SECRET + "\n")
     assert code == 2 and "bcrypt cost 8" in err
+    before = Path(path).read_text()
+    for weak, problem in (("12341234", "Kubeflow's published default password"),
+                          ("eve@example.com", "the user's own e-mail"),
+                          ("short-one", "has 9 characters; use at least 12"),
+                          ("              ", "empty or only whitespace")):
+        code, out, err = run(capsys, monkeypatch, "user", "add", "eve@example.com",
+                             "--password-stdin", "-f", path, stdin=weak + "\n")
+        assert (code, problem in err, "Traceback" in err) == (2, True, False), err
+    assert Path(path).read_text() == before
 
     csv_file = Path(path).parent / "team.csv"
     csv_file.write_text("email,username,password\nann@example.com,ann,first-secret\n"
@@ -128,7 +141,7 @@ def test_live_and_apply_modes_against_a_cluster(
     assert (code, "Dex restarted" in out) == (0, True)
     code, out, _ = run(capsys, monkeypatch, "user", "list", "--live", "-o", "json", *where)
     assert {u["email"]: u["source"] for u in json.loads(out)} == {
-        "user@example.com": "other", "dan@example.com": "live"}
+        "user@example.com": "release-default", "dan@example.com": "live"}
     code, out, _ = run(capsys, monkeypatch, "profile", "list", "--live", *where)
     assert code == 0 and "team-a" in out and "platform-file" in out
 
@@ -188,3 +201,23 @@ def test_seed_a_fresh_generic_file_then_apply(tmp_path: Path, kubeconfig: Path,
         "data"]["config.yaml"])
     assert [u["email"] for u in dex["staticPasswords"]] == ["admin@example.com",
                                                             "bea@example.com"]
+
+
+def test_ctrl_c_at_the_password_prompt_is_an_interrupt(platform_file: PlatformWriter) -> None:
+    path = platform_file()
+    before = path.read_text()
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: kfops on a terminal, as an administrator runs it
+        os.execv(sys.executable, [sys.executable, "-m", "kfops", "user", "add",
+                                  "ann@example.com", "-f", str(path)])
+    seen = b""
+    while b"Password for ann@example.com" not in seen:
+        ready, _, _ = select.select([terminal], [], [], 30)
+        assert ready, seen
+        seen += os.read(terminal, 1024)
+    os.write(terminal, b"\x03")  # Ctrl-C, through the terminal's line discipline
+
+    _, status = os.waitpid(pid, 0)
+    os.close(terminal)
+    assert os.waitstatus_to_exitcode(status) == 130
+    assert path.read_text() == before

@@ -181,7 +181,10 @@ def test_apply_syncs_file_users_and_keeps_live_ones(
                    render_options=RenderOptions(offline=True))
 
     assert [(u.email, u.source) for u in users.users()] == [
-        ("user@example.com", "other"), ("carol@example.com", "live")]
+        ("user@example.com", "release-default"), ("carol@example.com", "live")]
+    # The release's default user is written by every apply: a live change would be undone.
+    with pytest.raises(InputError, match="Kubeflow's default user, which kfops apply writes"):
+        users.set_password("user@example.com", hash_password("a-password-of-mine", 10))
     secret = _secret(cluster)
     stored = secret_value(secret, user_hash_env("carol@example.com"))
     assert stored is not None and verify_password("carol-pass", stored)

@@ -30,7 +30,7 @@ from kfops.config import UserEntry
 from kfops.errors import InputError, ObjectConflict, OperationError
 from kfops.objects import secret_value
 
-from ._dex import FILE_USERS, LIVE_USERS, static_entry, user_hash_env
+from ._dex import FILE_USERS, LIVE_USERS, RELEASE_USERS, static_entry, user_hash_env
 
 _ATTEMPTS = 20
 
@@ -42,7 +42,8 @@ class DexUser:
     email: str
     username: str
     source: str
-    """platform-file (applied from platform.yaml), live (kfops user add --live) or other."""
+    """platform-file (applied from platform.yaml), release-default (Kubeflow's default user,
+    kept by the render on target local), live (kfops user add --live) or other."""
 
 
 @dataclass
@@ -61,13 +62,18 @@ class _Snapshot:
         return list(self.config.get("staticPasswords") or [])
 
     def file_users(self) -> set[str]:
-        annotations = self.config_map["metadata"].get("annotations") or {}
-        return {e.lower() for e in json.loads(annotations.get(FILE_USERS) or "[]")}
+        return self._listed(FILE_USERS)
 
     def source(self, email: str) -> str:
         if email.lower() in self.file_users():
             return "platform-file"
+        if email.lower() in self._listed(RELEASE_USERS):
+            return "release-default"
         return "live" if email.lower() in {e.lower() for e in self.live} else "other"
+
+    def _listed(self, annotation: str) -> set[str]:
+        annotations = self.config_map["metadata"].get("annotations") or {}
+        return {e.lower() for e in json.loads(annotations.get(annotation) or "[]")}
 
     def find(self, email: str) -> dict[str, Any] | None:
         return next((e for e in self.entries if str(e.get("email", "")).lower()
@@ -161,10 +167,16 @@ class DexUsers:
         self._change(edit)
 
     def _check_changeable(self, snapshot: _Snapshot, email: str) -> None:
-        if snapshot.source(email) == "platform-file":
+        source = snapshot.source(email)
+        if source == "platform-file":
             raise InputError(f"{email} comes from the platform file; change it there "
                              "(kfops user ... -f platform.yaml --apply), or the next apply "
                              "undoes this")
+        if source == "release-default":
+            raise InputError(f"{email} is Kubeflow's default user, which kfops apply writes "
+                             "on target local, so the next apply would undo this; give it a "
+                             f"password of your own in the platform file: kfops user add "
+                             f"{email} -f platform.yaml --apply")
 
     def _change(self, edit: Callable[[_Snapshot], None]) -> None:
         for _ in range(_ATTEMPTS):
