@@ -96,8 +96,9 @@ class Dex:
                 set_secret_value(bundle.edit(passwords), user_hash_env(user.email),
                                  user.password_hash)
         if keep_default:
-            bundle.warn(f"target local: Kubeflow's default user {settings.default_user} "
-                        "(password 12341234) can log in; any other target leaves it out")
+            if json.loads(annotations[RELEASE_USERS]):  # not given a password in the file
+                bundle.warn(f"target local: Kubeflow's default user {settings.default_user} "
+                            "(password 12341234) can log in; any other target leaves it out")
         else:
             _leave_out_example_profile(bundle, settings)
 
