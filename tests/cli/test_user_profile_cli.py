@@ -108,6 +108,26 @@ def test_profile_commands_edit_the_file(platform_file: PlatformWriter,
     code, _, err = run(capsys, monkeypatch, "profile", "create", "Team_B", "--owner",
                        "b@example.com", "-f", path)
     assert code == 2 and "name" in err
+    code, _, err = run(capsys, monkeypatch, "profile", "create", "kube-team", "--owner",
+                       "b@example.com", "-f", path)
+    assert code == 2 and "profiles may not be named default or kube-*" in err
+
+    # Deleting asks first, and says what goes with the profile.
+    before = Path(path).read_text()
+    code, out, err = run(capsys, monkeypatch, "profile", "delete", "team-a", "-f", path,
+                         stdin="n\n")
+    assert code == 1 and "Aborted" in err and Path(path).read_text() == before
+    assert "deletes the Profile and its namespace team-a with everything in it" in out
+    code, out, _ = run(capsys, monkeypatch, "profile", "delete", "team-a", "-f", path,
+                       stdin="y\n")
+    assert code == 0 and "removed profile team-a" in out and "team-a" not in Path(
+        path).read_text()
+    run(capsys, monkeypatch, "profile", "create", "team-a", "--owner", "alice@example.com",
+        "-f", path)
+    code, out, _ = run(capsys, monkeypatch, "profile", "delete", "team-a", "--yes", "-f", path)
+    assert code == 0 and "removed profile team-a" in out
+    run(capsys, monkeypatch, "profile", "create", "team-a", "--owner", "alice@example.com",
+        "-f", path)
     code, _, err = run(capsys, monkeypatch, "profile", "contributor", "add", "team-a",
                        "bob@example.com", "--role", "admin", "-f", path)
     assert code == 2 and "use edit or view" in err
@@ -135,6 +155,17 @@ def test_live_and_apply_modes_against_a_cluster(
                        "--apply", "--offline", *where)
     assert code == 1 and "holds PersistentVolumeClaims (notebook-data)" in err
     assert "team-a" in Path(path).read_text()  # refused before editing anything
+    code, _, _ = run(capsys, monkeypatch, "profile", "create", "lab", "--owner",
+                     "alice@example.com", "--live", *where)
+    assert code == 0
+    code, out, err = run(capsys, monkeypatch, "profile", "delete", "lab", "--live", *where,
+                         stdin="n\n")
+    assert (code, "Aborted" in err) == (1, True)
+    assert "Delete profile lab: the Profile and its namespace lab with everything in it " \
+           "(0 pod(s))?" in out
+    code, out, _ = run(capsys, monkeypatch, "profile", "delete", "lab", "--live", "--yes",
+                       *where)
+    assert (code, out.strip()) == (0, "deleted profile lab")
 
     code, out, _ = run(capsys, monkeypatch, "user", "add", "dan@example.com", "--live",
                        "--password-stdin", "--cost", "10", *where, stdin=SECRET + "\n")
