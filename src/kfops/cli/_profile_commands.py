@@ -33,12 +33,13 @@ from ._options import (
     OfflineOption,
     Output,
     OutputOption,
+    command_group,
 )
 from ._output import out, print_json
 
-app = typer.Typer(help="Profiles: a namespace per team or user, with contributors, quota and "
-                       "PodDefaults.", no_args_is_help=True)
-contributors = typer.Typer(help="Who else may work in a profile.", no_args_is_help=True)
+app = command_group("Profiles: a namespace per team or user, with contributors, quota and "
+                       "PodDefaults.")
+contributors = command_group("Who else may work in a profile.")
 app.add_typer(contributors, name="contributor")
 
 NameArgument = Annotated[str, typer.Argument(help="The profile (and its namespace's) name.")]

@@ -43,11 +43,11 @@ from ._options import (
     OfflineOption,
     Output,
     OutputOption,
+    command_group,
 )
 from ._output import out, print_json
 
-app = typer.Typer(help="Dex static users: in the platform file, or --live on the cluster.",
-                  no_args_is_help=True)
+app = command_group("Dex static users: in the platform file, or --live on the cluster.")
 
 StdinOption = Annotated[bool, typer.Option(
     "--password-stdin", help="Read the password from the first line of stdin.")]
