@@ -175,7 +175,7 @@ def test_an_output_path_of_the_wrong_kind_is_bad_input(
     existing.write_text("mine\n")
     args = [a.format(file=existing, folder=tmp_path) for a in argv]
 
-    code, out, err = run(capsys, *args)
+    code, _, err = run(capsys, *args)
 
     assert (code, "Traceback" in err) == (2, False), err
     assert "Invalid value" in err
