@@ -35,6 +35,16 @@ from ._dex import FILE_USERS, LIVE_USERS, RELEASE_USERS, static_entry, user_hash
 _ATTEMPTS = 20
 
 
+class NoDex(OperationError):
+    """The cluster has no Dex configuration: Kubeflow is not installed there (yet)."""
+
+
+def _unreadable(what: str, problem: str) -> OperationError:
+    return OperationError(f"{what}: cannot read Dex's users from it: {problem}; fix it by hand "
+                          "(kubectl edit), or restore it, then run kfops again (nothing was "
+                          "changed)")
+
+
 @dataclass(frozen=True)
 class DexUser:
     """A static user as `kfops user list` shows it (never with its hash)."""
@@ -100,8 +110,8 @@ class DexUsers:
         """Users added with `--live`, with their hashes: what an apply keeps beside the file's."""
         try:
             snapshot = self._read()
-        except OperationError:
-            return []  # no Dex yet: a first install has no live users
+        except NoDex:
+            return []  # a first install has no live users; any other failure stops the apply
         live = {e.lower() for e in snapshot.live}
         found = []
         for entry in snapshot.entries:  # in the config's order, so a render writes it the same
@@ -195,14 +205,24 @@ class DexUsers:
         ref, secret_ref = self._settings.dex_config, self._settings.dex_passwords
         config_map = self._cluster.get("v1", ref.kind, ref.name, ref.namespace)
         if config_map is None:
-            raise OperationError(f"no Dex here: ConfigMap {ref.namespace}/{ref.name} not found "
-                                 "(is Kubeflow installed in this cluster context?)")
+            raise NoDex(f"no Dex here: ConfigMap {ref.namespace}/{ref.name} not found "
+                        "(is Kubeflow installed in this cluster context?)")
         secret = self._cluster.get("v1", secret_ref.kind, secret_ref.name,
                                    secret_ref.namespace) or {}
-        config = yaml.safe_load((config_map.get("data") or {}).get("config.yaml") or "") or {}
-        annotations = config_map["metadata"].get("annotations") or {}
-        live = list(json.loads(annotations.get(LIVE_USERS) or "[]"))
-        return _Snapshot(config_map, secret, config, live)
+        what = f"ConfigMap {ref.namespace}/{ref.name}"
+        try:
+            config = yaml.safe_load((config_map.get("data") or {}).get("config.yaml") or "") or {}
+            annotations = config_map["metadata"].get("annotations") or {}
+            live = json.loads(annotations.get(LIVE_USERS) or "[]")
+        except (yaml.YAMLError, ValueError) as error:
+            raise _unreadable(what, str(error).splitlines()[0]) from None
+        if not isinstance(config, dict) or not isinstance(config.get("staticPasswords") or [],
+                                                          list) or not isinstance(live, list):
+            raise _unreadable(what, "config.yaml is not a Dex configuration")
+        for entry in config.get("staticPasswords") or []:
+            if isinstance(entry, dict) and entry.get("hashFromEnv"):
+                secret_value(secret, str(entry["hashFromEnv"]))  # an unreadable value says so now
+        return _Snapshot(config_map, secret, config, [str(e) for e in live])
 
     def _write(self, snapshot: _Snapshot) -> None:
         """Additions to the Secret first, removals from it last: Dex never misses a hash."""
