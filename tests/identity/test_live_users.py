@@ -232,7 +232,7 @@ BROKEN = {
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
 def test_a_hand_broken_dex_stops_the_apply_naming_it(
-        platform_file: PlatformWriter, kubeconfig: Path, cluster: Cluster,
+        platform_file: PlatformWriter, kubeconfig: Path, cluster: Cluster, *,
         emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], case: str) -> None:
     (kind, name), broken, problem = BROKEN[case]
     where = ["-f", str(platform_file()), "--kubeconfig", str(kubeconfig), "--offline"]
