@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import binascii
 from typing import Any
+
+from kfops.errors import OperationError
 
 __all__ = [
     "BUILTIN_CLUSTER_SCOPED",
@@ -60,11 +63,20 @@ def cluster_scoped_kinds(objects: list[dict[str, Any]]) -> set[tuple[str, str]]:
 
 
 def secret_value(secret: dict[str, Any], key: str) -> str | None:
-    """A Secret's value for `key` (from `stringData` or decoded `data`), or None."""
+    """A Secret's value for `key` (from `stringData` or decoded `data`), or None.
+
+    OperationError, naming the Secret and key, when `data` holds no base64 text.
+    """
     if key in (secret.get("stringData") or {}):
         return str(secret["stringData"][key])
     encoded = (secret.get("data") or {}).get(key)
-    return None if encoded is None else base64.b64decode(encoded).decode()
+    if encoded is None:
+        return None
+    try:
+        return base64.b64decode(str(encoded), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise OperationError(f"{describe(secret)}: data.{key} is not base64 of UTF-8 text "
+                             "(edited by hand?); fix or remove that key") from None
 
 
 def set_secret_value(secret: dict[str, Any], key: str, value: str) -> None:

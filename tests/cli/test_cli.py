@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 
 from kfops.cli import main
+from kfops.cli._app import app
 from tests.conftest import MANIFESTS
 
 
@@ -103,7 +106,7 @@ def test_init_writes_each_target_and_keeps_state_out_of_git(
         path = tmp_path / target / "platform.yaml"
         assert run(capsys, "init", "--target", target, "-f", str(path))[0] == 0
         assert path.read_text().startswith("# kfops platform file")
-        assert (path.parent / ".gitignore").read_text() == ".kfops/\n"
+        assert (path.parent / ".gitignore").read_text() == ".kfops/\nbundle/secrets/\n"
     code, _, err = run(capsys, "init", "--target", "local", "-f", str(tmp_path / "local" /
                                                                       "platform.yaml"))
     assert code == 2 and "exists; pass --force" in err
@@ -128,3 +131,52 @@ def test_the_bundled_example_names_the_upstream_snapshot() -> None:
     assert "../../shared/upstream/kubeflow-manifests/26.03" in text
     assert (example.parent / "../../shared/upstream/kubeflow-manifests/26.03").resolve() == \
         (MANIFESTS / "26.03").resolve()
+
+
+def _commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path of the app: ("apply",), ("profile", "contributor", "add"), ..."""
+    found = []
+    for name, command in group.commands.items():
+        found.append((*prefix, name))
+        if hasattr(command, "commands"):  # a group (typer's own, not click.Group)
+            found += _commands(command, (*prefix, name))
+    return found
+
+
+COMMANDS = _commands(typer.main.get_group(app))
+
+
+def test_the_app_has_every_documented_command() -> None:
+    assert {"render", "apply", "plan", "status", "uninstall", "check", "schema", "init",
+            "validate"} <= {c[0] for c in COMMANDS}
+    assert ("images", "mirror") in COMMANDS and ("profile", "contributor", "add") in COMMANDS
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_help_of_every_command(command: tuple[str, ...],
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, *command, "--help")
+
+    assert (code, err) == (0, "")
+    assert out.startswith(f"Usage: kfops {' '.join(command)}")
+    # Flags show as flags, with no type beside them.
+    assert "<bool>" not in out
+
+
+@pytest.mark.parametrize("argv", [
+    ("render", "--out", "{file}", "--offline"),
+    ("aks", "script", "--out", "{folder}"),
+    ("images", "save", "{file}", "--images", "{file}"),
+    ("bundle", "create", "{folder}"),
+])
+def test_an_output_path_of_the_wrong_kind_is_bad_input(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]) -> None:
+    existing = tmp_path / "existing.txt"
+    existing.write_text("mine\n")
+    args = [a.format(file=existing, folder=tmp_path) for a in argv]
+
+    code, _, err = run(capsys, *args)
+
+    assert (code, "Traceback" in err) == (2, False), err
+    assert "Invalid value" in err
+    assert existing.read_text() == "mine\n"

@@ -89,13 +89,36 @@ def test_plan_exits_3_and_shows_fields_of_drift(platform_file: PlatformWriter, k
     with Cluster.connect(kubeconfig) as cluster:
         cluster.merge_patch("apps/v1", "Deployment", "cache-server", {"spec": {"replicas": 2}},
                             "kubeflow")
+        dex = cluster.get("apps/v1", "Deployment", "dex", "auth")
+        assert dex is not None
+        containers = dex["spec"]["template"]["spec"]["containers"]
+        image = containers[0]["image"]
+        containers[0]["image"] = "registry.example/dex:patched"
+        cluster.merge_patch("apps/v1", "Deployment", "dex",
+                            {"spec": {"template": {"spec": {"containers": containers}}}}, "auth")
+        config = cluster.get("v1", "ConfigMap", "dex", "auth")
+        assert config is not None
+        text = config["data"]["config.yaml"]
+        cluster.merge_patch("v1", "ConfigMap", "dex", {"data": {"config.yaml": text.replace(
+            "enablePasswordDB: true", "enablePasswordDB: false")}}, "auth")
+        cluster.merge_patch("v1", "Secret", "mysql-secret",
+                            {"data": {"username": "aGFuZC1lZGl0ZWQ="}}, "kubeflow")
 
     code, out, _ = run(capsys, "plan", *where, "-v")
 
     assert code == 3
     assert "update   Deployment kubeflow/cache-server" in out
     assert "spec.replicas: 2 -> 1" in out
-    assert "0 create, 1 update, 0 prune, 0 keep, 671 unchanged" in out
+    assert (f'spec.template.spec.containers[name={containers[0]["name"]}].image: '
+            f'"registry.example/dex:patched" -> "{image}"') in out
+    # A multi-line string as a diff of its lines, each shown whole.
+    lines = out.splitlines()
+    at = lines.index("           data.config.yaml:")
+    assert "             -enablePasswordDB: false" in lines[at:at + 8]
+    assert "             +enablePasswordDB: true" in lines[at:at + 8]
+    assert "data.username: changed" in out and "aGFuZC1lZGl0ZWQ" not in out
+    assert "hand-edited" not in out and "..." not in out
+    assert "0 create, 4 update, 0 prune, 0 keep, 668 unchanged" in out
 
 
 def test_bad_platform_file_touches_nothing(tmp_path: Path, kubeconfig: Path,

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import pty
+import select
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,14 +54,23 @@ def test_user_commands_edit_the_file_and_never_show_the_password(
     assert "$2b$" not in out
 
     code, _, err = run(capsys, monkeypatch, "user", "add", "bob@example.com",
-                       "--password-stdin", "-f", path, stdin="x\n")
+                       "--password-stdin", "-f", path, stdin=SECRET + "\n")
     assert code == 2 and "already in spec.auth.users" in err
     code, _, err = run(capsys, monkeypatch, "user", "add", "eve@example.com", "--apply",
-                       "--live", "--password-stdin", stdin="x\n")
+                       "--live", "--password-stdin", stdin=SECRET + "\n")
     assert code == 2 and "choose one" in err
     code, _, err = run(capsys, monkeypatch, "user", "add", "eve@example.com",
-                       "--password-stdin", "--cost", "8", stdin="x\n")
+                       "--password-stdin", "--cost", "8", stdin=SECRET + "\n")
     assert code == 2 and "bcrypt cost 8" in err
+    before = Path(path).read_text()
+    for weak, problem in (("12341234", "Kubeflow's published default password"),
+                          ("eve@example.com", "the user's own e-mail"),
+                          ("short-one", "has 9 characters; use at least 12"),
+                          ("              ", "empty or only whitespace")):
+        code, out, err = run(capsys, monkeypatch, "user", "add", "eve@example.com",
+                             "--password-stdin", "-f", path, stdin=weak + "\n")
+        assert (code, problem in err, "Traceback" in err) == (2, True, False), err
+    assert Path(path).read_text() == before
 
     csv_file = Path(path).parent / "team.csv"
     csv_file.write_text("email,username,password\nann@example.com,ann,first-secret\n"
@@ -95,6 +108,26 @@ def test_profile_commands_edit_the_file(platform_file: PlatformWriter,
     code, _, err = run(capsys, monkeypatch, "profile", "create", "Team_B", "--owner",
                        "b@example.com", "-f", path)
     assert code == 2 and "name" in err
+    code, _, err = run(capsys, monkeypatch, "profile", "create", "kube-team", "--owner",
+                       "b@example.com", "-f", path)
+    assert code == 2 and "profiles may not be named default or kube-*" in err
+
+    # Deleting asks first, and says what goes with the profile.
+    before = Path(path).read_text()
+    code, out, err = run(capsys, monkeypatch, "profile", "delete", "team-a", "-f", path,
+                         stdin="n\n")
+    assert code == 1 and "Aborted" in err and Path(path).read_text() == before
+    assert "deletes the Profile and its namespace team-a with everything in it" in out
+    code, out, _ = run(capsys, monkeypatch, "profile", "delete", "team-a", "-f", path,
+                       stdin="y\n")
+    assert code == 0 and "removed profile team-a" in out and "team-a" not in Path(
+        path).read_text()
+    run(capsys, monkeypatch, "profile", "create", "team-a", "--owner", "alice@example.com",
+        "-f", path)
+    code, out, _ = run(capsys, monkeypatch, "profile", "delete", "team-a", "--yes", "-f", path)
+    assert code == 0 and "removed profile team-a" in out
+    run(capsys, monkeypatch, "profile", "create", "team-a", "--owner", "alice@example.com",
+        "-f", path)
     code, _, err = run(capsys, monkeypatch, "profile", "contributor", "add", "team-a",
                        "bob@example.com", "--role", "admin", "-f", path)
     assert code == 2 and "use edit or view" in err
@@ -122,13 +155,24 @@ def test_live_and_apply_modes_against_a_cluster(
                        "--apply", "--offline", *where)
     assert code == 1 and "holds PersistentVolumeClaims (notebook-data)" in err
     assert "team-a" in Path(path).read_text()  # refused before editing anything
+    code, _, _ = run(capsys, monkeypatch, "profile", "create", "lab", "--owner",
+                     "alice@example.com", "--live", *where)
+    assert code == 0
+    code, out, err = run(capsys, monkeypatch, "profile", "delete", "lab", "--live", *where,
+                         stdin="n\n")
+    assert (code, "Aborted" in err) == (1, True)
+    assert "Delete profile lab: the Profile and its namespace lab with everything in it " \
+           "(0 pod(s))?" in out
+    code, out, _ = run(capsys, monkeypatch, "profile", "delete", "lab", "--live", "--yes",
+                       *where)
+    assert (code, out.strip()) == (0, "deleted profile lab")
 
     code, out, _ = run(capsys, monkeypatch, "user", "add", "dan@example.com", "--live",
                        "--password-stdin", "--cost", "10", *where, stdin=SECRET + "\n")
     assert (code, "Dex restarted" in out) == (0, True)
     code, out, _ = run(capsys, monkeypatch, "user", "list", "--live", "-o", "json", *where)
     assert {u["email"]: u["source"] for u in json.loads(out)} == {
-        "user@example.com": "other", "dan@example.com": "live"}
+        "user@example.com": "release-default", "dan@example.com": "live"}
     code, out, _ = run(capsys, monkeypatch, "profile", "list", "--live", *where)
     assert code == 0 and "team-a" in out and "platform-file" in out
 
@@ -188,3 +232,23 @@ def test_seed_a_fresh_generic_file_then_apply(tmp_path: Path, kubeconfig: Path,
         "data"]["config.yaml"])
     assert [u["email"] for u in dex["staticPasswords"]] == ["admin@example.com",
                                                             "bea@example.com"]
+
+
+def test_ctrl_c_at_the_password_prompt_is_an_interrupt(platform_file: PlatformWriter) -> None:
+    path = platform_file()
+    before = path.read_text()
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: kfops on a terminal, as an administrator runs it
+        os.execv(sys.executable, [sys.executable, "-m", "kfops", "user", "add",
+                                  "ann@example.com", "-f", str(path)])
+    seen = b""
+    while b"Password for ann@example.com" not in seen:
+        ready, _, _ = select.select([terminal], [], [], 30)
+        assert ready, seen
+        seen += os.read(terminal, 1024)
+    os.write(terminal, b"\x03")  # Ctrl-C, through the terminal's line discipline
+
+    _, status = os.waitpid(pid, 0)
+    os.close(terminal)
+    assert os.waitstatus_to_exitcode(status) == 130
+    assert path.read_text() == before

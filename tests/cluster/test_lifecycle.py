@@ -71,7 +71,7 @@ def test_plan_shows_exactly_the_changed_objects(platform: LoadedPlatform, cluste
                             "Secret kubeflow/mysql-secret"}
     assert updates["Deployment kubeflow/cache-server"] == ["spec.replicas: 4 -> 1"]
     # Secret values are never shown, only which key differs.
-    assert updates["Secret kubeflow/mysql-secret"] == ["data.username"]
+    assert updates["Secret kubeflow/mysql-secret"] == ["data.username: changed"]
     assert plan.adopted == []
     assert len(emulator.writes()) == before
     assert emulator.writes(dry_run=True)

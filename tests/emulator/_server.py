@@ -105,6 +105,7 @@ class Emulator(KubernetesEmulator):
     def _serve(self, raw: aiohttp.web.BaseRequest, path: ResourcePath, method: str,
                dry_run: bool, text: str) -> tuple[Any, int]:
         state = self.state
+        state.authorize(_verb(method, path.name), path.plural, path.namespace)
         kind = state.kind(path.group, path.plural)
         namespace, name = path.namespace, path.name
         if path.subresource:
@@ -176,6 +177,14 @@ def _parse_path(path: str) -> ResourcePath | None:
         namespace, rest = rest[1], rest[2:]
     plural, name, subresource = [*rest, None, None][:3]
     return ResourcePath(group, str(plural), namespace, name, subresource)
+
+
+def _verb(method: str, name: str | None) -> str:
+    """The authorization verb of a request (server-side apply is `patch`)."""
+    if method == "GET":
+        return "get" if name else "list"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(
+        method, method.lower())
 
 
 def _body(text: str) -> dict[str, Any]:

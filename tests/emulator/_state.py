@@ -64,6 +64,11 @@ Kubernetes documentation it follows and says where it is simpler:
   until `failing_for` seconds after their last change, as `_kubelet` describes
   (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/,
   https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/).
+- Authorization: a request whose verb, resource and namespace `deny` lists is refused
+  with 403 Forbidden before anything else happens, as the API server's authorizer
+  answers a user RBAC does not allow
+  (https://kubernetes.io/docs/reference/access-authn-authz/authorization/#determine-the-request-verb).
+  Simpler: rules are denials added by a test; everything else is allowed.
 - cert-manager's CA injector fills `caBundle` of webhook configurations that
   carry a `cert-manager.io/inject-ca-from*` annotation once the
   `cert-manager-cainjector` Deployment is available; until then such a webhook
@@ -181,12 +186,25 @@ class ApiState:
         self.provision_at: dict[Key, float] = {}
         self.pod_states: dict[Key, str] = {}
         """What the emulated kubelet last reported for each pod of a failing workload."""
+        self.denied: set[tuple[str, str, str]] = set()
+        """(verb, plural, namespace) the credentials may not use ("" namespace: any)."""
         namespaces = self.builtin[("", "namespaces")]
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
             # Every cluster starts with these (the API server creates them itself).
             self._store(namespaces, ("", "namespaces", "", name),
                         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
                         {}, dry_run=False)
+
+    def deny(self, verb: str, plural: str, namespace: str = "") -> None:
+        """Make `verb` on `plural` (in `namespace`, or anywhere) answer 403, as RBAC would."""
+        self.denied.add((verb, plural, namespace))
+
+    def authorize(self, verb: str, plural: str, namespace: str) -> None:
+        """403 Forbidden when the request is denied."""
+        if (verb, plural, namespace) in self.denied or (verb, plural, "") in self.denied:
+            where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+            raise ApiError(403, "Forbidden", f'{plural} is forbidden: User "emulator" cannot '
+                                             f'{verb} resource "{plural}"{where}')
 
     # ---- kinds -------------------------------------------------------------------------
 

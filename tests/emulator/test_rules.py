@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from kfops.cluster import Cluster, RetryPolicy
 from kfops.errors import ObjectNotFound, Unavailable
-from tests.conftest import ROOT
+from tests.conftest import MANIFESTS, ROOT
 from tests.emulator import FaultPlan, RunningEmulator, Settings
 
 CRD = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
@@ -219,16 +220,27 @@ def test_faults_are_injected_on_demand(cluster: Cluster, emulator: RunningEmulat
     assert cluster.get("v1", "Namespace", "default") is not None  # reads are not faulted
 
 
-def test_runs_on_its_own_and_writes_a_kubeconfig(tmp_path: Path) -> None:
+def test_runs_on_its_own_with_its_controllers_and_writes_a_kubeconfig(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kubeconfig"
     server = subprocess.Popen([sys.executable, "-m", "tests.emulator", "--port", "0",
-                               "--kubeconfig", str(kubeconfig)], cwd=ROOT,
+                               "--kubeconfig", str(kubeconfig), "--crd-delay", "0",
+                               "--profile-controller", "--profile-delay", "0", "--jobs",
+                               "--server-version", "1.35"], cwd=ROOT,
                               stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
         assert server.stdout.readline().startswith("serving http://127.0.0.1:")
         with Cluster.connect(kubeconfig) as cluster:
             assert cluster.get("v1", "Namespace", "kube-system") is not None
+            assert cluster.server_version() == "1.35"
+            crd = yaml.safe_load((MANIFESTS / "26.03/applications/profiles/upstream/crd/bases/"
+                                  "kubeflow.org_profiles.yaml").read_text())
+            cluster.apply(crd)
+            cluster.learn_crds([crd])
+            cluster.apply({"apiVersion": "kubeflow.org/v1", "kind": "Profile",
+                           "metadata": {"name": "team-a"},
+                           "spec": {"owner": {"kind": "User", "name": "a@example.com"}}})
+            _wait_until(lambda: cluster.get("v1", "Namespace", "team-a") is not None)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -9,16 +9,17 @@ from typing import Any
 import pytest
 import yaml
 
-from kfops.cluster import ApplyOptions, Cluster
+from kfops.cli import main
+from kfops.cluster import ApplyOptions, Cluster, RetryPolicy
 from kfops.config import UserEntry, load_platform
-from kfops.errors import InputError, OperationError
+from kfops.errors import Forbidden, InputError, OperationError, Unavailable
 from kfops.identity import DexUsers, hash_password, user_hash_env, verify_password
 from kfops.objects import secret_value
 from kfops.platform import apply_platform
 from kfops.render import RenderOptions
 from kfops.render._kustomize import find_kustomize
 from tests.conftest import FAST_WAITS, MANIFESTS, NO_BACKOFF, PlatformWriter
-from tests.emulator import RunningEmulator
+from tests.emulator import Fault, RunningEmulator
 
 DEX = MANIFESTS / "26.03" / "common" / "dex" / "overlays" / "oauth2-proxy"
 
@@ -181,8 +182,68 @@ def test_apply_syncs_file_users_and_keeps_live_ones(
                    render_options=RenderOptions(offline=True))
 
     assert [(u.email, u.source) for u in users.users()] == [
-        ("user@example.com", "other"), ("carol@example.com", "live")]
+        ("user@example.com", "release-default"), ("carol@example.com", "live")]
+    # The release's default user is written by every apply: a live change would be undone.
+    with pytest.raises(InputError, match="Kubeflow's default user, which kfops apply writes"):
+        users.set_password("user@example.com", hash_password("a-password-of-mine", 10))
     secret = _secret(cluster)
     stored = secret_value(secret, user_hash_env("carol@example.com"))
     assert stored is not None and verify_password("carol-pass", stored)
     assert secret_value(secret, user_hash_env("alice@example.com")) is None
+
+
+def test_only_a_missing_dex_means_no_live_users(cluster: Cluster, emulator: RunningEmulator,
+                                                platform_file: PlatformWriter) -> None:
+    path = platform_file()
+    options = ApplyOptions(waits=FAST_WAITS)
+    apply_platform(load_platform(path), cluster, options,
+                   render_options=RenderOptions(offline=True))
+    DexUsers(cluster, FAST_WAITS).add([UserEntry("dan@example.com", None,
+                                                 hash_password("dan-password-1", 10))])
+    before = len(emulator.writes())
+
+    emulator.state.deny("get", "configmaps", "auth")
+    with pytest.raises(Forbidden, match="ConfigMap auth/dex"):
+        apply_platform(load_platform(path), cluster, options,
+                       render_options=RenderOptions(offline=True))
+    assert emulator.writes()[before:] == []
+    emulator.state.denied.clear()
+
+    with Cluster.connect(emulator.write_kubeconfig(path.parent / "one-try"),
+                         retry=RetryPolicy(attempts=1)) as impatient:
+        emulator.faults.writes_only = False
+        emulator.faults.queued.append(Fault("500"))
+        with pytest.raises(Unavailable):
+            DexUsers(impatient, FAST_WAITS).live_entries()
+        emulator.faults.writes_only = True
+    assert [u.email for u in DexUsers(cluster, FAST_WAITS).live_entries()] == ["dan@example.com"]
+
+
+BROKEN = {
+    "config not YAML": (("ConfigMap", "dex"), {"data": {"config.yaml": "issuer: [unclosed\n"}},
+                        "ConfigMap auth/dex: cannot read Dex's users from it"),
+    "config a list": (("ConfigMap", "dex"), {"data": {"config.yaml": "- a list\n"}},
+                      "config.yaml is not a Dex configuration"),
+    "hash not base64": (("Secret", "dex-passwords"),
+                        {"data": {"DEX_USER_PASSWORD": "not base64!"}},
+                        "Secret auth/dex-passwords: data.DEX_USER_PASSWORD is not base64"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_a_hand_broken_dex_stops_the_apply_naming_it(
+        platform_file: PlatformWriter, kubeconfig: Path, cluster: Cluster, *,
+        emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], case: str) -> None:
+    (kind, name), broken, problem = BROKEN[case]
+    where = ["-f", str(platform_file()), "--kubeconfig", str(kubeconfig), "--offline"]
+    assert main(["apply", *where, "-o", "json"]) == 0
+    cluster.merge_patch("v1", kind, name, broken, "auth")
+    before = len(emulator.writes())
+    capsys.readouterr()
+
+    code = main(["apply", *where])
+
+    err = capsys.readouterr().err
+    assert (code, "Traceback" in err) == (1, False), err
+    assert problem in " ".join(err.split())
+    assert emulator.writes()[before:] == []

@@ -8,10 +8,12 @@ import pytest
 
 from kfops.errors import InputError
 from kfops.identity import (
+    check_password,
     hash_cost,
     hash_password,
     hash_passwords,
     is_bcrypt_hash,
+    password_problem,
     read_users_csv,
     verify_password,
 )
@@ -46,13 +48,13 @@ def test_parallel_hashes_match_their_passwords_in_order() -> None:
 def test_csv_rows_give_users_with_hashes(tmp_path: Path) -> None:
     known = hash_password("kept as it is", cost=10)
     csv_file = tmp_path / "users.csv"
-    csv_file.write_text(f"email,username,password\nann@example.com,ann,s3cret-ann\n"
+    csv_file.write_text(f"email,username,password\nann@example.com,ann,s3cret-ann-2026\n"
                         f"ben@example.com,,{known}\n\n")
 
     ann, ben = read_users_csv(csv_file, cost=10)
 
     assert (ann.email, ann.username, ben.username) == ("ann@example.com", "ann", None)
-    assert verify_password("s3cret-ann", ann.password_hash)
+    assert verify_password("s3cret-ann-2026", ann.password_hash)
     assert ben.password_hash == known
 
 
@@ -62,6 +64,10 @@ def test_csv_rows_give_users_with_hashes(tmp_path: Path) -> None:
     ("ann@example.com,ann,\n", "users.csv:1: ann@example.com has no password"),
     ("not-an-email,ann,hunter2-secret\n", "users.csv:1: email: "),
     ("email,username,password\n", "no users"),
+    ("ann@example.com,ann,hunter2\n", "users.csv:1: ann@example.com: the password has 7 "
+                                       "characters; use at least 12"),
+    ("ann@example.com,ann,ann@example.com\n", "users.csv:1: .* the user's own e-mail"),
+    ("ann@example.com,ann,12341234\n", "Kubeflow's published default password"),
 ])
 def test_csv_mistakes_name_the_line_and_never_the_password(tmp_path: Path, text: str,
                                                           message: str) -> None:
@@ -70,3 +76,23 @@ def test_csv_mistakes_name_the_line_and_never_the_password(tmp_path: Path, text:
     with pytest.raises(InputError, match=message) as caught:
         read_users_csv(csv_file, cost=10)
     assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("password", "problem"), [
+    ("", "empty or only whitespace"),
+    (" \t            ", "empty or only whitespace"),
+    ("12341234", "Kubeflow's published default password"),
+    ("Ann@Example.com", "the user's own e-mail"),
+    ("eleven-char", "has 11 characters; use at least 12"),
+])
+def test_password_rules(password: str, problem: str) -> None:
+    assert problem in (password_problem(password, "ann@example.com") or "")
+    with pytest.raises(InputError) as caught:
+        check_password(password, "ann@example.com")
+    assert problem in str(caught.value)
+    assert password.strip() == "" or password not in str(caught.value).replace(
+        "ann@example.com", "")
+
+
+def test_a_good_password_passes() -> None:
+    assert password_problem("twelve-chars", "ann@example.com") is None

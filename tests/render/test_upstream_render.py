@@ -130,7 +130,7 @@ def test_bundle_layout_labels_and_modes(
     files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert {"kfops.lock", "images.txt"} <= files
     stages = {f.split("/")[0] for f in files if "/" in f}
-    assert stages <= {"00-crds", "10-namespaces", "20-prereqs", "30-platform"}
+    assert stages <= {"00-crds", "10-namespaces", "20-prereqs", "30-platform", "secrets"}
     for item in result.bundle.objects:
         folder = next(f for f, objs in result.bundle.files.items() if item in objs).split("/")[0]
         assert (folder == "00-crds") == (item.kind == "CustomResourceDefinition")

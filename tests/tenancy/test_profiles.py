@@ -10,7 +10,7 @@ import yaml
 
 from kfops.cluster import ApplyOptions, Cluster
 from kfops.config import Profile, Taint, load_platform
-from kfops.errors import DataProtected, InputError
+from kfops.errors import ConfigError, DataProtected, InputError
 from kfops.platform import apply_platform, render_platform
 from kfops.render import RenderOptions
 from kfops.tenancy import (
@@ -150,6 +150,11 @@ def test_live_profiles_contributors_and_protected_deletion(cluster: Cluster,
                                                            platform_file: PlatformWriter) -> None:
     _apply(platform_file(), cluster)
     profiles = LiveProfiles(cluster, FAST_WAITS)
+    with pytest.raises(InputError, match="namespace kubeflow already exists and is not a "
+                                         "profile's"):
+        profiles.create(Profile.model_validate({"name": "kubeflow", "owner": "a@example.com"}),
+                        Taint())
+    assert cluster.get("kubeflow.org/v1", "Profile", "kubeflow") is None
     profiles.create(Profile.model_validate({
         "name": "ml-team", "owner": "ann@example.com", "quota": {"nvidia.com/gpu": "1"},
         "podDefaults": ["pipelineAccess"]}), Taint())
@@ -178,3 +183,22 @@ def test_live_profiles_contributors_and_protected_deletion(cluster: Cluster,
     profiles.delete("ml-team", purge_data=True)
     assert cluster.get("v1", "Namespace", "ml-team") is None
     assert cluster.get("v1", "PersistentVolumeClaim", "workspace", "ml-team") is None
+
+
+@pytest.mark.parametrize(("name", "problem"), [
+    ("istio-system", "istio-system is a namespace the platform itself uses"),
+    ("kubeflow", "kubeflow is a namespace the platform itself uses"),
+    ("auth", "auth is a namespace the platform itself uses"),
+    ("kubeflow-user-example-com", "a Profile the release itself installs"),
+    ("default", "profiles may not be named default or kube-*"),
+    ("kube-public", "profiles may not be named default or kube-*"),
+])
+def test_a_profile_may_not_take_a_platform_namespace(platform_file: PlatformWriter,
+                                                     name: str, problem: str) -> None:
+    path = platform_file(spec_extra=f"  profiles:\n  - {{name: team-a, owner: a@example.com}}\n"
+                                    f"  - {{name: {name}, owner: a@example.com}}\n")
+    with pytest.raises(ConfigError) as caught:
+        render_platform(load_platform(path), RenderOptions(offline=True))
+    [found] = caught.value.problems
+    assert (found.path, problem in found.message) == ("spec.profiles[1].name", True), found
+

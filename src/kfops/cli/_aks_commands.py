@@ -11,10 +11,10 @@ from kfops.config import load_platform
 from kfops.errors import InputError
 from kfops.targets import aks_script
 
-from ._options import FileOption
+from ._options import FileOption, command_group
 from ._output import out
 
-aks_app = typer.Typer(help="Azure AKS: the cluster bootstrap script.", no_args_is_help=True)
+aks_app = command_group("Azure AKS: the cluster bootstrap script.")
 
 
 @aks_app.command(name="script")
@@ -24,7 +24,8 @@ def script_command(
         "--node-provisioning", help="karpenter (self-hosted, with Helm) or auto (AKS node "
                                     "auto-provisioning).")] = "karpenter",
     out_file: Annotated[Path | None, typer.Option(
-        "--out", help="Write the script here (executable) instead of printing it.")] = None,
+        "--out", dir_okay=False,
+        help="Write the script here (executable) instead of printing it.")] = None,
 ) -> None:
     """Print an idempotent bash script that creates the AKS cluster and Karpenter's identity."""
     if node_provisioning not in ("karpenter", "auto"):

@@ -27,18 +27,22 @@ from . import _images_commands as images_commands
 from . import _profile_commands as profile_commands
 from . import _user_commands as user_commands
 from ._cluster_commands import register
-from ._options import CrdsOption, FileOption, OfflineOption, Output, OutputOption
+from ._options import (
+    CrdsOption,
+    FileOption,
+    OfflineOption,
+    Output,
+    OutputOption,
+    command_group,
+)
 from ._output import out, print_json, warn
 from ._progress import RenderBar
 
-app = typer.Typer(
+app = command_group(
+    "Install and operate Kubeflow from one platform.yaml.\n\n"
+    "Exit codes: 0 ok; 1 the operation failed; 2 bad input (config, flags or objects "
+    "that fail validation; nothing was touched); 3 plan found changes; 130 interrupted.",
     name="kfops",
-    help="Install and operate Kubeflow from one platform.yaml.\n\n"
-         "Exit codes: 0 ok; 1 the operation failed; 2 bad input (config, flags or objects "
-         "that fail validation; nothing was touched); 3 plan found changes; 130 interrupted.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
 )
 
 
@@ -60,7 +64,8 @@ def init(
 def render_command(
     file: FileOption = Path("platform.yaml"),
     out_dir: Annotated[Path | None, typer.Option(
-        "--out", help="Bundle folder (default: bundle/ next to the platform file).")] = None,
+        "--out", file_okay=False,
+        help="Bundle folder (default: bundle/ next to the platform file).")] = None,
     offline: OfflineOption = False,
     crds: CrdsOption = None,
     output: OutputOption = Output.text,

@@ -20,16 +20,15 @@ from kfops.platform import render_platform
 from kfops.render import RenderOptions
 
 from ._images_commands import Bar, CredsOption, report
-from ._options import FileOption, OfflineOption, Output, OutputOption
+from ._options import FileOption, OfflineOption, Output, OutputOption, command_group
 from ._output import err, out, print_json
 
-app = typer.Typer(help="Offline kit: everything a machine without network needs, in one tar.",
-                  no_args_is_help=True)
+app = command_group("Offline kit: everything a machine without network needs, in one tar.")
 
 
 @app.command(name="create")
 def create_command(
-    archive: Annotated[Path, typer.Argument(help="The tar file to write.")],
+    archive: Annotated[Path, typer.Argument(dir_okay=False, help="The tar file to write.")],
     file: FileOption = Path("platform.yaml"),
     images_from: Annotated[Path | None, typer.Option(
         "--images-from", exists=True, file_okay=False,

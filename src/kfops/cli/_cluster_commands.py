@@ -172,7 +172,8 @@ def _print_plan(plan: PlanResult, verbose: bool) -> None:
         out.print(f"  {entry.action:<8} {entry.object}", markup=False)
         if verbose:
             for change in entry.changes:
-                out.print(f"           {change}", markup=False)
+                for line in change.splitlines():
+                    out.print(f"           {line}", markup=False)
     counts = {a: sum(1 for e in plan.entries if e.action == a)
               for a in ("create", "update", "prune", "keep", "unchanged")}
     out.print(", ".join(f"{n} {a}" for a, n in counts.items()))

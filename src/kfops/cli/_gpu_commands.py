@@ -13,10 +13,17 @@ from kfops.config import load_platform
 from kfops.gpu import TEST_IMAGE, GpuTest, GpuTestReport
 
 from ._cluster_commands import Connection
-from ._options import ContextOption, FileOption, KubeconfigOption, Output, OutputOption
+from ._options import (
+    ContextOption,
+    FileOption,
+    KubeconfigOption,
+    Output,
+    OutputOption,
+    command_group,
+)
 from ._output import err, out, print_json
 
-gpu_app = typer.Typer(help="GPU nodes: test that a GPU pod runs.", no_args_is_help=True)
+gpu_app = command_group("GPU nodes: test that a GPU pod runs.")
 
 
 @gpu_app.command(name="test")

@@ -26,11 +26,11 @@ from kfops.errors import InputError
 from kfops.platform import render_platform
 from kfops.render import IMAGES, RenderOptions, normalise_image, read_bundle_objects
 
-from ._options import FileOption, OfflineOption, Output, OutputOption
+from ._options import FileOption, OfflineOption, Output, OutputOption, command_group
 from ._output import err, out, print_json
 
-app = typer.Typer(help="Air-gap: the platform's images; copy them to a private registry, or to "
-                       "disk and back.", no_args_is_help=True)
+app = command_group("Air-gap: the platform's images; copy them to a private registry, or to "
+                       "disk and back.")
 
 BundleOption = Annotated[Path | None, typer.Option(
     "--bundle", exists=True, file_okay=False,
@@ -135,7 +135,8 @@ def mirror_command(
 
 @app.command(name="save")
 def save_command(
-    folder: Annotated[Path, typer.Argument(help="Where the images go (an OCI layout inside).")],
+    folder: Annotated[Path, typer.Argument(
+        file_okay=False, help="Where the images go (an OCI layout inside).")],
     file: FileOption = Path("platform.yaml"), bundle: BundleOption = None,
     images: ImagesOption = None, creds_file: CredsOption = None, offline: OfflineOption = False,
     output: OutputOption = Output.text,

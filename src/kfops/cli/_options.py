@@ -9,6 +9,17 @@ from typing import Annotated
 import typer
 
 
+def command_group(help_text: str, **settings: object) -> typer.Typer:
+    """A group of commands whose help is plain text.
+
+    Rich markup is off: a help text naming `[path]` must print as written, and
+    flags show as flags, without a `<bool>` type beside them.
+    """
+    options: dict[str, object] = {"no_args_is_help": True, "rich_markup_mode": None,
+                                  "add_completion": False, "pretty_exceptions_enable": False}
+    return typer.Typer(help=help_text, **{**options, **settings})  # type: ignore[arg-type]
+
+
 class Output(StrEnum):
     """Output format of read commands."""
 

@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError as PydanticValidationError
 
-from kfops.cluster import namespace_claims
 from kfops.config import (
     Profile,
     Taint,
@@ -23,7 +22,7 @@ from kfops.config import (
     set_contributor,
 )
 from kfops.errors import DataProtected, InputError
-from kfops.tenancy import LiveProfiles, ProfileInfo
+from kfops.tenancy import LiveProfiles, ProfileContents, ProfileInfo
 
 from ._cluster_commands import Connection
 from ._editing import ApplyFlag, LiveOption, day2
@@ -34,12 +33,13 @@ from ._options import (
     OfflineOption,
     Output,
     OutputOption,
+    command_group,
 )
 from ._output import out, print_json
 
-app = typer.Typer(help="Profiles: a namespace per team or user, with contributors, quota and "
-                       "PodDefaults.", no_args_is_help=True)
-contributors = typer.Typer(help="Who else may work in a profile.", no_args_is_help=True)
+app = command_group("Profiles: a namespace per team or user, with contributors, quota and "
+                       "PodDefaults.")
+contributors = command_group("Who else may work in a profile.")
 app.add_typer(contributors, name="contributor")
 
 NameArgument = Annotated[str, typer.Argument(help="The profile (and its namespace's) name.")]
@@ -95,6 +95,7 @@ def create_command(
 def delete_command(
     name: NameArgument,
     purge_data: PurgeOption = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     file: FileOption = Path("platform.yaml"),
     apply: ApplyFlag = False,
     live: LiveOption = False,
@@ -102,22 +103,38 @@ def delete_command(
     context: ContextOption = None,
     offline: OfflineOption = False,
 ) -> None:
-    """Delete a profile and its namespace, unless the namespace holds PVCs."""
+    """Delete a profile and its namespace, unless the namespace holds PVCs (asks first)."""
     mode = day2(file, apply, live, kubeconfig, context, offline)
-    if apply:
+    if apply or live:
         with mode.connection.connect() as cluster:
-            claims = namespace_claims(cluster, name)
-            if claims and not purge_data:
+            contents = LiveProfiles(cluster).contents(name)
+            if contents.claims and not purge_data:
                 raise DataProtected(f"profile {name}: its namespace holds PersistentVolumeClaims "
-                                    f"({claims}); nothing was changed (--purge-data deletes "
-                                    "them with the profile)")
-            if purge_data:
+                                    f"({contents.claims}); nothing was changed (--purge-data "
+                                    "deletes them with the profile)")
+            if not yes:
+                typer.confirm(_deletion_question(name, contents), abort=True)
+            if apply and purge_data:
                 cluster.delete("kubeflow.org/v1", "Profile", name)
+    elif not yes:
+        typer.confirm(f"Remove profile {name} from {file}? The next `kfops apply` deletes the "
+                      f"Profile and its namespace {name} with everything in it, unless the "
+                      "namespace holds PersistentVolumeClaims.", abort=True)
     mode.change(lambda cluster: LiveProfiles(cluster).delete(name, purge_data),
                 f"deleted profile {name}", remove_profile(name), f"removed profile {name}")
     if not (apply or live):
         out.print("the next `kfops apply` deletes it, unless its namespace holds "
                   "PersistentVolumeClaims")
+
+
+def _deletion_question(name: str, contents: ProfileContents) -> str:
+    held = [f"{contents.pods} pod(s)"]
+    if contents.notebooks:
+        held.append(f"notebooks {', '.join(contents.notebooks)}")
+    if contents.claims:
+        held.append(f"PersistentVolumeClaims {contents.claims} (their data is lost)")
+    return (f"Delete profile {name}: the Profile and its namespace {name} with everything in "
+            f"it ({'; '.join(held)})?")
 
 
 @contributors.command("add")

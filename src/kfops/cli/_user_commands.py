@@ -8,6 +8,7 @@ from an argument, and only their bcrypt hashes are written anywhere.
 
 from __future__ import annotations
 
+import getpass
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -23,7 +24,15 @@ from kfops.config import (
     set_user_password,
 )
 from kfops.errors import InputError
-from kfops.identity import DEFAULT_COST, DexUser, DexUsers, hash_password, read_users_csv
+from kfops.identity import (
+    DEFAULT_COST,
+    MIN_LENGTH,
+    DexUser,
+    DexUsers,
+    check_password,
+    hash_password,
+    read_users_csv,
+)
 
 from ._cluster_commands import Connection
 from ._editing import ApplyFlag, LiveOption, day2
@@ -34,11 +43,11 @@ from ._options import (
     OfflineOption,
     Output,
     OutputOption,
+    command_group,
 )
 from ._output import out, print_json
 
-app = typer.Typer(help="Dex static users: in the platform file, or --live on the cluster.",
-                  no_args_is_help=True)
+app = command_group("Dex static users: in the platform file, or --live on the cluster.")
 
 StdinOption = Annotated[bool, typer.Option(
     "--password-stdin", help="Read the password from the first line of stdin.")]
@@ -46,13 +55,19 @@ CostOption = Annotated[int, typer.Option(
     "--cost", help="bcrypt cost (10 to 31).")]
 
 
-def _password(from_stdin: bool) -> str:
+def _password(from_stdin: bool, email: str) -> str:
+    """The new password of `email`, checked against the password rules."""
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
             raise InputError("no password on stdin")
-        return password
-    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+    else:
+        # getpass, not click's prompt: Ctrl-C must stay an interrupt (exit 130), not "Aborted".
+        password = getpass.getpass(f"Password for {email} (at least {MIN_LENGTH} characters): ")
+        if getpass.getpass("Repeat it: ") != password:
+            raise InputError("the two passwords differ; nothing was changed")
+    check_password(password, email)
+    return password
 
 
 @app.command("add")
@@ -70,7 +85,7 @@ def add_command(
 ) -> None:
     """Add a user (asks for the password twice, or reads it from stdin)."""
     mode = day2(file, apply, live, kubeconfig, context, offline)
-    user = UserEntry(email, username, hash_password(_password(password_stdin), cost))
+    user = UserEntry(email, username, hash_password(_password(password_stdin, email), cost))
     mode.change(lambda cluster: DexUsers(cluster).add([user]),
                 f"added {email} to Dex; Dex restarted", add_users([user]), f"added {email}")
 
@@ -89,7 +104,7 @@ def passwd_command(
 ) -> None:
     """Set a user's password."""
     mode = day2(file, apply, live, kubeconfig, context, offline)
-    password_hash = hash_password(_password(password_stdin), cost)
+    password_hash = hash_password(_password(password_stdin, email), cost)
     mode.change(lambda cluster: DexUsers(cluster).set_password(email, password_hash),
                 f"changed the password of {email}; Dex restarted",
                 set_user_password(email, password_hash), f"changed the password of {email}")

@@ -15,7 +15,8 @@ from kfops.errors import ObjectNotFound, WaitTimeout
 from kfops.objects import Identity, describe, identity_of
 
 from ._api import Cluster
-from ._compare import comparable, needs_apply
+from ._compare import needs_apply
+from ._diff import changed_fields
 from ._failures import FailureWatch
 from ._inventory import Inventory, inventory_of, parent, read_inventory
 from ._live import members, snapshot
@@ -298,48 +299,7 @@ def _plan_one(cluster: Cluster, obj: dict[str, Any], live: dict[str, Any] | None
         result = cluster.apply(obj, dry_run=True)
     except ObjectNotFound:
         return PlanEntry(what, "create")
-    return PlanEntry(what, "update", _changed_fields(obj, live, result))
-
-
-def _changed_fields(desired: dict[str, Any], live: dict[str, Any],
-                    result: dict[str, Any]) -> list[str]:
-    """Changed and removed fields (Secret values never shown), by the dry run's result."""
-    secret = desired.get("kind") == "Secret"
-    desired, live, result = comparable(desired), comparable(live), comparable(result)
-    changes = []
-    for path in _leaf_paths(desired):
-        before, after = _get(live, path), _get(result, path)
-        if before != after and _shown(path):
-            shown = ".".join(path)
-            changes.append(shown if secret and path[0] == "data"
-                           else f"{shown}: {_short(before)} -> {_short(after)}")
-    for path in _leaf_paths(live):
-        if _get(result, path) is None and _shown(path):
-            changes.append(f"{'.'.join(path)}: removed")
-    return changes
-
-
-def _shown(path: tuple[str, ...]) -> bool:
-    return path[0] != "status"
-
-
-def _leaf_paths(obj: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    if isinstance(obj, dict) and obj:
-        return [p for key, value in obj.items() for p in _leaf_paths(value, (*path, str(key)))]
-    return [path] if path else []
-
-
-def _get(obj: Any, path: tuple[str, ...]) -> Any:
-    for part in path:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(part)
-    return obj
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return PlanEntry(what, "update", changed_fields(live, result))
 
 
 @dataclass

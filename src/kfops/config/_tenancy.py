@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from ._types import DnsLabel, Email, Quantity, Strict
@@ -17,10 +17,18 @@ class Contributor(Strict):
     role: Literal["edit", "view"] = "edit"
 
 
+def _not_reserved(name: str) -> str:
+    if name == "default" or name.startswith("kube-"):
+        raise PydanticCustomError(
+            "reserved_name", "{name} is a namespace Kubernetes itself uses; profiles may not be "
+            "named default or kube-*", {"name": name})
+    return name
+
+
 class Profile(Strict):
     """A Kubeflow Profile: a namespace with an owner, contributors, quota and PodDefaults."""
 
-    name: DnsLabel
+    name: Annotated[DnsLabel, AfterValidator(_not_reserved)]
     owner: Email
     contributors: list[Contributor] = []
     quota: dict[str, Quantity] = {}

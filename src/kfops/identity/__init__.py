@@ -7,10 +7,13 @@ from ._live_users import DexUser, DexUsers
 from ._passwords import (
     DEFAULT_COST,
     MIN_COST,
+    MIN_LENGTH,
+    check_password,
     hash_cost,
     hash_password,
     hash_passwords,
     is_bcrypt_hash,
+    password_problem,
     verify_password,
 )
 from ._urls import browser_uses_https, issuer, public_url
@@ -20,9 +23,11 @@ __all__ = [
     "FILE_USERS",
     "LIVE_USERS",
     "MIN_COST",
+    "MIN_LENGTH",
     "DexUser",
     "DexUsers",
     "browser_uses_https",
+    "check_password",
     "dex_password_hash",
     "hash_cost",
     "hash_password",
@@ -30,6 +35,7 @@ __all__ = [
     "identity_features",
     "is_bcrypt_hash",
     "issuer",
+    "password_problem",
     "public_url",
     "read_users_csv",
     "user_hash_env",

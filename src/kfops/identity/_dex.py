@@ -27,6 +27,8 @@ from ._urls import issuer, public_url
 OIDC_CLIENT_SECRET = "oidc-client-secret"
 FILE_USERS = "kfops.io/file-users"
 LIVE_USERS = "kfops.io/live-users"
+RELEASE_USERS = "kfops.io/release-users"
+"""The release's default user, which kfops apply writes on target local."""
 
 
 def user_hash_env(email: str) -> str:
@@ -70,6 +72,10 @@ class Dex:
         # Where each user came from, for `kfops user list --live` and later --live edits.
         annotations = bundle.edit(config_map)["metadata"].setdefault("annotations", {})
         annotations[FILE_USERS] = json.dumps(sorted(u.email for u in spec.auth.users))
+        listed = {u.email.lower() for u in spec.auth.users}
+        annotations[RELEASE_USERS] = json.dumps(
+            [settings.default_user] if keep_default and spec.auth.password_login
+            and settings.default_user.lower() not in listed else [])
         passwords = self._passwords(bundle, settings, list(spec.auth.users), keep_default)
         changed = [config_map, passwords, self._client_secret(context, bundle)]
         if connector_env:
@@ -90,8 +96,9 @@ class Dex:
                 set_secret_value(bundle.edit(passwords), user_hash_env(user.email),
                                  user.password_hash)
         if keep_default:
-            bundle.warn(f"target local: Kubeflow's default user {settings.default_user} "
-                        "(password 12341234) can log in; any other target leaves it out")
+            if json.loads(annotations[RELEASE_USERS]):  # not given a password in the file
+                bundle.warn(f"target local: Kubeflow's default user {settings.default_user} "
+                            "(password 12341234) can log in; any other target leaves it out")
         else:
             _leave_out_example_profile(bundle, settings)
 

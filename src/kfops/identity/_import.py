@@ -12,7 +12,7 @@ from pydantic import ValidationError as PydanticValidationError
 from kfops.config import StaticUser, UserEntry
 from kfops.errors import InputError
 
-from ._passwords import DEFAULT_COST, hash_passwords, is_bcrypt_hash
+from ._passwords import DEFAULT_COST, hash_passwords, is_bcrypt_hash, password_problem
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,10 @@ def read_users_csv(path: Path, cost: int = DEFAULT_COST,
     """The users of a CSV file, passwords hashed on all cores; errors name the line."""
     rows = _rows(path)
     to_hash = [row for row in rows if not is_bcrypt_hash(row.secret)]
+    for row in to_hash:
+        problem = password_problem(row.secret, row.email)
+        if problem:
+            raise InputError(f"{path}:{row.line}: {row.email}: {problem}")
     hashes = dict(zip((r.line for r in to_hash),
                       hash_passwords([r.secret for r in to_hash], cost, workers), strict=True))
     users = [UserEntry(r.email, r.username, hashes.get(r.line, r.secret)) for r in rows]

@@ -30,9 +30,19 @@ from kfops.config import UserEntry
 from kfops.errors import InputError, ObjectConflict, OperationError
 from kfops.objects import secret_value
 
-from ._dex import FILE_USERS, LIVE_USERS, static_entry, user_hash_env
+from ._dex import FILE_USERS, LIVE_USERS, RELEASE_USERS, static_entry, user_hash_env
 
 _ATTEMPTS = 20
+
+
+class NoDex(OperationError):
+    """The cluster has no Dex configuration: Kubeflow is not installed there (yet)."""
+
+
+def _unreadable(what: str, problem: str) -> OperationError:
+    return OperationError(f"{what}: cannot read Dex's users from it: {problem}; fix it by hand "
+                          "(kubectl edit), or restore it, then run kfops again (nothing was "
+                          "changed)")
 
 
 @dataclass(frozen=True)
@@ -42,7 +52,8 @@ class DexUser:
     email: str
     username: str
     source: str
-    """platform-file (applied from platform.yaml), live (kfops user add --live) or other."""
+    """platform-file (applied from platform.yaml), release-default (Kubeflow's default user,
+    kept by the render on target local), live (kfops user add --live) or other."""
 
 
 @dataclass
@@ -61,13 +72,18 @@ class _Snapshot:
         return list(self.config.get("staticPasswords") or [])
 
     def file_users(self) -> set[str]:
-        annotations = self.config_map["metadata"].get("annotations") or {}
-        return {e.lower() for e in json.loads(annotations.get(FILE_USERS) or "[]")}
+        return self._listed(FILE_USERS)
 
     def source(self, email: str) -> str:
         if email.lower() in self.file_users():
             return "platform-file"
+        if email.lower() in self._listed(RELEASE_USERS):
+            return "release-default"
         return "live" if email.lower() in {e.lower() for e in self.live} else "other"
+
+    def _listed(self, annotation: str) -> set[str]:
+        annotations = self.config_map["metadata"].get("annotations") or {}
+        return {e.lower() for e in json.loads(annotations.get(annotation) or "[]")}
 
     def find(self, email: str) -> dict[str, Any] | None:
         return next((e for e in self.entries if str(e.get("email", "")).lower()
@@ -94,8 +110,8 @@ class DexUsers:
         """Users added with `--live`, with their hashes: what an apply keeps beside the file's."""
         try:
             snapshot = self._read()
-        except OperationError:
-            return []  # no Dex yet: a first install has no live users
+        except NoDex:
+            return []  # a first install has no live users; any other failure stops the apply
         live = {e.lower() for e in snapshot.live}
         found = []
         for entry in snapshot.entries:  # in the config's order, so a render writes it the same
@@ -161,10 +177,16 @@ class DexUsers:
         self._change(edit)
 
     def _check_changeable(self, snapshot: _Snapshot, email: str) -> None:
-        if snapshot.source(email) == "platform-file":
+        source = snapshot.source(email)
+        if source == "platform-file":
             raise InputError(f"{email} comes from the platform file; change it there "
                              "(kfops user ... -f platform.yaml --apply), or the next apply "
                              "undoes this")
+        if source == "release-default":
+            raise InputError(f"{email} is Kubeflow's default user, which kfops apply writes "
+                             "on target local, so the next apply would undo this; give it a "
+                             f"password of your own in the platform file: kfops user add "
+                             f"{email} -f platform.yaml --apply")
 
     def _change(self, edit: Callable[[_Snapshot], None]) -> None:
         for _ in range(_ATTEMPTS):
@@ -183,14 +205,24 @@ class DexUsers:
         ref, secret_ref = self._settings.dex_config, self._settings.dex_passwords
         config_map = self._cluster.get("v1", ref.kind, ref.name, ref.namespace)
         if config_map is None:
-            raise OperationError(f"no Dex here: ConfigMap {ref.namespace}/{ref.name} not found "
-                                 "(is Kubeflow installed in this cluster context?)")
+            raise NoDex(f"no Dex here: ConfigMap {ref.namespace}/{ref.name} not found "
+                        "(is Kubeflow installed in this cluster context?)")
         secret = self._cluster.get("v1", secret_ref.kind, secret_ref.name,
                                    secret_ref.namespace) or {}
-        config = yaml.safe_load((config_map.get("data") or {}).get("config.yaml") or "") or {}
-        annotations = config_map["metadata"].get("annotations") or {}
-        live = list(json.loads(annotations.get(LIVE_USERS) or "[]"))
-        return _Snapshot(config_map, secret, config, live)
+        what = f"ConfigMap {ref.namespace}/{ref.name}"
+        try:
+            config = yaml.safe_load((config_map.get("data") or {}).get("config.yaml") or "") or {}
+            annotations = config_map["metadata"].get("annotations") or {}
+            live = json.loads(annotations.get(LIVE_USERS) or "[]")
+        except (yaml.YAMLError, ValueError) as error:
+            raise _unreadable(what, str(error).splitlines()[0]) from None
+        if not isinstance(config, dict) or not isinstance(config.get("staticPasswords") or [],
+                                                          list) or not isinstance(live, list):
+            raise _unreadable(what, "config.yaml is not a Dex configuration")
+        for entry in config.get("staticPasswords") or []:
+            if isinstance(entry, dict) and entry.get("hashFromEnv"):
+                secret_value(secret, str(entry["hashFromEnv"]))  # an unreadable value says so now
+        return _Snapshot(config_map, secret, config, [str(e) for e in live])
 
     def _write(self, snapshot: _Snapshot) -> None:
         """Additions to the Secret first, removals from it last: Dex never misses a hash."""

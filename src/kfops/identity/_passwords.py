@@ -15,6 +15,29 @@ DEFAULT_COST = 12
 MIN_COST = 10
 """Below this a stolen hash is cheap to crack; Kubeflow's own default uses 12."""
 _HASH = re.compile(r"^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$")
+MIN_LENGTH = 12
+KUBEFLOW_DEFAULT_PASSWORD = "12341234"
+"""The password of Kubeflow's example user, published in its README."""
+
+
+def password_problem(password: str, email: str) -> str | None:
+    """Why `password` is not good enough for the user `email`, or None."""
+    if not password.strip():
+        return "the password is empty or only whitespace"
+    if password == KUBEFLOW_DEFAULT_PASSWORD:
+        return "this is Kubeflow's published default password; choose one of your own"
+    if password.strip().lower() == email.strip().lower():
+        return "the password is the user's own e-mail"
+    if len(password) < MIN_LENGTH:
+        return f"the password has {len(password)} characters; use at least {MIN_LENGTH}"
+    return None
+
+
+def check_password(password: str, email: str) -> None:
+    """InputError (exit 2) when `password` breaks the password rules; never shows it."""
+    problem = password_problem(password, email)
+    if problem:
+        raise InputError(f"{email}: {problem}")
 
 
 def hash_password(password: str, cost: int = DEFAULT_COST) -> str:

@@ -10,12 +10,13 @@ from kfops.gpu import gpu_features
 from kfops.identity import identity_features
 from kfops.render import RenderOptions, RenderResult, render
 from kfops.targets import environment_features, final_checks
-from kfops.tenancy import tenancy_features
+from kfops.tenancy import tenancy_checks, tenancy_features
 
 
 def render_platform(loaded: LoadedPlatform, options: RenderOptions | None = None) -> RenderResult:
     """Render `loaded` with its environment, identity, tenancy, GPU and air-gap features."""
     options = options or RenderOptions()
     features = (*environment_features(), *identity_features(), *tenancy_features(), *gpu_features(),
-                *options.contributions, *airgap_features(), *final_checks())
+                *options.contributions, *airgap_features(), *final_checks(),
+                *tenancy_checks())
     return render(loaded, dataclasses.replace(options, contributions=features))

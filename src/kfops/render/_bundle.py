@@ -21,6 +21,9 @@ LOCK = "kfops.lock"
 IMAGES = "images.txt"
 #: CRDs that validate objects but that kfops does not apply (a Helm chart installs them).
 SCHEMAS = "schemas"
+#: Every Secret of the bundle, mode 0600, kept out of git by the bundle's own .gitignore.
+SECRETS = "secrets"
+GITIGNORE = ".gitignore"
 
 
 @dataclass
@@ -48,8 +51,18 @@ class Bundle:
         return [item for items in self.files.values() for item in items]
 
     def file_texts(self) -> dict[str, str]:
-        """Every file of the bundle, path -> text (the lock records their digests)."""
-        texts = {path: "---\n".join(o.text for o in items) for path, items in self.files.items()}
+        """Every file of the bundle, path -> text (the lock records their digests).
+
+        Secrets go to `secrets/<stage>/<component>.yaml` beside their stage file,
+        so the rest of the bundle can be reviewed and committed without a secret.
+        """
+        texts: dict[str, str] = {GITIGNORE: f"/{SECRETS}/\n"}
+        for path, items in self.files.items():
+            for relative, group in ((path, [o for o in items if o.kind != "Secret"]),
+                                    (f"{SECRETS}/{path}", [o for o in items
+                                                           if o.kind == "Secret"])):
+                if group:
+                    texts[relative] = "---\n".join(o.text for o in group)
         texts.update(self.extra_files)
         texts[IMAGES] = "".join(f"{image}\n" for image in self.images)
         lock = {**self.lock, "files": {
@@ -64,9 +77,8 @@ class Bundle:
         return texts
 
     def secret_files(self) -> set[str]:
-        """Files holding a Secret: written readable by the owner only."""
-        return {path for path, items in self.files.items()
-                if any(o.kind == "Secret" for o in items)}
+        """Files holding a Secret (all under `secrets/`): readable by the owner only."""
+        return {path for path in self.file_texts() if path.startswith(f"{SECRETS}/")}
 
 
 def write_bundle(bundle: Bundle, out: Path) -> None:
@@ -81,24 +93,35 @@ def write_bundle(bundle: Bundle, out: Path) -> None:
             f"{out} exists and is not a kfops bundle (no {LOCK}); choose an empty or new folder"
         )
     texts = bundle.file_texts()
-    secret = bundle.secret_files()
-    if out.exists() and _unchanged(out, texts, secret):
+    if out.exists() and _unchanged(out, texts):
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     staged = out.with_name(f".{out.name}.new-{os.getpid()}")
     shutil.rmtree(staged, ignore_errors=True)
     try:
+        (staged / SECRETS).mkdir(mode=0o700, parents=True)
         for relative, text in texts.items():
-            target = staged / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-            target.chmod(0o600 if relative in secret else 0o644)
+            _create(staged / relative, text, _mode(relative))
         _swap(staged, out)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
 
 
-def _unchanged(out: Path, texts: dict[str, str], secret: set[str]) -> bool:
+def _mode(relative: str) -> int:
+    return 0o600 if relative.startswith(f"{SECRETS}/") else 0o644
+
+
+def _create(path: Path, text: str, mode: int) -> None:
+    """A new file, with `mode` from its creation: a secret is never readable by others."""
+    folder_mode = 0o700 if mode == 0o600 else 0o755
+    path.parent.mkdir(mode=folder_mode, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    os.fchmod(fd, mode)  # exactly `mode`, whatever the umask took away, before any byte
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _unchanged(out: Path, texts: dict[str, str]) -> bool:
     """Whether `out` already holds exactly these files (a no-change re-render writes nothing)."""
     try:
         present = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
@@ -106,8 +129,7 @@ def _unchanged(out: Path, texts: dict[str, str], secret: set[str]) -> bool:
             return False
         for relative, text in texts.items():
             path = out / relative
-            wanted_mode = 0o600 if relative in secret else 0o644
-            if (path.stat().st_mode & 0o777) != wanted_mode:
+            if (path.stat().st_mode & 0o777) != _mode(relative):
                 return False
             if path.read_bytes() != text.encode():
                 return False
@@ -128,17 +150,13 @@ def _swap(staged: Path, out: Path) -> None:
 
 def read_bundle_objects(folder: Path) -> tuple[list[dict[str, Any]], list[str], dict[str, Any]]:
     """(objects, their digests, lock) of a bundle on disk, stage folders in order."""
-    lock_file = folder / LOCK
-    try:
-        lock = yaml.safe_load(lock_file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise RenderError(f"{folder} is not a kfops bundle: cannot read {LOCK} ({error})") from None
+    lock = _read_lock(folder)
     objects: list[dict[str, Any]] = []
     digests: list[str] = []
-    for relative in sorted(lock.get("files", {})):
+    for relative in sorted(lock.get("files", {}), key=_stage_path):
         if not _holds_objects(relative):
             continue
-        for text, obj in split_documents((folder / relative).read_text(encoding="utf-8")):
+        for text, obj in split_documents(_read(folder, relative)):
             objects.append(obj)
             digests.append(hashlib.sha256(text.encode()).hexdigest())
     return objects, digests, lock
@@ -146,29 +164,61 @@ def read_bundle_objects(folder: Path) -> tuple[list[dict[str, Any]], list[str], 
 
 def read_bundle_files(folder: Path) -> tuple[list[tuple[str, str, list[dict[str, Any]]]],
                                              dict[str, Any]]:
-    """([(path, component, objects)] in apply order, lock) of a bundle on disk."""
-    from ._layout import file_name  # noqa: PLC0415 - _layout imports nothing of this module
+    """([(path, component, objects)] in apply order, lock) of a bundle on disk.
 
-    objects, _, lock = read_bundle_objects(folder)
-    del objects
+    A stage file and its Secrets (under `secrets/`) are one file again, in
+    the order the render gave them.
+    """
+    from ._layout import file_name, kind_rank  # noqa: PLC0415 - _layout imports nothing of this
+
+    lock = _read_lock(folder)
     components = [str(c["name"]) for c in lock.get("components") or []]
     by_file = {file_name(name): name for name in components}
+    merged: dict[str, list[dict[str, Any]]] = {}
+    for relative in sorted(lock.get("files", {})):
+        if _holds_objects(relative):
+            merged.setdefault(_stage_path(relative), []).extend(
+                obj for _, obj in split_documents(_read(folder, relative)))
     files = []
-    for relative in sorted(lock.get("files", {}), key=lambda p: (p.split("/")[0], _rank(
+    for path in sorted(merged, key=lambda p: (p.split("/")[0], _rank(
             by_file.get(p.rsplit("/", 1)[-1], ""), components))):
-        if not _holds_objects(relative):
-            continue
-        component = by_file.get(relative.rsplit("/", 1)[-1], relative)
-        text = (folder / relative).read_text(encoding="utf-8")
-        files.append((relative, component, [obj for _, obj in split_documents(text)]))
+        objects = sorted(merged[path], key=lambda o: kind_rank(str(o.get("kind"))))
+        files.append((path, by_file.get(path.rsplit("/", 1)[-1], path), objects))
     return files, lock
+
+
+def _read_lock(folder: Path) -> dict[str, Any]:
+    lock_file = folder / LOCK
+    try:
+        lock = yaml.safe_load(lock_file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise RenderError(f"{folder} is not a kfops bundle: cannot read {LOCK} ({error})") from None
+    if not isinstance(lock, dict):
+        raise RenderError(f"{folder} is not a kfops bundle: {LOCK} is not a mapping")
+    return lock
+
+
+def _read(folder: Path, relative: str) -> str:
+    try:
+        return (folder / relative).read_text(encoding="utf-8")
+    except OSError as error:
+        hint = (f"; {SECRETS}/ is kept out of git: render the bundle again, or copy its "
+                f"{SECRETS}/ folder" if relative.startswith(f"{SECRETS}/") else "")
+        raise RenderError(f"{folder / relative}: cannot read ({error.strerror or error})"
+                          f"{hint}") from None
+
+
+def _stage_path(relative: str) -> str:
+    """The stage file a bundle file belongs to (`secrets/30-platform/dex.yaml` -> ...dex.yaml)."""
+    return relative.removeprefix(f"{SECRETS}/")
 
 
 def _holds_objects(relative: str) -> bool:
     """Whether a bundle file holds objects to apply (not Helm values or scripts)."""
     from ._layout import STAGES  # noqa: PLC0415 - _layout imports nothing of this module
 
-    return relative.endswith(".yaml") and relative.split("/", 1)[0] in STAGES
+    path = _stage_path(relative)
+    return path.endswith(".yaml") and path.split("/", 1)[0] in STAGES
 
 
 def _rank(component: str, order: list[str]) -> int:

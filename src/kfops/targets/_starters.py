@@ -8,6 +8,9 @@ from pathlib import Path
 from kfops.config import TARGETS
 from kfops.errors import InputError
 
+IGNORED = (".kfops/", "bundle/secrets/")
+"""What `kfops init` keeps out of git: the state directory and the bundle's Secrets."""
+
 
 def starter_text(target: str) -> str:
     """The commented starter platform file of `target`."""
@@ -18,7 +21,7 @@ def starter_text(target: str) -> str:
 
 
 def write_starter(target: str, path: Path, force: bool = False) -> list[Path]:
-    """Write the starter of `target` to `path` and keep the state directory out of git.
+    """Write the starter of `target` to `path` and keep secrets (state, bundle) out of git.
 
     Returns the files written or changed. An existing platform file is kept
     unless `force`.
@@ -31,7 +34,8 @@ def write_starter(target: str, path: Path, force: bool = False) -> list[Path]:
     written = [path]
     ignore = path.parent / ".gitignore"
     lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
-    if ".kfops/" not in lines:
-        ignore.write_text("\n".join([*lines, ".kfops/"]) + "\n", encoding="utf-8")
+    missing = [entry for entry in IGNORED if entry not in lines]
+    if missing:
+        ignore.write_text("\n".join([*lines, *missing]) + "\n", encoding="utf-8")
         written.append(ignore)
     return written

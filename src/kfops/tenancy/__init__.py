@@ -1,13 +1,14 @@
 """Profiles: owners, contributors (as KFAM writes them), quotas and PodDefaults."""
 
-from ._features import tenancy_features
+from ._features import tenancy_checks, tenancy_features
 from ._kfam import binding_name, contributor_objects
-from ._live import LiveProfiles, ProfileInfo
+from ._live import LiveProfiles, ProfileContents, ProfileInfo
 from ._pod_defaults import gpu_toleration, pipeline_access
 from ._profiles import namespace_objects, profile_object, quota_hard
 
 __all__ = [
     "LiveProfiles",
+    "ProfileContents",
     "ProfileInfo",
     "binding_name",
     "contributor_objects",
@@ -16,5 +17,6 @@ __all__ = [
     "pipeline_access",
     "profile_object",
     "quota_hard",
+    "tenancy_checks",
     "tenancy_features",
 ]

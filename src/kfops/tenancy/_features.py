@@ -22,6 +22,12 @@ class Profiles:
         spec = context.loaded.platform.spec
         problems: list[ConfigProblem] = []
         for index, profile in enumerate(spec.profiles):
+            if bundle.find("Profile", profile.name) is not None:
+                problems.append(context.loaded.problem(
+                    ("spec", "profiles", index, "name"),
+                    f"{profile.name} is a Profile the release itself installs; choose another "
+                    "name"))
+                continue
             objects = [profile_object(profile.name, profile.owner, profile.quota),
                        *namespace_objects(profile, spec.gpu.taint)]
             problems += _missing_crds(context, bundle, index, {o["kind"] for o in objects})
@@ -45,6 +51,40 @@ def _missing_crds(context: RenderContext, bundle: EditableBundle, index: int,
     return problems
 
 
+class ReservedNames:
+    """No profile is named after a namespace the platform itself uses (run after every feature).
+
+    A Profile's namespace belongs to the profile controller; naming one after
+    `istio-system` or `kubeflow` would hand a platform namespace to a team.
+    """
+
+    name = "reservedProfileNames"
+
+    def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
+        """Refuse profiles whose names are namespaces of the rest of the bundle."""
+        platform = set()
+        for item in bundle.items:
+            if item.component == COMPONENT:
+                continue
+            namespace = item.obj["metadata"].get("namespace")
+            if namespace:
+                platform.add(str(namespace))
+            if item.kind in ("Namespace", "Profile"):
+                platform.add(str(item.obj["metadata"]["name"]))
+        problems = [context.loaded.problem(
+            ("spec", "profiles", index, "name"),
+            f"{profile.name} is a namespace the platform itself uses; choose another name")
+            for index, profile in enumerate(context.loaded.platform.spec.profiles)
+            if profile.name in platform]
+        if problems:
+            raise ConfigError(problems)
+
+
 def tenancy_features() -> tuple[Contribution, ...]:
     """The tenancy features of a platform."""
     return (Profiles(),)
+
+
+def tenancy_checks() -> tuple[Contribution, ...]:
+    """Checks that need the whole bundle: they run after every other feature."""
+    return (ReservedNames(),)

@@ -42,6 +42,16 @@ class ProfileInfo:
     quota: dict[str, str]
 
 
+@dataclass(frozen=True)
+class ProfileContents:
+    """What a profile's namespace holds, as a deletion would take it."""
+
+    pods: int
+    notebooks: list[str]
+    claims: str
+    """Its PVCs, comma-separated ("" when none)."""
+
+
 class LiveProfiles:
     """The Profiles of a running Kubeflow."""
 
@@ -67,12 +77,26 @@ class LiveProfiles:
         """Create the Profile, wait for its namespace, then add its contributors and defaults."""
         if self._get(profile.name) is not None:
             raise InputError(f"profile {profile.name} already exists")
+        namespace = self._cluster.get("v1", "Namespace", profile.name)
+        if namespace is not None:
+            raise InputError(f"namespace {profile.name} already exists and is not a profile's; "
+                             "a profile's namespace is made by the profile controller, so "
+                             "choose another name")
         obj = profile_object(profile.name, profile.owner, profile.quota)
         obj["metadata"]["annotations"][CREATED_BY] = LIVE
         self._cluster.apply(obj)
         self._wait_for_namespace(profile.name)
         for item in namespace_objects(profile, taint):
             self._cluster.apply(item)
+
+    def contents(self, name: str) -> ProfileContents:
+        """What deleting profile `name` takes with it: its namespace's pods, notebooks, PVCs."""
+        notebooks = self._cluster.list("kubeflow.org/v1", "Notebook", name) \
+            if self._cluster.serves("kubeflow.org/v1", "Notebook") else []
+        return ProfileContents(
+            pods=len(self._cluster.list("v1", "Pod", name)),
+            notebooks=sorted(n["metadata"]["name"] for n in notebooks),
+            claims=namespace_claims(self._cluster, name))
 
     def delete(self, name: str, purge_data: bool = False) -> None:
         """Delete a Profile (and so its namespace) unless the namespace holds PVCs."""
