@@ -17,6 +17,7 @@ from ._gpu import (
     duration_seconds,
 )
 from ._loader import PLACEHOLDER, LoadedPlatform, load_platform, parse_platform
+from ._lock import Holder, WaitNotice, lock_path
 from ._network import ACME_SERVERS, TLS, Acme, Ingress, MetalLB
 from ._platform import API_VERSION, TARGETS, Platform, Spec, Target
 from ._release import DEFAULT_RELEASE, Components, Metadata, PipelinesSettings, Release
@@ -43,6 +44,7 @@ __all__ = [
     "Connector",
     "Contributor",
     "Gpu",
+    "Holder",
     "Ingress",
     "Karpenter",
     "LoadedPlatform",
@@ -63,6 +65,7 @@ __all__ = [
     "Target",
     "TimeSlicing",
     "UserEntry",
+    "WaitNotice",
     "add_profile",
     "add_users",
     "duration_seconds",
@@ -70,6 +73,7 @@ __all__ = [
     "is_url",
     "json_schema",
     "load_platform",
+    "lock_path",
     "parse_platform",
     "remove_contributor",
     "remove_profile",
