@@ -186,3 +186,60 @@ def test_apply_syncs_file_users_and_keeps_live_ones(
     stored = secret_value(secret, user_hash_env("carol@example.com"))
     assert stored is not None and verify_password("carol-pass", stored)
     assert secret_value(secret, user_hash_env("alice@example.com")) is None
+
+
+class _AddLiveAfter:
+    """Progress of an apply that adds a user with `--live` after its n-th object, as a second
+    administrator's `kfops user add --live` would land in the middle of the apply."""
+
+    def __init__(self, cluster: Cluster, after: int, user: UserEntry) -> None:
+        self.cluster, self.after, self.user = cluster, after, user
+        self.order: list[str] = []
+
+    def step(self, label: str, total: int) -> None:
+        pass
+
+    def object_done(self, what: str, outcome: str) -> None:
+        self.order.append(what)
+        if len(self.order) == self.after:
+            DexUsers(self.cluster, FAST_WAITS).add([self.user])
+
+    def waiting(self, what: str, reasons: list[str]) -> None:
+        pass
+
+
+def test_ten_applies_racing_a_live_add_lose_no_user(
+        platform_file: PlatformWriter, cluster: Cluster) -> None:
+    hashed = hash_password("a-password", 10)
+    path = platform_file(spec_extra=ALICE.format(hash=hashed))
+    options = ApplyOptions(waits=FAST_WAITS)
+    first = _AddLiveAfter(cluster, 0, UserEntry("nobody@example.com", None, hashed))
+    apply_platform(load_platform(path), cluster, options,
+                   render_options=RenderOptions(offline=True), progress=first)
+    dex = sorted(first.order.index(what) + 1 for what in ("Secret auth/dex-passwords",
+                                                          "ConfigMap auth/dex"))
+    total = len(first.order)
+    # After the n-th object: long before Dex's objects, right before, between, right after,
+    # long after, at the very end.
+    moments = sorted({1, dex[0] // 2, dex[0] - 1, dex[0], dex[0] + 1, dex[1], dex[1] + 1,
+                      dex[1] + 2, (dex[1] + total) // 2, total})[:10]
+    assert len(moments) == 10
+    lost = []
+    for trial, after in enumerate(moments):
+        # Each apply changes Dex's config too (one more user in the file).
+        file_users = "".join(f"    - email: file{n}@example.com\n      passwordHash: "
+                             f'"{hashed}"\n' for n in range(trial + 1))
+        platform_file(spec_extra=ALICE.format(hash=hashed) + file_users)
+        live = UserEntry(f"live{trial}@example.com", None, hashed)
+        apply_platform(load_platform(path), cluster, options,
+                       render_options=RenderOptions(offline=True),
+                       progress=_AddLiveAfter(cluster, after, live))
+        users = {u.email: u.source for u in DexUsers(cluster, FAST_WAITS).users()}
+        secret = _secret(cluster)
+        lost += [f"live{n}@example.com (added after object {moments[n]})"
+                 for n in range(trial + 1)
+                 if users.get(f"live{n}@example.com") != "live"
+                 or secret_value(secret, user_hash_env(f"live{n}@example.com")) != hashed]
+        assert users.get(f"file{trial}@example.com") == "platform-file"
+
+    assert lost == []

@@ -122,11 +122,15 @@ def _print_apply(result: ApplyResult, output: Output) -> None:
     if output is Output.json:
         print_json({"created": summary.created, "updated": summary.updated,
                     "unchanged": summary.unchanged, "pruned": summary.pruned,
-                    "kept": summary.kept, "adopted": result.adopted})
+                    "kept": summary.kept, "adopted": result.adopted,
+                    "notRotated": result.not_rotated})
         return
     warn(result.render.bundle.warnings)
     for name in result.adopted:
         out.print(f"  adopted the cluster's value of {name} (use --rotate-secrets to replace)")
+    for name in result.not_rotated:
+        out.print(f"  kept {name}: its database keeps the password it was initialised with "
+                  "(docs/apply.md, rotating secrets)")
     for entry in summary.kept:
         out.print(f"  kept {entry}")
     out.print(f"[green]applied[/] {len(summary.created)} created, {len(summary.updated)} "

@@ -47,6 +47,8 @@ class ApplyResult:
     render: RenderResult
     summary: ApplySummary
     adopted: list[str]
+    not_rotated: list[str] = field(default_factory=list)
+    """Generated values `--rotate-secrets` kept (database passwords), by name."""
 
 
 def bundle_files(bundle: Bundle) -> list[BundleFile]:
@@ -90,7 +92,8 @@ def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptio
     again and the render is redone when they changed (another run finished
     meanwhile). A generated Secret is only ever created, never overwritten: if
     another install created it first, its value is adopted and the apply runs
-    again. `rotate_secrets` generates every value anew instead of adopting.
+    again. `rotate_secrets` generates every value anew instead, but database
+    passwords (a database keeps the one it was initialised with).
     """
     renders = _Renders(loaded, cluster, render_options or RenderOptions(), rotate_secrets)
     result = renders.current()
@@ -99,8 +102,7 @@ def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptio
         raise MissingPrerequisite("nothing was applied; the cluster lacks what others install:\n"
                                   + "\n".join(f"  {line}" for line in missing))
     with InstallLease(cluster, loaded.platform.metadata.name, options.lease, on_wait) as lease:
-        if rotate_secrets:
-            renders.rotate()
+        not_rotated = renders.rotate() if rotate_secrets else []
         watched = _Watched(progress or _Silent(), lease)
         for _ in range(_PASSES):
             result = renders.current()
@@ -111,19 +113,20 @@ def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptio
             except GeneratedValueHeld:
                 continue  # created by another install first: the next pass adopts its value
             lease.check()
-            return ApplyResult(result, summary, renders.adopted)
+            return ApplyResult(result, summary, renders.adopted, not_rotated)
     raise OperationError(f"generated Secrets kept being created by another install "
                          f"({_PASSES} passes); run apply again")
 
 
 def _guards(cluster: Cluster, bundle: Bundle, rotating: bool) -> dict[Identity, Guard]:
-    """Generated Secrets are created once (unless rotating); Dex keeps its live users."""
+    """Generated values are created once, never overwritten (but those being rotated);
+    Dex keeps the users added live meanwhile."""
     guards = live_user_guards(cluster, [o.obj for o in bundle.objects])
-    if not rotating:
-        keys: dict[Identity, set[str]] = {}
-        for value in bundle.generated:
+    keys: dict[Identity, set[str]] = {}
+    for value in bundle.generated:
+        if not (rotating and value.rotatable):
             keys.setdefault(value.secret, set()).add(value.key)
-        guards.update({secret: keep_values(frozenset(k)) for secret, k in keys.items()})
+    guards.update({secret: keep_values(frozenset(k)) for secret, k in keys.items()})
     return guards
 
 
@@ -157,10 +160,13 @@ class _Renders:
         assert self._result is not None
         return self._result
 
-    def rotate(self) -> None:
-        """Forget every generated value, so the next render makes new ones."""
-        self._state().forget({g.state_name for g in self._bundle.generated})
+    def rotate(self) -> list[str]:
+        """Forget every rotatable generated value, so the next render makes new ones; the
+        names of those kept (database passwords)."""
+        generated = self._bundle.generated
+        self._state().forget({g.state_name for g in generated if g.rotatable})
         self._result = None
+        return sorted({g.state_name for g in generated if not g.rotatable})
 
     @property
     def _bundle(self) -> Bundle:
