@@ -234,18 +234,19 @@ def test_a_second_apply_waits_for_the_first_and_adopts_its_generated_values(
         assert {name: state[name] for name in values} == values
 
 
-def test_no_wait_apply_exits_1_naming_who_applies(
+def test_no_wait_apply_and_uninstall_exit_1_naming_who_applies(
         platform_file: PlatformWriter, kubeconfig: Path, second: Cluster,
         emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]) -> None:
     path = platform_file()
     with InstallLease(second, "lab", QUICK):
-        code = main(["apply", "-f", str(path), "--offline", "--kubeconfig", str(kubeconfig),
-                     "--no-wait"])
+        codes = [main([*command, "-f", str(path), "--kubeconfig", str(kubeconfig),
+                       "--no-wait"])
+                 for command in (["apply", "--offline"], ["uninstall", "--yes"])]
     err = capsys.readouterr().err
 
-    assert code == 1
-    assert "another kfops operation is in progress" in err
-    assert f"held by {holder_identity()} since" in err
+    assert codes == [1, 1]
+    assert err.count("another kfops operation is in progress") == 2
+    assert err.count(f"held by {holder_identity()} since") == 2
     assert emulator.writes() == []
 
 

@@ -130,32 +130,32 @@ class InstallLease:
     # ---- taking it ---------------------------------------------------------------------
 
     def _acquire(self) -> dict[str, Any]:
-        noticed = False
-        seen: tuple[str, float] | None = None
+        watch = _Watch()
         while True:
             live = self._cluster.get(LEASE_API, "Lease", self._name, NAMESPACE)
             if live is None:
                 taken = self._create()
             else:
-                version = str(live["metadata"].get("resourceVersion"))
-                if seen is None or seen[0] != version:
-                    seen = (version, time.monotonic())
                 holder = holder_of(live)
-                watched = time.monotonic() - seen[1]
-                if holder is None or holder.lapsed(_now()) or watched > holder.duration:
+                unchanged_for = watch.unchanged_for(live)
+                if holder is None or holder.lapsed(_now()) or unchanged_for > holder.duration:
                     taken = self._take_over(live)
                 else:
-                    if not self._settings.wait:
-                        raise Busy(f"another kfops operation is in progress on this install: "
-                                   f"Lease {NAMESPACE}/{self._name} is held by {holder}; "
-                                   "nothing was changed (leave out --no-wait to wait for it)")
-                    if not noticed and self._on_wait is not None:
-                        self._on_wait(holder)
-                        noticed = True
+                    self._wait_for(holder, first=not watch.told)
+                    watch.told = True
                     taken = None
             if taken is not None:
                 return taken
             time.sleep(self._settings.poll)
+
+    def _wait_for(self, holder: LeaseHolder, first: bool) -> None:
+        """Busy with --no-wait; else tell once whom this run waits for."""
+        if not self._settings.wait:
+            raise Busy(f"another kfops operation is in progress on this install: Lease "
+                       f"{NAMESPACE}/{self._name} is held by {holder}; nothing was changed "
+                       "(leave out --no-wait to wait for it)")
+        if first and self._on_wait is not None:
+            self._on_wait(holder)
 
     def _create(self) -> dict[str, Any] | None:
         try:
@@ -233,6 +233,22 @@ class InstallLease:
             self._cluster.replace({**_body(held), "spec": spec})
         except ClusterError:
             pass  # unreachable or taken over: it lapses after leaseDurationSeconds anyway
+
+
+@dataclass
+class _Watch:
+    """What a waiting candidate saw: a Lease unchanged for its duration has lapsed, whatever
+    its holder's clock says."""
+
+    version: str = ""
+    since: float = 0.0
+    told: bool = False
+
+    def unchanged_for(self, lease: dict[str, Any]) -> float:
+        version = str(lease["metadata"].get("resourceVersion"))
+        if version != self.version:
+            self.version, self.since = version, time.monotonic()
+        return time.monotonic() - self.since
 
 
 def holder_of(lease: dict[str, Any]) -> LeaseHolder | None:
