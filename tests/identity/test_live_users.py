@@ -190,10 +190,12 @@ def test_apply_syncs_file_users_and_keeps_live_ones(
 
 class _AddLiveAfter:
     """Progress of an apply that adds a user with `--live` after its n-th object, as a second
-    administrator's `kfops user add --live` would land in the middle of the apply."""
+    administrator's `kfops user add --live` would land in the middle of the apply (or, with
+    `passwd`, changes that user's password)."""
 
-    def __init__(self, cluster: Cluster, after: int, user: UserEntry) -> None:
-        self.cluster, self.after, self.user = cluster, after, user
+    def __init__(self, cluster: Cluster, after: int, user: UserEntry,
+                 passwd: bool = False) -> None:
+        self.cluster, self.after, self.user, self.passwd = cluster, after, user, passwd
         self.order: list[str] = []
 
     def step(self, label: str, total: int) -> None:
@@ -202,7 +204,11 @@ class _AddLiveAfter:
     def object_done(self, what: str, outcome: str) -> None:
         self.order.append(what)
         if len(self.order) == self.after:
-            DexUsers(self.cluster, FAST_WAITS).add([self.user])
+            users = DexUsers(self.cluster, FAST_WAITS)
+            if self.passwd:
+                users.set_password(self.user.email, self.user.password_hash)
+            else:
+                users.add([self.user])
 
     def waiting(self, what: str, reasons: list[str]) -> None:
         pass
@@ -241,5 +247,14 @@ def test_ten_applies_racing_a_live_add_lose_no_user(
                  if users.get(f"live{n}@example.com") != "live"
                  or secret_value(secret, user_hash_env(f"live{n}@example.com")) != hashed]
         assert users.get(f"file{trial}@example.com") == "platform-file"
-
     assert lost == []
+
+    # A password changed live right before the apply writes Dex's Secret is kept too.
+    platform_file(spec_extra=ALICE.format(hash=hashed))
+    changed = hash_password("another-password", 10)
+    apply_platform(load_platform(path), cluster, options,
+                   render_options=RenderOptions(offline=True),
+                   progress=_AddLiveAfter(cluster, dex[0] - 1,
+                                          UserEntry("live0@example.com", None, changed),
+                                          passwd=True))
+    assert secret_value(_secret(cluster), user_hash_env("live0@example.com")) == changed

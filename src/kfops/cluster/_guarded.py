@@ -68,13 +68,15 @@ def write_guarded(cluster: Cluster, obj: dict[str, Any], guard: Guard) -> str:
         if live is not None and not needs_apply(desired, live):
             return "unchanged"
         try:
-            if live is None:
-                (cluster.create if guard.create_only else cluster.apply)(desired)
-                return "created"
-            cluster.apply(_at_version(desired, live))
+            if live is None and guard.create_only:
+                cluster.create(desired)
+            elif live is None:
+                cluster.apply(desired)
+            else:
+                cluster.apply(_at_version(desired, live))
         except ObjectConflict:
             continue  # changed (or created) since the read: read and decide again
-        return "updated"
+        return "created" if live is None else "updated"
     raise ObjectConflict(f"{describe(obj)} kept changing while kfops wrote it ({_ATTEMPTS} "
                          "attempts); run apply again")
 

@@ -143,8 +143,8 @@ class _Renders:
     _result: RenderResult | None = None
 
     def current(self) -> RenderResult:
-        """The render with the live users and (unless rotating) generated values the cluster
-        holds now.
+        """The render with the live users and the generated values the cluster holds now
+        (when rotating, only those rotation keeps).
 
         Users added with `kfops user add --live` are rendered beside the file's,
         so an apply keeps them.
@@ -152,11 +152,11 @@ class _Renders:
         live = tuple(DexUsers(self.cluster).live_entries())
         if self._result is None or live != self._live:
             self._render(live)
-        if not self.rotating:
-            adopted = adopt_cluster_secrets(self.cluster, self._bundle, self._state())
-            if adopted:
-                self.adopted = sorted({*self.adopted, *adopted})
-                self._render(live)
+        adopted = adopt_cluster_secrets(self.cluster, self._bundle, self._state(),
+                                        rotating=self.rotating)
+        if adopted:
+            self.adopted = sorted({*self.adopted, *adopted})
+            self._render(live)
         assert self._result is not None
         return self._result
 
@@ -239,15 +239,18 @@ def _state_path(loaded: LoadedPlatform, options: RenderOptions) -> Path:
     return options.state_dir or state_dir_for(loaded.path)
 
 
-def adopt_cluster_secrets(cluster: Cluster, bundle: Bundle, state: StateDir) -> list[str]:
+def adopt_cluster_secrets(cluster: Cluster, bundle: Bundle, state: StateDir, *,
+                          rotating: bool = False) -> list[str]:
     """Record in `state` every generated value the cluster holds differently; their names.
 
     A second administrator, or a fresh checkout, has an empty state directory:
     generating new values would rotate the OIDC client secret and the cookie
     secret (logging everyone out) and lock the databases out of their own data.
+    When `rotating`, only the values rotation keeps (database passwords) are adopted.
     """
     adopted = []
-    wanted = {(g.secret, g.key): g.state_name for g in bundle.generated}
+    wanted = {(g.secret, g.key): g.state_name for g in bundle.generated
+              if not (rotating and g.rotatable)}
     rendered = {o.identity: o.obj for o in bundle.objects}
     for (identity, key), name in sorted(wanted.items()):
         _, kind, namespace, secret_name = identity
