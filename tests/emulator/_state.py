@@ -61,8 +61,8 @@ Kubernetes documentation it follows and says where it is simpler:
   than 0 and `leaseTransitions` not negative (422 Invalid), `acquireTime` and
   `renewTime` RFC 3339 MicroTime strings (400 BadRequest otherwise)
   (https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/lease-v1/).
-- Every stored change is kept in `history` (object as stored, in order), as a
-  watch from resourceVersion 0 would deliver it
+- Every stored change is kept in `history` (the object as stored, in order),
+  as a watch started before the first write would deliver them
   (https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes),
   so tests can ask what a value was after each write.
 - cert-manager's CA injector fills `caBundle` of webhook configurations that

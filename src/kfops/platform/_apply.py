@@ -103,7 +103,7 @@ def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptio
                                   + "\n".join(f"  {line}" for line in missing))
     with InstallLease(cluster, loaded.platform.metadata.name, options.lease, on_wait) as lease:
         not_rotated = renders.rotate() if rotate_secrets else []
-        watched = _Watched(progress or _Silent(), lease)
+        watched = _Watched(progress, lease)
         for _ in range(_PASSES):
             result = renders.current()
             bundle = result.bundle
@@ -183,35 +183,27 @@ class _Renders:
         return StateDir(_state_path(self.loaded, self.options))
 
 
-class _Silent:
-    def step(self, label: str, total: int) -> None:
-        pass
-
-    def object_done(self, what: str, outcome: str) -> None:
-        pass
-
-    def waiting(self, what: str, reasons: list[str]) -> None:
-        pass
-
-
 @dataclass
 class _Watched:
-    """The apply's progress, stopping it as soon as the Lease was lost to another run."""
+    """The apply's progress (if shown), stopping it as soon as the Lease was lost."""
 
-    progress: ApplyProgress
+    progress: ApplyProgress | None
     lease: InstallLease
 
     def step(self, label: str, total: int) -> None:
         self.lease.check()
-        self.progress.step(label, total)
+        if self.progress is not None:
+            self.progress.step(label, total)
 
     def object_done(self, what: str, outcome: str) -> None:
         self.lease.check()
-        self.progress.object_done(what, outcome)
+        if self.progress is not None:
+            self.progress.object_done(what, outcome)
 
     def waiting(self, what: str, reasons: list[str]) -> None:
         self.lease.check()
-        self.progress.waiting(what, reasons)
+        if self.progress is not None:
+            self.progress.waiting(what, reasons)
 
 
 def uninstall_platform(cluster: Cluster, target: Target, *, purge_data: bool = False,
