@@ -23,10 +23,13 @@ ROOT = Path(__file__).resolve().parents[2]
 HOLDER = """
 import sys, time
 from pathlib import Path
-from kfops.config._lock import exclusive
-with exclusive(Path(sys.argv[1])):
+from kfops.config import edit_platform
+
+def slow_change(tree):
     print("holding", flush=True)
     time.sleep(120)
+
+edit_platform(Path(sys.argv[1]), slow_change)
 """
 
 
@@ -46,7 +49,8 @@ def _emails(path: Path) -> list[str]:
 
 @pytest.fixture
 def holder(platform_file: PlatformWriter) -> Iterator[subprocess.Popen[str]]:
-    """Another process holding the platform file's lock (until the test kills it)."""
+    """Another process in the middle of an edit of the platform file (until the test kills
+    it)."""
     path = platform_file(spec_extra="  auth:\n    users: []\n")
     process = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)],
                                stdout=subprocess.PIPE, text=True, cwd=ROOT)
