@@ -13,8 +13,18 @@ from ._engine import (
     plan_bundle,
     uninstall,
 )
+from ._guarded import GeneratedValueHeld, Guard, keep_values, write_guarded
 from ._inventory import PART_OF
 from ._kinds import KindInfo
+from ._lease import (
+    InstallLease,
+    LeaseHolder,
+    LeaseNotice,
+    LeaseSettings,
+    holder_identity,
+    holder_of,
+    lease_name,
+)
 from ._pods import container_waiting, pods_of
 from ._protect import PRUNE_RULE, WITHOUT_PVCS, namespace_claims
 from ._retry import RetryPolicy
@@ -35,7 +45,13 @@ __all__ = [
     "Check",
     "CheckState",
     "Cluster",
+    "GeneratedValueHeld",
+    "Guard",
+    "InstallLease",
     "KindInfo",
+    "LeaseHolder",
+    "LeaseNotice",
+    "LeaseSettings",
     "PlanEntry",
     "RetryPolicy",
     "Target",
@@ -43,6 +59,10 @@ __all__ = [
     "WaitSettings",
     "apply_bundle",
     "container_waiting",
+    "holder_identity",
+    "holder_of",
+    "keep_values",
+    "lease_name",
     "namespace_claims",
     "namespace_pending",
     "plan_bundle",
@@ -50,4 +70,5 @@ __all__ = [
     "rollout_restart",
     "uninstall",
     "wait_for",
+    "write_guarded",
 ]
