@@ -11,6 +11,9 @@ Issue 4's goals, for the 26.03 default platform:
   serves (kubectl refuses the others before sending), carries on past failures,
   and the loop sleeps and repeats until a pass has none.
 
+Writes of the install's Lease (each apply takes it and gives it back: coordination,
+not an object of the platform) are not counted.
+
 The emulator's controllers and the loop's sleep are scaled down by the same factor
 (CRDs Established after 0.5 s, workloads available after 2 s, the loop sleeps 2 s
 instead of 20 s), so passes compare as they would on a cluster; the write counts do

@@ -11,6 +11,7 @@ touched; 1: the operation failed)::
     │   ├── KubeconfigError        no kubeconfig, an unreadable one, or a context it lacks
     │   └── ValidationError        rendered objects that fail schema or policy checks
     └── OperationError             exit 1: the input is fine, the work failed
+        ├── Busy                   another kfops command holds the platform file or the install
         ├── ReleaseSourceError     release checkout/archive missing or unreadable
         ├── RemoteBaseError        a remote kustomize base not cached and not fetchable
         ├── KustomizeError         kustomize missing, too old, or a build failed
@@ -18,6 +19,7 @@ touched; 1: the operation failed)::
         └── ClusterError           the Kubernetes API refused or could not be reached
             ├── ObjectNotFound     404
             ├── ObjectConflict     409 (stale version, or fields another manager owns)
+            │   └── AlreadyExists  409 on create: an object of that name exists
             ├── Forbidden          401/403: which permission is missing
             ├── InvalidObject      400/422: the API server rejected an object
             ├── Unavailable        429, 5xx, connection and timeout errors (retryable)
@@ -35,6 +37,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "AlreadyExists",
+    "Busy",
     "ClusterError",
     "ComponentSelectionError",
     "ConfigError",
@@ -142,6 +146,10 @@ class ValidationError(InputError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class Busy(OperationError):
+    """Another kfops command holds the platform file's lock or the install's Lease (--no-wait)."""
+
+
 class ReleaseSourceError(OperationError):
     """The Kubeflow release could not be found, downloaded or read."""
 
@@ -168,6 +176,10 @@ class ObjectNotFound(ClusterError):
 
 class ObjectConflict(ClusterError):
     """A stale resourceVersion, or fields another field manager owns."""
+
+
+class AlreadyExists(ObjectConflict):
+    """A create found an object of that name: someone else created it first."""
 
 
 class Forbidden(ClusterError):

@@ -34,7 +34,8 @@ def test_apply_plan_status_uninstall(platform_file: PlatformWriter, kubeconfig: 
     code, out, err = run(capsys, "apply", *where, "-o", "json")
     assert (code, err) == (0, "")
     summary = json.loads(out)
-    assert set(summary) == {"created", "updated", "unchanged", "pruned", "kept", "adopted"}
+    assert set(summary) == {"created", "updated", "unchanged", "pruned", "kept", "adopted",
+                            "notRotated"}
     assert len(summary["created"]) == 672
 
     code, out, _ = run(capsys, "apply", *where)

@@ -27,10 +27,15 @@ def test_full_apply_ends_healthy_with_one_write_per_object(
     assert len(objects) > 600
     assert len(result.summary.created) == len(objects)
     assert not result.summary.updated
-    # One server-side apply per object, plus the ApplySet parent Secret.
+    # One write per object, plus the ApplySet parent Secret: a server-side apply, or a
+    # create for the Secrets holding generated values (created once, never overwritten).
     writes = emulator.writes()
     assert len(writes) == len(objects) + 1
-    assert all(w.method == "PATCH" for w in writes)
+    generated = {g.secret for g in result.render.bundle.generated}
+    assert len(generated) >= 4
+    assert sorted(w.path for w in writes if w.method == "POST") == sorted(
+        f"/api/v1/namespaces/{namespace}/secrets" for _, _, namespace, _ in generated)
+    assert all(w.method == "PATCH" for w in writes if w.method != "POST")
     rows = platform_status(cluster, bundle_files(result.render.bundle))
     assert {r.state for r in rows} == {"ready"}, [r for r in rows if r.state != "ready"]
     parent = cluster.get("v1", "Secret", "kfops-lab", "kube-system")
@@ -123,11 +128,14 @@ def test_apply_killed_midway_converges_when_run_again(
     objects = result.render.bundle.objects
     assert len(result.summary.unchanged) == killed_after
     assert len(result.summary.created) == len(objects) - killed_after
-    # Everything exactly once: the platform, the parent, the namespaces the cluster had and
-    # the one the profile controller made for the example Profile.
+    # Everything exactly once: the platform, the parent, the install's Lease (given back),
+    # the namespaces the cluster had and the one the profile controller made for the
+    # example Profile.
     keys = stored(emulator)
     profiles = sum(1 for o in objects if o.obj["kind"] == "Profile")
-    assert len(keys) == len(objects) + 1 + 4 + profiles > partial
+    assert len(keys) == len(objects) + 1 + 1 + 4 + profiles > partial
+    lease = cluster.get("coordination.k8s.io/v1", "Lease", "kfops-lab", "kube-system")
+    assert lease is not None and "holderIdentity" not in lease["spec"]
     before = len(emulator.writes())
     apply(platform, cluster)
     assert emulator.writes()[before:] == []

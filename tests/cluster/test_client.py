@@ -11,6 +11,7 @@ import yaml
 from kfops.cluster import Cluster, RetryPolicy
 from kfops.cluster._retry import retrying
 from kfops.errors import (
+    AlreadyExists,
     InvalidObject,
     KfopsError,
     KubeconfigError,
@@ -134,3 +135,17 @@ def test_retries_give_up_after_the_last_attempt() -> None:
     with pytest.raises(Unavailable, match="down"):
         retrying(RetryPolicy(attempts=3, base=0, jitter=0), call, sleep=lambda _: None)
     assert len(calls) == 3
+
+
+def test_create_never_merges_and_replace_names_the_version_it_read(cluster: Cluster) -> None:
+    created = cluster.create(CONFIG_MAP)
+    with pytest.raises(AlreadyExists, match="ConfigMap default/settings"):
+        cluster.create({**CONFIG_MAP, "data": {"a": "other"}})
+    assert cluster.get("v1", "ConfigMap", "settings", "default") == created
+
+    cluster.replace({**created, "data": {"a": "2"}})
+    with pytest.raises(ObjectConflict) as stale:
+        cluster.replace({**created, "data": {"a": "3"}})  # still at the first version
+    assert not isinstance(stale.value, AlreadyExists)
+    live = cluster.get("v1", "ConfigMap", "settings", "default")
+    assert live is not None and live["data"] == {"a": "2"}

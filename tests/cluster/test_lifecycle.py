@@ -10,7 +10,7 @@ import pytest
 
 from kfops.cluster import Cluster, uninstall
 from kfops.config import LoadedPlatform, load_platform
-from kfops.platform import changes, plan_platform, platform_target
+from kfops.platform import changes, plan_platform, platform_target, uninstall_platform
 from kfops.render import RenderOptions
 from tests.conftest import FAST_WAITS, NO_BACKOFF, PlatformWriter
 from tests.emulator import RunningEmulator
@@ -151,7 +151,8 @@ def test_uninstall_with_purge_data_removes_everything(platform: LoadedPlatform,
     _team_profile(cluster)
     uninstall(cluster, platform_target(platform), waits=FAST_WAITS)
 
-    summary = uninstall(cluster, platform_target(platform), purge_data=True, waits=FAST_WAITS)
+    summary = uninstall_platform(cluster, platform_target(platform), purge_data=True,
+                                 waits=FAST_WAITS)
 
     assert summary.kept == []
     assert _pvcs(emulator) == []  # the Profile CRD took team-a's Profile, namespace and PVC
@@ -214,7 +215,9 @@ def test_rotating_secrets_replaces_the_cluster_values(
 
     result = apply(second, cluster, rotate_secrets=True)
 
-    assert result.adopted == []
+    # Database passwords are not rotated: the databases keep theirs, so they are adopted.
+    assert result.adopted == result.not_rotated == ["katib-mysql-password",
+                                                    "pipelines-mysql-password"]
     assert any(u.startswith("Secret ") for u in result.summary.updated)
 
 

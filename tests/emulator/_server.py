@@ -257,11 +257,16 @@ class RunningEmulator:
         }))
         return path
 
-    def writes(self, dry_run: bool = False) -> list[Record]:
-        """The write requests (POST, PUT, PATCH, DELETE) served so far."""
+    def writes(self, dry_run: bool = False, leases: bool = False) -> list[Record]:
+        """The write requests (POST, PUT, PATCH, DELETE) served so far.
+
+        Writes of Leases (every apply and uninstall takes and gives back its
+        install's Lease) are left out unless `leases`.
+        """
         with self.lock:
             return [r for r in self.state.requests
-                    if r.method in ("POST", "PUT", "PATCH", "DELETE") and r.dry_run == dry_run]
+                    if r.method in ("POST", "PUT", "PATCH", "DELETE") and r.dry_run == dry_run
+                    and (leases or "/apis/coordination.k8s.io/" not in r.path)]
 
     def _run(self) -> None:
         try:

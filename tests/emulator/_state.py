@@ -69,6 +69,18 @@ Kubernetes documentation it follows and says where it is simpler:
   answers a user RBAC does not allow
   (https://kubernetes.io/docs/reference/access-authn-authz/authorization/#determine-the-request-verb).
   Simpler: rules are denials added by a test; everything else is allowed.
+- Leases (coordination.k8s.io/v1) are stored like any object: the API server
+  never expires one, its holders and candidates do, by comparing `renewTime`
+  plus `leaseDurationSeconds` with their clock and writing with the
+  resourceVersion they read (https://kubernetes.io/docs/concepts/architecture/leases/).
+  A Lease is validated as the API server does: `leaseDurationSeconds` greater
+  than 0 and `leaseTransitions` not negative (422 Invalid), `acquireTime` and
+  `renewTime` RFC 3339 MicroTime strings (400 BadRequest otherwise)
+  (https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/lease-v1/).
+- Every stored change is kept in `history` (the object as stored, in order),
+  as a watch started before the first write would deliver them
+  (https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes),
+  so tests can ask what a value was after each write.
 - cert-manager's CA injector fills `caBundle` of webhook configurations that
   carry a `cert-manager.io/inject-ca-from*` annotation once the
   `cert-manager-cainjector` Deployment is available; until then such a webhook
@@ -154,6 +166,14 @@ class Settings:
     """How often a CrashLoopBackOff pod reports its container restarted."""
 
 
+@dataclass(frozen=True)
+class Written:
+    """One stored change: the object as it was stored by that write."""
+
+    key: Key
+    obj: dict[str, Any]
+
+
 @dataclass
 class Record:
     """One request, for assertions (writes counted by method)."""
@@ -179,6 +199,8 @@ class ApiState:
         self.builtin = {(k.group, k.plural): k for k in kinds}
         self.objects: dict[Key, Stored] = {}
         self.requests: list[Record] = []
+        self.history: list[Written] = []
+        """Every stored change in order (creations, updates; deletions are not listed)."""
         self._versions = itertools.count(1)
         self._by_kind: dict[tuple[str, str], set[Key]] = {}
         self.logs: dict[tuple[str, str], str] = {}
@@ -551,13 +573,18 @@ class ApiState:
         if not dry_run:
             self.objects[key] = stored
             self._indexed(key[0], key[1]).add(key)
+            if not unchanged:
+                self.history.append(Written(key, copy.deepcopy(obj)))
             if metadata.get("deletionTimestamp") and not metadata.get("finalizers"):
                 # The last finalizer is gone: the deletion that waited for it completes.
                 self._delete(key)
         return self._with_status(kind, stored)
 
     def _admit(self, kind: Kind, namespace: str, obj: dict[str, Any], operation: str) -> None:
-        """Call every webhook that intercepts this write; fail when one cannot be reached."""
+        """Validate the object, then call every webhook that intercepts this write; fail when
+        one cannot be reached."""
+        if (kind.group, kind.plural) == ("coordination.k8s.io", "leases"):
+            _validate_lease(obj)
         for configuration in self._webhook_configurations():
             for hook in configuration.get("webhooks") or []:
                 if not self._intercepts(hook, kind, namespace, obj, operation):
@@ -628,6 +655,33 @@ def _drop_empty_maps(obj: dict[str, Any], plural: str) -> None:
     for name in _EMPTY_DROPPED.get(plural, ()):
         if obj.get(name) == {}:
             del obj[name]
+
+
+def _validate_lease(lease: dict[str, Any]) -> None:
+    """The API server's checks of a Lease's spec (decoding first, then validation)."""
+    spec = lease.get("spec") or {}
+    for name in ("acquireTime", "renewTime"):
+        value = spec.get(name)
+        if value is not None and not (isinstance(value, str) and _MICROTIME.fullmatch(value)):
+            raise ApiError(400, "BadRequest", f"Lease in version \"v1\" cannot be handled as a "
+                                              f"Lease: spec.{name}: cannot parse {value!r} as "
+                                              "RFC 3339 MicroTime")
+    problems = []
+    duration = spec.get("leaseDurationSeconds")
+    if duration is not None and duration <= 0:
+        problems.append(f"spec.leaseDurationSeconds: Invalid value: {duration}: must be greater "
+                        "than 0")
+    transitions = spec.get("leaseTransitions")
+    if transitions is not None and transitions < 0:
+        problems.append(f"spec.leaseTransitions: Invalid value: {transitions}: must be greater "
+                        "than or equal to 0")
+    if problems:
+        name = (lease.get("metadata") or {}).get("name", "")
+        raise ApiError(422, "Invalid", f'Lease.coordination.k8s.io "{name}" is invalid: '
+                                       + ", ".join(problems))
+
+
+_MICROTIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
 
 
 def _injects_ca(obj: dict[str, Any]) -> bool:

@@ -281,3 +281,48 @@ def test_a_failing_workload_has_a_pod_and_events_as_the_kubelet_reports_them(
     assert [e["reason"] for e in cluster.list("v1", "Event", "default")][-1] == "Started"
     cluster.delete("apps/v1", "Deployment", "web", "default")
     assert cluster.list("v1", "Pod", "default") == []  # the pod goes with its owner
+
+
+def _lease(name: str, **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": name, "namespace": "kube-system"}, "spec": spec}
+
+
+def test_leases_are_validated_as_the_api_server_does(emulator: RunningEmulator) -> None:
+    path = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases"
+    status, body = _request(emulator, "POST", path, _lease(
+        "a", holderIdentity="x", leaseDurationSeconds=0, leaseTransitions=-1),
+        "application/json")
+    assert (status, body["reason"]) == (422, "Invalid")
+    assert "spec.leaseDurationSeconds" in body["message"]
+    assert "spec.leaseTransitions" in body["message"]
+    status, body = _request(emulator, "POST", path, _lease(
+        "a", holderIdentity="x", renewTime="yesterday"), "application/json")
+    assert (status, body["reason"]) == (400, "BadRequest")
+    status, _ = _request(emulator, "POST", path, _lease(
+        "a", holderIdentity="x", leaseDurationSeconds=15,
+        acquireTime="2025-01-02T03:04:05.123456Z", renewTime="2025-01-02T03:04:05.123456Z"),
+        "application/json")
+    assert status == 201
+
+
+def test_a_lease_never_expires_on_its_own(cluster: Cluster) -> None:
+    # Only holders and candidates compare renewTime with their clock; the server does not.
+    cluster.create(_lease("b", holderIdentity="gone", leaseDurationSeconds=1,
+                          renewTime="2000-01-01T00:00:00.000000Z"))
+    lease = cluster.get("coordination.k8s.io/v1", "Lease", "b", "kube-system")
+    assert lease is not None and lease["spec"]["holderIdentity"] == "gone"
+
+
+def test_history_keeps_every_stored_change_in_order(cluster: Cluster,
+                                                    emulator: RunningEmulator) -> None:
+    secret = {"apiVersion": "v1", "kind": "Secret",
+              "metadata": {"name": "s", "namespace": "default"}, "data": {"k": "MQ=="}}
+    cluster.create(secret)
+    cluster.apply(secret)  # no change: not a new version
+    cluster.apply({**secret, "data": {"k": "Mg=="}})
+
+    with emulator.lock:
+        kept = [w.obj["data"]["k"] for w in emulator.state.history
+                if w.key == ("", "secrets", "default", "s")]
+    assert kept == ["MQ==", "Mg=="]

@@ -247,3 +247,75 @@ def test_a_hand_broken_dex_stops_the_apply_naming_it(
     assert (code, "Traceback" in err) == (1, False), err
     assert problem in " ".join(err.split())
     assert emulator.writes()[before:] == []
+
+
+class _AddLiveAfter:
+    """Progress of an apply that adds a user with `--live` after its n-th object, as a second
+    administrator's `kfops user add --live` would land in the middle of the apply (or, with
+    `passwd`, changes that user's password)."""
+
+    def __init__(self, cluster: Cluster, after: int, user: UserEntry,
+                 passwd: bool = False) -> None:
+        self.cluster, self.after, self.user, self.passwd = cluster, after, user, passwd
+        self.order: list[str] = []
+
+    def step(self, label: str, total: int) -> None:
+        pass
+
+    def object_done(self, what: str, outcome: str) -> None:
+        self.order.append(what)
+        if len(self.order) == self.after:
+            users = DexUsers(self.cluster, FAST_WAITS)
+            if self.passwd:
+                users.set_password(self.user.email, self.user.password_hash)
+            else:
+                users.add([self.user])
+
+    def waiting(self, what: str, reasons: list[str]) -> None:
+        pass
+
+
+def test_ten_applies_racing_a_live_add_lose_no_user(
+        platform_file: PlatformWriter, cluster: Cluster) -> None:
+    hashed = hash_password("a-password", 10)
+    path = platform_file(spec_extra=ALICE.format(hash=hashed))
+    options = ApplyOptions(waits=FAST_WAITS)
+    first = _AddLiveAfter(cluster, 0, UserEntry("nobody@example.com", None, hashed))
+    apply_platform(load_platform(path), cluster, options,
+                   render_options=RenderOptions(offline=True), progress=first)
+    dex = sorted(first.order.index(what) + 1 for what in ("Secret auth/dex-passwords",
+                                                          "ConfigMap auth/dex"))
+    total = len(first.order)
+    # After the n-th object: long before Dex's objects, right before, between, right after,
+    # long after, at the very end.
+    moments = sorted({1, dex[0] // 2, dex[0] - 1, dex[0], dex[0] + 1, dex[1], dex[1] + 1,
+                      dex[1] + 2, (dex[1] + total) // 2, total})[:10]
+    assert len(moments) == 10
+    lost = []
+    for trial, after in enumerate(moments):
+        # Each apply changes Dex's config too (one more user in the file).
+        file_users = "".join(f"    - email: file{n}@example.com\n      passwordHash: "
+                             f'"{hashed}"\n' for n in range(trial + 1))
+        platform_file(spec_extra=ALICE.format(hash=hashed) + file_users)
+        live = UserEntry(f"live{trial}@example.com", None, hashed)
+        apply_platform(load_platform(path), cluster, options,
+                       render_options=RenderOptions(offline=True),
+                       progress=_AddLiveAfter(cluster, after, live))
+        users = {u.email: u.source for u in DexUsers(cluster, FAST_WAITS).users()}
+        secret = _secret(cluster)
+        lost += [f"live{n}@example.com (added after object {moments[n]})"
+                 for n in range(trial + 1)
+                 if users.get(f"live{n}@example.com") != "live"
+                 or secret_value(secret, user_hash_env(f"live{n}@example.com")) != hashed]
+        assert users.get(f"file{trial}@example.com") == "platform-file"
+    assert lost == []
+
+    # A password changed live right before the apply writes Dex's Secret is kept too.
+    platform_file(spec_extra=ALICE.format(hash=hashed))
+    changed = hash_password("another-password", 10)
+    apply_platform(load_platform(path), cluster, options,
+                   render_options=RenderOptions(offline=True),
+                   progress=_AddLiveAfter(cluster, dex[0] - 1,
+                                          UserEntry("live0@example.com", None, changed),
+                                          passwd=True))
+    assert secret_value(_secret(cluster), user_hash_env("live0@example.com")) == changed

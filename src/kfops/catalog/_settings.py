@@ -24,6 +24,9 @@ class Credential:
     """Its name in the state directory."""
     upstream_value: str
     length: int = 32
+    database: bool = False
+    """A database server also keeps it from its first start (MYSQL_ROOT_PASSWORD): a new
+    value in the Secret alone would lock its readers out, so rotation leaves it alone."""
 
 
 @dataclass(frozen=True)
@@ -82,15 +85,15 @@ class Settings:
     upstream_cookie_secret: str = "7d16fee92f8d11b8940b081b3f8b8acb"
     credentials: tuple[Credential, ...] = (
         Credential(ObjectRef("Secret", "katib-mysql-secrets", "kubeflow"), "MYSQL_ROOT_PASSWORD",
-                   "katib-mysql-password", "test"),
+                   "katib-mysql-password", "test", database=True),
         Credential(ObjectRef("Secret", "mysql-secret", "kubeflow"), "password",
-                   "pipelines-mysql-password", ""),
+                   "pipelines-mysql-password", "", database=True),
         Credential(ObjectRef("Secret", "mlpipeline-minio-artifact", "kubeflow"), "accesskey",
                    "object-store-access-key", "minio", 20),
         Credential(ObjectRef("Secret", "mlpipeline-minio-artifact", "kubeflow"), "secretkey",
                    "object-store-secret-key", "minio123", 40),
         Credential(ObjectRef("Secret", "model-registry-db-secrets", "kubeflow"),
-                   "MYSQL_ROOT_PASSWORD", "model-registry-mysql-password", "test"),
+                   "MYSQL_ROOT_PASSWORD", "model-registry-mysql-password", "test", database=True),
     )
     pipelines_database: ObjectRef = ObjectRef("Deployment", "mysql", "kubeflow")
     """Pipelines' MySQL server: upstream runs it with an empty root password."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from kfops.cluster import ApplyOptions, Cluster, WaitSettings, uninstall
+from kfops.cluster import ApplyOptions, Cluster, LeaseHolder, LeaseSettings, WaitSettings
 from kfops.config import LoadedPlatform, load_platform
 from kfops.health import platform_status
 from kfops.platform import (
@@ -24,6 +25,7 @@ from kfops.platform import (
     platform_target,
     preflight,
     render_platform,
+    uninstall_platform,
 )
 from kfops.render import RenderOptions
 
@@ -32,11 +34,12 @@ from ._options import (
     ContextOption,
     FileOption,
     KubeconfigOption,
+    NoWaitOption,
     OfflineOption,
     Output,
     OutputOption,
 )
-from ._output import out, print_json, warn
+from ._output import err, out, print_json, warn
 
 TimeoutOption = Annotated[float, typer.Option(
     "--timeout", help="Seconds to wait for CRDs, webhooks and workloads.")]
@@ -72,12 +75,13 @@ def apply_command(
                                 "ConfigMap or Secret, or find no node before apply stops "
                                 "(exit 1) instead of waiting out --timeout.")] = 60.0,
     output: OutputOption = Output.text,
+    no_wait: NoWaitOption = False,
 ) -> None:
     """Render, validate and apply the platform in one ordered pass; wait until healthy."""
     options = ApplyOptions(prune=prune, purge_data=purge_data,
                            waits=WaitSettings(timeout=timeout, failure_grace=failure_grace))
     run_apply(load_platform(file), Connection(kubeconfig, context), options,
-              RenderOptions(offline=offline), output, rotate_secrets)
+              RenderOptions(offline=offline), output, rotate_secrets, wait=not no_wait)
 
 
 @dataclass(frozen=True)
@@ -101,23 +105,34 @@ class Connection:
     def apply_command(self, file: Path) -> str:
         """The `kfops apply` command line for `file` on this cluster."""
         return shlex.join(["kfops", "apply", "-f", str(file),
-                         *(["--kubeconfig", str(self.kubeconfig)] if self.kubeconfig else []),
-                         *(["--context", self.context] if self.context else [])])
+                           *(["--kubeconfig", str(self.kubeconfig)] if self.kubeconfig else []),
+                           *(["--context", self.context] if self.context else [])])
 
 
 def run_apply(loaded: LoadedPlatform, connection: Connection, options: ApplyOptions,
               render_options: RenderOptions, output: Output,
-              rotate_secrets: bool = False) -> None:
-    """`kfops apply` of `loaded`, with its progress display and summary."""
+              rotate_secrets: bool = False, wait: bool = True) -> None:
+    """`kfops apply` of `loaded`, with its progress display and summary.
+
+    Another run holding the install's Lease is waited for, unless `wait` is False.
+    """
+    options = dataclasses.replace(options, lease=LeaseSettings(wait=wait))
     with connection.connect() as cluster:
         if output is Output.json:
             result = apply_platform(loaded, cluster, options, render_options=render_options,
-                                    rotate_secrets=rotate_secrets)
+                                    rotate_secrets=rotate_secrets, on_wait=waiting_for_lease)
         else:
             with ApplyBar() as bar:
                 result = apply_platform(loaded, cluster, options, render_options=render_options,
-                                        rotate_secrets=rotate_secrets, progress=bar)
+                                        rotate_secrets=rotate_secrets, progress=bar,
+                                        on_wait=waiting_for_lease)
     _print_apply(result, output)
+
+
+def waiting_for_lease(holder: LeaseHolder) -> None:
+    """Say whom a run waits for (once, on stderr)."""
+    err.print(f"waiting: another kfops operation on this install is in progress, by {holder}",
+              markup=False)
 
 
 def _print_apply(result: ApplyResult, output: Output) -> None:
@@ -125,11 +140,15 @@ def _print_apply(result: ApplyResult, output: Output) -> None:
     if output is Output.json:
         print_json({"created": summary.created, "updated": summary.updated,
                     "unchanged": summary.unchanged, "pruned": summary.pruned,
-                    "kept": summary.kept, "adopted": result.adopted})
+                    "kept": summary.kept, "adopted": result.adopted,
+                    "notRotated": result.not_rotated})
         return
     warn(result.render.bundle.warnings)
     for name in result.adopted:
         out.print(f"  adopted the cluster's value of {name} (use --rotate-secrets to replace)")
+    for name in result.not_rotated:
+        out.print(f"  kept {name}: its database keeps the password it was initialised with "
+                  "(docs/apply.md, rotating secrets)")
     for entry in summary.kept:
         out.print(f"  kept {entry}")
     out.print(f"[green]applied[/] {len(summary.created)} created, {len(summary.updated)} "
@@ -218,6 +237,7 @@ def uninstall_command(
         "--force", help="Remove finalizers of objects stuck deleting (each is listed).")] = False,
     timeout: TimeoutOption = 300.0,
     output: OutputOption = Output.text,
+    no_wait: NoWaitOption = False,
 ) -> None:
     """Remove what kfops applied; keep users' data unless --purge-data."""
     target = bundle_from_disk(bundle)[1] if bundle is not None else \
@@ -227,8 +247,10 @@ def uninstall_command(
             what = "everything, users' data included" if purge_data else \
                 "everything but users' data (PVCs, Profiles, their namespaces, CRDs in use)"
             typer.confirm(f"Uninstall platform {target.platform}: delete {what}?", abort=True)
-        summary = uninstall(cluster, target, purge_data=purge_data, force=force,
-                            waits=WaitSettings(timeout=timeout))
+        summary = uninstall_platform(cluster, target, purge_data=purge_data, force=force,
+                                     waits=WaitSettings(timeout=timeout),
+                                     lease=LeaseSettings(wait=not no_wait),
+                                     on_wait=waiting_for_lease)
     if output is Output.json:
         print_json({"deleted": summary.deleted, "kept": summary.kept, "stuck": summary.stuck})
     else:

@@ -10,13 +10,13 @@ from typing import Annotated
 import typer
 
 from kfops.cluster import ApplyOptions, Cluster
-from kfops.config import Change, edit_platform
+from kfops.config import Change, Holder, edit_platform
 from kfops.errors import ClusterError, InputError
 from kfops.render import RenderOptions
 
 from ._cluster_commands import Connection, run_apply
 from ._options import Output
-from ._output import out, warn
+from ._output import err, out, warn
 
 LiveOption = Annotated[bool, typer.Option(
     "--live", help="Change the running cluster only (no platform file needed).")]
@@ -32,9 +32,12 @@ def check_mode(apply: bool, live: bool) -> None:
 
 
 def edit_file(file: Path, change: Change, what: str, apply: bool, connection: Connection,
-              offline: bool) -> None:
-    """Make `change` to the platform file and say so; with `apply`, apply the file."""
-    edited = edit_platform(file, change)
+              offline: bool, wait: bool = True) -> None:
+    """Make `change` to the platform file and say so; with `apply`, apply the file.
+
+    Another command editing the file is waited for, unless `wait` is False.
+    """
+    edited = edit_platform(file, change, wait=wait, on_wait=_waiting_for(file))
     out.print(f"{what} in {file}", markup=False)
     if edited.remaining and not apply:
         warn([f"{file} is not ready to apply yet; still to fix:",
@@ -43,12 +46,19 @@ def edit_file(file: Path, change: Change, what: str, apply: bool, connection: Co
         ready = edited.ready()
         try:
             run_apply(ready, connection, ApplyOptions(), RenderOptions(offline=offline),
-                      Output.text)
+                      Output.text, wait=wait)
         except ClusterError as error:
             # The edit stays (it is what the user asked for); only the cluster lags behind.
             error.add_note(f"{file} was changed ({what}); the cluster was not: "
                            f"`{connection.apply_command(file)}` finishes the job")
             raise
+
+
+def _waiting_for(file: Path) -> Callable[[Holder], None]:
+    def notice(holder: Holder) -> None:
+        err.print(f"waiting: {file.name} is being edited by {holder}", markup=False)
+
+    return notice
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,7 @@ class Day2:
     live: bool
     connection: Connection
     offline: bool
+    wait: bool = True
 
     def change(self, on_cluster: Callable[[Cluster], object], live_done: str,
                file_change: Change, file_done: str) -> None:
@@ -69,11 +80,12 @@ class Day2:
                 on_cluster(cluster)
             out.print(live_done)
             return
-        edit_file(self.file, file_change, file_done, self.apply, self.connection, self.offline)
+        edit_file(self.file, file_change, file_done, self.apply, self.connection, self.offline,
+                  self.wait)
 
 
 def day2(file: Path, apply: bool, live: bool, kubeconfig: Path | None, context: str | None,
-         offline: bool) -> Day2:
+         offline: bool, no_wait: bool = False) -> Day2:
     """The mode of a user or profile command, after checking --apply and --live."""
     check_mode(apply, live)
-    return Day2(file, apply, live, Connection(kubeconfig, context), offline)
+    return Day2(file, apply, live, Connection(kubeconfig, context), offline, not no_wait)

@@ -35,6 +35,9 @@ KubeconfigOption = Annotated[Path | None, typer.Option(
     "--kubeconfig", help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster).")]
 ContextOption = Annotated[str | None, typer.Option(
     "--context", help="Kubeconfig context (default: the current one).")]
+NoWaitOption = Annotated[bool, typer.Option(
+    "--no-wait", help="Exit 1 instead of waiting when another kfops command is editing the "
+                      "platform file or applying to the same install.")]
 CrdsOption = Annotated[list[Path] | None, typer.Option(
     "--crds", help="Extra folder or file of CRDs to validate custom resources against "
                    "(repeatable), e.g. Karpenter's or MetalLB's.")]

@@ -30,6 +30,7 @@ from ._options import (
     ContextOption,
     FileOption,
     KubeconfigOption,
+    NoWaitOption,
     OfflineOption,
     Output,
     OutputOption,
@@ -81,9 +82,10 @@ def create_command(
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     offline: OfflineOption = False,
+    no_wait: NoWaitOption = False,
 ) -> None:
     """Create a profile (a namespace owned by --owner)."""
-    mode = day2(file, apply, live, kubeconfig, context, offline)
+    mode = day2(file, apply, live, kubeconfig, context, offline, no_wait)
     profile = _profile(name, owner, quota, pod_defaults)
     mode.change(lambda cluster: LiveProfiles(cluster).create(profile, Taint()),
                 f"created profile {name} (namespace {name})",
@@ -102,9 +104,10 @@ def delete_command(
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     offline: OfflineOption = False,
+    no_wait: NoWaitOption = False,
 ) -> None:
     """Delete a profile and its namespace, unless the namespace holds PVCs (asks first)."""
-    mode = day2(file, apply, live, kubeconfig, context, offline)
+    mode = day2(file, apply, live, kubeconfig, context, offline, no_wait)
     if apply or live:
         with mode.connection.connect() as cluster:
             contents = LiveProfiles(cluster).contents(name)
@@ -148,9 +151,10 @@ def contributor_add_command(
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     offline: OfflineOption = False,
+    no_wait: NoWaitOption = False,
 ) -> None:
     """Let someone work in a profile (edit) or look at it (view)."""
-    mode = day2(file, apply, live, kubeconfig, context, offline)
+    mode = day2(file, apply, live, kubeconfig, context, offline, no_wait)
     if role not in ("edit", "view"):
         raise InputError(f"--role {role}: use edit or view")
     mode.change(lambda cluster: LiveProfiles(cluster).set_contributor(name, email, role),
@@ -168,9 +172,10 @@ def contributor_remove_command(
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     offline: OfflineOption = False,
+    no_wait: NoWaitOption = False,
 ) -> None:
     """Take away someone's access to a profile."""
-    day2(file, apply, live, kubeconfig, context, offline).change(
+    day2(file, apply, live, kubeconfig, context, offline, no_wait).change(
         lambda cluster: LiveProfiles(cluster).remove_contributor(name, email),
         f"{email} no longer has access to profile {name}", remove_contributor(name, email),
         f"removed {email} from profile {name}")

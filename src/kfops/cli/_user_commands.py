@@ -40,6 +40,7 @@ from ._options import (
     ContextOption,
     FileOption,
     KubeconfigOption,
+    NoWaitOption,
     OfflineOption,
     Output,
     OutputOption,
@@ -82,9 +83,10 @@ def add_command(
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     offline: OfflineOption = False,
+    no_wait: NoWaitOption = False,
 ) -> None:
     """Add a user (asks for the password twice, or reads it from stdin)."""
-    mode = day2(file, apply, live, kubeconfig, context, offline)
+    mode = day2(file, apply, live, kubeconfig, context, offline, no_wait)
     user = UserEntry(email, username, hash_password(_password(password_stdin, email), cost))
     mode.change(lambda cluster: DexUsers(cluster).add([user]),
                 f"added {email} to Dex; Dex restarted", add_users([user]), f"added {email}")
@@ -101,9 +103,10 @@ def passwd_command(
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     offline: OfflineOption = False,
+    no_wait: NoWaitOption = False,
 ) -> None:
     """Set a user's password."""
-    mode = day2(file, apply, live, kubeconfig, context, offline)
+    mode = day2(file, apply, live, kubeconfig, context, offline, no_wait)
     password_hash = hash_password(_password(password_stdin, email), cost)
     mode.change(lambda cluster: DexUsers(cluster).set_password(email, password_hash),
                 f"changed the password of {email}; Dex restarted",
@@ -119,9 +122,10 @@ def remove_command(
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     offline: OfflineOption = False,
+    no_wait: NoWaitOption = False,
 ) -> None:
     """Remove a user (their profiles and data stay)."""
-    day2(file, apply, live, kubeconfig, context, offline).change(
+    day2(file, apply, live, kubeconfig, context, offline, no_wait).change(
         lambda cluster: DexUsers(cluster).remove(email),
         f"removed {email} from Dex; Dex restarted", remove_user(email), f"removed {email}")
 
@@ -137,9 +141,10 @@ def import_command(
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     offline: OfflineOption = False,
+    no_wait: NoWaitOption = False,
 ) -> None:
     """Add (or update) many users at once; passwords are hashed on all cores."""
-    mode = day2(file, apply, live, kubeconfig, context, offline)
+    mode = day2(file, apply, live, kubeconfig, context, offline, no_wait)
     users = read_users_csv(csv_file, cost)
     mode.change(lambda cluster: DexUsers(cluster).add(users, replace=True),
                 f"imported {len(users)} users into Dex; Dex restarted once",

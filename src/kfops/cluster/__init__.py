@@ -13,8 +13,18 @@ from ._engine import (
     plan_bundle,
     uninstall,
 )
+from ._guarded import GeneratedValueHeld, Guard, keep_values, write_guarded
 from ._inventory import PART_OF
 from ._kinds import KindInfo
+from ._lease import (
+    InstallLease,
+    LeaseHolder,
+    LeaseNotice,
+    LeaseSettings,
+    holder_identity,
+    holder_of,
+    lease_name,
+)
 from ._pods import (
     FAILING_REASONS,
     IMAGE_PULL_REASONS,
@@ -46,7 +56,13 @@ __all__ = [
     "Check",
     "CheckState",
     "Cluster",
+    "GeneratedValueHeld",
+    "Guard",
+    "InstallLease",
     "KindInfo",
+    "LeaseHolder",
+    "LeaseNotice",
+    "LeaseSettings",
     "PlanEntry",
     "PodFailure",
     "RetryPolicy",
@@ -56,6 +72,10 @@ __all__ = [
     "apply_bundle",
     "container_waiting",
     "failing_pod",
+    "holder_identity",
+    "holder_of",
+    "keep_values",
+    "lease_name",
     "namespace_claims",
     "namespace_pending",
     "plan_bundle",
@@ -65,4 +85,5 @@ __all__ = [
     "uninstall",
     "wait_for",
     "workload_failure",
+    "write_guarded",
 ]

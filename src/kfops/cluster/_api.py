@@ -77,6 +77,20 @@ class Cluster:
             resource, field_manager=FIELD_MANAGER, force=True, dry_run=dry_run))
         return _as_dict(result)
 
+    def create(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Create `obj` (POST); AlreadyExists when an object of that name exists.
+
+        Unlike apply, a create never merges into an object someone else made first.
+        """
+        resource = self._instance(obj)
+        return _as_dict(self._call(describe(obj), lambda: self._client.create(resource)))
+
+    def replace(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Replace `obj` (PUT); with `metadata.resourceVersion` set, ObjectConflict when the
+        object changed since it was read at that version."""
+        resource = self._instance(obj)
+        return _as_dict(self._call(describe(obj), lambda: self._client.replace(resource)))
+
     def get(self, api_version: str, kind: str, name: str,
             namespace: str | None = None) -> dict[str, Any] | None:
         """The live object, or None when it does not exist."""

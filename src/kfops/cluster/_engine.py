@@ -7,7 +7,7 @@ write request at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,7 +18,9 @@ from ._api import Cluster
 from ._compare import needs_apply
 from ._diff import changed_fields
 from ._failures import FailureWatch
+from ._guarded import Guard, write_guarded
 from ._inventory import Inventory, inventory_of, parent, read_inventory
+from ._lease import LeaseSettings
 from ._live import members, snapshot
 from ._protect import protection_reason
 from ._steps import BundleFile, Step, apply_steps
@@ -86,6 +88,8 @@ class ApplyOptions:
     purge_data: bool = False
     wait: bool = True
     waits: WaitSettings = field(default_factory=WaitSettings)
+    lease: LeaseSettings = field(default_factory=LeaseSettings)
+    """How the install's Lease is held and waited for (kfops.platform takes it)."""
 
 
 def _learn_kinds(cluster: Cluster, objects: Sequence[dict[str, Any]]) -> None:
@@ -97,8 +101,12 @@ def _learn_kinds(cluster: Cluster, objects: Sequence[dict[str, Any]]) -> None:
 
 def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
                  options: ApplyOptions | None = None,
-                 progress: ApplyProgress | None = None) -> ApplySummary:
-    """Apply every object in order, wait until healthy, then prune what left the bundle."""
+                 progress: ApplyProgress | None = None, *,
+                 guards: Mapping[Identity, Guard] | None = None) -> ApplySummary:
+    """Apply every object in order, wait until healthy, then prune what left the bundle.
+
+    Objects with a guard are written as it decides from a fresh read (_guarded).
+    """
     options = options or ApplyOptions()
     progress = progress or _Quiet()
     objects = [obj for f in files for obj in f.objects]
@@ -111,7 +119,8 @@ def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
     _record(cluster, target, current.union(previous), previous)
     live = snapshot(cluster, current.union(previous))
     summary = ApplySummary()
-    run = _Run(cluster, live, summary, options, progress, options.waits.failure_watch(cluster))
+    run = _Run(cluster, live, summary, options, progress, guards or {},
+               options.waits.failure_watch(cluster))
     gated: list[Step] = []
     for step in steps:
         if step.needs or step.namespaces:
@@ -151,6 +160,7 @@ class _Run:
     summary: ApplySummary
     options: ApplyOptions
     progress: ApplyProgress
+    guards: Mapping[Identity, Guard]
     failures: FailureWatch
     """Stops the waits when a workload sent so far cannot become available."""
     sent: list[dict[str, Any]] = field(default_factory=list)
@@ -170,15 +180,22 @@ def _send(run: _Run, step: Step) -> None:
             run.summary.unchanged.append(what)
             run.progress.object_done(what, "unchanged")
             continue
-        run.cluster.apply(obj)
-        outcome = "created" if existing is None else "updated"
-        (run.summary.created if existing is None else run.summary.updated).append(what)
+        outcome = _write(run, obj, existing)
+        getattr(run.summary, outcome).append(what)
         run.progress.object_done(what, outcome)
     if step.crds:
         run.cluster.learn_crds(step.objects)
         wait_for(run.options.waits, "CustomResourceDefinitions",
                  lambda: crds_pending(run.cluster, step.objects),
                  lambda reasons: run.progress.waiting(step.label, reasons))
+
+
+def _write(run: _Run, obj: dict[str, Any], existing: dict[str, Any] | None) -> str:
+    guard = run.guards.get(identity_of(obj))
+    if guard is not None:
+        return write_guarded(run.cluster, obj, guard)
+    run.cluster.apply(obj)
+    return "created" if existing is None else "updated"
 
 
 def _send_when_ready(run: _Run, steps: list[Step]) -> None:

@@ -15,6 +15,7 @@ import httpx2 as httpx
 from lightkube import ApiError
 
 from kfops.errors import (
+    AlreadyExists,
     ClusterError,
     Forbidden,
     InvalidObject,
@@ -79,6 +80,8 @@ def _from_status(error: ApiError, what: str) -> ClusterError:
     message = error.status.message or error.status.reason or "no message"
     if code == 404:
         return ObjectNotFound(f"{what}: {message}")
+    if code == 409 and error.status.reason == "AlreadyExists":
+        return AlreadyExists(f"{what}: {message}")
     if code == 409:
         hint = ("another field manager changed fields kfops sets; kfops applies with force, "
                 "so re-run apply, or find who else manages this object"

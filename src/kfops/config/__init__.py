@@ -17,6 +17,7 @@ from ._gpu import (
     duration_seconds,
 )
 from ._loader import PLACEHOLDER, LoadedPlatform, load_platform, parse_platform
+from ._lock import Holder, WaitNotice, lock_path
 from ._network import ACME_SERVERS, TLS, Acme, Ingress, MetalLB
 from ._platform import API_VERSION, TARGETS, Platform, Spec, Target
 from ._release import DEFAULT_RELEASE, Components, Metadata, PipelinesSettings, Release
@@ -44,6 +45,7 @@ __all__ = [
     "Contributor",
     "Edited",
     "Gpu",
+    "Holder",
     "Ingress",
     "Karpenter",
     "LoadedPlatform",
@@ -64,6 +66,7 @@ __all__ = [
     "Target",
     "TimeSlicing",
     "UserEntry",
+    "WaitNotice",
     "add_profile",
     "add_users",
     "duration_seconds",
@@ -71,6 +74,7 @@ __all__ = [
     "is_url",
     "json_schema",
     "load_platform",
+    "lock_path",
     "parse_platform",
     "remove_contributor",
     "remove_profile",

@@ -6,6 +6,8 @@ adds a problem is refused and the file is left as it was. Problems the file
 already had (a starter's placeholders, no one who could log in yet) do not
 block an edit that leaves them as they were or mends them: the first user of
 a fresh file is added with the very command that fixes it.
+Edits are serialised: each holds the file's lock (`_lock`) from reading the
+file to replacing it, so two commands at once never lose either's change.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 from kfops.errors import ConfigError, ConfigProblem, InputError
 
 from ._loader import LoadedPlatform, parse_platform
+from ._lock import WaitNotice, exclusive
 
 Change = Callable[[CommentedMap], None]
 """Edits the file's tree in place; raises InputError when the change does not apply."""
@@ -47,9 +50,20 @@ class Edited:
         return self.loaded
 
 
-def edit_platform(path: Path, change: Change) -> Edited:
-    """Apply `change` to the platform file, check the result, and write it back."""
+def edit_platform(path: Path, change: Change, *, wait: bool = True,
+                  on_wait: WaitNotice | None = None) -> Edited:
+    """Apply `change` to the platform file, check the result, and write it back.
+
+    The file is read, changed and replaced under its lock; another editor is
+    waited for (`on_wait` is told who it is after a second) unless `wait` is
+    False, which raises Busy naming it.
+    """
     path = Path(path).absolute()
+    with exclusive(path, wait=wait, on_wait=on_wait):
+        return _edit(path, change)
+
+
+def _edit(path: Path, change: Change) -> Edited:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:

@@ -3,6 +3,7 @@
 from ._dex import FILE_USERS, LIVE_USERS, dex_password_hash, user_hash_env, user_id
 from ._features import identity_features
 from ._import import read_users_csv
+from ._keep_live import live_user_guards
 from ._live_users import DexUser, DexUsers
 from ._passwords import (
     DEFAULT_COST,
@@ -35,6 +36,7 @@ __all__ = [
     "identity_features",
     "is_bcrypt_hash",
     "issuer",
+    "live_user_guards",
     "password_problem",
     "public_url",
     "read_users_csv",

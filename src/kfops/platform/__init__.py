@@ -12,6 +12,7 @@ from ._apply import (
     plan_platform,
     platform_target,
     target_of,
+    uninstall_platform,
 )
 from ._preflight import preflight
 from ._render import render_platform
@@ -30,4 +31,5 @@ __all__ = [
     "preflight",
     "render_platform",
     "target_of",
+    "uninstall_platform",
 ]

@@ -1,4 +1,5 @@
-"""Apply and plan a platform: render, adopt the cluster's secrets, hand over to the engine."""
+"""Apply, plan and uninstall a platform: render, adopt the cluster's secrets, hand over to the
+engine, holding the install's Lease for the changes."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import dataclasses
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kfops.cluster import (
@@ -15,15 +16,24 @@ from kfops.cluster import (
     ApplySummary,
     BundleFile,
     Cluster,
+    GeneratedValueHeld,
+    Guard,
+    InstallLease,
+    LeaseNotice,
+    LeaseSettings,
     PlanEntry,
     Target,
+    UninstallSummary,
+    WaitSettings,
     apply_bundle,
+    keep_values,
     plan_bundle,
+    uninstall,
 )
-from kfops.config import LoadedPlatform
-from kfops.errors import MissingPrerequisite
-from kfops.identity import DexUsers
-from kfops.objects import secret_value
+from kfops.config import LoadedPlatform, UserEntry
+from kfops.errors import MissingPrerequisite, OperationError
+from kfops.identity import DexUsers, live_user_guards
+from kfops.objects import Identity, secret_value
 from kfops.render import ApplySet, Bundle, RenderOptions, RenderResult, read_bundle_files
 from kfops.secrets import StateDir, state_dir_for
 
@@ -37,6 +47,8 @@ class ApplyResult:
     render: RenderResult
     summary: ApplySummary
     adopted: list[str]
+    not_rotated: list[str] = field(default_factory=list)
+    """Generated values `--rotate-secrets` kept (database passwords), by name."""
 
 
 def bundle_files(bundle: Bundle) -> list[BundleFile]:
@@ -65,19 +77,144 @@ def target_of(bundle: Bundle) -> Target:
     return Target(platform, ApplySet(platform).id)
 
 
+_PASSES = 3
+"""Applies of one run: another install may create a generated Secret first (then adopt)."""
+
+
 def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptions, *,
                    render_options: RenderOptions | None = None, rotate_secrets: bool = False,
-                   progress: ApplyProgress | None = None) -> ApplyResult:
-    """Render, adopt generated secrets the cluster already holds (unless rotating), apply."""
-    result, adopted = _render_adopting(loaded, cluster, render_options or RenderOptions(),
-                                       rotate_secrets)
+                   progress: ApplyProgress | None = None,
+                   on_wait: LeaseNotice | None = None) -> ApplyResult:
+    """Render, then, holding the install's Lease, adopt what the cluster holds and apply.
+
+    The first render checks the platform before anything is written, the Lease
+    included. Holding the Lease, the live users and generated values are read
+    again and the render is redone when they changed (another run finished
+    meanwhile). A generated Secret is only ever created, never overwritten: if
+    another install created it first, its value is adopted and the apply runs
+    again. `rotate_secrets` generates every value anew instead, but database
+    passwords (a database keeps the one it was initialised with).
+    """
+    renders = _Renders(loaded, cluster, render_options or RenderOptions(), rotate_secrets)
+    result = renders.current()
     missing = missing_requirements(cluster, result.bundle)
     if missing:
         raise MissingPrerequisite("nothing was applied; the cluster lacks what others install:\n"
                                   + "\n".join(f"  {line}" for line in missing))
-    summary = apply_bundle(cluster, bundle_files(result.bundle), target_of(result.bundle),
-                           options, progress)
-    return ApplyResult(result, summary, adopted)
+    with InstallLease(cluster, loaded.platform.metadata.name, options.lease, on_wait) as lease:
+        not_rotated = renders.rotate() if rotate_secrets else []
+        watched = _Watched(progress, lease)
+        for _ in range(_PASSES):
+            result = renders.current()
+            bundle = result.bundle
+            try:
+                summary = apply_bundle(cluster, bundle_files(bundle), target_of(bundle), options,
+                                       watched, guards=_guards(cluster, bundle, rotate_secrets))
+            except GeneratedValueHeld:
+                continue  # created by another install first: the next pass adopts its value
+            lease.check()
+            return ApplyResult(result, summary, renders.adopted, not_rotated)
+    raise OperationError(f"generated Secrets kept being created by another install "
+                         f"({_PASSES} passes); run apply again")
+
+
+def _guards(cluster: Cluster, bundle: Bundle, rotating: bool) -> dict[Identity, Guard]:
+    """Generated values are created once, never overwritten (but those being rotated);
+    Dex keeps the users added live meanwhile."""
+    guards = live_user_guards(cluster, [o.obj for o in bundle.objects])
+    keys: dict[Identity, set[str]] = {}
+    for value in bundle.generated:
+        if not (rotating and value.rotatable):
+            keys.setdefault(value.secret, set()).add(value.key)
+    guards.update({secret: keep_values(frozenset(k)) for secret, k in keys.items()})
+    return guards
+
+
+@dataclass
+class _Renders:
+    """The render of one run, redone only when what it read from the cluster changed."""
+
+    loaded: LoadedPlatform
+    cluster: Cluster
+    options: RenderOptions
+    rotating: bool
+    adopted: list[str] = field(default_factory=list)
+    _live: tuple[UserEntry, ...] | None = None
+    _result: RenderResult | None = None
+
+    def current(self) -> RenderResult:
+        """The render with the live users and the generated values the cluster holds now
+        (when rotating, only those rotation keeps).
+
+        Users added with `kfops user add --live` are rendered beside the file's,
+        so an apply keeps them.
+        """
+        live = tuple(DexUsers(self.cluster).live_entries())
+        if self._result is None or live != self._live:
+            self._render(live)
+        adopted = adopt_cluster_secrets(self.cluster, self._bundle, self._state(),
+                                        rotating=self.rotating)
+        if adopted:
+            self.adopted = sorted({*self.adopted, *adopted})
+            self._render(live)
+        assert self._result is not None
+        return self._result
+
+    def rotate(self) -> list[str]:
+        """Forget every rotatable generated value, so the next render makes new ones; the
+        names of those kept (database passwords)."""
+        generated = self._bundle.generated
+        self._state().forget({g.state_name for g in generated if g.rotatable})
+        self._result = None
+        return sorted({g.state_name for g in generated if not g.rotatable})
+
+    @property
+    def _bundle(self) -> Bundle:
+        assert self._result is not None
+        return self._result.bundle
+
+    def _render(self, live: tuple[UserEntry, ...]) -> None:
+        self._live = live
+        self._result = render_platform(self.loaded,
+                                       dataclasses.replace(self.options, live_users=live))
+
+    def _state(self) -> StateDir:
+        # A new instance each time: the render's own instance may have written values since.
+        return StateDir(_state_path(self.loaded, self.options))
+
+
+@dataclass
+class _Watched:
+    """The apply's progress (if shown), stopping it as soon as the Lease was lost."""
+
+    progress: ApplyProgress | None
+    lease: InstallLease
+
+    def step(self, label: str, total: int) -> None:
+        self.lease.check()
+        if self.progress is not None:
+            self.progress.step(label, total)
+
+    def object_done(self, what: str, outcome: str) -> None:
+        self.lease.check()
+        if self.progress is not None:
+            self.progress.object_done(what, outcome)
+
+    def waiting(self, what: str, reasons: list[str]) -> None:
+        self.lease.check()
+        if self.progress is not None:
+            self.progress.waiting(what, reasons)
+
+
+def uninstall_platform(cluster: Cluster, target: Target, *, purge_data: bool = False,
+                       force: bool = False, waits: WaitSettings | None = None,
+                       lease: LeaseSettings | None = None,
+                       on_wait: LeaseNotice | None = None) -> UninstallSummary:
+    """`uninstall`, holding the install's Lease; the Lease goes too when nothing is left."""
+    with InstallLease(cluster, target.platform, lease, on_wait) as held:
+        summary = uninstall(cluster, target, purge_data=purge_data, force=force, waits=waits)
+        held.remove_on_release = not summary.kept and not summary.stuck
+    return summary
 
 
 def missing_requirements(cluster: Cluster, bundle: Bundle) -> list[str]:
@@ -90,36 +227,22 @@ def missing_requirements(cluster: Cluster, bundle: Bundle) -> list[str]:
     return missing
 
 
-def _render_adopting(loaded: LoadedPlatform, cluster: Cluster, options: RenderOptions,
-                     rotate_secrets: bool) -> tuple[RenderResult, list[str]]:
-    """The render, redone with the cluster's generated values when it holds others.
-
-    Users added with `kfops user add --live` are rendered beside the file's, so
-    an apply keeps them.
-    """
-    options = dataclasses.replace(options, live_users=tuple(DexUsers(cluster).live_entries()))
-    result = render_platform(loaded, options)
-    if rotate_secrets:
-        return result, []
-    adopted = adopt_cluster_secrets(cluster, result.bundle, StateDir(_state_path(loaded, options)))
-    if adopted:
-        result = render_platform(loaded, options)
-    return result, adopted
-
-
 def _state_path(loaded: LoadedPlatform, options: RenderOptions) -> Path:
     return options.state_dir or state_dir_for(loaded.path)
 
 
-def adopt_cluster_secrets(cluster: Cluster, bundle: Bundle, state: StateDir) -> list[str]:
+def adopt_cluster_secrets(cluster: Cluster, bundle: Bundle, state: StateDir, *,
+                          rotating: bool = False) -> list[str]:
     """Record in `state` every generated value the cluster holds differently; their names.
 
     A second administrator, or a fresh checkout, has an empty state directory:
     generating new values would rotate the OIDC client secret and the cookie
     secret (logging everyone out) and lock the databases out of their own data.
+    When `rotating`, only the values rotation keeps (database passwords) are adopted.
     """
     adopted = []
-    wanted = {(g.secret, g.key): g.state_name for g in bundle.generated}
+    wanted = {(g.secret, g.key): g.state_name for g in bundle.generated
+              if not (rotating and g.rotatable)}
     rendered = {o.identity: o.obj for o in bundle.objects}
     for (identity, key), name in sorted(wanted.items()):
         _, kind, namespace, secret_name = identity
@@ -157,11 +280,15 @@ def plan_platform(loaded: LoadedPlatform, cluster: Cluster,
         copy = Path(scratch) / "state"
         if state.is_dir():
             shutil.copytree(state, copy)
-        result, adopted = _render_adopting(loaded, cluster,
-                                           dataclasses.replace(options, state_dir=copy),
-                                           rotate_secrets)
+        renders = _Renders(loaded, cluster, dataclasses.replace(options, state_dir=copy),
+                           rotate_secrets)
+        result = renders.current()
+        if rotate_secrets:
+            renders.rotate()
+            result = renders.current()
     entries = plan_bundle(cluster, bundle_files(result.bundle), target_of(result.bundle))
-    return PlanResult(result, entries, adopted, missing_requirements(cluster, result.bundle))
+    return PlanResult(result, entries, renders.adopted,
+                      missing_requirements(cluster, result.bundle))
 
 
 def changes(entries: Sequence[PlanEntry]) -> int:

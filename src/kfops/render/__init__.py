@@ -18,6 +18,7 @@ from ._inventory import ApplySet
 from ._layout import STAGES, file_name, stage_of
 from ._objects import BundleObject
 from ._paths import cache_root, write_atomic
+from ._readers import GENERATED_DIGEST
 from ._remote import RemoteRef, RemoteResolver, parse_remote
 from ._render import (
     ReleaseInputs,
@@ -31,6 +32,7 @@ from ._render import (
 from ._sources import SourceFetcher
 
 __all__ = [
+    "GENERATED_DIGEST",
     "IMAGES",
     "LOCK",
     "REFERENCE_END",

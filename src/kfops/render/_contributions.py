@@ -35,6 +35,9 @@ class GeneratedValue:
     state_name: str
     secret: Identity
     key: str
+    rotatable: bool = True
+    """False where a new value in the Secret alone would break its readers (a database
+    password the database keeps from its first start): `--rotate-secrets` keeps it."""
 
 
 @dataclass(frozen=True)
@@ -141,9 +144,11 @@ class EditableBundle:
         """An apply stops before any change unless the cluster serves `crd`."""
         self.requirements.append(CrdRequirement(crd, why, fix))
 
-    def record_generated(self, state_name: str, secret: BundleObject, key: str) -> None:
+    def record_generated(self, state_name: str, secret: BundleObject, key: str,
+                         rotatable: bool = True) -> None:
         """Note that the generated value `state_name` is `key` of the Secret `secret`."""
-        self.generated.append(GeneratedValue(state_name, identity_of(secret.obj), key))
+        self.generated.append(GeneratedValue(state_name, identity_of(secret.obj), key,
+                                             rotatable))
 
     def restart_on_change(self, workload: BundleObject, *configs: BundleObject) -> None:
         """Make `workload`'s pods restart when the content of `configs` changes.

@@ -33,6 +33,7 @@ from ._inventory import ApplySet
 from ._kustomize import find_kustomize
 from ._layout import lay_out
 from ._paths import cache_root, sha256_text
+from ._readers import restart_readers_of_generated
 from ._remote import RemoteResolver
 from ._repairs import repair_patches
 from ._source import ReleaseSource, locate_release
@@ -138,6 +139,7 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
         )
         for contribution in options.contributions:
             contribution.contribute(context, editable)
+        restart_readers_of_generated(editable)
         validator.add_crds(editable.schemas)
         order = [*(s.name for s in selected), *editable.added]
         files = lay_out(editable.finish(), order, frozenset(editable.prereqs))

@@ -58,6 +58,13 @@ class StateDir:
             values[name] = value
             self._save(values)
 
+    def forget(self, names: set[str]) -> None:
+        """Drop the values called `names`, so the next render generates new ones (rotation)."""
+        values = self._load()
+        if names & set(values):
+            self._save({k: v for k, v in values.items() if k not in names})
+            self._values = None
+
     def names(self) -> list[str]:
         """The names of the values kept (never the values)."""
         return sorted(self._load())

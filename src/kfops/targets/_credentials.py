@@ -35,7 +35,8 @@ class GeneratedCredentials:
             value = context.state.generated(credential.state_name,
                                             functools.partial(random_token, credential.length))
             set_secret_value(bundle.edit(item), credential.key, value)
-            bundle.record_generated(credential.state_name, item, credential.key)
+            bundle.record_generated(credential.state_name, item, credential.key,
+                                    rotatable=not credential.database)
         self._database_password(bundle, settings)
 
     def _database_password(self, bundle: EditableBundle, settings: Settings) -> None:
