@@ -7,13 +7,12 @@ from ._engine import (
     ApplyProgress,
     ApplySummary,
     PlanEntry,
-    Target,
     UninstallSummary,
     apply_bundle,
     plan_bundle,
     uninstall,
 )
-from ._inventory import PART_OF
+from ._inventory import PART_OF, Target, installs, recorded_workloads
 from ._kinds import KindInfo
 from ._pods import container_waiting, pods_of
 from ._protect import PRUNE_RULE, WITHOUT_PVCS, namespace_claims
@@ -43,10 +42,12 @@ __all__ = [
     "WaitSettings",
     "apply_bundle",
     "container_waiting",
+    "installs",
     "namespace_claims",
     "namespace_pending",
     "plan_bundle",
     "pods_of",
+    "recorded_workloads",
     "rollout_restart",
     "uninstall",
     "wait_for",

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +99,8 @@ def _render_adopting(loaded: LoadedPlatform, cluster: Cluster, options: RenderOp
     result = render_platform(loaded, options)
     if rotate_secrets:
         return result, []
-    adopted = adopt_cluster_secrets(cluster, result.bundle, StateDir(_state_path(loaded, options)))
+    state = options.state or StateDir(_state_path(loaded, options))
+    adopted = adopt_cluster_secrets(cluster, result.bundle, state)
     if adopted:
         result = render_platform(loaded, options)
     return result, adopted
@@ -145,25 +144,26 @@ class PlanResult:
 
 def plan_platform(loaded: LoadedPlatform, cluster: Cluster,
                   render_options: RenderOptions | None = None,
-                  rotate_secrets: bool = False) -> PlanResult:
-    """What apply would do, object by object; nothing is changed, not even the state directory.
+                  rotate_secrets: bool = False,
+                  options: ApplyOptions | None = None) -> PlanResult:
+    """What apply with `options` would do, object by object; nothing is changed, not even
+    the state directory.
 
-    Adoption runs on a scratch copy of the state directory, so the plan shows
-    exactly what apply would send (an adopted secret is unchanged, not updated).
+    Adoption runs on an in-memory scratch copy of the state directory, so the
+    plan shows exactly what apply would send (an adopted secret is unchanged,
+    not updated) and no copy of a secret is ever written to disk: a plan killed
+    at any moment (SIGTERM, SIGKILL) leaves nothing behind.
     """
-    options = render_options or RenderOptions()
-    state = _state_path(loaded, options)
-    with tempfile.TemporaryDirectory(prefix="kfops-plan-") as scratch:
-        copy = Path(scratch) / "state"
-        if state.is_dir():
-            shutil.copytree(state, copy)
-        result, adopted = _render_adopting(loaded, cluster,
-                                           dataclasses.replace(options, state_dir=copy),
-                                           rotate_secrets)
-    entries = plan_bundle(cluster, bundle_files(result.bundle), target_of(result.bundle))
+    render_options = render_options or RenderOptions()
+    scratch = StateDir.scratch(_state_path(loaded, render_options))
+    result, adopted = _render_adopting(loaded, cluster,
+                                       dataclasses.replace(render_options, state=scratch),
+                                       rotate_secrets)
+    entries = plan_bundle(cluster, bundle_files(result.bundle), target_of(result.bundle),
+                          options)
     return PlanResult(result, entries, adopted, missing_requirements(cluster, result.bundle))
 
 
 def changes(entries: Sequence[PlanEntry]) -> int:
     """How many entries would change the cluster."""
-    return sum(1 for e in entries if e.action in ("create", "update", "prune"))
+    return sum(1 for e in entries if e.action in ("create", "update", "prune", "adopt"))
