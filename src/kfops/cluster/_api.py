@@ -165,7 +165,8 @@ class Cluster:
         return self.kinds.knows(api_version, kind)
 
     def served_kinds(self) -> tuple[KindInfo, ...]:
-        """Every kind the API server can list, in its group's preferred version (discovery:
+        """Every kind the API server serves, each once: in its group's preferred version
+        when it has it, else in the first version that has it (discovery:
         https://kubernetes.io/docs/concepts/overview/kubernetes-api/#discovery-api).
 
         Only stored kinds count: subresources (`pods/log`) and kinds that cannot be
@@ -174,19 +175,21 @@ class Cluster:
         """
         documents = [("", "v1", "/api/v1")]
         for group in self._discovery("/apis").get("groups") or []:
-            preferred = (group.get("preferredVersion") or {}).get("version") or \
-                group["versions"][0]["version"]
-            documents.append((group["name"], preferred, f"/apis/{group['name']}/{preferred}"))
-        found = []
+            preferred = (group.get("preferredVersion") or {}).get("version")
+            versions = [v["version"] for v in group.get("versions") or []]
+            for version in sorted(versions, key=lambda v: v != preferred):
+                documents.append((group["name"], version, f"/apis/{group['name']}/{version}"))
+        found: dict[tuple[str, str], KindInfo] = {}
         for group_name, version, path in documents:
             for entry in self._discovery(path).get("resources") or []:
                 if "/" in entry["name"] or not {"list", "delete"} <= set(entry.get("verbs") or []):
                     continue
                 info = KindInfo(group_name, version, entry["kind"], entry["name"],
                                 bool(entry.get("namespaced")))
-                self.kinds.learn(info)
-                found.append(info)
-        return tuple(found)
+                if (group_name, info.kind) not in found:
+                    self.kinds.learn(info)
+                    found[(group_name, info.kind)] = info
+        return tuple(found.values())
 
     def _discovery(self, path: str) -> dict[str, Any]:
         # lightkube has no discovery call; its HTTP client is the one to ask.

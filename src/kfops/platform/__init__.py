@@ -13,6 +13,7 @@ from ._apply import (
     platform_target,
     target_of,
 )
+from ._installs import installed_target
 from ._preflight import preflight
 from ._render import render_platform
 
@@ -24,6 +25,7 @@ __all__ = [
     "bundle_files",
     "bundle_from_disk",
     "changes",
+    "installed_target",
     "missing_requirements",
     "plan_platform",
     "platform_target",
