@@ -61,8 +61,8 @@ class Inventory:
     namespaces: frozenset[str]
     ids: frozenset[str] = frozenset()
     """Every ApplySet id whose members belong to this install (renames and adoptions)."""
-    workloads: frozenset[Workload] = frozenset()
-    """What `status` checks, by component (from the latest apply)."""
+    workloads: tuple[Workload, ...] = ()
+    """What `status` checks, by component in bundle order (from the latest apply)."""
 
     @property
     def group_kinds(self) -> frozenset[str]:
@@ -106,8 +106,8 @@ def inventory_of(objects: Iterable[dict[str, Any]], ids: Iterable[str] = ()) -> 
 
 
 def with_workloads(inventory: Inventory, workloads: Iterable[Workload]) -> Inventory:
-    """`inventory` recording `workloads` for status."""
-    return Inventory(inventory.kinds, inventory.namespaces, inventory.ids, frozenset(workloads))
+    """`inventory` recording `workloads` (in bundle order) for status."""
+    return Inventory(inventory.kinds, inventory.namespaces, inventory.ids, tuple(workloads))
 
 
 def read_inventory(cluster: Cluster, platform: str) -> Inventory | None:
@@ -127,17 +127,17 @@ def _parse(parent: dict[str, Any]) -> Inventory:
                      _workloads(metadata["name"], annotations.get(WORKLOADS)))
 
 
-def _workloads(name: str, text: str | None) -> frozenset[Workload]:
-    found: set[Workload] = set()
+def _workloads(name: str, text: str | None) -> tuple[Workload, ...]:
+    found: list[Workload] = []
     try:
         for component, entries in (json.loads(text or "{}")).items():
             for entry in entries:
                 api_version, kind, namespace, workload = str(entry).split(" ")
-                found.add((str(component), api_version, kind, namespace, workload))
+                found.append((str(component), api_version, kind, namespace, workload))
     except (ValueError, AttributeError, TypeError):
         raise ClusterError(f"Secret {PARENT_NAMESPACE}/{name}: the annotation {WORKLOADS} "
                            "is not what kfops writes") from None
-    return frozenset(found)
+    return tuple(found)
 
 
 def _split(text: str | None) -> list[str]:
@@ -147,7 +147,7 @@ def _split(text: str | None) -> list[str]:
 def parent(target: Target, inventory: Inventory) -> dict[str, Any]:
     """The parent Secret recording `inventory` (its own id always among the ids)."""
     workloads: dict[str, list[str]] = {}
-    for component, api_version, kind, namespace, name in sorted(inventory.workloads):
+    for component, api_version, kind, namespace, name in inventory.workloads:
         workloads.setdefault(component, []).append(f"{api_version} {kind} {namespace} {name}")
     return {
         "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
@@ -161,7 +161,8 @@ def parent(target: Target, inventory: Inventory) -> dict[str, Any]:
                 KINDS: ",".join(sorted(f"{a} {k}" for a, k in inventory.kinds)),
                 NAMESPACES: ",".join(sorted(inventory.namespaces)),
                 IDS: ",".join(sorted(inventory.ids | {target.applyset_id})),
-                WORKLOADS: json.dumps(workloads, sort_keys=True, separators=(",", ":")),
+                # In bundle order, so `status` lists components as it does with the file.
+                WORKLOADS: json.dumps(workloads, separators=(",", ":")),
             },
         },
     }
@@ -187,7 +188,7 @@ def recorded_workloads(cluster: Cluster, target: Target) -> list[BundleFile]:
         raise ClusterError(f"no kfops install {target.platform} on this cluster "
                            f"(no Secret {PARENT_NAMESPACE}/{target.parent_name})")
     by_component: dict[str, list[dict[str, Any]]] = {}
-    for component, api_version, kind, namespace, name in sorted(inventory.workloads):
+    for component, api_version, kind, namespace, name in inventory.workloads:
         by_component.setdefault(component, []).append({
             "apiVersion": api_version, "kind": kind,
             "metadata": {"name": name, "namespace": namespace}})
