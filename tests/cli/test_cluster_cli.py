@@ -124,7 +124,7 @@ def test_unreachable_cluster_exits_1_without_traceback(platform_file: PlatformWr
 
 
 def test_status_and_uninstall_without_a_platform_file(platform_file: PlatformWriter,
-                                                      kubeconfig: Path, tmp_path: Path,
+                                                      kubeconfig: Path,
                                                       emulator: RunningEmulator,
                                                       capsys: pytest.CaptureFixture[str],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,7 +134,7 @@ def test_status_and_uninstall_without_a_platform_file(platform_file: PlatformWri
     code, out, _ = run(capsys, "status", "-f", path, "--kubeconfig", str(kubeconfig),
                        "--offline", "-o", "json")
     with_file = json.loads(out)
-    elsewhere = tmp_path / "elsewhere"
+    elsewhere = kubeconfig.parent / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # no platform.yaml here: the cluster's own record is used
 
