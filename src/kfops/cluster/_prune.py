@@ -149,14 +149,13 @@ class _World:
             reasons.append(f"{whose}holds data its StatefulSets made: {_names(data)} "
                            "(--purge-data deletes it)")
         if foreign and not rules.purge_foreign:
-            reasons.append(f"{whose}holds {_count(foreign)} kfops did not apply: "
-                           f"{_names(self.roots(foreign))} (--purge-foreign deletes them "
-                           "with it)")
+            reasons.append(f"{whose}holds {self.foreign(foreign)} (--purge-foreign deletes "
+                           "them with it)")
         if reasons:
             return Decision(obj, False, "; ".join(reasons))
         if foreign:
-            return Decision(obj, True, f"also deletes {_count(foreign)} kfops did not apply "
-                                       f"(--purge-foreign): {_names(self.roots(foreign))}")
+            return Decision(obj, True, f"also deletes {self.foreign(foreign)} "
+                                       "(--purge-foreign)")
         return Decision(obj, True)
 
     def crd(self, crd: dict[str, Any], rules: PruneRules) -> Decision:
@@ -179,12 +178,11 @@ class _World:
             return Decision(crd, False, f"{kind} objects kfops keeps still exist: "
                                         f"{_names(stays)}")
         if foreign and not rules.purge_foreign:
-            return Decision(crd, False, f"deleting it deletes {_count(foreign, kind)} kfops "
-                                        f"did not apply: {_names(self.roots(foreign))} "
+            return Decision(crd, False, f"deleting it deletes {self.foreign(foreign, kind)} "
                                         "(--purge-foreign deletes them with it)")
         if foreign:
-            return Decision(crd, True, f"also deletes {_count(foreign, kind)} kfops did not "
-                                       f"apply (--purge-foreign): {_names(self.roots(foreign))}")
+            return Decision(crd, True, f"also deletes {self.foreign(foreign, kind)} "
+                                       "(--purge-foreign)")
         return Decision(crd, True)
 
     def instances(self, crd: dict[str, Any]) -> list[dict[str, Any]]:
@@ -262,11 +260,17 @@ class _World:
                     return True
         return False
 
-    def roots(self, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The objects of `objects` that no other of them owns (a Deployment, not its pods)."""
+    @staticmethod
+    def foreign(objects: list[dict[str, Any]], kind: str = "") -> str:
+        """`2 objects kfops did not apply: A, B`, naming those no other of them owns (a
+        user's Deployment, not its ReplicaSets and Pods, which are counted)."""
         uids = {str(o["metadata"].get("uid")) for o in objects}
-        return [o for o in objects if not any(str(r.get("uid")) in uids for r in
-                                              o["metadata"].get("ownerReferences") or [])]
+        roots = [o for o in objects if not any(str(r.get("uid")) in uids for r in
+                                               o["metadata"].get("ownerReferences") or [])]
+        owned = len(objects) - len(roots)
+        return (f"{_count(roots, kind)} kfops did not apply"
+                + (f" (and {_count(objects[:owned])} they own)" if owned else "")
+                + f": {_names(roots)}")
 
     def _everything(self) -> dict[str, dict[Identity, dict[str, Any]]]:
         if self._held is None:
