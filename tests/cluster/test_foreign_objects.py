@@ -130,8 +130,8 @@ def test_plan_shows_what_purge_foreign_deletes(emulator: RunningEmulator, cluste
                 "Secret knative-serving/user-token (--purge-foreign deletes them with it)"])]
     assert [(e.action, e.changes) for e in purging.entries
             if e.object == "Namespace knative-serving"] == [("prune", [
-                "also deletes 2 objects kfops did not apply (--purge-foreign): ConfigMap "
-                "knative-serving/user-cm, Secret knative-serving/user-token"])]
+                "also deletes 2 objects kfops did not apply: ConfigMap knative-serving/user-cm, "
+                "Secret knative-serving/user-token (--purge-foreign)"])]
     step = probe.change("two components off, --purge-foreign", off, purge_foreign=True)
     assert step.plan_differs == []
     assert {lost.split(" (")[0] for lost in step.lost} == {

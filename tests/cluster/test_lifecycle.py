@@ -166,7 +166,7 @@ def test_uninstall_with_purge_data_removes_kfops_data_never_foreign_objects(
     assert summary.kept == []
     assert summary.also_deleted == [
         "CustomResourceDefinition profiles.kubeflow.org: also deletes 1 Profile object kfops "
-        "did not apply (--purge-foreign): Profile team-a"]
+        "did not apply: Profile team-a (--purge-foreign)"]
     assert _pvcs(emulator) == []
     namespaces = sorted(k[3] for k in stored(emulator) if k[:2] == ("", "namespaces"))
     assert namespaces == ["default", "kube-node-lease", "kube-public", "kube-system"]
