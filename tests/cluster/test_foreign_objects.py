@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from kfops.cluster import ApplyOptions, Cluster, uninstall
+from kfops.cluster import ApplyOptions, Cluster, RetryPolicy, uninstall
 from kfops.config import load_platform
-from kfops.errors import AnotherInstall
+from kfops.errors import AnotherInstall, Unavailable
+from kfops.objects import describe
 from kfops.platform import apply_platform, plan_platform, platform_target
 from kfops.render import ApplySet, RenderOptions
 from tests.conftest import FAST_WAITS
 from tests.emulator import RunningEmulator
-from tests.helpers.probe import FOUR_OFF, Probe, platform_yaml
+from tests.helpers.probe import FOUR_OFF, PART_OF, Probe, platform_yaml
 
 
 def _kept(probe: Probe, what: str) -> str:
@@ -188,3 +189,34 @@ def test_uninstall_removes_everything_applied_under_an_adopted_id(
     assert [key for key, entry in emulator.state.objects.items()
             if (entry.obj["metadata"].get("labels") or {}).get(
                 "applyset.kubernetes.io/part-of") in ids] == []
+
+
+def test_an_interrupted_prune_finishes_on_the_next_apply(
+        emulator: RunningEmulator, kubeconfig: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    with Cluster.connect(kubeconfig, retry=RetryPolicy(attempts=2, base=0, jitter=0)) as cluster:
+        apply_platform(load_platform(platform_yaml(site)), cluster,
+                       ApplyOptions(waits=FAST_WAITS), render_options=RenderOptions(offline=True))
+        without = load_platform(platform_yaml(site, off=("katib", "tensorboards")))
+        # The API server fails every deletion after the fifth: the prune stops half done.
+        emulator.faults.methods, emulator.faults.skip = ("DELETE",), 5
+        emulator.faults.rate, emulator.faults.kinds = 1.0, ("500",)
+        with pytest.raises(Unavailable):
+            apply_platform(without, cluster, ApplyOptions(waits=FAST_WAITS),
+                           render_options=RenderOptions(offline=True))
+        emulator.faults.rate = 0.0
+        assert cluster.get("apps/v1", "Deployment", "katib-controller", "kubeflow") is not None
+
+        again = apply_platform(without, cluster, ApplyOptions(waits=FAST_WAITS),
+                               render_options=RenderOptions(offline=True))
+        plan = plan_platform(without, cluster, RenderOptions(offline=True))
+
+    assert "Deployment kubeflow/katib-controller" in again.summary.pruned
+    assert [e for e in plan.entries if e.action not in ("unchanged", "keep")] == []
+    # Every object kfops applied is either in the platform or kept with a reason.
+    wanted = {describe(o.obj) for o in again.render.bundle.objects}
+    kept = {entry.split(":")[0] for entry in again.summary.kept}
+    with emulator.lock:
+        labelled = {describe(e.obj) for e in emulator.state.objects.values()
+                    if (e.obj["metadata"].get("labels") or {}).get(PART_OF)}
+    assert labelled - wanted - kept == set()
