@@ -24,7 +24,8 @@ touched; 1: the operation failed)::
             ├── Unavailable        429, 5xx, connection and timeout errors (retryable)
             ├── MissingPrerequisite  something installed outside kfops (Helm) is missing
             ├── WaitTimeout        a wait gave up; says what was not ready and why
-            └── DataProtected      a deletion would lose data; nothing was deleted
+            ├── DataProtected      a deletion would lose data; nothing was deleted
+            └── AnotherInstall     another kfops install holds the cluster (--adopt)
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "AlreadyExists",
+    "AnotherInstall",
     "Busy",
     "ClusterError",
     "ComponentSelectionError",
@@ -195,3 +197,7 @@ class WaitTimeout(ClusterError):
 
 class DataProtected(ClusterError):
     """Deleting would lose data (PVCs, Profiles, CRDs with instances); nothing was deleted."""
+
+
+class AnotherInstall(ClusterError):
+    """The cluster holds another kfops install (another ApplySet parent); nothing changed."""
