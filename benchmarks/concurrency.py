@@ -90,7 +90,7 @@ def file_edits(folder: Path, trials: int) -> int:
         processes = [kfops("user", "add", email, "--password-stdin", "--cost", "10",
                            "-f", str(path), stdin="") for email in pair]
         for process in processes:
-            finish(process, "a-password\n")
+            finish(process, "a-long-enough-password\n")
         users = yaml.safe_load(path.read_text())["spec"]["auth"]["users"] or []
         lost += len(set(pair) - {u["email"] for u in users})
     return lost
@@ -213,7 +213,7 @@ def racing_live_adds(folder: Path, trials: int) -> int:
             time.sleep(rng.uniform(0, 3))
             finish(kfops("user", "add", f"live{trial}@example.com", "--live",
                          "--password-stdin", "--cost", "10", "--kubeconfig", str(kubeconfig),
-                         stdin=""), "a-password\n")
+                         stdin=""), "a-long-enough-password\n")
             finish(apply)
             listed = json.loads(finish(kfops("user", "list", "--live", "--kubeconfig",
                                              str(kubeconfig), "-o", "json")))

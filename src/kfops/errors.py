@@ -29,7 +29,8 @@ touched; 1: the operation failed)::
             ├── WaitTimeout        a wait gave up; says what was not ready and why
             ├── WorkloadFailed     a workload's pods cannot start by themselves (image pull,
             │                      crash loop, missing config, no node): reason, last event
-            └── DataProtected      a deletion would lose data; nothing was deleted
+            ├── DataProtected      a deletion would lose data; nothing was deleted
+            └── AnotherInstall     another kfops install holds the cluster (--adopt)
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "AlreadyExists",
+    "AnotherInstall",
     "Busy",
     "ClusterError",
     "ComponentSelectionError",
@@ -220,3 +222,7 @@ class WorkloadFailed(ClusterError):
 
 class DataProtected(ClusterError):
     """Deleting would lose data (PVCs, Profiles, CRDs with instances); nothing was deleted."""
+
+
+class AnotherInstall(ClusterError):
+    """The cluster holds another kfops install (another ApplySet parent); nothing changed."""

@@ -35,7 +35,7 @@ def test_apply_plan_status_uninstall(platform_file: PlatformWriter, kubeconfig: 
     assert (code, err) == (0, "")
     summary = json.loads(out)
     assert set(summary) == {"created", "updated", "unchanged", "pruned", "kept", "adopted",
-                            "notRotated"}
+                            "notRotated", "alsoDeleted", "ignored", "takenOver"}
     assert len(summary["created"]) == 672
 
     code, out, _ = run(capsys, "apply", *where)
@@ -134,3 +134,101 @@ def test_bad_platform_file_touches_nothing(tmp_path: Path, kubeconfig: Path,
     assert code == 2
     assert "spec.components.katib" in err and "Traceback" not in err
     assert emulator.state.requests == []
+
+
+def test_status_and_uninstall_without_a_platform_file(platform_file: PlatformWriter,
+                                                      kubeconfig: Path,
+                                                      emulator: RunningEmulator,
+                                                      capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    path = str(platform_file())
+    assert run(capsys, "apply", "-f", path, "--kubeconfig", str(kubeconfig), "--offline",
+               "-o", "json")[0] == 0
+    code, out, _ = run(capsys, "status", "-f", path, "--kubeconfig", str(kubeconfig),
+                       "--offline", "-o", "json")
+    with_file = json.loads(out)
+    elsewhere = kubeconfig.parent / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # no platform.yaml here: the cluster's own record is used
+
+    code, out, _ = run(capsys, "status", "--kubeconfig", str(kubeconfig), "-o", "json")
+
+    assert code == 0
+    assert json.loads(out) == with_file
+    code, out, _ = run(capsys, "status", "--name", "lab", "--kubeconfig", str(kubeconfig))
+    assert code == 0 and "pipelines" in out
+
+    # Naming the install twice is bad input: exit 2, nothing sent.
+    before = len(emulator.state.requests)
+    code, _, err = run(capsys, "uninstall", "-f", path, "--name", "lab", "--kubeconfig",
+                       str(kubeconfig), "--yes")
+    assert code == 2 and "-f and --name name the install twice" in err
+    assert len(emulator.state.requests) == before
+
+    code, out, _ = run(capsys, "uninstall", "--kubeconfig", str(kubeconfig), "--yes",
+                       "-o", "json")
+
+    assert code == 0
+    assert "Deployment kubeflow/ml-pipeline" in json.loads(out)["deleted"]
+    # The parent now records only the kept data: no workload to report on.
+    assert run(capsys, "status", "--kubeconfig", str(kubeconfig), "-o", "json")[:2] == (
+        0, "[]\n")
+    assert run(capsys, "uninstall", "--kubeconfig", str(kubeconfig), "--yes",
+               "--purge-data")[0] == 0
+    code, _, err = run(capsys, "status", "--kubeconfig", str(kubeconfig))
+    assert code == 1
+    assert "no kfops install on this cluster" in err.replace("\n", " ")
+
+
+def test_without_a_platform_file_two_installs_need_a_name(kubeconfig: Path,
+                                                          tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    with Cluster.connect(kubeconfig) as cluster:
+        for name in ("lab", "other"):
+            cluster.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {
+                "name": f"kfops-{name}", "namespace": "kube-system", "labels": {
+                    "app.kubernetes.io/managed-by": "kfops", "kfops.io/platform": name,
+                    "applyset.kubernetes.io/id": f"applyset-{name}-v1"}}})
+    monkeypatch.chdir(tmp_path)
+
+    code, _, err = run(capsys, "uninstall", "--kubeconfig", str(kubeconfig), "--yes")
+
+    assert code == 1
+    assert "2 kfops installs (lab, other)" in err and "--name" in err
+    code, _, err = run(capsys, "status", "--name", "third", "--kubeconfig", str(kubeconfig))
+    assert code == 1 and "no kfops install third" in err
+
+
+def test_a_renamed_platform_stops_until_adopt(platform_file: PlatformWriter, kubeconfig: Path,
+                                              tmp_path: Path, emulator: RunningEmulator,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    where = ("--kubeconfig", str(kubeconfig), "--offline")
+    first = str(platform_file())
+    assert run(capsys, "apply", "-f", first, *where, "-o", "json")[0] == 0
+    renamed = str(platform_file(name="lab2", folder=tmp_path,
+                                spec_extra="  components:\n    katib: false\n"))
+    before = len(emulator.writes())
+
+    code, out, err = run(capsys, "apply", "-f", renamed, *where)
+
+    assert code == 1 and out == ""
+    assert "another kfops install: lab" in err and "kfops apply --adopt lab" in err
+    assert "Traceback" not in err
+    assert emulator.writes()[before:] == []
+    assert run(capsys, "plan", "-f", renamed, *where)[0] == 1
+
+    code, out, _ = run(capsys, "plan", "-f", renamed, *where, "--adopt", "lab")
+    assert code == 3
+    assert "adopt    install lab (Secret kube-system/kfops-lab)" in out
+    assert "prune    Deployment kubeflow/katib-controller" in out
+    assert "keep     PersistentVolumeClaim kubeflow/katib-mysql" in out
+    assert "holds data (a PersistentVolumeClaim)" in out  # reasons shown without -v
+
+    code, out, _ = run(capsys, "apply", "-f", renamed, *where, "--adopt", "lab")
+    assert code == 0
+    assert "took over the install lab" in out
+    with Cluster.connect(kubeconfig) as cluster:
+        assert cluster.get("v1", "Secret", "kfops-lab", "kube-system") is None
+        assert cluster.get("apps/v1", "Deployment", "katib-controller", "kubeflow") is None
+    assert run(capsys, "plan", "-f", renamed, *where)[0] == 0

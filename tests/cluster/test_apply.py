@@ -130,10 +130,12 @@ def test_apply_killed_midway_converges_when_run_again(
     assert len(result.summary.created) == len(objects) - killed_after
     # Everything exactly once: the platform, the parent, the install's Lease (given back),
     # the namespaces the cluster had and the one the profile controller made for the
-    # example Profile.
+    # example Profile, and in each namespace what the controller manager puts there (the
+    # default ServiceAccount, kube-root-ca.crt).
     keys = stored(emulator)
     profiles = sum(1 for o in objects if o.obj["kind"] == "Profile")
-    assert len(keys) == len(objects) + 1 + 1 + 4 + profiles > partial
+    namespaces = sum(1 for k in keys if k[:2] == ("", "namespaces"))
+    assert len(keys) == len(objects) + 1 + 1 + 4 + profiles + 2 * namespaces > partial
     lease = cluster.get("coordination.k8s.io/v1", "Lease", "kfops-lab", "kube-system")
     assert lease is not None and "holderIdentity" not in lease["spec"]
     before = len(emulator.writes())

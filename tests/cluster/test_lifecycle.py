@@ -144,9 +144,8 @@ def test_uninstall_keeps_users_data(platform: LoadedPlatform, cluster: Cluster,
     assert cluster.get("v1", "Secret", "kfops-lab", "kube-system") is not None
 
 
-def test_uninstall_with_purge_data_removes_everything(platform: LoadedPlatform,
-                                                      cluster: Cluster,
-                                                      emulator: RunningEmulator) -> None:
+def test_uninstall_with_purge_data_removes_kfops_data_never_foreign_objects(
+        platform: LoadedPlatform, cluster: Cluster, emulator: RunningEmulator) -> None:
     apply(platform, cluster)
     _team_profile(cluster)
     uninstall(cluster, platform_target(platform), waits=FAST_WAITS)
@@ -154,12 +153,28 @@ def test_uninstall_with_purge_data_removes_everything(platform: LoadedPlatform,
     summary = uninstall_platform(cluster, platform_target(platform), purge_data=True,
                                  waits=FAST_WAITS)
 
+    # kfops's PVCs and Profile go; the Profile CRD stays for team-a's Profile, which
+    # kfops did not apply (deleting the CRD would delete it, its namespace and PVC).
+    assert summary.kept == [
+        "CustomResourceDefinition profiles.kubeflow.org: deleting it deletes 1 Profile "
+        "object kfops did not apply: Profile team-a (--purge-foreign deletes them with it)"]
+    assert _pvcs(emulator) == ["team-a/workspace"]
+    assert cluster.get("v1", "Secret", "kfops-lab", "kube-system") is not None
+
+    summary = uninstall(cluster, platform_target(platform), purge_data=True,
+                        purge_foreign=True, waits=FAST_WAITS)
+
     assert summary.kept == []
-    assert _pvcs(emulator) == []  # the Profile CRD took team-a's Profile, namespace and PVC
+    assert summary.also_deleted == [
+        "CustomResourceDefinition profiles.kubeflow.org: also deletes 1 Profile object kfops "
+        "did not apply: Profile team-a (--purge-foreign)"]
+    assert _pvcs(emulator) == []
     namespaces = sorted(k[3] for k in stored(emulator) if k[:2] == ("", "namespaces"))
     assert namespaces == ["default", "kube-node-lease", "kube-public", "kube-system"]
     assert cluster.get("v1", "Secret", "kfops-lab", "kube-system") is None
-    assert [k for k in stored(emulator) if k[:2] != ("", "namespaces")] == []
+    # Only what Kubernetes puts in every namespace is left.
+    assert {(k[1], k[3]) for k in stored(emulator) if k[:2] != ("", "namespaces")} == {
+        ("serviceaccounts", "default"), ("configmaps", "kube-root-ca.crt")}
 
 
 def test_uninstall_reports_objects_stuck_on_finalizers(platform: LoadedPlatform,

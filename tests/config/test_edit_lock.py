@@ -69,7 +69,7 @@ def test_twenty_pairs_of_concurrent_user_adds_lose_no_user(
         processes = [_user_add(path, email) for email in pair]
         for process in processes:
             assert process.stdin is not None
-            process.stdin.write("a-password\n")
+            process.stdin.write("a-long-enough-password\n")
             process.stdin.flush()
         for process, email in zip(processes, pair, strict=True):
             out, err = process.communicate(timeout=120)
@@ -87,7 +87,7 @@ def test_no_wait_names_the_holder_and_changes_nothing(
         monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "platform.yaml"
     before = path.read_text()
-    monkeypatch.setattr("sys.stdin", io.StringIO("a-password\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-enough-password\n"))
 
     code = main(["user", "add", "bob@example.com", "--password-stdin", "--cost", "10",
                  "-f", str(path), "--no-wait"])
@@ -105,7 +105,7 @@ def test_a_second_edit_waits_says_for_whom_and_goes_on_when_the_holder_dies(
     errors = tmp_path / "stderr.txt"
     with errors.open("w") as sink:
         with (tmp_path / "stdin.txt").open("w+") as password:
-            password.write("a-password\n")
+            password.write("a-long-enough-password\n")
             password.seek(0)
             waiting = subprocess.Popen(
                 [sys.executable, "-m", "kfops", "user", "add", "bob@example.com",

@@ -26,6 +26,10 @@ class FaultPlan:
     rate: float = 0.0
     kinds: tuple[str, ...] = ("429", "500", "drop")
     writes_only: bool = True
+    methods: tuple[str, ...] = ()
+    """Only these methods (e.g. DELETE) get faults; empty: every method."""
+    skip: int = 0
+    """Requests (of those methods) let through before faults start."""
     seed: int = 1
     injected: list[Fault] = field(default_factory=list)
     _random: random.Random = field(init=False)
@@ -38,6 +42,11 @@ class FaultPlan:
         """The fault for this request, if any."""
         with self._lock:
             if self.writes_only and method in ("GET", "HEAD"):
+                return None
+            if self.methods and method not in self.methods:
+                return None
+            if self.skip:
+                self.skip -= 1
                 return None
             fault = self.queued.pop(0) if self.queued else None
             if fault is None and self.rate and self._random.random() < self.rate:

@@ -138,16 +138,21 @@ class Emulator(KubernetesEmulator):
     def _publish_kinds(self) -> None:
         """Keep kmock's discovery documents in step with the kinds the state serves."""
         with self.lock:
-            kinds = self.state.kinds()
-        if len(kinds) == len(self.resources):
+            kinds = {(k.group, k.version, k.plural): k for k in self.state.kinds()}
+        published = {(r.group, r.version, r.plural) for r in self.resources}
+        if published == set(kinds):
             return
-        for kind in kinds:
-            key = f"{kind.group}/{kind.version}/{kind.plural}" if kind.group else \
-                f"v1/{kind.plural}"
-            if key not in self.resources:
-                self.resources[key] = ResourceInfo(
-                    kind=kind.kind, namespaced=kind.namespaced, singular=kind.kind.lower(),
-                    verbs={"create", "delete", "get", "list", "patch", "update", "watch"})
+        for group, version, plural in published - set(kinds):
+            del self.resources[_resource_key(group, version, plural)]  # its CRD was deleted
+        for key in set(kinds) - published:
+            kind = kinds[key]
+            self.resources[_resource_key(*key)] = ResourceInfo(
+                kind=kind.kind, namespaced=kind.namespaced, singular=kind.kind.lower(),
+                verbs={"create", "delete", "get", "list", "patch", "update", "watch"})
+
+
+def _resource_key(group: str, version: str, plural: str) -> str:
+    return f"{group}/{version}/{plural}" if group else f"{version}/{plural}"
 
 
 @dataclass(frozen=True)

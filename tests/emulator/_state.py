@@ -48,9 +48,20 @@ Kubernetes documentation it follows and says where it is simpler:
   matchExpressions.
 - Deployments, StatefulSets and DaemonSets report all replicas available
   `workload_delay` seconds (as set then) after their last change, and EndpointSlices
-  list a ready endpoint for every Service whose selector matches such pods
-  (https://kubernetes.io/docs/concepts/services-networking/endpoint-slices/).
+  list a ready endpoint for every Service whose selector matches such pods; each
+  EndpointSlice is owned by its Service (an ownerReference, and the labels
+  `kubernetes.io/service-name` and `endpointslice.kubernetes.io/managed-by`)
+  (https://kubernetes.io/docs/concepts/services-networking/endpoint-slices/#ownership).
   Simpler: EndpointSlices are computed on read, never stored.
+- Every new namespace gets the ServiceAccount `default`
+  (https://kubernetes.io/docs/concepts/security/service-accounts/#default-service-accounts)
+  and the ConfigMap `kube-root-ca.crt` that the kube-controller-manager's root CA
+  publisher puts in every namespace
+  (https://kubernetes.io/docs/reference/access-authn-authz/service-accounts-admin/).
+  Simpler: made once with the namespace, not made again when deleted.
+- Discovery (`/api/v1`, `/apis`, `/apis/<group>/<version>`) lists the built-in
+  kinds and those of established CRDs; a deleted CRD's kind leaves it
+  (https://kubernetes.io/docs/concepts/overview/kubernetes-api/#discovery-api).
 - With `profile_controller` on, each Profile gets its namespace (owned by the
   Profile, labelled `app.kubernetes.io/part-of: kubeflow-profile`)
   `profile_delay` seconds after it was written, as Kubeflow's profile
@@ -353,10 +364,18 @@ class ApiState:
             if namespace and ns != namespace:
                 continue
             ready = self._service_ready(ns, name)
+            service = self.objects[("", "services", ns, name)].obj["metadata"]
             slices.append({
                 "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
                 "metadata": {"name": f"{name}-emulated", "namespace": ns,
-                             "labels": {"kubernetes.io/service-name": name}},
+                             "uid": str(uuid.uuid5(uuid.NAMESPACE_OID, service["uid"])),
+                             "labels": {"kubernetes.io/service-name": name,
+                                        "endpointslice.kubernetes.io/managed-by":
+                                            "endpointslice-controller.k8s.io"},
+                             "ownerReferences": [{
+                                 "apiVersion": "v1", "kind": "Service", "name": name,
+                                 "uid": service["uid"], "controller": True,
+                                 "blockOwnerDeletion": True}]},
                 "addressType": "IPv4",
                 "endpoints": [{"addresses": ["10.0.0.1"], "conditions": {"ready": True}}]
                 if ready else [],
@@ -578,7 +597,28 @@ class ApiState:
             if metadata.get("deletionTimestamp") and not metadata.get("finalizers"):
                 # The last finalizer is gone: the deletion that waited for it completes.
                 self._delete(key)
+            elif previous is None and key[:2] == ("", "namespaces"):
+                self._furnish(key[3])
         return self._with_status(kind, stored)
+
+    def _furnish(self, namespace: str) -> None:
+        """What the controller manager puts in every new namespace."""
+        made = {"kube-controller-manager": set()}
+        self._store(self.builtin[("", "serviceaccounts")],
+                    ("", "serviceaccounts", namespace, "default"),
+                    {"apiVersion": "v1", "kind": "ServiceAccount",
+                     "metadata": {"name": "default", "namespace": namespace}},
+                    dict(made), dry_run=False)
+        self._store(self.builtin[("", "configmaps")],
+                    ("", "configmaps", namespace, "kube-root-ca.crt"),
+                    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+                        "name": "kube-root-ca.crt", "namespace": namespace, "annotations": {
+                            "kubernetes.io/description": "Contains a CA bundle that can be "
+                            "used to verify the kube-apiserver when using internal endpoints "
+                            "such as the internal service IP or kubernetes.default.svc."}},
+                     "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\nZW11bGF0ZWQ=\n"
+                                        "-----END CERTIFICATE-----\n"}},
+                    dict(made), dry_run=False)
 
     def _admit(self, kind: Kind, namespace: str, obj: dict[str, Any], operation: str) -> None:
         """Validate the object, then call every webhook that intercepts this write; fail when
@@ -705,7 +745,7 @@ def _managed_fields(stored: Stored) -> list[dict[str, Any]]:
     return entries
 
 
-_NOT_APPLIED = frozenset({"before-first-apply", "profile-controller"})
+_NOT_APPLIED = frozenset({"before-first-apply", "profile-controller", "kube-controller-manager"})
 
 
 def _workload_status(obj: dict[str, Any], ready: bool) -> dict[str, Any]:

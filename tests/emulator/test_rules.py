@@ -202,6 +202,63 @@ def test_webhook_without_a_ready_endpoint_refuses_what_it_intercepts(cluster: Cl
     cluster.apply(config_map)
 
 
+def test_discovery_lists_served_kinds_and_drops_a_deleted_crd(cluster: Cluster,
+                                                              emulator: RunningEmulator) -> None:
+    two_versions = {**CRD, "spec": {**CRD["spec"], "versions": [
+        {**CRD["spec"]["versions"][0], "storage": False},
+        {"name": "v2", "served": True, "storage": True,
+         "schema": {"openAPIV3Schema": {"type": "object"}}}]}}
+    cluster.apply(two_versions)
+    _wait_until(lambda: ("example.com", "Widget") in
+                {(k.group, k.kind) for k in cluster.served_kinds()})
+
+    served = {(k.group, k.kind): k for k in cluster.served_kinds()}
+    # Each kind once, stored kinds only, namespaced as the API server says.
+    assert served[("", "ConfigMap")].namespaced and not served[("", "Namespace")].namespaced
+    assert served[("apps", "Deployment")].api_version == "apps/v1"
+    assert served[("example.com", "Widget")].namespaced
+    assert not [k for k in served if "/" in served[k].plural]
+    cluster.apply({"apiVersion": "example.com/v1", "kind": "Widget",
+                   "metadata": {"name": "w", "namespace": "default"}})
+    assert [w["metadata"]["name"] for w in cluster.list("example.com/v1", "Widget")] == ["w"]
+
+    cluster.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", "widgets.example.com")
+
+    assert ("example.com", "Widget") not in {(k.group, k.kind) for k in cluster.served_kinds()}
+    with urllib.request.urlopen(emulator.url + "/apis", timeout=10) as answer:
+        groups = [g["name"] for g in json.loads(answer.read())["groups"]]
+    assert "example.com" not in groups
+
+
+def test_a_new_namespace_gets_what_the_controller_manager_puts_there(cluster: Cluster) -> None:
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}})
+
+    accounts = cluster.list("v1", "ServiceAccount", "team")
+    config_maps = cluster.list("v1", "ConfigMap", "team")
+
+    assert [a["metadata"]["name"] for a in accounts] == ["default"]
+    assert [c["metadata"]["name"] for c in config_maps] == ["kube-root-ca.crt"]
+    assert "ca.crt" in config_maps[0]["data"]
+    # Written by the controller manager, not applied: no Apply entry in managedFields.
+    assert [(m["manager"], m["operation"]) for m in accounts[0]["metadata"]["managedFields"]] == [
+        ("kube-controller-manager", "Update")]
+
+
+def test_endpoint_slices_are_owned_by_their_service(cluster: Cluster) -> None:
+    service = cluster.apply({"apiVersion": "v1", "kind": "Service",
+                             "metadata": {"name": "checker", "namespace": "default"},
+                             "spec": {"selector": {"app": "checker"}, "ports": [{"port": 80}]}})
+
+    slices = cluster.list("discovery.k8s.io/v1", "EndpointSlice", "default",
+                          {"kubernetes.io/service-name": "checker"})
+
+    assert [(r["kind"], r["name"], r["uid"], r["controller"])
+            for s in slices for r in s["metadata"]["ownerReferences"]] == [
+        ("Service", "checker", service["metadata"]["uid"], True)]
+    assert slices[0]["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"] == \
+        "endpointslice-controller.k8s.io"
+
+
 def test_workloads_become_available_after_their_delay(cluster: Cluster) -> None:
     cluster.apply(CHECKER)
     first = cluster.get("apps/v1", "Deployment", "checker", "default")

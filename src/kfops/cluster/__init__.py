@@ -7,14 +7,13 @@ from ._engine import (
     ApplyProgress,
     ApplySummary,
     PlanEntry,
-    Target,
     UninstallSummary,
     apply_bundle,
     plan_bundle,
     uninstall,
 )
 from ._guarded import GeneratedValueHeld, Guard, keep_values, write_guarded
-from ._inventory import PART_OF
+from ._inventory import PART_OF, Target, installs, recorded_workloads
 from ._kinds import KindInfo
 from ._lease import (
     InstallLease,
@@ -74,6 +73,7 @@ __all__ = [
     "failing_pod",
     "holder_identity",
     "holder_of",
+    "installs",
     "keep_values",
     "lease_name",
     "namespace_claims",
@@ -81,6 +81,7 @@ __all__ = [
     "plan_bundle",
     "pod_failure",
     "pods_of",
+    "recorded_workloads",
     "rollout_restart",
     "uninstall",
     "wait_for",

@@ -13,7 +13,7 @@ from lightkube.generic_resource import GenericGlobalResource, GenericNamespacedR
 from kfops.errors import ClusterError, KubeconfigError, ObjectNotFound
 from kfops.objects import describe
 
-from ._kinds import Kinds
+from ._kinds import KindInfo, Kinds
 from ._kubeconfig import choose
 from ._retry import RetryPolicy, retrying
 from ._translate import translate, unreachable
@@ -190,6 +190,50 @@ class Cluster:
             self._crds_read = True
             self.learn_crds(self.list(CRD_API, "CustomResourceDefinition"))
         return self.kinds.knows(api_version, kind)
+
+    def served_kinds(self) -> tuple[KindInfo, ...]:
+        """Every kind the API server serves, each once: in its group's preferred version
+        when it has it, else in the first version that has it (discovery:
+        https://kubernetes.io/docs/concepts/overview/kubernetes-api/#discovery-api).
+
+        Only stored kinds count: subresources (`pods/log`) and kinds that cannot be
+        listed and deleted (metrics.k8s.io's views) are left out. Every kind found is
+        learned, so it can be listed by apiVersion and kind.
+        """
+        documents = [("", "v1", "/api/v1")]
+        for group in self._discovery("/apis").get("groups") or []:
+            preferred = (group.get("preferredVersion") or {}).get("version")
+            versions = [v["version"] for v in group.get("versions") or []]
+            for version in sorted(versions, key=lambda v: v != preferred):
+                documents.append((group["name"], version, f"/apis/{group['name']}/{version}"))
+        found: dict[tuple[str, str], KindInfo] = {}
+        for group_name, version, path in documents:
+            for entry in self._discovery(path).get("resources") or []:
+                if "/" in entry["name"] or not {"list", "delete"} <= set(entry.get("verbs") or []):
+                    continue
+                info = KindInfo(group_name, version, entry["kind"], entry["name"],
+                                bool(entry.get("namespaced")))
+                if (group_name, info.kind) not in found:
+                    self.kinds.learn(info)
+                    found[(group_name, info.kind)] = info
+        return tuple(found.values())
+
+    def _discovery(self, path: str) -> dict[str, Any]:
+        # lightkube has no discovery call; its HTTP client is the one to ask.
+        http = self._client._client._client
+
+        def fetch() -> dict[str, Any]:
+            answer = http.get(path)
+            if answer.status_code == 404:
+                return {}  # a group that went away since /apis was read (a CRD deleted)
+            answer.raise_for_status()
+            try:
+                document = answer.json()
+            except ValueError:
+                raise ClusterError(f"GET {path}: the discovery answer is not JSON") from None
+            return document if isinstance(document, dict) else {}
+
+        return self._call(f"GET {path}", fetch)
 
     def _resource(self, api_version: str, kind: str) -> Any:
         self.serves(api_version, kind)

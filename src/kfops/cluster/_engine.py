@@ -2,16 +2,17 @@
 
 Writes happen only for objects that are missing or differ from the live
 object in a field kfops sets, so a re-apply with nothing changed sends no
-write request at all.
+write request at all. What prune and uninstall delete is decided in _prune,
+by the same function for `plan`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kfops.errors import ObjectNotFound, WaitTimeout
+from kfops.errors import AnotherInstall, ObjectNotFound, WaitTimeout
 from kfops.objects import Identity, describe, identity_of
 
 from ._api import Cluster
@@ -19,10 +20,21 @@ from ._compare import needs_apply
 from ._diff import changed_fields
 from ._failures import FailureWatch
 from ._guarded import Guard, write_guarded
-from ._inventory import Inventory, inventory_of, parent, read_inventory
+from ._inventory import (
+    PARENT_NAMESPACE,
+    PART_OF,
+    Inventory,
+    Target,
+    Workload,
+    installs,
+    inventory_of,
+    parent,
+    read_inventory,
+    with_workloads,
+)
 from ._lease import LeaseSettings
-from ._live import members, snapshot
-from ._protect import protection_reason
+from ._live import Membership, members, snapshot
+from ._prune import Decision, PruneRules, decide
 from ._steps import BundleFile, Step, apply_steps
 from ._waits import (
     WORKLOAD_KINDS,
@@ -60,14 +72,6 @@ class _Quiet:
         pass
 
 
-@dataclass(frozen=True)
-class Target:
-    """Which install on the cluster: the platform name and its ApplySet id."""
-
-    platform: str
-    applyset_id: str
-
-
 @dataclass
 class ApplySummary:
     """What an apply did, by object (`kind namespace/name`)."""
@@ -77,19 +81,35 @@ class ApplySummary:
     unchanged: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
-    """Objects that left the bundle but hold data, with the reason."""
+    """Objects that left the bundle but stay, with the reason (data, or what they hold)."""
+    also_deleted: list[str] = field(default_factory=list)
+    """Pruned namespaces, Profiles and CRDs that took objects kfops did not apply along
+    (--purge-foreign), each naming them."""
+    ignored: list[str] = field(default_factory=list)
+    """Objects carrying this install's ApplySet label that are not its members: left alone."""
+    taken_over: list[str] = field(default_factory=list)
+    """Installs whose objects this one took over (--adopt)."""
 
 
 @dataclass(frozen=True)
 class ApplyOptions:
-    """Choices of an apply."""
+    """Choices of an apply (and of the plan that shows it)."""
 
     prune: bool = True
     purge_data: bool = False
+    purge_foreign: bool = False
+    """Let prune delete namespaces, Profiles and CRDs holding objects kfops did not apply."""
+    adopt: tuple[str, ...] = ()
+    """Other kfops installs on the cluster (by platform name) to take over on purpose."""
     wait: bool = True
     waits: WaitSettings = field(default_factory=WaitSettings)
     lease: LeaseSettings = field(default_factory=LeaseSettings)
     """How the install's Lease is held and waited for (kfops.platform takes it)."""
+
+    @property
+    def rules(self) -> PruneRules:
+        """What prune may delete."""
+        return PruneRules(self.purge_data, self.purge_foreign)
 
 
 def _learn_kinds(cluster: Cluster, objects: Sequence[dict[str, Any]]) -> None:
@@ -97,6 +117,58 @@ def _learn_kinds(cluster: Cluster, objects: Sequence[dict[str, Any]]) -> None:
     cluster.learn_crds([o for o in objects if o["kind"] == "CustomResourceDefinition"])
     for api_version, kind in sorted({(str(o["apiVersion"]), str(o["kind"])) for o in objects}):
         cluster.serves(api_version, kind)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """What this install owns before the apply: its parent's record and the installs it
+    takes over."""
+
+    previous: Inventory | None
+    adopting: tuple[Target, ...]
+
+
+def _claim(cluster: Cluster, target: Target, adopt: Iterable[str]) -> _Claim:
+    """This install's record, with the installs it adopts; AnotherInstall for any other.
+
+    An install whose id this one's parent already lists was adopted by an apply
+    that stopped before removing its parent: the adoption is simply finished.
+    """
+    own = read_inventory(cluster, target.platform)
+    others = [t for t in installs(cluster) if t.platform != target.platform]
+    adopting = tuple(t for t in others
+                     if t.platform in set(adopt) or (own and t.applyset_id in own.ids))
+    strangers = [t for t in others if t not in adopting]
+    if strangers:
+        raise AnotherInstall(_another_install(strangers))
+    previous = own
+    for other in adopting:
+        theirs = read_inventory(cluster, other.platform)
+        previous = theirs.union(previous) if theirs else previous
+    return _Claim(previous, adopting)
+
+
+def _another_install(strangers: list[Target]) -> str:
+    names = ", ".join(t.platform for t in strangers)
+    first = strangers[0].platform
+    parents = ", ".join(f"Secret {PARENT_NAMESPACE}/{t.parent_name}" for t in strangers)
+    return (f"this cluster holds another kfops install: {names} (ApplySet parent {parents}); "
+            "a cluster holds one kfops install, so nothing was changed.\n"
+            f"  renamed metadata.name from {first}? Take its objects over on purpose: "
+            f"`kfops plan --adopt {first}` shows what changes (what your file no longer has "
+            f"is pruned), `kfops apply --adopt {first}` does it.\n"
+            "  another platform? Use its platform file, or remove it first "
+            f"(`kfops uninstall --name {first}`).")
+
+
+def _current(files: Sequence[BundleFile], target: Target) -> Inventory:
+    """What this apply installs, with the workloads `status` checks by component."""
+    objects = [obj for f in files for obj in f.objects]
+    workloads: list[Workload] = [
+        (f.component, str(o["apiVersion"]), str(o["kind"]), str(o["metadata"]["namespace"]),
+         str(o["metadata"]["name"]))
+        for f in files for o in f.objects if o["kind"] in WORKLOAD_KINDS]
+    return with_workloads(inventory_of(objects, [target.applyset_id]), workloads)
 
 
 def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
@@ -110,15 +182,20 @@ def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
     options = options or ApplyOptions()
     progress = progress or _Quiet()
     objects = [obj for f in files for obj in f.objects]
+    claim = _claim(cluster, target, options.adopt)
     existing = frozenset(n["metadata"]["name"] for n in cluster.list("v1", "Namespace"))
     _learn_kinds(cluster, objects)
     steps = apply_steps(files, cluster.kinds, existing)
-    current = inventory_of(objects)
-    previous = read_inventory(cluster, target.platform)
-    # The parent lists the union first, so an apply killed before pruning still finds both.
-    _record(cluster, target, current.union(previous), previous)
-    live = snapshot(cluster, current.union(previous))
+    current, previous = _current(files, target), claim.previous
+    both = current.union(previous)
+    # The parent lists the union first (ids of adopted installs included), so an apply
+    # killed before pruning still finds both; only then do adopted parents go.
+    _record(cluster, target, both, previous)
     summary = ApplySummary()
+    for other in claim.adopting:
+        cluster.delete("v1", "Secret", other.parent_name, PARENT_NAMESPACE)
+        summary.taken_over.append(other.platform)
+    live = snapshot(cluster, both)
     run = _Run(cluster, live, summary, options, progress, guards or {},
                options.waits.failure_watch(cluster))
     gated: list[Step] = []
@@ -134,21 +211,53 @@ def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
         workloads = [o for o in objects if o["kind"] in WORKLOAD_KINDS]
         wait_for_workloads(cluster, workloads, options.waits,
                            lambda reasons: progress.waiting("workloads", reasons), run.failures)
+    membership = members(live, both)
+    summary.ignored = [str(d) for d in membership.ignored]
+    remaining = both
     if options.prune and previous is not None:
-        wanted = {identity_of(o) for o in objects}
-        leftovers = [obj for identity, obj in members(live, target.applyset_id).items()
-                     if identity not in wanted]
-        _prune(cluster, leftovers, options.purge_data, summary)
-    remaining = current.union(inventory_of(_kept_objects(live, summary)))
-    _record(cluster, target, remaining, current.union(previous))
+        decisions = prune_decisions(cluster, objects, membership, options.rules)
+        _carry_out(cluster, decisions, summary.pruned, summary.kept, summary.also_deleted)
+        remaining = current.union(_inventory_of([d.obj for d in decisions if not d.delete]))
+    _record(cluster, target, remaining, both)
     return summary
+
+
+def prune_decisions(cluster: Cluster, objects: Sequence[dict[str, Any]],
+                    membership: Membership, rules: PruneRules) -> list[Decision]:
+    """Delete or keep each member that left the bundle: what plan shows and apply does."""
+    wanted = {identity_of(o) for o in objects}
+    leaving = [obj for identity, obj in membership.members.items() if identity not in wanted]
+    return decide(cluster, leaving, membership.members, objects, rules)
+
+
+def _carry_out(cluster: Cluster, decisions: Sequence[Decision], deleted: list[str],
+               kept: list[str], also_deleted: list[str]) -> None:
+    """Delete what was decided, in the decided order; list what was deleted and kept."""
+    for decision in decisions:
+        if not decision.delete:
+            kept.append(str(decision))
+            continue
+        obj = decision.obj
+        metadata = obj["metadata"]
+        # Already gone (deleted with its owner) counts as deleted: the plan said so.
+        cluster.delete(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
+                       metadata.get("namespace"))
+        deleted.append(decision.what)
+        if decision.reason:
+            also_deleted.append(str(decision))
+
+
+def _inventory_of(objects: Sequence[dict[str, Any]]) -> Inventory:
+    """The record of objects that stay, under the ApplySet ids they carry."""
+    ids = {(o["metadata"].get("labels") or {}).get(PART_OF, "") for o in objects}
+    return inventory_of(objects, ids - {""})
 
 
 def _record(cluster: Cluster, target: Target, inventory: Inventory,
             recorded: Inventory | None) -> None:
     """Write the parent only when what it records changes (a no-op apply writes nothing)."""
     if inventory != recorded:
-        cluster.apply(parent(target.platform, target.applyset_id, inventory))
+        cluster.apply(parent(target, inventory))
 
 
 @dataclass
@@ -242,67 +351,39 @@ def _waits_of(step: Step) -> list[str]:
     return [hook.name for hook in step.needs] + step.namespaces
 
 
-def _prune(cluster: Cluster, leftovers: list[dict[str, Any]], purge_data: bool,
-           summary: ApplySummary) -> None:
-    summary.pruned += _delete_unprotected(cluster, sorted(leftovers, key=_deletion_order),
-                                          purge_data, summary.kept)
-
-
-def _delete_unprotected(cluster: Cluster, objects: list[dict[str, Any]], purge_data: bool,
-                        kept: list[str]) -> list[str]:
-    """Delete `objects` in order, except data (listed in `kept`); what was deleted."""
-    deleted = []
-    for obj in objects:
-        reason = None if purge_data else protection_reason(cluster, obj)
-        if reason:
-            kept.append(f"{describe(obj)}: {reason}")
-            continue
-        metadata = obj["metadata"]
-        if cluster.delete(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
-                          metadata.get("namespace")):
-            deleted.append(describe(obj))
-    return deleted
-
-
-def _deletion_order(obj: dict[str, Any]) -> int:
-    """Workloads before their configuration, namespaces and CRDs last."""
-    return {"Namespace": 2, "CustomResourceDefinition": 3}.get(str(obj["kind"]), 0)
-
-
-def _kept_objects(live: dict[Identity, dict[str, Any]],
-                  summary: ApplySummary) -> list[dict[str, Any]]:
-    kept = {entry.split(":")[0] for entry in summary.kept}
-    return [obj for obj in live.values() if describe(obj) in kept]
-
-
 @dataclass
 class PlanEntry:
     """What apply would do to one object."""
 
     object: str
     action: str
-    """create | update | unchanged | prune | keep."""
+    """create | update | unchanged | prune | keep | ignore | adopt."""
     changes: list[str] = field(default_factory=list)
-    """Field paths that differ (`-v`), Secret values never shown."""
+    """Field paths that differ (`-v`), Secret values never shown; for prune, keep and
+    ignore, why."""
 
 
-def plan_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target) -> list[PlanEntry]:
-    """Create, update, unchanged per object (by server-side dry-run) and what would be pruned."""
+def plan_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
+                options: ApplyOptions | None = None) -> list[PlanEntry]:
+    """What apply with `options` would do: create, update, unchanged per object (by
+    server-side dry-run), the installs it adopts, and what it prunes and keeps."""
+    options = options or ApplyOptions()
     objects = [obj for f in files for obj in f.objects]
+    claim = _claim(cluster, target, options.adopt)
     cluster.learn_crds([o for o in objects if o["kind"] == "CustomResourceDefinition"])
-    current = inventory_of(objects)
-    previous = read_inventory(cluster, target.platform)
-    live = snapshot(cluster, current.union(previous))
+    both = _current(files, target).union(claim.previous)
+    live = snapshot(cluster, both)
     entries = [_plan_one(cluster, without_injected_ca(obj), live.get(identity_of(obj)))
                for obj in objects]
-    if previous is not None:
-        wanted = {identity_of(o) for o in objects}
-        for identity, obj in sorted(members(live, target.applyset_id).items()):
-            if identity in wanted:
-                continue
-            reason = protection_reason(cluster, obj)
-            entries.append(PlanEntry(describe(obj), "keep" if reason else "prune",
-                                     [reason] if reason else []))
+    entries += [PlanEntry(f"install {t.platform} (Secret {PARENT_NAMESPACE}/{t.parent_name})",
+                          "adopt", ["its objects become this install's; what the platform "
+                                    "no longer has is pruned"]) for t in claim.adopting]
+    membership = members(live, both)
+    if options.prune and claim.previous is not None:
+        entries += [PlanEntry(d.what, "prune" if d.delete else "keep",
+                              [d.reason] if d.reason else [])
+                    for d in prune_decisions(cluster, objects, membership, options.rules)]
+    entries += [PlanEntry(d.what, "ignore", [d.reason]) for d in membership.ignored]
     return entries
 
 
@@ -327,38 +408,37 @@ class UninstallSummary:
     kept: list[str] = field(default_factory=list)
     stuck: list[str] = field(default_factory=list)
     """Objects still present after the wait, with their finalizers."""
+    also_deleted: list[str] = field(default_factory=list)
+    """Namespaces, Profiles and CRDs that took objects kfops did not apply along
+    (--purge-foreign), each naming them."""
+    ignored: list[str] = field(default_factory=list)
+    """Objects carrying the install's ApplySet label that are not its members: left alone."""
 
 
 def uninstall(cluster: Cluster, target: Target, purge_data: bool = False, force: bool = False,
-              waits: WaitSettings | None = None) -> UninstallSummary:
-    """Delete what the inventory lists, in reverse order; keep data unless purge_data."""
+              waits: WaitSettings | None = None, *,
+              purge_foreign: bool = False) -> UninstallSummary:
+    """Delete the install's members in reverse order; keep data unless purge_data, and
+    namespaces, Profiles and CRDs holding objects kfops did not apply unless purge_foreign."""
     waits = waits or WaitSettings()
     inventory = read_inventory(cluster, target.platform)
     summary = UninstallSummary()
     if inventory is None:
         return summary
-    live = members(snapshot(cluster, inventory), target.applyset_id)
-    order = sorted(live.values(), key=_uninstall_order)
-    summary.deleted = _delete_unprotected(cluster, order, purge_data, summary.kept)
-    gone = [o for o in order if describe(o) in set(summary.deleted)]
+    membership = members(snapshot(cluster, inventory), inventory)
+    summary.ignored = [str(d) for d in membership.ignored]
+    decisions = decide(cluster, membership.members.values(), membership.members, [],
+                       PruneRules(purge_data, purge_foreign))
+    _carry_out(cluster, decisions, summary.deleted, summary.kept, summary.also_deleted)
+    gone = [d.obj for d in decisions if d.delete]
     stuck = _finish_deletions(cluster, gone, force, waits, summary)
-    kept = [o for o in order if any(k.startswith(describe(o) + ":") for k in summary.kept)]
+    kept = [d.obj for d in decisions if not d.delete]
     if kept or stuck:
         # What is still there stays listed, so the next uninstall (or --force) finds it.
-        cluster.apply(parent(target.platform, target.applyset_id, inventory_of(kept + stuck)))
+        cluster.apply(parent(target, _inventory_of(kept + stuck)))
     else:
-        cluster.delete("v1", "Secret", f"kfops-{target.platform}", "kube-system")
+        cluster.delete("v1", "Secret", target.parent_name, PARENT_NAMESPACE)
     return summary
-
-
-def _uninstall_order(obj: dict[str, Any]) -> int:
-    """Reverse apply order: platform objects, then namespaces, then CRDs."""
-    kind = str(obj["kind"])
-    if kind == "CustomResourceDefinition":
-        return 3
-    if kind == "Namespace":
-        return 2
-    return 0
 
 
 def _finish_deletions(cluster: Cluster, gone: list[dict[str, Any]], force: bool,

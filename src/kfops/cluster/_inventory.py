@@ -3,34 +3,66 @@
 Members carry `applyset.kubernetes.io/part-of: <id>`; the parent records the
 group-kinds and namespaces they use, so plan, prune and uninstall list exactly
 what kfops applied (https://github.com/kubernetes/enhancements/tree/master/keps/sig-cli/3659-kubectl-apply-prune).
+
+kfops adds three records of its own to the parent: the apiVersion of each kind
+(group-kinds alone do not say how to list them), every ApplySet id whose
+members it still tracks (its own, and those of an install it took over with
+`--adopt`, until their last member is gone), and the workloads of each
+component (so `kfops status` works from the cluster alone).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import kfops
+from kfops.errors import ClusterError
 
 from ._api import Cluster
+from ._steps import BundleFile
 
 PART_OF = "applyset.kubernetes.io/part-of"
 ID_LABEL = "applyset.kubernetes.io/id"
 TOOLING = "applyset.kubernetes.io/tooling"
 GROUP_KINDS = "applyset.kubernetes.io/contains-group-kinds"
-KINDS = "kfops.io/api-version-kinds"
-"""kfops's own record of members' apiVersion/kind (group-kinds alone do not say how to list)."""
 NAMESPACES = "applyset.kubernetes.io/additional-namespaces"
+KINDS = "kfops.io/api-version-kinds"
+IDS = "kfops.io/applyset-ids"
+WORKLOADS = "kfops.io/workloads"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+PLATFORM = "kfops.io/platform"
 PARENT_NAMESPACE = "kube-system"
+
+Workload = tuple[str, str, str, str, str]
+"""(component, apiVersion, kind, namespace, name) of a Deployment, StatefulSet or DaemonSet."""
+
+
+@dataclass(frozen=True, order=True)
+class Target:
+    """Which install on the cluster: the platform name and its ApplySet id."""
+
+    platform: str
+    applyset_id: str
+
+    @property
+    def parent_name(self) -> str:
+        """The name of its parent Secret (in kube-system)."""
+        return f"kfops-{self.platform}"
 
 
 @dataclass(frozen=True)
 class Inventory:
-    """What the parent says kfops applied: apiVersion/kind pairs and namespaces."""
+    """What the parent says kfops applied: apiVersion/kind pairs, namespaces, ApplySet ids."""
 
     kinds: frozenset[tuple[str, str]]
     namespaces: frozenset[str]
+    ids: frozenset[str] = frozenset()
+    """Every ApplySet id whose members belong to this install (renames and adoptions)."""
+    workloads: tuple[Workload, ...] = ()
+    """What `status` checks, by component in bundle order (from the latest apply)."""
 
     @property
     def group_kinds(self) -> frozenset[str]:
@@ -38,10 +70,24 @@ class Inventory:
         return frozenset(group_kind({"apiVersion": a, "kind": k}) for a, k in self.kinds)
 
     def union(self, other: Inventory | None) -> Inventory:
-        """Both inventories together (what to list while changing from one to the other)."""
+        """Both inventories together (what to list while changing from one to the other).
+
+        The workloads stay this inventory's: they describe the platform being applied.
+        """
         if other is None:
             return self
-        return Inventory(self.kinds | other.kinds, self.namespaces | other.namespaces)
+        return Inventory(self.kinds | other.kinds, self.namespaces | other.namespaces,
+                         self.ids | other.ids, self.workloads)
+
+    def outside(self, obj: dict[str, Any]) -> str | None:
+        """Why `obj` cannot be a member by KEP-3659 (kind or namespace not listed), or None."""
+        if group_kind(obj) not in self.group_kinds:
+            return f"its kind {group_kind(obj)} is not one the ApplySet lists"
+        namespace = (obj.get("metadata") or {}).get("namespace")
+        # The parent's own namespace is always part of the ApplySet (KEP-3659).
+        if namespace and namespace != PARENT_NAMESPACE and namespace not in self.namespaces:
+            return f"namespace {namespace} is not one the ApplySet lists"
+        return None
 
 
 def group_kind(obj: dict[str, Any]) -> str:
@@ -50,39 +96,101 @@ def group_kind(obj: dict[str, Any]) -> str:
     return f"{obj['kind']}.{group}" if group else str(obj["kind"])
 
 
-def inventory_of(objects: Iterable[dict[str, Any]]) -> Inventory:
-    """The group-kinds and namespaces of `objects`."""
+def inventory_of(objects: Iterable[dict[str, Any]], ids: Iterable[str] = ()) -> Inventory:
+    """The group-kinds and namespaces of `objects`, applied under `ids`."""
     objects = list(objects)
     return Inventory(frozenset((str(o["apiVersion"]), str(o["kind"])) for o in objects),
                      frozenset(str(o["metadata"]["namespace"]) for o in objects
-                               if o["metadata"].get("namespace")))
+                               if o["metadata"].get("namespace")),
+                     frozenset(ids))
+
+
+def with_workloads(inventory: Inventory, workloads: Iterable[Workload]) -> Inventory:
+    """`inventory` recording `workloads` (in bundle order) for status."""
+    return Inventory(inventory.kinds, inventory.namespaces, inventory.ids, tuple(workloads))
 
 
 def read_inventory(cluster: Cluster, platform: str) -> Inventory | None:
     """The inventory the cluster's parent holds, or None before the first apply."""
     parent = cluster.get("v1", "Secret", f"kfops-{platform}", PARENT_NAMESPACE)
-    if parent is None:
-        return None
-    annotations = parent["metadata"].get("annotations") or {}
-    kinds = {tuple(entry.rsplit(" ", 1)) for entry in
-             filter(None, annotations.get(KINDS, "").split(","))}
+    return None if parent is None else _parse(parent)
+
+
+def _parse(parent: dict[str, Any]) -> Inventory:
+    metadata = parent["metadata"]
+    annotations = metadata.get("annotations") or {}
+    own = (metadata.get("labels") or {}).get(ID_LABEL, "")
+    kinds = {tuple(entry.rsplit(" ", 1)) for entry in _split(annotations.get(KINDS))}
     return Inventory(frozenset((a, k) for a, k in kinds),
-                     frozenset(filter(None, annotations.get(NAMESPACES, "").split(","))))
+                     frozenset(_split(annotations.get(NAMESPACES))),
+                     frozenset({own, *_split(annotations.get(IDS))} - {""}),
+                     _workloads(metadata["name"], annotations.get(WORKLOADS)))
 
 
-def parent(platform: str, applyset_id: str, inventory: Inventory) -> dict[str, Any]:
-    """The parent Secret recording `inventory`."""
+def _workloads(name: str, text: str | None) -> tuple[Workload, ...]:
+    found: list[Workload] = []
+    try:
+        for component, entries in (json.loads(text or "{}")).items():
+            for entry in entries:
+                api_version, kind, namespace, workload = str(entry).split(" ")
+                found.append((str(component), api_version, kind, namespace, workload))
+    except (ValueError, AttributeError, TypeError):
+        raise ClusterError(f"Secret {PARENT_NAMESPACE}/{name}: the annotation {WORKLOADS} "
+                           "is not what kfops writes") from None
+    return tuple(found)
+
+
+def _split(text: str | None) -> list[str]:
+    return [part for part in (text or "").split(",") if part]
+
+
+def parent(target: Target, inventory: Inventory) -> dict[str, Any]:
+    """The parent Secret recording `inventory` (its own id always among the ids)."""
+    workloads: dict[str, list[str]] = {}
+    for component, api_version, kind, namespace, name in inventory.workloads:
+        workloads.setdefault(component, []).append(f"{api_version} {kind} {namespace} {name}")
     return {
         "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
         "metadata": {
-            "name": f"kfops-{platform}", "namespace": PARENT_NAMESPACE,
-            "labels": {ID_LABEL: applyset_id, "app.kubernetes.io/managed-by": "kfops",
-                       "kfops.io/platform": platform},
+            "name": target.parent_name, "namespace": PARENT_NAMESPACE,
+            "labels": {ID_LABEL: target.applyset_id, MANAGED_BY: "kfops",
+                       PLATFORM: target.platform},
             "annotations": {
                 TOOLING: f"kfops/v{kfops.__version__}",
                 GROUP_KINDS: ",".join(sorted(inventory.group_kinds)),
                 KINDS: ",".join(sorted(f"{a} {k}" for a, k in inventory.kinds)),
                 NAMESPACES: ",".join(sorted(inventory.namespaces)),
+                IDS: ",".join(sorted(inventory.ids | {target.applyset_id})),
+                # In bundle order, so `status` lists components as it does with the file.
+                WORKLOADS: json.dumps(workloads, separators=(",", ":")),
             },
         },
     }
+
+
+def installs(cluster: Cluster) -> list[Target]:
+    """Every kfops install on the cluster, from the ApplySet parents in kube-system."""
+    found = []
+    for secret in cluster.list("v1", "Secret", PARENT_NAMESPACE, labels={MANAGED_BY: "kfops"}):
+        metadata = secret["metadata"]
+        labels = metadata.get("labels") or {}
+        platform, applyset_id = labels.get(PLATFORM), labels.get(ID_LABEL)
+        if platform and applyset_id and metadata["name"] == f"kfops-{platform}":
+            found.append(Target(platform, applyset_id))
+    return sorted(found)
+
+
+def recorded_workloads(cluster: Cluster, target: Target) -> list[BundleFile]:
+    """The workloads the install's last apply recorded, per component, as bundle files
+    (what `status` checks when there is no platform file)."""
+    inventory = read_inventory(cluster, target.platform)
+    if inventory is None:
+        raise ClusterError(f"no kfops install {target.platform} on this cluster "
+                           f"(no Secret {PARENT_NAMESPACE}/{target.parent_name})")
+    by_component: dict[str, list[dict[str, Any]]] = {}
+    for component, api_version, kind, namespace, name in inventory.workloads:
+        by_component.setdefault(component, []).append({
+            "apiVersion": api_version, "kind": kind,
+            "metadata": {"name": name, "namespace": namespace}})
+    return [BundleFile(f"recorded/{component}", component, tuple(objects))
+            for component, objects in by_component.items()]

@@ -53,6 +53,10 @@ class Kinds:
                             str(spec["names"]["plural"]), spec.get("scope") == "Namespaced")
             self._known[(info.api_version, info.kind)] = info
 
+    def learn(self, info: KindInfo) -> None:
+        """Know a kind the API server serves (from discovery)."""
+        self._known[(info.api_version, info.kind)] = info
+
     def learn_crds_from(self, objects: list[dict[str, Any]]) -> None:
         """Know the kinds of every CRD among `objects`."""
         for obj in objects:

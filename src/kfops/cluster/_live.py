@@ -1,13 +1,15 @@
-"""The live objects of the kinds kfops applies: one list per kind."""
+"""The live objects of the kinds kfops applies (one list per kind), and which are members."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from kfops.objects import Identity, identity_of
 
-from ._api import Cluster
+from ._api import FIELD_MANAGER, Cluster
 from ._inventory import PART_OF, Inventory
+from ._prune import Decision
 
 
 def snapshot(cluster: Cluster, inventory: Inventory) -> dict[Identity, dict[str, Any]]:
@@ -28,8 +30,45 @@ def snapshot(cluster: Cluster, inventory: Inventory) -> dict[Identity, dict[str,
     return found
 
 
-def members(live: dict[Identity, dict[str, Any]],
-            applyset_id: str) -> dict[Identity, dict[str, Any]]:
-    """The objects of `live` that belong to this ApplySet."""
-    return {identity: obj for identity, obj in live.items()
-            if (obj["metadata"].get("labels") or {}).get(PART_OF) == applyset_id}
+@dataclass
+class Membership:
+    """The members of an install among live objects, and lookalikes that are not."""
+
+    members: dict[Identity, dict[str, Any]] = field(default_factory=dict)
+    ignored: list[Decision] = field(default_factory=list)
+    """Objects that carry one of the install's ids but are not members, and why."""
+
+
+def members(live: dict[Identity, dict[str, Any]], inventory: Inventory) -> Membership:
+    """The objects of `live` that belong to the install, as KEP-3659 defines membership.
+
+    A member carries one of the install's ApplySet ids, is of a group-kind the
+    parent lists and in a namespace it lists. kfops also asks that its own
+    field manager set that label (metadata.managedFields), so a label copied
+    onto another object by hand or by another tool never makes it a member.
+    """
+    found = Membership()
+    for identity, obj in sorted(live.items()):
+        if (obj["metadata"].get("labels") or {}).get(PART_OF) not in inventory.ids:
+            continue
+        why = inventory.outside(obj) or _not_applied_by_kfops(obj)
+        if why:
+            found.ignored.append(Decision(obj, False, "carries this install's ApplySet "
+                                          f"label, but {why}; left alone"))
+        else:
+            found.members[identity] = obj
+    return found
+
+
+def _not_applied_by_kfops(obj: dict[str, Any]) -> str | None:
+    """Why the part-of label is not kfops's (another manager set it), or None."""
+    setters = []
+    for entry in obj["metadata"].get("managedFields") or []:
+        labels = ((entry.get("fieldsV1") or {}).get("f:metadata") or {}).get("f:labels") or {}
+        if f"f:{PART_OF}" in labels:
+            if entry.get("manager") == FIELD_MANAGER and entry.get("operation") == "Apply":
+                return None
+            setters.append(str(entry.get("manager") or "an unnamed manager"))
+    if not setters:
+        return "kfops never applied it (no field manager owns the label)"
+    return f"kfops never applied it (the label was set by {', '.join(sorted(set(setters)))})"

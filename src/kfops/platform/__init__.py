@@ -14,6 +14,7 @@ from ._apply import (
     target_of,
     uninstall_platform,
 )
+from ._installs import installed_target
 from ._preflight import preflight
 from ._render import render_platform
 
@@ -25,6 +26,7 @@ __all__ = [
     "bundle_files",
     "bundle_from_disk",
     "changes",
+    "installed_target",
     "missing_requirements",
     "plan_platform",
     "platform_target",

@@ -4,8 +4,6 @@ engine, holding the install's Lease for the changes."""
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,6 +177,8 @@ class _Renders:
                                        dataclasses.replace(self.options, live_users=live))
 
     def _state(self) -> StateDir:
+        if self.options.state is not None:
+            return self.options.state  # plan's in-memory scratch, which the render uses too
         # A new instance each time: the render's own instance may have written values since.
         return StateDir(_state_path(self.loaded, self.options))
 
@@ -207,12 +207,13 @@ class _Watched:
 
 
 def uninstall_platform(cluster: Cluster, target: Target, *, purge_data: bool = False,
-                       force: bool = False, waits: WaitSettings | None = None,
-                       lease: LeaseSettings | None = None,
+                       purge_foreign: bool = False, force: bool = False,
+                       waits: WaitSettings | None = None, lease: LeaseSettings | None = None,
                        on_wait: LeaseNotice | None = None) -> UninstallSummary:
     """`uninstall`, holding the install's Lease; the Lease goes too when nothing is left."""
     with InstallLease(cluster, target.platform, lease, on_wait) as held:
-        summary = uninstall(cluster, target, purge_data=purge_data, force=force, waits=waits)
+        summary = uninstall(cluster, target, purge_data=purge_data, force=force, waits=waits,
+                            purge_foreign=purge_foreign)
         held.remove_on_release = not summary.kept and not summary.stuck
     return summary
 
@@ -268,29 +269,30 @@ class PlanResult:
 
 def plan_platform(loaded: LoadedPlatform, cluster: Cluster,
                   render_options: RenderOptions | None = None,
-                  rotate_secrets: bool = False) -> PlanResult:
-    """What apply would do, object by object; nothing is changed, not even the state directory.
+                  rotate_secrets: bool = False,
+                  options: ApplyOptions | None = None) -> PlanResult:
+    """What apply with `options` would do, object by object; nothing is changed, not even
+    the state directory.
 
-    Adoption runs on a scratch copy of the state directory, so the plan shows
-    exactly what apply would send (an adopted secret is unchanged, not updated).
+    Adoption runs on an in-memory scratch copy of the state directory, so the
+    plan shows exactly what apply would send (an adopted secret is unchanged,
+    not updated) and no copy of a secret is ever written to disk: a plan killed
+    at any moment (SIGTERM, SIGKILL) leaves nothing behind.
     """
-    options = render_options or RenderOptions()
-    state = _state_path(loaded, options)
-    with tempfile.TemporaryDirectory(prefix="kfops-plan-") as scratch:
-        copy = Path(scratch) / "state"
-        if state.is_dir():
-            shutil.copytree(state, copy)
-        renders = _Renders(loaded, cluster, dataclasses.replace(options, state_dir=copy),
-                           rotate_secrets)
+    render_options = render_options or RenderOptions()
+    scratch = StateDir.scratch(_state_path(loaded, render_options))
+    renders = _Renders(loaded, cluster, dataclasses.replace(render_options, state=scratch),
+                       rotate_secrets)
+    result = renders.current()
+    if rotate_secrets:
+        renders.rotate()
         result = renders.current()
-        if rotate_secrets:
-            renders.rotate()
-            result = renders.current()
-    entries = plan_bundle(cluster, bundle_files(result.bundle), target_of(result.bundle))
+    entries = plan_bundle(cluster, bundle_files(result.bundle), target_of(result.bundle),
+                          options)
     return PlanResult(result, entries, renders.adopted,
                       missing_requirements(cluster, result.bundle))
 
 
 def changes(entries: Sequence[PlanEntry]) -> int:
     """How many entries would change the cluster."""
-    return sum(1 for e in entries if e.action in ("create", "update", "prune"))
+    return sum(1 for e in entries if e.action in ("create", "update", "prune", "adopt"))

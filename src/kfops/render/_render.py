@@ -75,6 +75,8 @@ class RenderOptions:
     cache_dir: Path | None = None
     state_dir: Path | None = None
     """Where generated values are kept (default: `.kfops/` next to the platform file)."""
+    state: StateDir | None = None
+    """The generated values to use instead of `state_dir`'s (plan's in-memory scratch)."""
     progress: RenderProgress = field(default_factory=_Silent)
     contributions: tuple[Contribution, ...] = ()
     """Features that edit, add or remove objects after assembly (see kfops.platform)."""
@@ -134,7 +136,7 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
                                   assembled.warnings)
         context = RenderContext(
             loaded, catalog, frozenset(installed),
-            StateDir(options.state_dir or state_dir_for(loaded.path)),
+            options.state or StateDir(options.state_dir or state_dir_for(loaded.path)),
             SourceFetcher(loaded, cache, options.offline), kubernetes, options.live_users,
         )
         for contribution in options.contributions:

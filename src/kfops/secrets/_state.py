@@ -34,14 +34,28 @@ def random_token(length: int = 32, alphabet: str = ALPHANUMERIC) -> str:
 class StateDir:
     """Generated values of one install, created once and then returned unchanged.
 
-    The folder is mode 0700 and the file 0600; values are never logged. A value
-    the cluster already holds can be adopted with :meth:`adopt` (apply does
-    this) so that a second administrator does not rotate it by accident.
+    A folder kfops creates is mode 0700; an existing one (`KFOPS_STATE_DIR`)
+    keeps its mode. The file is created 0600 from its first byte; values are
+    never logged. A value the cluster already holds can be adopted with
+    :meth:`adopt` (apply does this) so that a second administrator does not
+    rotate it by accident.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._values: dict[str, str] | None = None
+        self._in_memory = False
+
+    @classmethod
+    def scratch(cls, path: Path) -> StateDir:
+        """The values kept at `path`, with new and adopted ones held in memory only.
+
+        What `plan` uses: it renders exactly as apply would, and nothing reaches
+        the disk (no temporary copy that a killed process could leave behind).
+        """
+        state = cls(path)
+        state._in_memory = True
+        return state
 
     def generated(self, name: str, make: Callable[[], str] = random_token) -> str:
         """The value called `name`, made with `make` the first time it is asked for."""
@@ -62,8 +76,9 @@ class StateDir:
         """Drop the values called `names`, so the next render generates new ones (rotation)."""
         values = self._load()
         if names & set(values):
-            self._save({k: v for k, v in values.items() if k not in names})
-            self._values = None
+            remaining = {k: v for k, v in values.items() if k not in names}
+            self._save(remaining)
+            self._values = remaining
 
     def names(self) -> list[str]:
         """The names of the values kept (never the values)."""
@@ -88,12 +103,19 @@ class StateDir:
         return self._values
 
     def _save(self, values: dict[str, str]) -> None:
+        if self._in_memory:
+            return
+        temp = None
         try:
-            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self.path.chmod(0o700)
+            if not self.path.is_dir():
+                # Created 0700 (the umask can only take bits away); a folder that
+                # exists is the user's (KFOPS_STATE_DIR) and keeps its mode.
+                self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(dir=self.path, prefix=".secrets.")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:  # mkstemp creates it 0600
                 json.dump(values, handle, indent=2, sort_keys=True)
             Path(temp).replace(self.path / _FILE)
         except OSError as error:
+            if temp is not None:
+                Path(temp).unlink(missing_ok=True)
             raise StateError(f"cannot write the state directory {self.path}: {error}") from None
