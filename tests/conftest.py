@@ -42,6 +42,9 @@ def isolated_environment(
     monkeypatch.delenv("KFOPS_GITHUB_URL", raising=False)
     monkeypatch.delenv("KFOPS_KUSTOMIZE", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    # Platform files of the tests point at the shared upstream snapshot, outside their own
+    # folder: allowed the way a pipeline would allow a checkout it provides.
+    monkeypatch.setenv("KFOPS_ALLOWED_PATHS", str(UPSTREAM))
 
 
 PlatformWriter = Callable[..., Path]

@@ -28,6 +28,7 @@ from kfops.render import RenderOptions
 
 from ._cluster_progress import ApplyBar
 from ._options import (
+    AllowPathsOption,
     ContextOption,
     FileOption,
     KubeconfigOption,
@@ -66,12 +67,14 @@ def apply_command(
         "--purge-data", help="Let prune delete PVCs, Profiles, namespaces with data, CRDs "
                              "with instances.")] = False,
     timeout: TimeoutOption = 900.0,
+    allow_paths_outside: AllowPathsOption = False,
     output: OutputOption = Output.text,
 ) -> None:
     """Render, validate and apply the platform in one ordered pass; wait until healthy."""
     options = ApplyOptions(prune=prune, purge_data=purge_data,
                            waits=WaitSettings(timeout=timeout))
-    run_apply(load_platform(file), Connection(kubeconfig, context), options,
+    run_apply(load_platform(file, allow_outside=allow_paths_outside),
+              Connection(kubeconfig, context), options,
               RenderOptions(offline=offline), output, rotate_secrets)
 
 
@@ -126,10 +129,11 @@ def plan_command(
     rotate_secrets: RotateOption = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose",
                                           help="Show changed fields.")] = False,
+    allow_paths_outside: AllowPathsOption = False,
     output: OutputOption = Output.text,
 ) -> None:
     """What apply would create, change and prune (exit 3 when something would change)."""
-    loaded = load_platform(file)
+    loaded = load_platform(file, allow_outside=allow_paths_outside)
     with Cluster.connect(kubeconfig, context) as cluster:
         plan = plan_platform(loaded, cluster, RenderOptions(offline=offline), rotate_secrets)
     pending = changes(plan.entries)
@@ -166,13 +170,14 @@ def status_command(
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     offline: OfflineOption = False,
+    allow_paths_outside: AllowPathsOption = False,
     output: OutputOption = Output.text,
 ) -> None:
     """Health per component: ready, progressing or failed (exit 1 when one failed)."""
     if bundle is not None:
         files, _ = bundle_from_disk(bundle)
     else:
-        files = bundle_files(render_platform(load_platform(file),
+        files = bundle_files(render_platform(load_platform(file, allow_outside=allow_paths_outside),
                                              RenderOptions(offline=offline)).bundle)
     with Cluster.connect(kubeconfig, context) as cluster:
         rows = platform_status(cluster, files)

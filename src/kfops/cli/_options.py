@@ -24,6 +24,10 @@ KubeconfigOption = Annotated[Path | None, typer.Option(
     "--kubeconfig", help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster).")]
 ContextOption = Annotated[str | None, typer.Option(
     "--context", help="Kubeconfig context (default: the current one).")]
+AllowPathsOption = Annotated[bool, typer.Option(
+    "--allow-paths-outside",
+    help="Let paths in the platform file ({file}, source, release.source, remoteCache) point "
+         "outside its folder; /dev, /proc, /sys and non-regular files stay refused.")]
 CrdsOption = Annotated[list[Path] | None, typer.Option(
     "--crds", help="Extra folder or file of CRDs to validate custom resources against "
                    "(repeatable), e.g. Karpenter's or MetalLB's.")]

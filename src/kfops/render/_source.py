@@ -35,7 +35,7 @@ def locate_release(loaded: LoadedPlatform, cache: Path, offline: bool) -> Releas
     origin = release.source or ARCHIVE_URL.format(version=release.version)
     if is_url(origin):
         return _archive_release(origin, cache, offline)
-    root = loaded.resolve_path(origin)
+    root = loaded.checked_path(origin, "folder", ("spec", "release", "source"))
     return ReleaseSource(
         _release_root(root, origin), origin, tree_digest(root, cache / "trees"), False)
 

@@ -37,18 +37,24 @@ class StateDir:
     The folder is mode 0700 and the file 0600; values are never logged. A value
     the cluster already holds can be adopted with :meth:`adopt` (apply does
     this) so that a second administrator does not rotate it by accident.
+
+    With `write_through=False` new values stay in memory until :meth:`save`: a
+    render saves them only once the bundle is valid, and `kfops validate`
+    never does (it reads an existing state, and writes nothing).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, write_through: bool = True) -> None:
         self.path = path
+        self.write_through = write_through
         self._values: dict[str, str] | None = None
+        self._unsaved = False
 
     def generated(self, name: str, make: Callable[[], str] = random_token) -> str:
         """The value called `name`, made with `make` the first time it is asked for."""
         values = self._load()
         if name not in values:
             values[name] = make()
-            self._save(values)
+            self._changed()
         return values[name]
 
     def adopt(self, name: str, value: str) -> None:
@@ -56,7 +62,18 @@ class StateDir:
         values = self._load()
         if values.get(name) != value:
             values[name] = value
-            self._save(values)
+            self._changed()
+
+    def save(self) -> None:
+        """Write values made or adopted since the last save (nothing when there are none)."""
+        if self._unsaved and self._values is not None:
+            self._save(self._values)
+            self._unsaved = False
+
+    def _changed(self) -> None:
+        self._unsaved = True
+        if self.write_through:
+            self.save()
 
     def names(self) -> list[str]:
         """The names of the values kept (never the values)."""
