@@ -114,7 +114,9 @@ def load_platform(path: Path | str, check_references: bool = True,
         raise ConfigError([ConfigProblem(
             path.name, None, "", f"not found ({path}); write one with `kfops init`"
         )]) from None
-    except (OSError, UnicodeDecodeError, FileRefused) as error:
+    except FileRefused as error:
+        raise ConfigError([ConfigProblem(path.name, None, "", str(error))]) from None
+    except (OSError, UnicodeDecodeError) as error:
         raise ConfigError([ConfigProblem(path.name, None, "", f"cannot read: {error}")]) from None
     return parse_platform(text, path, check_references, allow_outside)
 

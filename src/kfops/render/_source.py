@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kfops.config import LoadedPlatform, is_url
-from kfops.errors import ReleaseSourceError
+from kfops.errors import ConfigError, ReleaseSourceError
 
 from ._http import DownloadError, download, github_base, through_mirror
 from ._paths import sha256_text, staging_dir, tree_digest, write_atomic
@@ -36,8 +36,11 @@ def locate_release(loaded: LoadedPlatform, cache: Path, offline: bool) -> Releas
     if is_url(origin):
         return _archive_release(origin, cache, offline)
     root = loaded.checked_path(origin, "folder", ("spec", "release", "source"))
-    return ReleaseSource(
-        _release_root(root, origin), origin, tree_digest(root, cache / "trees"), False)
+    try:
+        release_root = _release_root(root, origin)
+    except ReleaseSourceError as error:  # a folder of the user's that is not a release
+        raise ConfigError([loaded.problem(("spec", "release", "source"), str(error))]) from None
+    return ReleaseSource(release_root, origin, tree_digest(root, cache / "trees"), False)
 
 
 def _release_root(folder: Path, origin: str) -> Path:
