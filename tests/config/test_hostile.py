@@ -7,9 +7,13 @@ refused before their cost is paid (tracemalloc's peak stays far below 200 MB).
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import shutil
 import textwrap
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,6 +29,9 @@ from kfops.config import (
     read_limited,
 )
 from kfops.errors import ConfigError
+from kfops.objects import identity_of
+from kfops.platform import render_platform
+from kfops.render import RenderOptions
 
 HEAD = "apiVersion: kfops.io/v1alpha1\nkind: Platform\nspec:\n  target: local\n"
 ONPREM = HEAD.replace("local", "onprem") + textwrap.indent(textwrap.dedent("""\
@@ -193,7 +200,7 @@ def test_files_outside_the_platform_folder_are_refused(
     err = refused(tmp_path, with_connector(f"{{file: {where}}}"), capsys)
     assert "platform.yaml:8 spec.auth.connectors[0].clientSecret:" in err
     assert "is outside the platform file's folder; list the folder that holds it in " \
-        "spec.allowedPaths (or run with --allow-paths-outside)" in err
+        "spec.allowedPaths or KFOPS_ALLOWED_PATHS, or pass --allow-paths-outside" in err
 
 
 def test_proc_is_refused_even_when_paths_outside_are_allowed(
@@ -414,3 +421,36 @@ def test_validate_of_a_bad_file_writes_nothing(tmp_path: Path,
     refused(tmp_path, HEAD + "  components: {katib: maybe}\n", capsys)
     assert not (tmp_path / ".kfops").exists()
     assert not (tmp_path / "bundle").exists()
+
+
+@pytest.mark.render
+def test_validate_of_a_good_file_writes_nothing_and_reads_an_existing_state(
+    platform_file: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = platform_file("26.03", spec_extra=(
+        "  ingress: {host: kf.example.com}\n  auth:\n    connectors:\n"
+        "    - {type: github, id: gh, name: GitHub, clientID: abc, clientSecret: {env: PATH}}\n"))
+    folder = path.parent
+    code = main(["validate", "-f", str(path), "--offline", "-o", "json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "{env: PATH} does not look like a secret's variable" in captured.out
+    assert sorted(p.name for p in folder.iterdir()) == ["platform.yaml"]
+
+    assert main(["render", "-f", str(path), "--offline", "-o", "json"]) == 0
+    state = folder / ".kfops" / "secrets.json"
+    kept = state.read_bytes()
+    shutil.rmtree(folder / "bundle")
+    assert main(["validate", "-f", str(path), "--offline", "-o", "json"]) == 0
+    assert state.read_bytes() == kept
+    assert sorted(p.name for p in folder.iterdir()) == [".kfops", "platform.yaml"]
+    # What validate checked used the kept values, not new ones.
+    result = render_platform(load_platform(path), RenderOptions(offline=True, write_state=False))
+    values = json.loads(kept)
+    assert result.bundle.generated
+    for generated in result.bundle.generated:
+        secret = next(o.obj for o in result.bundle.objects
+                      if identity_of(o.obj) == generated.secret)
+        written = secret.get("stringData", {}).get(generated.key) or base64.b64decode(
+            secret["data"][generated.key]).decode()
+        assert written == values[generated.state_name]

@@ -21,6 +21,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 
 from kfops.errors import ConfigError, ConfigProblem, InputError
 
+from ._files import PLATFORM_FILE_LIMIT, FileRefused, read_limited
 from ._loader import LoadedPlatform, parse_platform
 
 Change = Callable[[CommentedMap], None]
@@ -31,10 +32,11 @@ def edit_platform(path: Path, change: Change) -> LoadedPlatform:
     """Apply `change` to the platform file, check the result, and write it back."""
     path = Path(path).absolute()
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
+        text = read_limited(path, PLATFORM_FILE_LIMIT).decode("utf-8")
+    except (OSError, UnicodeDecodeError, FileRefused) as error:
         raise ConfigError([ConfigProblem(path.name, None, "", f"cannot read: {error}")]) from None
-    # An invalid file is reported as it is, before any change.
+    # An invalid file is reported as it is, before any change (and before ruamel reads it:
+    # the bounded reader refuses what would exhaust ruamel, such as deep nesting).
     parse_platform(text, path, check_references=False)
     yaml, tree = _load(text)
     change(tree)

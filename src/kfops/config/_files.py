@@ -134,7 +134,8 @@ class PathRules:
         if not self.anywhere and not self.inside(target):
             raise FileRefused(
                 f"{value} ({target}) is outside the platform file's folder; list the folder "
-                "that holds it in spec.allowedPaths (or run with --allow-paths-outside)")
+                "that holds it in spec.allowedPaths or KFOPS_ALLOWED_PATHS, or pass "
+                "--allow-paths-outside")
         if not target.exists():
             raise FileRefused(f"{value} does not exist (looked for {target})")
         if kind == "folder" and not target.is_dir():
