@@ -157,6 +157,8 @@ def report(runs: list[Run], baseline: float, markers: int) -> None:
     if refusals:
         print(f"refusals: median {refusals[len(refusals) // 2]:.2f}s, slowest {refusals[-1]:.2f}s"
               f", over 1 s {sum(s > 1 for s in refusals)}, over 2 s {sum(s > 2 for s in refusals)}")
+    for item in sorted((i for i in runs if i.code == 2), key=lambda i: -i.seconds)[:5]:
+        print(f"  {item.seconds:5.2f}s {item.command}: {item.variant.name[:90]}")
     refused_rss = [i.rss_mb for i in runs if i.code == 2]
     print(f"peak RSS: baseline {baseline:.0f} MB, refusals at most "
           f"{max(refused_rss, default=0):.0f} MB, any run {max(i.rss_mb for i in runs):.0f} MB")

@@ -274,6 +274,11 @@ def test_generate_only_where_a_value_can_be_generated(tmp_path: Path) -> None:
     [problem] = caught.value.problems
     assert problem.path == "spec.tls.acme.dns01.cloudflare.apiTokenSecretRef"
     assert problem.message.startswith("{generate} cannot make this value")
+    with pytest.raises(ConfigError) as caught:
+        parse_platform(dns01.replace("{generate: true}", "{env: 'not a name'}"),
+                       tmp_path / "platform.yaml")
+    [problem] = caught.value.problems
+    assert problem.message == "expected an environment variable name such as GITHUB_SECRET"
 
 
 # Row: azure.location / azure.clusterName holding $(...) or `; rm ...` (the generated scripts

@@ -265,8 +265,7 @@ def catalogue(target: str) -> Iterator[Variant]:
         shell = SHELL if path[-1] in ("location", "clusterName") else SHELL[:3]
         for value in [*shell, *JUNK[:4]]:
             yield Variant(f"{target}: {'.'.join(map(str, path))} = {value!r}", target,
-                          dump(set_in(data, path, value)),
-                          "refuse" if _bad_string(path, value) else "accept")
+                          dump(set_in(data, path, value)), *_string_expect(path, value, target))
     for key, values in USER_FIELDS.items():
         for value in values:
             user = {"email": "alice@example.com", "passwordHash": GOOD_HASH, key: value}
@@ -280,6 +279,15 @@ def catalogue(target: str) -> Iterator[Variant]:
                       dump(_with_connector(data, {"env": name})), expect)
     yield Variant(f"{target}: clientSecret {{generate: true}}", target,
                   dump(_with_connector(data, {"generate": True})))
+    acme = {"mode": "acme", "acme": {"email": "ops@example.com", "solver": "dns01"}}
+    for name, token in (("env: 'bad name'", {"env": "bad name"}),
+                        ("generate: true", {"generate": True}),
+                        ("file: /etc/shadow", {"file": "/etc/shadow"})):
+        tls = copy.deepcopy(acme)
+        tls["acme"]["dns01"] = {"cloudflare": {"apiToken": token}}
+        yield Variant(f"{target}: tls.acme.dns01 apiToken {{{name}}}", target, dump(set_in(
+            set_in(data, ("spec", "ingress", "host"), "kubeflow.example.com"), ("spec", "tls"),
+            tls)))
     for name, changed, expect, stage in _source_variants(data, target):
         yield Variant(f"{target}: {name}", target, dump(changed), expect, stage, plants)
     if target == "onprem":
@@ -304,11 +312,14 @@ def catalogue(target: str) -> Iterator[Variant]:
                   dump(set_in(data, ("spec", "allowedPaths"), ["/"])))
 
 
-def _bad_string(path: Path_, value: str) -> bool:
-    """Whether a string is wrong for a field: Azure allows Unicode letters in group names, and
-    a taint's value may be empty."""
-    return not ((path[-1] == "resourceGroup" and value == "Ünïcødé")
-                or (path[-2:] == ("taint", "value") and value == ""))
+def _string_expect(path: Path_, value: str, target: str) -> tuple[str, str]:
+    """(expect, stage) of a junk string in a field: Azure allows Unicode letters in group
+    names; a taint's value may be empty, except in Karpenter's NodePools (aks: its CRD)."""
+    if path[-1] == "resourceGroup" and value == "Ünïcødé":
+        return "accept", "load"
+    if path[-2:] == ("taint", "value") and value == "":
+        return ("refuse", "render") if target == "aks" else ("accept", "load")
+    return "refuse", "load"
 
 
 @functools.cache

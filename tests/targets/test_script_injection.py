@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from kfops.airgap import BundleArchiveError
+from kfops.airgap._offline_bundle import _file_name
 from kfops.config import LoadedPlatform, parse_platform
 from kfops.errors import ConfigError, InputError
 from kfops.gpu import INSTALL_FILE, VALUES_FILE, install_command
@@ -170,3 +172,13 @@ def test_gpu_operator_commands_quoting_holds_without_the_model(field: str,
         command.write_text(install_command(bad) + "\n")
         run_script(command, env)
         assert not marker.exists(), f"{field}={payload!r} ran a command"
+
+
+def test_the_offline_kit_names_files_only_with_plain_names() -> None:
+    """Names in the kit come from source URLs; checksums.sha256 and the instructions of
+    docs/airgapped.md name them, so only plain file names are taken."""
+    assert _file_name("https://example.com/v0.16.1/metallb-native.yaml") == "metallb-native.yaml"
+    for url in ("https://example.com/$(touch X)", "https://example.com/a;b",
+                "https://example.com/..", "https://example.com/a\nb", "https://example.com/`id`"):
+        with pytest.raises(BundleArchiveError, match="not a plain file name"):
+            _file_name(url)

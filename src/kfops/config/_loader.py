@@ -149,8 +149,8 @@ def parse_platform(text: str, path: Path, check_references: bool = True,
         raise ConfigError(problems) from None
     loaded = LoadedPlatform(platform, path, lines, allow_outside)
     later = [located.at(_loc(p), m) for p, m in cross_section_problems(platform.spec)]
-    later += [loaded.problem(loc, GENERATE_REFUSED) for loc, ref in _secret_refs(data, ())
-              if ref.generate]
+    later += [loaded.problem(loc, problem) for loc, ref in _secret_refs(data, ())
+              if (problem := _ref_problem(ref))]
     later += _allowance_problems(loaded)
     if check_references:
         later += _reference_problems(loaded, data)
@@ -158,7 +158,7 @@ def parse_platform(text: str, path: Path, check_references: bool = True,
     if problems:
         raise ConfigError(problems)
     warnings = tuple(str(loaded.problem(loc, _not_secret_like(ref.env)))
-                     for loc, ref in _secret_refs(data, ())
+                     for loc, ref in _references(data)
                      if ref.env is not None and not _looks_secret(ref.env))
     return dataclasses.replace(loaded, warnings=warnings)
 
@@ -219,7 +219,7 @@ def _reference_problems(loaded: LoadedPlatform, data: dict[str, Any]) -> list[Co
             loaded.path_rules().check(value, kind)
         except FileRefused as error:
             problems.append(loaded.problem(loc, str(error)))
-    for loc, ref in _secret_refs(data, ()):
+    for loc, ref in _references(data):
         problem = _secret_problem(loaded, ref)
         if problem:
             problems.append(loaded.problem(loc, problem))
@@ -250,20 +250,37 @@ def _allowance_problems(loaded: LoadedPlatform) -> list[ConfigProblem]:
     return problems
 
 
-def _secret_refs(node: Any, loc: Loc) -> Iterator[tuple[Loc, SecretRef]]:
-    """Every `{env}`/`{file}`/`{generate}` reference in the file, wherever it is written."""
+def _secret_refs(node: Any, loc: Loc) -> Iterator[tuple[Loc, dict[str, Any]]]:
+    """Every `{env}`/`{file}`/`{generate}` mapping in the file, wherever it is written
+    (typed fields and free-form settings such as a connector's config alike)."""
     if isinstance(node, dict):
-        if set(node) in ({"env"}, {"file"}) and all(isinstance(v, str) for v in node.values()):
-            yield loc, SecretRef.model_validate(node)
-            return
-        if set(node) == {"generate"}:
-            yield loc, SecretRef.model_construct(generate=True)
+        if set(node) in ({"env"}, {"file"}) and all(isinstance(v, str) for v in node.values()) \
+                or set(node) == {"generate"}:
+            yield loc, node
             return
         for key, value in node.items():
             yield from _secret_refs(value, (*loc, key))
     elif isinstance(node, list):
         for index, value in enumerate(node):
             yield from _secret_refs(value, (*loc, index))
+
+
+def _ref_problem(ref: dict[str, Any]) -> str | None:
+    """What is wrong with a reference itself (before anything it names is looked up)."""
+    if "generate" in ref:
+        return GENERATE_REFUSED
+    try:
+        SecretRef.model_validate(ref)
+    except PydanticValidationError as error:
+        return str(error.errors()[0]["msg"])
+    return None
+
+
+def _references(data: dict[str, Any]) -> Iterator[tuple[Loc, SecretRef]]:
+    """The well-formed `{env}` and `{file}` references."""
+    for loc, ref in _secret_refs(data, ()):
+        if _ref_problem(ref) is None:
+            yield loc, SecretRef.model_validate(ref)
 
 
 #: Every secret the file can name today is issued by someone else (an identity provider,

@@ -255,8 +255,14 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     return value
 
 
+#: First characters of every plain scalar that resolves to something other than a string.
+_NOT_ONLY_STRINGS = frozenset("~nNtTfF+-.0123456789")
+
+
 def _resolve_plain(text: str) -> Any:
     """YAML 1.2 core schema: null, booleans, integers, floats; everything else a string."""
+    if text and text[0] not in _NOT_ONLY_STRINGS:
+        return text  # most values: no pattern can match
     if _NULL.match(text):
         return None
     if text in _BOOL:
