@@ -149,16 +149,23 @@ def report(runs: list[Run], baseline: float, markers: int) -> None:
               f"{codes[None]:>4} {max(refusals, default=0):>14.2f}s "
               f"{max(i.rss_mb for i in items):>7.0f}MB")
     codes = collections.Counter(i.code for i in runs)
-    refusals = sorted(i.seconds for i in runs if i.code == 2)
+    # Files only a render can refuse (a folder that is not a release) pay for the render.
+    refusals = sorted(i.seconds for i in runs if i.code == 2 and i.variant.stage == "load")
     other = len(runs) - codes[2] - codes[0] - codes[1]
     print(f"\nfiles {len({id(i.variant) for i in runs})}, runs {len(runs)}: exit 2 {codes[2]}, "
           f"exit 0 {codes[0]}, exit 1 {codes[1]}, other {other}")
     print(f"tracebacks {sum(i.traceback for i in runs)}, hangs (>{TIMEOUT:.0f}s) {codes[None]}")
     if refusals:
-        print(f"refusals: median {refusals[len(refusals) // 2]:.2f}s, slowest {refusals[-1]:.2f}s"
-              f", over 1 s {sum(s > 1 for s in refusals)}, over 2 s {sum(s > 2 for s in refusals)}")
-    for item in sorted((i for i in runs if i.code == 2), key=lambda i: -i.seconds)[:5]:
+        print(f"refusals by loading the file: {len(refusals)}, median "
+              f"{refusals[len(refusals) // 2]:.2f}s, slowest {refusals[-1]:.2f}s, over 1 s "
+              f"{sum(s > 1 for s in refusals)}, over 2 s {sum(s > 2 for s in refusals)}")
+    slowest = sorted((i for i in runs if i.code == 2 and i.variant.stage == "load"),
+                     key=lambda i: -i.seconds)
+    for item in slowest[:5]:
         print(f"  {item.seconds:5.2f}s {item.command}: {item.variant.name[:90]}")
+    late = [i for i in runs if i.variant.stage == "render"]
+    print(f"refusals only a render can make: {sum(i.code == 2 for i in late)} of {len(late)} "
+          f"runs, slowest {max((i.seconds for i in late), default=0):.1f}s")
     refused_rss = [i.rss_mb for i in runs if i.code == 2]
     print(f"peak RSS: baseline {baseline:.0f} MB, refusals at most "
           f"{max(refused_rss, default=0):.0f} MB, any run {max(i.rss_mb for i in runs):.0f} MB")

@@ -149,16 +149,17 @@ def parse_platform(text: str, path: Path, check_references: bool = True,
         raise ConfigError(problems) from None
     loaded = LoadedPlatform(platform, path, lines, allow_outside)
     later = [located.at(_loc(p), m) for p, m in cross_section_problems(platform.spec)]
-    later += [loaded.problem(loc, problem) for loc, ref in _secret_refs(data, ())
+    refs = list(_secret_refs(data, ()))
+    later += [loaded.problem(loc, problem) for loc, ref in refs
               if (problem := _ref_problem(ref))]
     later += _allowance_problems(loaded)
     if check_references:
-        later += _reference_problems(loaded, data)
+        later += _reference_problems(loaded, refs)
     problems += [p for p in later if not _under_placeholder(p, located, placeholders)]
     if problems:
         raise ConfigError(problems)
     warnings = tuple(str(loaded.problem(loc, _not_secret_like(ref.env)))
-                     for loc, ref in _references(data)
+                     for loc, ref in _references(refs)
                      if ref.env is not None and not _looks_secret(ref.env))
     return dataclasses.replace(loaded, warnings=warnings)
 
@@ -209,7 +210,8 @@ def _model_problems(
     return sorted(set(problems))
 
 
-def _reference_problems(loaded: LoadedPlatform, data: dict[str, Any]) -> list[ConfigProblem]:
+def _reference_problems(loaded: LoadedPlatform, refs: list[tuple[Loc, dict[str, Any]]],
+                        ) -> list[ConfigProblem]:
     """Values that name something missing or refused: paths, environment variables, files."""
     problems: list[ConfigProblem] = []
     for loc, value, kind in _paths(loaded.platform.spec):
@@ -219,7 +221,7 @@ def _reference_problems(loaded: LoadedPlatform, data: dict[str, Any]) -> list[Co
             loaded.path_rules().check(value, kind)
         except FileRefused as error:
             problems.append(loaded.problem(loc, str(error)))
-    for loc, ref in _references(data):
+    for loc, ref in _references(refs):
         problem = _secret_problem(loaded, ref)
         if problem:
             problems.append(loaded.problem(loc, problem))
@@ -254,8 +256,8 @@ def _secret_refs(node: Any, loc: Loc) -> Iterator[tuple[Loc, dict[str, Any]]]:
     """Every `{env}`/`{file}`/`{generate}` mapping in the file, wherever it is written
     (typed fields and free-form settings such as a connector's config alike)."""
     if isinstance(node, dict):
-        if set(node) in ({"env"}, {"file"}) and all(isinstance(v, str) for v in node.values()) \
-                or set(node) == {"generate"}:
+        by_name = set(node) in ({"env"}, {"file"}) and isinstance(next(iter(node.values())), str)
+        if by_name or set(node) == {"generate"}:
             yield loc, node
             return
         for key, value in node.items():
@@ -276,9 +278,9 @@ def _ref_problem(ref: dict[str, Any]) -> str | None:
     return None
 
 
-def _references(data: dict[str, Any]) -> Iterator[tuple[Loc, SecretRef]]:
-    """The well-formed `{env}` and `{file}` references."""
-    for loc, ref in _secret_refs(data, ()):
+def _references(refs: list[tuple[Loc, dict[str, Any]]]) -> Iterator[tuple[Loc, SecretRef]]:
+    """The well-formed `{env}` and `{file}` references among `refs`."""
+    for loc, ref in refs:
         if _ref_problem(ref) is None:
             yield loc, SecretRef.model_validate(ref)
 

@@ -50,10 +50,13 @@ class Ingress(Strict):
     ingress_class: DnsSubdomain | None = Field(None, alias="ingressClass")
     """Also emit an Ingress of this class for `host`; TLS then terminates at that Ingress."""
 
-    @field_validator("annotations")
+    @field_validator("annotations", mode="before")
     @classmethod
-    def _within_limit(cls, value: dict[str, str]) -> dict[str, str]:
-        total = sum(len(k.encode()) + len(v.encode()) for k, v in value.items())
+    def _within_limit(cls, value: Any) -> Any:
+        # Before each key is checked: 20,000 annotations are refused at once, for their size.
+        if not isinstance(value, dict):
+            return value
+        total = sum(len(str(k).encode()) + len(str(v).encode()) for k, v in value.items())
         if total > ANNOTATIONS_LIMIT:
             raise PydanticCustomError(
                 "annotations_size", "annotations of {total} bytes in all: the API server takes "
