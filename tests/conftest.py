@@ -42,9 +42,15 @@ def isolated_environment(
     monkeypatch.delenv("KFOPS_GITHUB_URL", raising=False)
     monkeypatch.delenv("KFOPS_KUSTOMIZE", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    # Platform files of the tests point at the shared upstream snapshot, outside their own
-    # folder: allowed the way a pipeline would allow a checkout it provides.
-    monkeypatch.setenv("KFOPS_ALLOWED_PATHS", str(UPSTREAM))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def upstream_allowed() -> Iterator[None]:
+    """Platform files of the tests point at the shared upstream snapshot, outside their own
+    folder: allowed as a pipeline allows a checkout it provides (also for module fixtures)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KFOPS_ALLOWED_PATHS", str(UPSTREAM))
+        yield
 
 
 PlatformWriter = Callable[..., Path]

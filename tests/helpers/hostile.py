@@ -244,11 +244,12 @@ def _source_variants(
         path, base = fields[index % len(fields)]
         expect, stage = "refuse", "load"
         folder_field = path[-1] in _FOLDER_FIELDS and path[1] != "gpu" and path[1] != "metallb"
-        if folder_field and where in _INSIDE_FOLDERS:
+        if path[-1] == "remoteCache" and where in (*_INSIDE_FOLDERS, "missing"):
+            expect = "accept"  # any folder inside may serve as the remote-base cache (or be made)
+        elif folder_field and where in _INSIDE_FOLDERS:
             # A folder inside is allowed; whether it holds a release, the NFS files or CRDs
-            # shows when they are read. Any folder may serve as the remote-base cache.
-            expect, stage = ("accept", "load") if path[-1] == "remoteCache" else \
-                ("refuse", "render")
+            # shows when they are read.
+            stage = "render"
         yield f"{'.'.join(map(str, path))}: {where}", set_in(base, path, where), expect, stage
 
 

@@ -37,7 +37,8 @@ SYSTEM_FOLDERS = (Path("/dev"), Path("/proc"), Path("/sys"))
 #: Variables naming extra folders (os.pathsep-separated) paths in platform files may point into.
 ALLOWED_PATHS_ENV = "KFOPS_ALLOWED_PATHS"
 
-Kind = Literal["file", "folder"]
+Kind = Literal["file", "folder", "cache"]
+"""What a path must name: a file, a folder, or a folder kfops may create (a cache)."""
 
 
 class FileRefused(Exception):
@@ -137,8 +138,10 @@ class PathRules:
                 "that holds it in spec.allowedPaths or KFOPS_ALLOWED_PATHS, or pass "
                 "--allow-paths-outside")
         if not target.exists():
+            if kind == "cache":
+                return target
             raise FileRefused(f"{value} does not exist (looked for {target})")
-        if kind == "folder" and not target.is_dir():
+        if kind in ("folder", "cache") and not target.is_dir():
             raise FileRefused(f"{value} ({target}) is not a folder")
         if kind == "file" and not target.is_file():
             what = "a folder" if target.is_dir() else _kind_of(target.stat().st_mode)

@@ -233,7 +233,7 @@ def _paths(spec: Spec) -> list[tuple[Loc, str | None, Kind]]:
     gpu_source = spec.gpu.enabled and spec.gpu.install == "devicePlugin"
     return [
         (("spec", "release", "source"), spec.release.source, "folder"),
-        (("spec", "release", "remoteCache"), spec.release.remote_cache, "folder"),
+        (("spec", "release", "remoteCache"), spec.release.remote_cache, "cache"),
         (("spec", "metallb", "source"), spec.metallb.source if spec.metallb else None, "file"),
         (("spec", "storage", "nfs", "source"),
          spec.storage.nfs.source if spec.storage.nfs else None, "folder"),

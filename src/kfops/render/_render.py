@@ -193,7 +193,7 @@ def _remote_cache(loaded: LoadedPlatform, cache: Path) -> Path:
     configured = loaded.platform.spec.release.remote_cache
     if not configured:
         return cache / "remote"
-    return loaded.checked_path(configured, "folder", ("spec", "release", "remoteCache"))
+    return loaded.checked_path(configured, "cache", ("spec", "release", "remoteCache"))
 
 
 def _kubernetes_version(loaded: LoadedPlatform, catalog: ReleaseCatalog) -> str:
