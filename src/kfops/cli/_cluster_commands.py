@@ -41,6 +41,7 @@ from kfops.render import RenderOptions
 
 from ._cluster_progress import ApplyBar
 from ._options import (
+    AllowPathsOption,
     ContextOption,
     FileOption,
     KubeconfigOption,
@@ -97,14 +98,16 @@ def apply_command(
     purge_foreign: PurgeForeignOption = False,
     adopt: AdoptOption = None,
     timeout: TimeoutOption = 900.0,
+    allow_paths_outside: AllowPathsOption = False,
     output: OutputOption = Output.text,
     no_wait: NoWaitOption = False,
 ) -> None:
     """Render, validate and apply the platform in one ordered pass; wait until healthy."""
     options = ApplyOptions(prune=prune, purge_data=purge_data, purge_foreign=purge_foreign,
                            adopt=tuple(adopt or ()), waits=WaitSettings(timeout=timeout))
-    run_apply(load_platform(file), Connection(kubeconfig, context), options,
-              RenderOptions(offline=offline), output, rotate_secrets, wait=not no_wait)
+    run_apply(load_platform(file, allow_outside=allow_paths_outside),
+              Connection(kubeconfig, context), options, RenderOptions(offline=offline), output,
+              rotate_secrets, wait=not no_wait)
 
 
 @dataclass(frozen=True)
@@ -184,11 +187,12 @@ def plan_command(
     adopt: AdoptOption = None,
     verbose: Annotated[bool, typer.Option("-v", "--verbose",
                                           help="Show changed fields.")] = False,
+    allow_paths_outside: AllowPathsOption = False,
     output: OutputOption = Output.text,
 ) -> None:
     """What apply with the same flags would create, change, prune and keep (exit 3 when
     something would change)."""
-    loaded = load_platform(file)
+    loaded = load_platform(file, allow_outside=allow_paths_outside)
     options = ApplyOptions(prune=prune, purge_data=purge_data, purge_foreign=purge_foreign,
                            adopt=tuple(adopt or ()))
     with Cluster.connect(kubeconfig, context) as cluster:
@@ -235,6 +239,7 @@ def status_command(
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     offline: OfflineOption = False,
+    allow_paths_outside: AllowPathsOption = False,
     output: OutputOption = Output.text,
 ) -> None:
     """Health per component: ready, progressing or failed (exit 1 when one failed)."""
@@ -243,8 +248,8 @@ def status_command(
     if source == "bundle" and bundle is not None:
         files = bundle_from_disk(bundle)[0]
     elif source == "file":
-        files = bundle_files(render_platform(load_platform(file or DEFAULT_FILE),
-                                             RenderOptions(offline=offline)).bundle)
+        loaded = load_platform(file or DEFAULT_FILE, allow_outside=allow_paths_outside)
+        files = bundle_files(render_platform(loaded, RenderOptions(offline=offline)).bundle)
     with Cluster.connect(kubeconfig, context) as cluster:
         if files is None:
             files = recorded_workloads(cluster, installed_target(cluster, name))
