@@ -44,6 +44,15 @@ def isolated_environment(
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def upstream_allowed() -> Iterator[None]:
+    """Platform files of the tests point at the shared upstream snapshot, outside their own
+    folder: allowed as a pipeline allows a checkout it provides (also for module fixtures)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KFOPS_ALLOWED_PATHS", str(UPSTREAM))
+        yield
+
+
 PlatformWriter = Callable[..., Path]
 
 

@@ -161,8 +161,8 @@ def test_uninstall_with_purge_data_removes_kfops_data_never_foreign_objects(
     assert _pvcs(emulator) == ["team-a/workspace"]
     assert cluster.get("v1", "Secret", "kfops-lab", "kube-system") is not None
 
-    summary = uninstall(cluster, platform_target(platform), purge_data=True,
-                        purge_foreign=True, waits=FAST_WAITS)
+    summary = uninstall_platform(cluster, platform_target(platform), purge_data=True,
+                                 purge_foreign=True, waits=FAST_WAITS)
 
     assert summary.kept == []
     assert summary.also_deleted == [

@@ -118,7 +118,8 @@ class Emulator(KubernetesEmulator):
             return state.get(kind, namespace, name), 200
         body = _body(text)
         if method == "POST":
-            return state.create(kind, namespace or _namespace(body), body, dry_run), 201
+            return state.create(kind, namespace or _namespace(body), body, dry_run,
+                                raw.query.get("fieldManager") or ""), 201
         if method == "PUT":
             return state.replace(kind, namespace, name, body, dry_run), 200
         if method == "PATCH":

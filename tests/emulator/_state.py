@@ -15,7 +15,10 @@ Kubernetes documentation it follows and says where it is simpler:
   (https://kubernetes.io/docs/reference/using-api/server-side-apply/).
   Simpler: lists are atomic (no list-map merge keys, so FieldsV1 never holds
   `k:` entries), ownership is kept per leaf path, and merge patches (Update
-  operations) do not change ownership.
+  operations) do not change ownership. A create (POST) makes its `fieldManager`
+  the owner of every field it sent, as an Update operation: a manager that
+  creates and one that applies under the same name are two managers
+  (https://kubernetes.io/docs/reference/using-api/server-side-apply/#field-management).
 - A Secret's `stringData` is written into `data` (base64) and never stored
   (https://kubernetes.io/docs/reference/kubernetes-api/config-and-storage-resources/secret-v1/).
 - Empty maps of built-in kinds' map fields (`metadata.labels`, `metadata.annotations`,
@@ -436,8 +439,12 @@ class ApiState:
         return self._store(kind, key, merged, owners, dry_run=dry_run, previous=stored)
 
     def create(self, kind: Kind, namespace: str, body: dict[str, Any],
-               dry_run: bool) -> dict[str, Any]:
-        """POST: create, or 409 when it exists."""
+               dry_run: bool, manager: str = "") -> dict[str, Any]:
+        """POST: create, or 409 when it exists.
+
+        The request's `fieldManager` owns every field it sent, as an Update
+        operation (an Apply's manager of the same name is a different manager).
+        """
         name = str((body.get("metadata") or {}).get("name", ""))
         self._check_body(kind, namespace, name, body)
         key = self._key(kind, namespace, name)
@@ -445,8 +452,8 @@ class ApiState:
             raise ApiError(409, "AlreadyExists", f'{kind.plural} "{name}" already exists')
         config = _without_bookkeeping(body)
         self._admit(kind, namespace, config, "CREATE")
-        return self._store(kind, key, config, {"before-first-apply": set(_leaves(config))},
-                           dry_run=dry_run)
+        owner = f"{manager}{_UPDATE_OWNER}" if manager else "before-first-apply"
+        return self._store(kind, key, config, {owner: set(_leaves(config))}, dry_run=dry_run)
 
     def replace(self, kind: Kind, namespace: str, name: str, body: dict[str, Any],
                 dry_run: bool) -> dict[str, Any]:
@@ -733,19 +740,23 @@ def _injects_ca(obj: dict[str, Any]) -> bool:
 def _managed_fields(stored: Stored) -> list[dict[str, Any]]:
     """Who owns which fields, as `metadata.managedFields` (FieldsV1) reports it."""
     entries = []
-    for manager, paths in sorted(stored.owners.items()):
+    for owner, paths in sorted(stored.owners.items()):
         fields: dict[str, Any] = {}
         for path in paths:
             node = fields
             for part in path:
                 node = node.setdefault(f"f:{part}", {})
-        entries.append({"manager": manager, "operation": "Update" if manager in _NOT_APPLIED
-                        else "Apply", "apiVersion": stored.obj.get("apiVersion"),
+        manager = owner.removesuffix(_UPDATE_OWNER)
+        update = owner.endswith(_UPDATE_OWNER) or manager in _NOT_APPLIED
+        entries.append({"manager": manager, "operation": "Update" if update else "Apply",
+                        "apiVersion": stored.obj.get("apiVersion"),
                         "fieldsType": "FieldsV1", "fieldsV1": fields})
     return entries
 
 
 _NOT_APPLIED = frozenset({"before-first-apply", "profile-controller", "kube-controller-manager"})
+_UPDATE_OWNER = "\tUpdate"
+"""Suffix of an owner that wrote with an Update operation (POST with a fieldManager)."""
 
 
 def _workload_status(obj: dict[str, Any], ready: bool) -> dict[str, Any]:

@@ -27,7 +27,10 @@ def test_a_non_local_platform_without_a_way_to_log_in_is_refused() -> None:
                            "spec.auth.users")
 
 
-def test_users_need_password_login_and_connectors_need_a_host() -> None:
+def test_users_need_password_login_and_connectors_need_a_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SSO_CLIENT_SECRET", "from-the-provider")
     lines = problems(HEAD + (
         "  target: local\n"
         "  auth:\n"
@@ -35,7 +38,7 @@ def test_users_need_password_login_and_connectors_need_a_host() -> None:
         "    users: [{email: a@example.com, passwordHash: "
         "'$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFr4LCP9UeYRf09v1pKzIxe'}]\n"
         "    connectors: [{type: oidc, id: sso, name: SSO, clientID: x,\n"
-        "                  clientSecret: {generate: true}, config: {issuer: 'https://sso'}}]\n"))
+        "                  clientSecret: {env: SSO_CLIENT_SECRET}, config: {issuer: 'https://sso'}}]\n"))
     assert lines == [
         "platform.yaml:7 spec.auth.users: static users need spec.auth.passwordLogin: true",
         "platform.yaml:8 spec.auth.connectors: connectors need spec.ingress.host: the identity "

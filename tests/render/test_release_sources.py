@@ -10,7 +10,7 @@ import pytest
 
 from kfops.cli import main
 from kfops.config import load_platform
-from kfops.errors import ReleaseSourceError, RemoteBaseError
+from kfops.errors import ConfigError, ReleaseSourceError, RemoteBaseError
 from kfops.render import RenderOptions, render
 from kfops.targets import write_starter
 from tests.conftest import MANIFESTS, REMOTE_CACHE
@@ -53,8 +53,9 @@ def test_a_folder_that_is_not_a_release_is_refused(
     path = platform_file("26.03")
     (tmp_path / "empty").mkdir()
     path.write_text(path.read_text().replace(str(MANIFESTS / "26.03"), str(tmp_path / "empty")))
-    with pytest.raises(ReleaseSourceError, match=r"no example/kustomization\.yaml"):
+    with pytest.raises(ConfigError, match=r"no example/kustomization\.yaml") as caught:
         render(load_platform(path))
+    assert [p.path for p in caught.value.problems] == ["spec.release.source"]
 
 
 def test_missing_remote_base_offline_fails_before_building(

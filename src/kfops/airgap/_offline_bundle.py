@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -226,11 +227,21 @@ def _pack_sources(loaded: LoadedPlatform, result: RenderResult, root: Path,
         if not used:
             continue
         for source in used:
-            target = root / "prereqs" / folder / source.rstrip("/").rsplit("/", 1)[-1]
+            target = root / "prereqs" / folder / _file_name(source)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(fetcher.read(source), encoding="utf-8")
         moved[path] = f"prereqs/{folder}" + ("" if is_folder else "/" + used[0].rsplit("/", 1)[-1])
     return moved
+
+
+def _file_name(source: str) -> str:
+    """The last part of `source` as a file name of the kit: plain, so checksums.sha256 (one
+    file per line) and the instructions of docs/airgapped.md can name it safely."""
+    name = source.rstrip("/").rsplit("/", 1)[-1]
+    if name in (".", "..") or not re.fullmatch(r"[A-Za-z0-9._-]{1,255}", name):
+        raise BundleArchiveError(f"{source}: the file name {name!r} is not a plain file name "
+                                 "(letters, digits, '.', '_', '-'); rename the file")
+    return name
 
 
 def _offline_platform(loaded: LoadedPlatform, root: Path, moved: dict[tuple[str, ...], str],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +29,7 @@ from . import _profile_commands as profile_commands
 from . import _user_commands as user_commands
 from ._cluster_commands import register
 from ._options import (
+    AllowPathsOption,
     CrdsOption,
     FileOption,
     OfflineOption,
@@ -68,10 +70,11 @@ def render_command(
         help="Bundle folder (default: bundle/ next to the platform file).")] = None,
     offline: OfflineOption = False,
     crds: CrdsOption = None,
+    allow_paths_outside: AllowPathsOption = False,
     output: OutputOption = Output.text,
 ) -> None:
     """Render and validate the platform; write the bundle."""
-    loaded = load_platform(file)
+    loaded = load_platform(file, allow_outside=allow_paths_outside)
     result = _render(loaded, offline, crds, quiet=output is Output.json)
     target = out_dir or loaded.base_dir / "bundle"
     started = time.perf_counter()
@@ -87,9 +90,10 @@ def validate(
         "--bundle", help="Validate a written bundle instead of rendering.")] = None,
     offline: OfflineOption = False,
     crds: CrdsOption = None,
+    allow_paths_outside: AllowPathsOption = False,
     output: OutputOption = Output.text,
 ) -> None:
-    """Run schema checks only (exit 2 when an object fails)."""
+    """Run schema checks only (exit 2 when an object fails); writes nothing but the cache."""
     extra = load_extra_crds(crds or [])
     if bundle is not None:
         report = validate_bundle(bundle, extra)
@@ -97,7 +101,8 @@ def validate(
             raise ValidationError(report.problems)
         checked, warnings = report.checked, report.not_evaluated
     else:
-        result = _render(load_platform(file), offline, crds, quiet=output is Output.json)
+        result = _render(load_platform(file, allow_outside=allow_paths_outside), offline, crds,
+                         quiet=output is Output.json, write_state=False)
         checked, warnings = result.report.checked, result.bundle.warnings
     if output is Output.json:
         print_json({"valid": True, "objects": checked, "warnings": warnings})
@@ -113,14 +118,15 @@ def schema() -> None:
 
 
 def _render(
-    loaded: LoadedPlatform, offline: bool, crds: list[Path] | None, quiet: bool
+    loaded: LoadedPlatform, offline: bool, crds: list[Path] | None, quiet: bool,
+    write_state: bool = True,
 ) -> RenderResult:
-    extra = load_extra_crds(crds or [])
+    options = RenderOptions(offline=offline, extra_crds=load_extra_crds(crds or []),
+                            write_state=write_state)
     if quiet:
-        return render_platform(loaded, RenderOptions(offline=offline, extra_crds=extra))
+        return render_platform(loaded, options)
     with RenderBar() as bar:
-        return render_platform(loaded, RenderOptions(offline=offline, extra_crds=extra,
-                                                     progress=bar))
+        return render_platform(loaded, dataclasses.replace(options, progress=bar))
 
 
 def _print_render(result: RenderResult, target: Path, output: Output) -> None:

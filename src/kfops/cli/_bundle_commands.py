@@ -20,7 +20,14 @@ from kfops.platform import render_platform
 from kfops.render import RenderOptions
 
 from ._images_commands import Bar, CredsOption, report
-from ._options import FileOption, OfflineOption, Output, OutputOption, command_group
+from ._options import (
+    AllowPathsOption,
+    FileOption,
+    OfflineOption,
+    Output,
+    OutputOption,
+    command_group,
+)
 from ._output import err, out, print_json
 
 app = command_group("Offline kit: everything a machine without network needs, in one tar.")
@@ -39,10 +46,11 @@ def create_command(
              "pip.")] = None,
     creds_file: CredsOption = None,
     offline: OfflineOption = False,
+    allow_paths_outside: AllowPathsOption = False,
     output: OutputOption = Output.text,
 ) -> None:
     """Pack the rendered bundle, release, remote bases, prerequisites, images and wheels."""
-    loaded = load_platform(file)
+    loaded = load_platform(file, allow_outside=allow_paths_outside)
     result = render_platform(loaded, RenderOptions(offline=offline))
     with tempfile.TemporaryDirectory(prefix="kfops-kit-") as scratch:
         images = images_from

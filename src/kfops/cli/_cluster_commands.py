@@ -41,6 +41,7 @@ from kfops.render import RenderOptions
 
 from ._cluster_progress import ApplyBar
 from ._options import (
+    AllowPathsOption,
     ContextOption,
     FileOption,
     KubeconfigOption,
@@ -101,6 +102,7 @@ def apply_command(
         "--failure-grace", help="Seconds a pod may fail to pull its image, crash-loop, lack a "
                                 "ConfigMap or Secret, or find no node before apply stops "
                                 "(exit 1) instead of waiting out --timeout.")] = 60.0,
+    allow_paths_outside: AllowPathsOption = False,
     output: OutputOption = Output.text,
     no_wait: NoWaitOption = False,
 ) -> None:
@@ -108,8 +110,9 @@ def apply_command(
     options = ApplyOptions(prune=prune, purge_data=purge_data, purge_foreign=purge_foreign,
                            adopt=tuple(adopt or ()),
                            waits=WaitSettings(timeout=timeout, failure_grace=failure_grace))
-    run_apply(load_platform(file), Connection(kubeconfig, context), options,
-              RenderOptions(offline=offline), output, rotate_secrets, wait=not no_wait)
+    run_apply(load_platform(file, allow_outside=allow_paths_outside),
+              Connection(kubeconfig, context), options, RenderOptions(offline=offline), output,
+              rotate_secrets, wait=not no_wait)
 
 
 @dataclass(frozen=True)
@@ -202,11 +205,12 @@ def plan_command(
     adopt: AdoptOption = None,
     verbose: Annotated[bool, typer.Option("-v", "--verbose",
                                           help="Show changed fields.")] = False,
+    allow_paths_outside: AllowPathsOption = False,
     output: OutputOption = Output.text,
 ) -> None:
     """What apply with the same flags would create, change, prune and keep (exit 3 when
     something would change)."""
-    loaded = load_platform(file)
+    loaded = load_platform(file, allow_outside=allow_paths_outside)
     options = ApplyOptions(prune=prune, purge_data=purge_data, purge_foreign=purge_foreign,
                            adopt=tuple(adopt or ()))
     with Connection(kubeconfig, context).connect() as cluster:
@@ -253,12 +257,14 @@ def status_command(
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     offline: OfflineOption = False,
+    allow_paths_outside: AllowPathsOption = False,
     output: OutputOption = Output.text,
 ) -> None:
     """Health per component: ready, progressing or failed (exit 1 when one failed)."""
     source = _source(file, bundle, name)
     files = bundle_from_disk(bundle)[0] if source == "bundle" and bundle is not None else None
-    loaded = load_platform(file or DEFAULT_FILE) if source == "file" else None
+    loaded = load_platform(file or DEFAULT_FILE, allow_outside=allow_paths_outside) \
+        if source == "file" else None
     with Connection(kubeconfig, context).connect() as cluster:
         if loaded is not None:
             files = bundle_files(render_platform(loaded, RenderOptions(offline=offline)).bundle)

@@ -26,7 +26,14 @@ from kfops.errors import InputError
 from kfops.platform import render_platform
 from kfops.render import IMAGES, RenderOptions, normalise_image, read_bundle_objects
 
-from ._options import FileOption, OfflineOption, Output, OutputOption, command_group
+from ._options import (
+    AllowPathsOption,
+    FileOption,
+    OfflineOption,
+    Output,
+    OutputOption,
+    command_group,
+)
 from ._output import err, out, print_json
 
 app = command_group("Air-gap: the platform's images; copy them to a private registry, or to "
@@ -57,7 +64,8 @@ class _Source:
     insecure: bool = False
 
 
-def _source(file: Path, bundle: Path | None, images: Path | None, offline: bool) -> _Source:
+def _source(file: Path, bundle: Path | None, images: Path | None, offline: bool,
+            allow_outside: bool = False) -> _Source:
     """The images: from a list, a written bundle, or a render of the platform file."""
     if images is not None:
         # The list names the images; a platform file next to it only gives airgap settings.
@@ -69,7 +77,8 @@ def _source(file: Path, bundle: Path | None, images: Path | None, offline: bool)
         objects, _, lock = read_bundle_objects(bundle)
         listed = _read_list(bundle / IMAGES)
     else:
-        result = render_platform(load_platform(file), RenderOptions(offline=offline))
+        result = render_platform(load_platform(file, allow_outside=allow_outside),
+                                 RenderOptions(offline=offline))
         objects = [o.obj for o in result.bundle.objects]
         listed, lock = list(result.bundle.images), result.bundle.lock
     settings = lock.get("airgap") or {}
@@ -101,9 +110,10 @@ ToOption = Annotated[str, typer.Option(
 
 @app.command(name="list")
 def list_command(file: FileOption = Path("platform.yaml"), bundle: BundleOption = None,
-                 offline: OfflineOption = False, output: OutputOption = Output.text) -> None:
+                 offline: OfflineOption = False, allow_paths_outside: AllowPathsOption = False,
+                 output: OutputOption = Output.text) -> None:
     """Every image the platform pulls, with where each is named (-o json for scripts)."""
-    found = _source(file, bundle, None, offline)
+    found = _source(file, bundle, None, offline, allow_paths_outside)
     entries = image_inventory(found.objects, found.sources)
     if output is Output.json:
         print_json([{"source": e.source, "destination": e.destination, "foundIn": e.places}
@@ -121,10 +131,11 @@ def mirror_command(
     to: ToOption,
     file: FileOption = Path("platform.yaml"), bundle: BundleOption = None,
     images: ImagesOption = None, parallel: ParallelOption = 4, creds_file: CredsOption = None,
-    offline: OfflineOption = False, output: OutputOption = Output.text,
+    offline: OfflineOption = False, allow_paths_outside: AllowPathsOption = False,
+    output: OutputOption = Output.text,
 ) -> None:
     """Copy every image into a registry with skopeo (all architectures, digests kept)."""
-    found = _source(file, bundle, images, offline)
+    found = _source(file, bundle, images, offline, allow_paths_outside)
     skopeo = Skopeo(authfile=creds_file, insecure_destination=found.insecure)
     with Bar(len(found.images), f"mirroring to {to}", output) as bar:
         results = mirror_images(found.images, to.rstrip("/"), skopeo,
@@ -139,10 +150,10 @@ def save_command(
         file_okay=False, help="Where the images go (an OCI layout inside).")],
     file: FileOption = Path("platform.yaml"), bundle: BundleOption = None,
     images: ImagesOption = None, creds_file: CredsOption = None, offline: OfflineOption = False,
-    output: OutputOption = Output.text,
+    allow_paths_outside: AllowPathsOption = False, output: OutputOption = Output.text,
 ) -> None:
     """Write every image to disk; layers shared by several images are stored once."""
-    found = _source(file, bundle, images, offline)
+    found = _source(file, bundle, images, offline, allow_paths_outside)
     with Bar(len(found.images), f"saving to {folder}", output) as bar:
         results = save_images(found.images, folder, Skopeo(authfile=creds_file), bar.done)
     report(results, output)

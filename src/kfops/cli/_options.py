@@ -38,6 +38,10 @@ ContextOption = Annotated[str | None, typer.Option(
 NoWaitOption = Annotated[bool, typer.Option(
     "--no-wait", help="Exit 1 instead of waiting when another kfops command is editing the "
                       "platform file or applying to the same install.")]
+AllowPathsOption = Annotated[bool, typer.Option(
+    "--allow-paths-outside",
+    help="Let paths in the platform file ({file}, source, release.source, remoteCache) point "
+         "outside its folder; /dev, /proc, /sys and non-regular files stay refused.")]
 CrdsOption = Annotated[list[Path] | None, typer.Option(
     "--crds", help="Extra folder or file of CRDs to validate custom resources against "
                    "(repeatable), e.g. Karpenter's or MetalLB's.")]

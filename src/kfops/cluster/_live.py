@@ -66,8 +66,8 @@ def _not_applied_by_kfops(obj: dict[str, Any]) -> str | None:
     for entry in obj["metadata"].get("managedFields") or []:
         labels = ((entry.get("fieldsV1") or {}).get("f:metadata") or {}).get("f:labels") or {}
         if f"f:{PART_OF}" in labels:
-            if entry.get("manager") == FIELD_MANAGER and entry.get("operation") == "Apply":
-                return None
+            if entry.get("manager") == FIELD_MANAGER:
+                return None  # applied, or created once (a generated value's Secret)
             setters.append(str(entry.get("manager") or "an unnamed manager"))
     if not setters:
         return "kfops never applied it (no field manager owns the label)"

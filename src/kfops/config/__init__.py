@@ -5,6 +5,18 @@ from ._auth import Auth, Connector, StaticUser
 from ._edit import Change, Edited, edit_platform
 from ._edit_auth import UserEntry, add_users, remove_user, set_user_password
 from ._edit_tenancy import add_profile, remove_contributor, remove_profile, set_contributor
+from ._files import (
+    ALLOWED_PATHS_ENV,
+    CSV_FILE_LIMIT,
+    MANIFEST_FILE_LIMIT,
+    PLATFORM_FILE_LIMIT,
+    SECRET_FILE_LIMIT,
+    FileRefused,
+    PathRules,
+    kfops_cache_dir,
+    read_limited,
+    size_text,
+)
 from ._gpu import (
     GPU_OPERATOR_VERSION,
     KARPENTER_VERSION,
@@ -24,15 +36,24 @@ from ._release import DEFAULT_RELEASE, Components, Metadata, PipelinesSettings, 
 from ._schema import json_schema
 from ._storage import Nfs, ObjectStore, Storage
 from ._tenancy import Contributor, Profile
-from ._types import SecretRef, is_url
+from ._types import MIN_BCRYPT_COST, SecretRef, address_bounds, is_url
+from ._yaml import MAX_DEPTH, MAX_NODES
 
 __all__ = [
     "ACME_SERVERS",
+    "ALLOWED_PATHS_ENV",
     "API_VERSION",
+    "CSV_FILE_LIMIT",
     "DEFAULT_RELEASE",
     "GPU_OPERATOR_VERSION",
     "KARPENTER_VERSION",
+    "MANIFEST_FILE_LIMIT",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "MIN_BCRYPT_COST",
     "PLACEHOLDER",
+    "PLATFORM_FILE_LIMIT",
+    "SECRET_FILE_LIMIT",
     "TARGETS",
     "TLS",
     "Acme",
@@ -44,6 +65,7 @@ __all__ = [
     "Connector",
     "Contributor",
     "Edited",
+    "FileRefused",
     "Gpu",
     "Holder",
     "Ingress",
@@ -54,6 +76,7 @@ __all__ = [
     "Nfs",
     "NodePool",
     "ObjectStore",
+    "PathRules",
     "PipelinesSettings",
     "Platform",
     "Profile",
@@ -69,16 +92,20 @@ __all__ = [
     "WaitNotice",
     "add_profile",
     "add_users",
+    "address_bounds",
     "duration_seconds",
     "edit_platform",
     "is_url",
     "json_schema",
+    "kfops_cache_dir",
     "load_platform",
     "lock_path",
     "parse_platform",
+    "read_limited",
     "remove_contributor",
     "remove_profile",
     "remove_user",
     "set_contributor",
     "set_user_password",
+    "size_text",
 ]

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from ._types import BcryptHash, DnsLabel, Email, Secret, Strict
+from ._types import BcryptHash, DnsLabel, Email, Secret, Strict, Text
 
 #: Connector types that log in through OAuth2/OIDC and so need a client ID and secret.
 OAUTH_CONNECTORS = frozenset({"github", "oidc", "microsoft", "gitlab", "google"})
@@ -19,7 +19,7 @@ class StaticUser(Strict):
     """A Dex password-database user."""
 
     email: Email
-    username: str | None = None
+    username: Text | None = None
     """Shown by Dex; default: the part of the e-mail before '@'."""
     password_hash: BcryptHash = Field(alias="passwordHash")
     """bcrypt hash; `kfops user add` writes it from a prompt."""
@@ -30,9 +30,9 @@ class Connector(Strict):
 
     type: Literal["github", "oidc", "microsoft", "ldap", "gitlab", "google"]
     id: DnsLabel
-    name: str
+    name: Text
     """Shown on Dex's login page."""
-    client_id: str | None = Field(None, alias="clientID")
+    client_id: Text | None = Field(None, alias="clientID")
     client_secret: Secret | None = Field(None, alias="clientSecret")
     config: dict[str, Any] = {}
     """Further Dex connector settings, passed to Dex as they are after checks."""
@@ -55,6 +55,12 @@ class Connector(Strict):
             raise PydanticCustomError(
                 "connector_credentials",
                 "leave out config.redirectURI: kfops sets it to <ingress.host>/dex/callback",
+            )
+        if self.client_secret is not None and self.client_secret.generate:
+            raise PydanticCustomError(
+                "connector_credentials",
+                "clientSecret: the identity provider issues it, kfops cannot generate it; use "
+                "{env: NAME} or {file: path}",
             )
         return self
 

@@ -27,8 +27,10 @@ from ruamel.yaml.util import load_yaml_guess_indent
 
 from kfops.errors import ConfigError, ConfigProblem, InputError
 
+from ._files import PLATFORM_FILE_LIMIT, FileRefused, read_limited
 from ._loader import LoadedPlatform, parse_platform
 from ._lock import WaitNotice, exclusive
+from ._yaml import YamlSyntaxError, read_yaml
 
 Change = Callable[[CommentedMap], None]
 """Edits the file's tree in place; raises InputError when the change does not apply."""
@@ -65,14 +67,15 @@ def edit_platform(path: Path, change: Change, *, wait: bool = True,
 
 def _edit(path: Path, change: Change) -> Edited:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
+        text = read_limited(path, PLATFORM_FILE_LIMIT).decode("utf-8")
+    except (OSError, UnicodeDecodeError, FileRefused) as error:
         raise ConfigError([ConfigProblem(path.name, None, "", f"cannot read: {error}")]) from None
+    _readable(text, path)
     _, before = _check(text, path)
     try:
         yaml, tree = _load(text)
     except YAMLError:
-        raise ConfigError(before) from None  # unreadable: report it as it is
+        raise ConfigError(before) from None  # unreadable to ruamel: report it as it is
     change(tree)
     buffer = io.StringIO()
     yaml.dump(tree, buffer)
@@ -85,6 +88,18 @@ def _edit(path: Path, change: Change) -> Edited:
     if new_text != text:
         _replace(path, new_text)
     return Edited(loaded, tuple(after))
+
+
+def _readable(text: str, path: Path) -> None:
+    """ConfigError when the bounded reader refuses `text`, before ruamel ever reads it.
+
+    ruamel has no limits (nesting, aliases); a file the bounded reader takes is
+    safe for it. Problems of the content itself are left to the check of the result.
+    """
+    try:
+        read_yaml(text)
+    except YamlSyntaxError as error:
+        raise ConfigError([ConfigProblem(path.name, error.line, "", str(error))]) from None
 
 
 def _check(text: str, path: Path) -> tuple[LoadedPlatform | None, list[ConfigProblem]]:

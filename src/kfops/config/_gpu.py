@@ -8,7 +8,17 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from ._types import DnsLabel, Strict, matching
+from ._types import (
+    AksClusterName,
+    AzureRegion,
+    AzureResourceGroup,
+    DnsLabel,
+    LabelValue,
+    QualifiedName,
+    Source,
+    Strict,
+    matching,
+)
 
 DEVICE_PLUGIN_SOURCE = (
     "https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/v0.20.0/deployments/static/"
@@ -39,8 +49,8 @@ class TimeSlicing(Strict):
 class Taint(Strict):
     """The taint that keeps non-GPU work off GPU nodes."""
 
-    key: str = "nvidia.com/gpu"
-    value: str = "true"
+    key: QualifiedName = "nvidia.com/gpu"
+    value: LabelValue = "true"
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
 
     def toleration(self) -> dict[str, str]:
@@ -57,7 +67,7 @@ class Gpu(Strict):
         "operator: the NVIDIA GPU operator (Helm, by the admin); "
         "devicePlugin: the static DaemonSet; none: already there."
     )
-    source: str = DEVICE_PLUGIN_SOURCE
+    source: Source = DEVICE_PLUGIN_SOURCE
     """The device plugin manifest (install: devicePlugin): a URL or a local path."""
     driver: bool = True
     """The operator installs the driver (false where the node image has one, e.g. AKS)."""
@@ -90,7 +100,7 @@ class NodePool(Strict):
     @classmethod
     def _families(cls, value: list[str]) -> list[str]:
         for family in value:
-            if not re.match(r"^[A-Z]{1,3}$", family):
+            if not re.fullmatch(r"[A-Z]{1,3}", family):
                 raise PydanticCustomError(
                     "sku_family", "expected SKU family letters such as D, E or NC, got {family}",
                     {"family": repr(family)},
@@ -102,7 +112,7 @@ class Karpenter(Strict):
     """Node pools Karpenter provisions on demand (aks)."""
 
     node_pools: list[NodePool] = Field([], alias="nodePools")
-    crds: str = KARPENTER_CRDS
+    crds: Source = KARPENTER_CRDS
     """Folder (URL or path) holding Karpenter's CRDs, to validate node pools offline."""
 
     @model_validator(mode="after")
@@ -120,14 +130,15 @@ class Azure(Strict):
     """The AKS cluster the bootstrap script creates."""
 
     subscription_id: str = Field(alias="subscriptionId")
-    resource_group: str = Field(alias="resourceGroup", min_length=1, max_length=90)
-    cluster_name: str = Field(alias="clusterName", min_length=1, max_length=63)
-    location: str = Field(min_length=1)
+    resource_group: AzureResourceGroup = Field(alias="resourceGroup")
+    cluster_name: AksClusterName = Field(alias="clusterName")
+    location: AzureRegion
+    """The region's programmatic name (japaneast, westeurope)."""
 
     @field_validator("subscription_id")
     @classmethod
     def _uuid(cls, value: str) -> str:
-        if not _UUID.match(value):
+        if not _UUID.fullmatch(value):
             raise PydanticCustomError("uuid", "expected a subscription ID (a UUID)")
         return value
 

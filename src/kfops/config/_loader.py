@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -15,7 +16,19 @@ from pydantic import ValidationError as PydanticValidationError
 
 from kfops.errors import ConfigError, ConfigProblem
 
-from ._platform import Platform, cross_section_problems
+from ._files import (
+    PLATFORM_FILE_LIMIT,
+    SECRET_FILE_LIMIT,
+    FileRefused,
+    Kind,
+    PathRules,
+    allowance_problem,
+    allowed_from_environment,
+    kfops_cache_dir,
+    read_limited,
+    size_text,
+)
+from ._platform import Platform, Spec, cross_section_problems
 from ._problems import clean_loc, message, yaml_path
 from ._types import SecretRef, is_url
 from ._yaml import LineMap, Loc, YamlSyntaxError, read_yaml
@@ -31,6 +44,10 @@ class LoadedPlatform:
     platform: Platform
     path: Path
     lines: LineMap
+    allow_outside: bool = False
+    """`--allow-paths-outside`: paths in the file may point into any folder (not /dev ...)."""
+    warnings: tuple[str, ...] = ()
+    """Doubtful but allowed values (an `{env}` name that does not look like a secret's)."""
 
     @property
     def base_dir(self) -> Path:
@@ -40,6 +57,34 @@ class LoadedPlatform:
     def resolve_path(self, value: str) -> Path:
         """A path from the file, made absolute (relative to the file, `~` expanded)."""
         return (self.base_dir / Path(value).expanduser()).resolve()
+
+    def path_rules(self) -> PathRules:
+        """Where paths of this file may point (see kfops.config._files)."""
+        given = [(self.base_dir / Path(v).expanduser()).resolve()
+                 for v in self.platform.spec.allowed_paths
+                 if allowance_problem(v, self.base_dir) is None]
+        return PathRules(self.base_dir, (*given, *allowed_from_environment(),
+                                         kfops_cache_dir().resolve()), self.allow_outside)
+
+    def checked_path(self, value: str, kind: Kind, loc: Loc) -> Path:
+        """The resolved path of `value` (a `kind`), or a ConfigError located at `loc`."""
+        try:
+            return self.path_rules().check(value, kind)
+        except FileRefused as error:
+            raise ConfigError([self.problem(loc, str(error))]) from None
+
+    def read_file(self, value: str, limit: int) -> bytes:
+        """The bytes of the file `value` names, within the path rules and `limit`.
+
+        Raises FileRefused (also for a file that cannot be read) with a message
+        that never holds the file's content.
+        """
+        target = self.path_rules().check(value, "file")
+        try:
+            return read_limited(target, limit)
+        except OSError as error:
+            raise FileRefused(f"cannot read {value} ({target}): {error.strerror or error}") \
+                from None
 
     def problem(self, loc: Loc, text: str) -> ConfigProblem:
         """A problem located at `loc` in this file."""
@@ -53,30 +98,40 @@ class LoadedPlatform:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def load_platform(path: Path | str, check_references: bool = True) -> LoadedPlatform:
+def load_platform(path: Path | str, check_references: bool = True,
+                  allow_outside: bool = False) -> LoadedPlatform:
     """Read and check a platform file; raise ConfigError listing every problem.
 
     Commands that need no secret (aks script, check, gpu test) pass
     `check_references=False`, so `{env}`/`{file}` values need not be at hand.
+    `allow_outside` lets paths in the file point outside its folder.
     """
     path = Path(path).absolute()
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_limited(path, PLATFORM_FILE_LIMIT)
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError([ConfigProblem(
             path.name, None, "", f"not found ({path}); write one with `kfops init`"
         )]) from None
+    except FileRefused as error:
+        raise ConfigError([ConfigProblem(path.name, None, "", str(error))]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError([ConfigProblem(path.name, None, "", f"cannot read: {error}")]) from None
-    return parse_platform(text, path, check_references)
+    return parse_platform(text, path, check_references, allow_outside)
 
 
-def parse_platform(text: str, path: Path, check_references: bool = True) -> LoadedPlatform:
+def parse_platform(text: str, path: Path, check_references: bool = True,
+                   allow_outside: bool = False) -> LoadedPlatform:
     """Check platform text as if read from `path` (paths in it are relative to its folder).
 
     Without `check_references`, `{env}` and `{file}` values are not looked up
     (an edit of the users list needs no connector secret at hand).
     """
+    if len(text.encode("utf-8", "surrogatepass")) > PLATFORM_FILE_LIMIT:
+        raise ConfigError([ConfigProblem(
+            path.name, None, "", f"larger than {size_text(PLATFORM_FILE_LIMIT)}, the most kfops "
+                                 "reads from a platform file")])
     try:
         data, lines = read_yaml(text)
     except YamlSyntaxError as error:
@@ -92,14 +147,21 @@ def parse_platform(text: str, path: Path, check_references: bool = True) -> Load
     except PydanticValidationError as error:
         problems += _model_problems(error, located, set(placeholders))
         raise ConfigError(problems) from None
-    loaded = LoadedPlatform(platform, path, lines)
+    loaded = LoadedPlatform(platform, path, lines, allow_outside)
     later = [located.at(_loc(p), m) for p, m in cross_section_problems(platform.spec)]
+    refs = list(_secret_refs(data, ()))
+    later += [loaded.problem(loc, problem) for loc, ref in refs
+              if (problem := _ref_problem(ref))]
+    later += _allowance_problems(loaded)
     if check_references:
-        later += _reference_problems(loaded, data)
+        later += _reference_problems(loaded, refs)
     problems += [p for p in later if not _under_placeholder(p, located, placeholders)]
     if problems:
         raise ConfigError(problems)
-    return loaded
+    warnings = tuple(str(loaded.problem(loc, _not_secret_like(ref.env)))
+                     for loc, ref in _references(refs)
+                     if ref.env is not None and not _looks_secret(ref.env))
+    return dataclasses.replace(loaded, warnings=warnings)
 
 
 def _under_placeholder(
@@ -148,35 +210,55 @@ def _model_problems(
     return sorted(set(problems))
 
 
-def _reference_problems(loaded: LoadedPlatform, data: dict[str, Any]) -> list[ConfigProblem]:
-    """Values that name something missing: paths, environment variables, files."""
-    spec = loaded.platform.spec
+def _reference_problems(loaded: LoadedPlatform, refs: list[tuple[Loc, dict[str, Any]]],
+                        ) -> list[ConfigProblem]:
+    """Values that name something missing or refused: paths, environment variables, files."""
     problems: list[ConfigProblem] = []
-    sources: list[tuple[Loc, str | None, bool]] = [
-        (("spec", "release", "source"), spec.release.source, True),
-        (("spec", "metallb", "source"), spec.metallb.source if spec.metallb else None, True),
-        (("spec", "storage", "nfs", "source"),
-         spec.storage.nfs.source if spec.storage.nfs else None, True),
-        (("spec", "gpu", "source"), spec.gpu.source,
-         spec.gpu.enabled and spec.gpu.install == "devicePlugin"),
-    ]
-    for loc, value, used in sources:
-        if used and value and not is_url(value) and not loaded.resolve_path(value).exists():
-            problems.append(loaded.problem(
-                loc, f"{value} does not exist (looked for {loaded.resolve_path(value)})"
-            ))
-    for loc, ref in _secret_refs(data, ()):
+    for loc, value, kind in _paths(loaded.platform.spec):
+        if value is None or is_url(value):
+            continue
+        try:
+            loaded.path_rules().check(value, kind)
+        except FileRefused as error:
+            problems.append(loaded.problem(loc, str(error)))
+    for loc, ref in _references(refs):
         problem = _secret_problem(loaded, ref)
         if problem:
             problems.append(loaded.problem(loc, problem))
     return problems
 
 
-def _secret_refs(node: Any, loc: Loc) -> Iterator[tuple[Loc, SecretRef]]:
-    """Every `{env}`/`{file}` reference in the file, wherever it is written."""
+def _paths(spec: Spec) -> list[tuple[Loc, str | None, Kind]]:
+    """Every path the render would read: (where, value, file or folder)."""
+    gpu_source = spec.gpu.enabled and spec.gpu.install == "devicePlugin"
+    return [
+        (("spec", "release", "source"), spec.release.source, "folder"),
+        (("spec", "release", "remoteCache"), spec.release.remote_cache, "cache"),
+        (("spec", "metallb", "source"), spec.metallb.source if spec.metallb else None, "file"),
+        (("spec", "storage", "nfs", "source"),
+         spec.storage.nfs.source if spec.storage.nfs else None, "folder"),
+        (("spec", "gpu", "source"), spec.gpu.source if gpu_source else None, "file"),
+        (("spec", "karpenter", "crds"), spec.karpenter.crds if spec.karpenter else None,
+         "folder"),
+    ]
+
+
+def _allowance_problems(loaded: LoadedPlatform) -> list[ConfigProblem]:
+    problems = []
+    for index, value in enumerate(loaded.platform.spec.allowed_paths):
+        problem = allowance_problem(value, loaded.base_dir)
+        if problem:
+            problems.append(loaded.problem(("spec", "allowedPaths", index), problem))
+    return problems
+
+
+def _secret_refs(node: Any, loc: Loc) -> Iterator[tuple[Loc, dict[str, Any]]]:
+    """Every `{env}`/`{file}`/`{generate}` mapping in the file, wherever it is written
+    (typed fields and free-form settings such as a connector's config alike)."""
     if isinstance(node, dict):
-        if set(node) in ({"env"}, {"file"}) and all(isinstance(v, str) for v in node.values()):
-            yield loc, SecretRef.model_validate(node)
+        by_name = set(node) in ({"env"}, {"file"}) and isinstance(next(iter(node.values())), str)
+        if by_name or set(node) == {"generate"}:
+            yield loc, node
             return
         for key, value in node.items():
             yield from _secret_refs(value, (*loc, key))
@@ -185,14 +267,59 @@ def _secret_refs(node: Any, loc: Loc) -> Iterator[tuple[Loc, SecretRef]]:
             yield from _secret_refs(value, (*loc, index))
 
 
+def _ref_problem(ref: dict[str, Any]) -> str | None:
+    """What is wrong with a reference itself (before anything it names is looked up)."""
+    if "generate" in ref:
+        return GENERATE_REFUSED
+    try:
+        SecretRef.model_validate(ref)
+    except PydanticValidationError as error:
+        return str(error.errors()[0]["msg"])
+    return None
+
+
+def _references(refs: list[tuple[Loc, dict[str, Any]]]) -> Iterator[tuple[Loc, SecretRef]]:
+    """The well-formed `{env}` and `{file}` references among `refs`."""
+    for loc, ref in refs:
+        if _ref_problem(ref) is None:
+            yield loc, SecretRef.model_validate(ref)
+
+
+#: Every secret the file can name today is issued by someone else (an identity provider,
+#: a DNS provider); values kfops can make (session and database secrets) it makes itself.
+GENERATE_REFUSED = (
+    "{generate} cannot make this value: it is issued by the provider; use {env: NAME} or "
+    "{file: path}"
+)
+#: Words in the name of a variable that holds a secret (GITHUB_CLIENT_SECRET, S3_ACCESS_KEY).
+_SECRET_WORDS = ("SECRET", "TOKEN", "PASSWORD", "PASSWD", "PASS", "KEY", "CREDENTIAL", "AUTH",
+                 "PRIVATE", "CERT")
+
+
+def _looks_secret(name: str) -> bool:
+    return any(word in name.upper() for word in _SECRET_WORDS)
+
+
+def _not_secret_like(name: str) -> str:
+    return (f"{{env: {name}}} does not look like a secret's variable (its name has none of "
+            f"{', '.join(_SECRET_WORDS)}), yet its value goes into a cluster Secret; check "
+            "that this is meant")
+
+
 def _secret_problem(loaded: LoadedPlatform, ref: SecretRef) -> str | None:
     if ref.env is not None and ref.env not in os.environ:
         return f"environment variable {ref.env} is not set"
     if ref.file is not None:
-        target = loaded.resolve_path(ref.file)
         try:
+            target = loaded.path_rules().check(ref.file, "file")
+            if target.stat().st_size > SECRET_FILE_LIMIT:
+                return (f"{ref.file} is larger than {size_text(SECRET_FILE_LIMIT)}, the most a "
+                        "Kubernetes Secret holds")
             with target.open("rb"):
                 pass
+        except FileRefused as error:
+            return str(error)
         except OSError as error:
-            return f"cannot read {ref.file} ({target}): {error.strerror or error}"
+            return f"cannot read {ref.file} ({loaded.resolve_path(ref.file)}): " \
+                   f"{error.strerror or error}"
     return None

@@ -7,7 +7,16 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from ._types import AddressRange, AnnotationKey, Host, IPAddress, Strict
+from ._types import (
+    AddressRange,
+    AnnotationKey,
+    DnsSubdomain,
+    Email,
+    Host,
+    IPAddress,
+    Source,
+    Strict,
+)
 
 METALLB_SOURCE = (
     "https://raw.githubusercontent.com/metallb/metallb/v0.16.1/config/manifests/metallb-native.yaml"
@@ -17,6 +26,8 @@ DNS01_PROVIDERS = frozenset(
     {"acmeDNS", "akamai", "azureDNS", "cloudDNS", "cloudflare", "digitalocean", "rfc2136",
      "route53", "webhook"}
 )
+#: The API server's limit on all annotations of one object together (keys and values).
+ANNOTATIONS_LIMIT = 256 * 1024
 ACME_SERVERS = {
     "production": "https://acme-v02.api.letsencrypt.org/directory",
     "staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
@@ -35,9 +46,23 @@ class Ingress(Strict):
     load_balancer_ip: IPAddress | None = Field(None, alias="loadBalancerIP")
     """Written as the load balancer implementation's annotation (MetalLB, Azure)."""
     annotations: dict[AnnotationKey, str] = {}
-    """Annotations on the gateway Service (cloud load balancer settings)."""
-    ingress_class: str | None = Field(None, alias="ingressClass")
+    """Annotations on the gateway Service (cloud load balancer settings); 256 KiB in all."""
+    ingress_class: DnsSubdomain | None = Field(None, alias="ingressClass")
     """Also emit an Ingress of this class for `host`; TLS then terminates at that Ingress."""
+
+    @field_validator("annotations", mode="before")
+    @classmethod
+    def _within_limit(cls, value: Any) -> Any:
+        # Before each key is checked: 20,000 annotations are refused at once, for their size.
+        if not isinstance(value, dict):
+            return value
+        total = sum(len(str(k).encode()) + len(str(v).encode()) for k, v in value.items())
+        if total > ANNOTATIONS_LIMIT:
+            raise PydanticCustomError(
+                "annotations_size", "annotations of {total} bytes in all: the API server takes "
+                "at most 256 KiB ({limit} bytes) per object",
+                {"total": total, "limit": ANNOTATIONS_LIMIT})
+        return value
 
 
 class MetalLB(Strict):
@@ -45,14 +70,14 @@ class MetalLB(Strict):
 
     addresses: list[AddressRange] = Field(min_length=1)
     """Address ranges or CIDRs MetalLB may hand out."""
-    source: str = METALLB_SOURCE
+    source: Source = METALLB_SOURCE
     """MetalLB's metallb-native.yaml: a URL (cached) or a local path."""
 
 
 class Acme(Strict):
     """Certificates from an ACME server (Let's Encrypt) through cert-manager."""
 
-    email: str
+    email: Email
     """Contact address registered with the ACME server."""
     server: str = "production"
     """production | staging | an ACME directory URL."""
@@ -97,7 +122,7 @@ class TLS(Strict):
     """Where the HTTPS certificate of `ingress.host` comes from."""
 
     mode: Literal["none", "selfSigned", "acme", "secret"] = "none"
-    secret_name: str = Field("kubeflow-tls", alias="secretName")
+    secret_name: DnsSubdomain = Field("kubeflow-tls", alias="secretName")
     """mode secret: an existing TLS Secret in istio-system."""
     acme: Acme | None = None
     ip_addresses: list[IPAddress] = Field([], alias="ipAddresses")

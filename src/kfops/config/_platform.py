@@ -14,7 +14,7 @@ from ._network import TLS, Ingress, MetalLB
 from ._release import Components, Metadata, Release
 from ._storage import ObjectStore, Storage
 from ._tenancy import Profile
-from ._types import KubernetesMinor, Strict
+from ._types import KubernetesMinor, Strict, Text
 
 API_VERSION = "kfops.io/v1alpha1"
 Target = Literal["local", "onprem", "aks", "generic"]
@@ -41,6 +41,11 @@ class Spec(Strict):
     azure: Azure | None = None
     profiles: list[Profile] = []
     airgap: Airgap | None = None
+    allowed_paths: list[Text] = Field([], alias="allowedPaths")
+    (
+        "Folders outside the platform file's folder that paths in it (`{file}`, `source`, "
+        "`release.source`, `remoteCache`) may point into; review every entry."
+    )
 
     @property
     def service_type(self) -> str:

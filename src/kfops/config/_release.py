@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from ._types import DnsLabel, ReleaseVersion, Strict
+from ._types import DnsLabel, ReleaseVersion, Source, Strict
 
 #: The newest release kfops knows; the default of `spec.release.version`.
 DEFAULT_RELEASE = "26.03"
@@ -28,12 +28,12 @@ class Release(Strict):
         "v1.10.x, v1.11.x, 26.03 or newer; "
         "a release kfops does not know is read from its example/."
     )
-    source: str | None = None
+    source: Source | None = None
     (
         "A kubeflow/manifests checkout (path) or a release archive URL; "
         "default: the official archive."
     )
-    remote_cache: str | None = Field(None, alias="remoteCache")
+    remote_cache: Source | None = Field(None, alias="remoteCache")
     """Where remote kustomize bases (github.com/...?ref=...) are resolved; default: the
     `remote` folder of kfops's cache (~/.cache/kfops/remote)."""
 

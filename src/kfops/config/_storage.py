@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from ._types import Strict
+from ._types import DnsSubdomain, Host, Source, Strict, Text
 
 NFS_SOURCE = (
     "https://raw.githubusercontent.com/kubernetes-sigs/nfs-subdir-external-provisioner/v4.0.2/deploy/"
@@ -17,11 +17,11 @@ NFS_SOURCE = (
 class Nfs(Strict):
     """Install the NFS subdir provisioner as the default StorageClass."""
 
-    server: str
+    server: Host
     """NFS server name or address."""
-    path: str
+    path: Text
     """Exported path on the server."""
-    source: str = NFS_SOURCE
+    source: Source = NFS_SOURCE
     """A folder (path or base URL) with rbac.yaml, deployment.yaml and class.yaml."""
 
     @field_validator("path")
@@ -37,7 +37,7 @@ class Nfs(Strict):
 class Storage(Strict):
     """Persistent volumes for notebooks, pipelines and databases."""
 
-    default_storage_class: str | None = Field(None, alias="defaultStorageClass")
+    default_storage_class: DnsSubdomain | None = Field(None, alias="defaultStorageClass")
     """A StorageClass that must exist and be the default (checked before install); null: any."""
     nfs: Nfs | None = None
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from ._types import DnsLabel, Email, Quantity, Strict
+from ._types import DnsLabel, Email, Quantity, QuotaName, Strict, quantity_value, whole_only
 
 
 class Contributor(Strict):
@@ -31,7 +31,7 @@ class Profile(Strict):
     name: Annotated[DnsLabel, AfterValidator(_not_reserved)]
     owner: Email
     contributors: list[Contributor] = []
-    quota: dict[str, Quantity] = {}
+    quota: dict[QuotaName, Quantity] = {}
     """ResourceQuota hard limits; extended resources (nvidia.com/gpu) become requests.<name>."""
     pod_defaults: list[Literal["pipelineAccess", "gpuToleration"]] = Field(
         [], alias="podDefaults"
@@ -44,4 +44,9 @@ class Profile(Strict):
             raise PydanticCustomError("owner", "the owner is not also listed as a contributor")
         if len(set(emails)) != len(emails):
             raise PydanticCustomError("duplicate", "a contributor is listed twice")
+        for name, value in self.quota.items():
+            if whole_only(name) and quantity_value(value) % 1:
+                raise PydanticCustomError(
+                    "quota", "quota.{name} counts objects: expected a whole number, got {value}",
+                    {"name": name, "value": str(value)})
         return self

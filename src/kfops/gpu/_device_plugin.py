@@ -8,7 +8,7 @@ from kfops.catalog import TIME_SLICING_CONFIGMAP
 from kfops.config import Gpu
 from kfops.errors import RenderError
 from kfops.objects import set_container_env
-from kfops.render import EditableBundle, RenderContext, load_documents
+from kfops.render import EditableBundle, RenderContext
 
 from ._time_slicing import time_slicing_configmap
 
@@ -28,7 +28,7 @@ class DevicePlugin:
         gpu = context.loaded.platform.spec.gpu
         if not gpu.enabled or gpu.install != "devicePlugin":
             return
-        objects = load_documents(context.sources.read(gpu.source))
+        objects = context.sources.documents(gpu.source)
         daemonsets = [o for o in objects if o.get("kind") == "DaemonSet"]
         if len(daemonsets) != 1:
             raise RenderError(f"{gpu.source} (spec.gpu.source) holds {len(daemonsets)} "

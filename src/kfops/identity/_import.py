@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError as PydanticValidationError
 
-from kfops.config import StaticUser, UserEntry
+from kfops.config import CSV_FILE_LIMIT, FileRefused, StaticUser, UserEntry, read_limited
 from kfops.errors import InputError
 
 from ._passwords import DEFAULT_COST, hash_passwords, is_bcrypt_hash, password_problem
@@ -41,10 +42,11 @@ def read_users_csv(path: Path, cost: int = DEFAULT_COST,
 
 
 def _rows(path: Path) -> list[_Row]:
+    # At most 1 MiB: the users must fit in the platform file (or Dex's Secret), which are.
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            records = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        text = read_limited(path, CSV_FILE_LIMIT).decode("utf-8")
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except (OSError, UnicodeDecodeError, csv.Error, FileRefused) as error:
         raise InputError(f"{path}: cannot read: {error}") from None
     rows, seen = [], set()
     for number, record in enumerate(records, 1):

@@ -9,10 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import bcrypt
 
+from kfops.config import MIN_BCRYPT_COST
 from kfops.errors import InputError
 
 DEFAULT_COST = 12
-MIN_COST = 10
+MIN_COST = MIN_BCRYPT_COST
 """Below this a stolen hash is cheap to crack; Kubeflow's own default uses 12."""
 _HASH = re.compile(r"^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$")
 MIN_LENGTH = 12

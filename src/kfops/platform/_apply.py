@@ -281,8 +281,8 @@ def plan_platform(loaded: LoadedPlatform, cluster: Cluster,
     """
     render_options = render_options or RenderOptions()
     scratch = StateDir.scratch(_state_path(loaded, render_options))
-    renders = _Renders(loaded, cluster, dataclasses.replace(render_options, state=scratch),
-                       rotate_secrets)
+    renders = _Renders(loaded, cluster, dataclasses.replace(render_options, state=scratch,
+                                                            write_state=False), rotate_secrets)
     result = renders.current()
     if rotate_secrets:
         renders.rotate()

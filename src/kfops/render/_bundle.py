@@ -11,10 +11,11 @@ from typing import Any
 
 import yaml
 
-from kfops.errors import RenderError
+from kfops.config import MANIFEST_FILE_LIMIT, FileRefused, read_limited
+from kfops.errors import InputError, RenderError
 
 from ._contributions import GeneratedValue
-from ._documents import split_documents
+from ._documents import load_documents, split_documents
 from ._objects import BundleObject
 
 LOCK = "kfops.lock"
@@ -149,17 +150,60 @@ def _swap(staged: Path, out: Path) -> None:
 
 
 def read_bundle_objects(folder: Path) -> tuple[list[dict[str, Any]], list[str], dict[str, Any]]:
-    """(objects, their digests, lock) of a bundle on disk, stage folders in order."""
-    lock = _read_lock(folder)
+    """(objects, their digests, lock) of a bundle on disk, stage folders in order.
+
+    A bundle may come from someone else (a pull request, a copy): every file is
+    read within the bundle folder, up to MANIFEST_FILE_LIMIT, and parsed within
+    bounds; a problem is an InputError naming the file (and line).
+    """
+    lock = read_lock(folder)
     objects: list[dict[str, Any]] = []
     digests: list[str] = []
-    for relative in sorted(lock.get("files", {}), key=_stage_path):
+    for relative in sorted(lock["files"], key=_stage_path):
         if not _holds_objects(relative):
             continue
-        for text, obj in split_documents(_read(folder, relative)):
+        for text, obj in split_documents(read_bundle_text(folder, relative),
+                                         origin=str(folder / relative)):
             objects.append(obj)
             digests.append(hashlib.sha256(text.encode()).hexdigest())
     return objects, digests, lock
+
+
+def read_lock(folder: Path) -> dict[str, Any]:
+    """The lock of the bundle in `folder` (a mapping whose `files` is a mapping)."""
+    try:
+        text = read_bundle_text(folder, LOCK)
+    except InputError as error:
+        raise InputError(f"{folder} is not a kfops bundle: {error}") from None
+    documents = load_documents(text, origin=str(folder / LOCK))
+    lock = documents[0] if len(documents) == 1 else None
+    files = lock.get("files", {}) if isinstance(lock, dict) else None
+    if not isinstance(files, dict) or not all(isinstance(k, str) for k in files):
+        raise InputError(f"{folder / LOCK} is not a kfops lock file (one mapping with files)")
+    assert isinstance(lock, dict)
+    lock.setdefault("files", {})
+    return lock
+
+
+def read_bundle_text(folder: Path, relative: str) -> str:
+    """The text of the bundle file `relative`: a regular file inside `folder`, bounded."""
+    if Path(relative).is_absolute() or ".." in Path(relative).parts:
+        raise InputError(f"{folder / LOCK} names {relative!r}, which is not inside the bundle")
+    path = folder / relative
+    try:
+        if not path.resolve().is_relative_to(folder.resolve()):
+            raise FileRefused(f"{path} leads outside the bundle ({path.resolve()})")
+        return read_limited(path, MANIFEST_FILE_LIMIT).decode("utf-8")
+    except FileRefused as error:
+        raise InputError(str(error)) from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text") from None
+    except FileNotFoundError:
+        hint = (f"; {SECRETS}/ is kept out of git: render the bundle again, or copy its "
+                f"{SECRETS}/ folder over" if relative.startswith(f"{SECRETS}/") else "")
+        raise InputError(f"{path} is missing{hint}") from None
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
 
 
 def read_bundle_files(folder: Path) -> tuple[list[tuple[str, str, list[dict[str, Any]]]],
@@ -171,14 +215,16 @@ def read_bundle_files(folder: Path) -> tuple[list[tuple[str, str, list[dict[str,
     """
     from ._layout import file_name, kind_rank  # noqa: PLC0415 - _layout imports nothing of this
 
-    lock = _read_lock(folder)
-    components = [str(c["name"]) for c in lock.get("components") or []]
+    lock = read_lock(folder)
+    components = [str(c.get("name")) for c in _list(lock.get("components"))
+                  if isinstance(c, dict)]
     by_file = {file_name(name): name for name in components}
     merged: dict[str, list[dict[str, Any]]] = {}
-    for relative in sorted(lock.get("files", {})):
+    for relative in sorted(lock["files"]):
         if _holds_objects(relative):
+            text = read_bundle_text(folder, relative)
             merged.setdefault(_stage_path(relative), []).extend(
-                obj for _, obj in split_documents(_read(folder, relative)))
+                obj for _, obj in split_documents(text, origin=str(folder / relative)))
     files = []
     for path in sorted(merged, key=lambda p: (p.split("/")[0], _rank(
             by_file.get(p.rsplit("/", 1)[-1], ""), components))):
@@ -187,25 +233,8 @@ def read_bundle_files(folder: Path) -> tuple[list[tuple[str, str, list[dict[str,
     return files, lock
 
 
-def _read_lock(folder: Path) -> dict[str, Any]:
-    lock_file = folder / LOCK
-    try:
-        lock = yaml.safe_load(lock_file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise RenderError(f"{folder} is not a kfops bundle: cannot read {LOCK} ({error})") from None
-    if not isinstance(lock, dict):
-        raise RenderError(f"{folder} is not a kfops bundle: {LOCK} is not a mapping")
-    return lock
-
-
-def _read(folder: Path, relative: str) -> str:
-    try:
-        return (folder / relative).read_text(encoding="utf-8")
-    except OSError as error:
-        hint = (f"; {SECRETS}/ is kept out of git: render the bundle again, or copy its "
-                f"{SECRETS}/ folder" if relative.startswith(f"{SECRETS}/") else "")
-        raise RenderError(f"{folder / relative}: cannot read ({error.strerror or error})"
-                          f"{hint}") from None
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _stage_path(relative: str) -> str:

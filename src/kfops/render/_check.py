@@ -8,7 +8,7 @@ from pathlib import Path
 from kfops.errors import RenderError
 from kfops.validate import ExtraCrd, ValidationReport, validate_objects
 
-from ._bundle import SCHEMAS, read_bundle_objects
+from ._bundle import SCHEMAS, read_bundle_objects, read_bundle_text
 from ._documents import load_documents
 from ._paths import cache_root
 
@@ -22,7 +22,7 @@ def validate_bundle(
     schemas = folder / SCHEMAS
     if schemas.is_dir():
         # CRDs a Helm chart installs (Karpenter's): kept in the bundle to validate against.
-        extra_crds = (*extra_crds, *_crds_in(schemas))
+        extra_crds = (*extra_crds, *_crds_in(folder))
     version = kubernetes_version or lock.get("kubernetesVersion")
     if not isinstance(version, str):
         raise RenderError(f"{folder}/kfops.lock names no kubernetesVersion; pass one")
@@ -30,7 +30,9 @@ def validate_bundle(
                             cache_dir=cache_dir or cache_root())
 
 
-def _crds_in(folder: Path) -> list[ExtraCrd]:
-    return [ExtraCrd(obj, str(file)) for file in sorted(folder.glob("*.yaml"))
-            for obj in load_documents(file.read_text(encoding="utf-8"))
+def _crds_in(bundle: Path) -> list[ExtraCrd]:
+    files = sorted((bundle / SCHEMAS).glob("*.yaml"))
+    return [ExtraCrd(obj, str(file)) for file in files
+            for obj in load_documents(read_bundle_text(bundle, f"{SCHEMAS}/{file.name}"),
+                                      origin=str(file))
             if obj.get("kind") == "CustomResourceDefinition"]

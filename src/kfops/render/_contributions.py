@@ -135,7 +135,8 @@ class EditableBundle:
 
         Returns how many CRDs `text` holds.
         """
-        crds = [o for o in load_documents(text) if o.get("kind") == "CustomResourceDefinition"]
+        crds = [o for o in load_documents(text, origin=source)
+                if o.get("kind") == "CustomResourceDefinition"]
         self.schemas += [ExtraCrd(crd, source) for crd in crds]
         self.add_file(f"schemas/{file}", text)
         return len(crds)

@@ -12,14 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from kfops.config import kfops_cache_dir
+
 
 def cache_root() -> Path:
     """`KFOPS_CACHE_DIR`, else `$XDG_CACHE_HOME/kfops`, else `~/.cache/kfops`."""
-    explicit = os.environ.get("KFOPS_CACHE_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "kfops"
+    return kfops_cache_dir()
 
 
 def sha256_text(*parts: str) -> str:

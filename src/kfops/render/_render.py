@@ -19,8 +19,15 @@ from kfops.catalog import (
     same_release,
     select_components,
 )
-from kfops.config import LoadedPlatform, PipelinesSettings, UserEntry
-from kfops.errors import ComponentSelectionError, ConfigError, ValidationError
+from kfops.config import (
+    MANIFEST_FILE_LIMIT,
+    FileRefused,
+    LoadedPlatform,
+    PipelinesSettings,
+    UserEntry,
+    read_limited,
+)
+from kfops.errors import ComponentSelectionError, ConfigError, InputError, ValidationError
 from kfops.secrets import StateDir, state_dir_for
 from kfops.validate import ExtraCrd, ValidationReport, Validator, kubernetes_version_problem
 
@@ -82,6 +89,9 @@ class RenderOptions:
     """Features that edit, add or remove objects after assembly (see kfops.platform)."""
     live_users: tuple[UserEntry, ...] = ()
     """Dex users added to the cluster with `kfops user add --live`, kept by an apply."""
+    write_state: bool = True
+    """False (`kfops validate`): values are generated in memory only, and the state directory
+    is read when it exists but never written."""
 
 
 @dataclass
@@ -134,9 +144,10 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
         assembled = assemble(units, built, catalog, installed)
         editable = EditableBundle(assembled.objects, member_labels(loaded.platform.metadata.name),
                                   assembled.warnings)
+        state = options.state or StateDir(options.state_dir or state_dir_for(loaded.path),
+                                          write_through=False)
         context = RenderContext(
-            loaded, catalog, frozenset(installed),
-            options.state or StateDir(options.state_dir or state_dir_for(loaded.path)),
+            loaded, catalog, frozenset(installed), state,
             SourceFetcher(loaded, cache, options.offline), kubernetes, options.live_users,
         )
         for contribution in options.contributions:
@@ -155,11 +166,14 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
         validator.save()
     if not report.ok:
         raise ValidationError(report.problems)
+    if options.write_state:  # only for a valid bundle: a refused render leaves no state behind
+        state.save()
     lock = _lock(loaded, source, workspace=workspace, catalog=catalog, selected=selected,
                  kubernetes=kubernetes, kustomize=kustomize.version,
                  counts={path: len(objs) for path, objs in files.items()})
     _record_contributions(lock, loaded, editable, context.sources.fetched)
-    warnings = [*_catalog_warnings(catalog), *editable.warnings, *report.not_evaluated]
+    warnings = [*loaded.warnings, *_catalog_warnings(catalog), *editable.warnings,
+                *report.not_evaluated]
     bundle = Bundle(files, images, lock, warnings, editable.generated, dict(editable.files))
     return RenderResult(bundle, report, timings, stats.built, stats.cached, workspace.root)
 
@@ -192,7 +206,9 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
 
 def _remote_cache(loaded: LoadedPlatform, cache: Path) -> Path:
     configured = loaded.platform.spec.release.remote_cache
-    return loaded.resolve_path(configured) if configured else cache / "remote"
+    if not configured:
+        return cache / "remote"
+    return loaded.checked_path(configured, "cache", ("spec", "release", "remoteCache"))
 
 
 def _kubernetes_version(loaded: LoadedPlatform, catalog: ReleaseCatalog) -> str:
@@ -305,10 +321,19 @@ def load_extra_crds(folders: Sequence[Path]) -> tuple[ExtraCrd, ...]:
     for folder in folders:
         files = sorted(folder.rglob("*.y*ml")) if folder.is_dir() else [folder]
         for file in files:
-            for obj in load_documents(file.read_text(encoding="utf-8")):
+            for obj in load_documents(_read_manifest(file), origin=str(file)):
                 if obj.get("kind") == "CustomResourceDefinition":
                     found.append(ExtraCrd(obj, str(file)))
     return tuple(found)
+
+
+def _read_manifest(file: Path) -> str:
+    try:
+        return read_limited(file, MANIFEST_FILE_LIMIT).decode("utf-8")
+    except FileRefused as error:
+        raise InputError(str(error)) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read {file}: {error}") from None
 
 
 @dataclass(frozen=True)

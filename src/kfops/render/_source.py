@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kfops.config import LoadedPlatform, is_url
-from kfops.errors import ReleaseSourceError
+from kfops.errors import ConfigError, ReleaseSourceError
 
 from ._http import DownloadError, download, github_base, through_mirror
 from ._paths import sha256_text, staging_dir, tree_digest, write_atomic
@@ -38,9 +38,13 @@ def locate_release(loaded: LoadedPlatform, cache: Path, offline: bool) -> Releas
     origin = release.source or ARCHIVE_URL.format(version=release.version)
     if is_url(origin):
         return _archive_release(origin, cache, offline)
-    root = loaded.resolve_path(origin)
-    return ReleaseSource(_release_root(root, origin), origin, tree_digest(root, cache / "trees"),
-                         False, _git_tag(root))
+    root = loaded.checked_path(origin, "folder", ("spec", "release", "source"))
+    try:
+        release_root = _release_root(root, origin)
+    except ReleaseSourceError as error:  # a folder of the user's that is not a release
+        raise ConfigError([loaded.problem(("spec", "release", "source"), str(error))]) from None
+    return ReleaseSource(release_root, origin, tree_digest(root, cache / "trees"), False,
+                         _git_tag(root))
 
 
 def _git_tag(folder: Path) -> str | None:

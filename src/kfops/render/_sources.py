@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from kfops.config import LoadedPlatform, is_url
-from kfops.errors import RenderError
+from kfops.config import MANIFEST_FILE_LIMIT, FileRefused, LoadedPlatform, is_url
+from kfops.errors import InputError, RenderError
 
+from ._documents import load_documents
 from ._http import DownloadError, download, github_base, through_mirror
 from ._paths import sha256_text, write_atomic
 
@@ -28,13 +30,19 @@ class SourceFetcher:
         if is_url(source):
             data = self._cached(source)
         else:
-            path = self.loaded.resolve_path(source)
             try:
-                data = path.read_bytes()
-            except OSError as error:
-                raise RenderError(f"cannot read {source} ({path}): {error.strerror}") from None
+                data = self.loaded.read_file(source, MANIFEST_FILE_LIMIT)
+            except FileRefused as error:
+                raise InputError(str(error)) from None
         self.fetched[source] = hashlib.sha256(data).hexdigest()
-        return data.decode("utf-8")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{source} is not UTF-8 text (a YAML manifest is)") from None
+
+    def documents(self, source: str) -> list[dict[str, Any]]:
+        """The mapping documents of the manifest `source`, parsed within bounds."""
+        return load_documents(self.read(source), origin=source)
 
     def join(self, folder: str, name: str) -> str:
         """`name` inside the folder `folder` (a URL or a path)."""
@@ -48,7 +56,8 @@ class SourceFetcher:
             raise RenderError(f"{url} is not in the cache ({file}) and --offline forbids "
                               "fetching it; give a local path instead")
         try:
-            data = download(through_mirror(url, github_base()), timeout=120)
+            data = download(through_mirror(url, github_base()), timeout=120,
+                            limit=MANIFEST_FILE_LIMIT)
         except DownloadError as error:
             raise RenderError(f"cannot fetch {url}: {error}") from None
         write_atomic(file, data)

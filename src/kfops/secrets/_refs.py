@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from kfops.config import LoadedPlatform, SecretRef
+from kfops.config import SECRET_FILE_LIMIT, FileRefused, LoadedPlatform, SecretRef
 from kfops.errors import OperationError
 
 from ._state import StateDir
@@ -22,9 +22,12 @@ def resolve(ref: SecretRef, loaded: LoadedPlatform, state: StateDir, name: str) 
             raise SecretUnavailable(f"environment variable {ref.env} is not set")
         return value
     if ref.file is not None:
-        path = loaded.resolve_path(ref.file)
+        # The same rules as the platform file's check: a regular file below 1 MiB, inside the
+        # allowed folders (read again here, so a file swapped since the check is caught too).
         try:
-            return path.read_text(encoding="utf-8").strip()
-        except OSError as error:
-            raise SecretUnavailable(f"cannot read {path}: {error.strerror or error}") from None
+            return loaded.read_file(ref.file, SECRET_FILE_LIMIT).decode("utf-8").strip()
+        except FileRefused as error:
+            raise SecretUnavailable(str(error)) from None
+        except UnicodeDecodeError:
+            raise SecretUnavailable(f"{ref.file} is not UTF-8 text") from None
     return state.generated(name)

@@ -39,12 +39,17 @@ class StateDir:
     never logged. A value the cluster already holds can be adopted with
     :meth:`adopt` (apply does this) so that a second administrator does not
     rotate it by accident.
+
+    With `write_through=False` new values stay in memory until :meth:`save`: a
+    render saves them only once the bundle is valid, and `kfops validate` and
+    `kfops plan` never do (they read an existing state, and write nothing).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, write_through: bool = True) -> None:
         self.path = path
+        self.write_through = write_through
         self._values: dict[str, str] | None = None
-        self._in_memory = False
+        self._unsaved = False
 
     @classmethod
     def scratch(cls, path: Path) -> StateDir:
@@ -53,16 +58,14 @@ class StateDir:
         What `plan` uses: it renders exactly as apply would, and nothing reaches
         the disk (no temporary copy that a killed process could leave behind).
         """
-        state = cls(path)
-        state._in_memory = True
-        return state
+        return cls(path, write_through=False)
 
     def generated(self, name: str, make: Callable[[], str] = random_token) -> str:
         """The value called `name`, made with `make` the first time it is asked for."""
         values = self._load()
         if name not in values:
             values[name] = make()
-            self._save(values)
+            self._changed()
         return values[name]
 
     def adopt(self, name: str, value: str) -> None:
@@ -70,15 +73,25 @@ class StateDir:
         values = self._load()
         if values.get(name) != value:
             values[name] = value
-            self._save(values)
+            self._changed()
+
+    def save(self) -> None:
+        """Write values made or adopted since the last save (nothing when there are none)."""
+        if self._unsaved and self._values is not None:
+            self._save(self._values)
+            self._unsaved = False
+
+    def _changed(self) -> None:
+        self._unsaved = True
+        if self.write_through:
+            self.save()
 
     def forget(self, names: set[str]) -> None:
         """Drop the values called `names`, so the next render generates new ones (rotation)."""
         values = self._load()
         if names & set(values):
-            remaining = {k: v for k, v in values.items() if k not in names}
-            self._save(remaining)
-            self._values = remaining
+            self._values = {k: v for k, v in values.items() if k not in names}
+            self._changed()
 
     def names(self) -> list[str]:
         """The names of the values kept (never the values)."""
@@ -103,8 +116,6 @@ class StateDir:
         return self._values
 
     def _save(self, values: dict[str, str]) -> None:
-        if self._in_memory:
-            return
         temp = None
         try:
             if not self.path.is_dir():

@@ -18,7 +18,7 @@ from typing import Literal
 
 from kfops.catalog import KARPENTER_CHART, KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT
 from kfops.config import KARPENTER_VERSION, LoadedPlatform
-from kfops.errors import ConfigError
+from kfops.errors import ConfigError, InputError
 
 NodeProvisioning = Literal["karpenter", "auto"]
 KARPENTER_IDENTITY = "karpentermsi"
@@ -55,8 +55,15 @@ def aks_script(loaded: LoadedPlatform, node_provisioning: NodeProvisioning = "ka
 
 
 def _filled(script: str, **values: str) -> str:
-    """A script template of the package with each @NAME@ replaced by its value."""
+    """A script template of the package with each @NAME@ replaced by its value.
+
+    Values are checked by the platform model (Azure's naming rules) and quoted
+    with shlex.quote; a line break is refused here as well, because a value also
+    lands in the script's comments, where quoting does not hold.
+    """
     text = (resources.files("kfops.targets") / "scripts" / script).read_text(encoding="utf-8")
     for name, value in values.items():
+        if "\n" in value or "\r" in value:
+            raise InputError(f"kfops aks script: {name} holds a line break; nothing was written")
         text = text.replace(f"@{name.upper()}@", value)
     return text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kfops.catalog import METALLB_NAMESPACE
-from kfops.render import EditableBundle, RenderContext, load_documents
+from kfops.render import EditableBundle, RenderContext
 
 POOL = "kubeflow"
 
@@ -25,7 +25,7 @@ class MetalLB:
             bundle.warn(f"spec.metallb: the gateway Service is {platform.service_type} and no "
                         "spec.ingress.ingressClass is set, so no Service of this platform "
                         "asks MetalLB for an address")
-        for obj in load_documents(context.sources.read(spec.source)):
+        for obj in context.sources.documents(spec.source):
             bundle.add(obj, "metallb", "spec.metallb", prereq=True)
         # A separate component: MetalLB's webhook checks these, so they go after it is ready.
         bundle.add({

@@ -12,7 +12,7 @@ from kfops.catalog import (
     NFS_STORAGE_CLASS,
 )
 from kfops.config import Nfs
-from kfops.render import EditableBundle, RenderContext, load_documents
+from kfops.render import EditableBundle, RenderContext
 
 _CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "StorageClass", "Namespace"}
 
@@ -28,8 +28,7 @@ class NfsStorage:
         if nfs is None:
             return
         objects = [obj for name in NFS_FILES
-                   for obj in load_documents(context.sources.read(
-                       context.sources.join(nfs.source, name)))]
+                   for obj in context.sources.documents(context.sources.join(nfs.source, name))]
         provisioner = _provisioner_name(objects)
         bundle.add({"apiVersion": "v1", "kind": "Namespace",
                     "metadata": {"name": NFS_NAMESPACE}}, "nfsProvisioner", "spec.storage.nfs",
