@@ -8,6 +8,7 @@ touched; 1: the operation failed)::
     ├── InputError                 exit 2: the user's input is wrong
     │   ├── ConfigError            platform.yaml problems, each with YAML path and line
     │   ├── ComponentSelectionError  a component switched off that another needs
+    │   ├── KubeconfigError        no kubeconfig, an unreadable one, or a context it lacks
     │   └── ValidationError        rendered objects that fail schema or policy checks
     └── OperationError             exit 1: the input is fine, the work failed
         ├── Busy                   another kfops command holds the platform file or the install
@@ -22,8 +23,12 @@ touched; 1: the operation failed)::
             ├── Forbidden          401/403: which permission is missing
             ├── InvalidObject      400/422: the API server rejected an object
             ├── Unavailable        429, 5xx, connection and timeout errors (retryable)
+            ├── Unreachable        the first request found no API server (refused, unknown
+            │                      host, TLS failure): not retried; names server and context
             ├── MissingPrerequisite  something installed outside kfops (Helm) is missing
             ├── WaitTimeout        a wait gave up; says what was not ready and why
+            ├── WorkloadFailed     a workload's pods cannot start by themselves (image pull,
+            │                      crash loop, missing config, no node): reason, last event
             ├── DataProtected      a deletion would lose data; nothing was deleted
             └── AnotherInstall     another kfops install holds the cluster (--adopt)
 """
@@ -45,6 +50,7 @@ __all__ = [
     "InputError",
     "InvalidObject",
     "KfopsError",
+    "KubeconfigError",
     "KustomizeError",
     "MissingPrerequisite",
     "ObjectConflict",
@@ -54,9 +60,11 @@ __all__ = [
     "RemoteBaseError",
     "RenderError",
     "Unavailable",
+    "Unreachable",
     "ValidationError",
     "ValidationProblem",
     "WaitTimeout",
+    "WorkloadFailed",
 ]
 
 
@@ -66,8 +74,9 @@ class KfopsError(Exception):
     exit_code: int = 1
 
     def lines(self) -> list[str]:
-        """The message as the lines the CLI prints."""
-        return str(self).splitlines() or [type(self).__name__]
+        """The message as the lines the CLI prints, then any notes added on the way up."""
+        return (str(self).splitlines() or [type(self).__name__]) + list(
+            getattr(self, "__notes__", []))
 
 
 class InputError(KfopsError):
@@ -125,6 +134,10 @@ class ValidationProblem:
 
     def __str__(self) -> str:
         return f"{self.object_id}: {self.field or '(object)'}: {self.message}"
+
+
+class KubeconfigError(InputError):
+    """No kubeconfig, an unreadable one, or a context (--context) it does not define."""
 
 
 class ValidationError(InputError):
@@ -187,12 +200,24 @@ class Unavailable(ClusterError):
         self.retry_after = retry_after
 
 
+class Unreachable(ClusterError):
+    """The first request found no API server: connection refused, a host that does not
+    resolve, a TLS failure. A wrong address or certificate does not heal, so it is not retried
+    (a connection lost later in a run is Unavailable, and is)."""
+
+
 class MissingPrerequisite(ClusterError):
     """The cluster lacks something installed outside kfops (e.g. a Helm chart); nothing changed."""
 
 
 class WaitTimeout(ClusterError):
     """Something did not become ready in time; the message lists what and why."""
+
+
+class WorkloadFailed(ClusterError):
+    """A workload's pods cannot become ready by themselves (an image that cannot be pulled, a
+    crash loop, a missing ConfigMap or Secret, no node that fits); the message names each
+    workload, the reason and its last event."""
 
 
 class DataProtected(ClusterError):

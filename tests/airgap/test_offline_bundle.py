@@ -3,20 +3,26 @@ installs kfops with `pip install --no-index`, and a changed byte is caught."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import subprocess
 import sys
 import tarfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from kfops.airgap import build_wheelhouse
 from kfops.cli import main
+from kfops.config import load_platform
+from kfops.platform import render_platform
+from kfops.render import RenderOptions
 from tests.conftest import MANIFESTS, REMOTE_CACHE, UPSTREAM
-from tests.helpers.oci import Layout, insecure_registries_conf, layer, push, running_registry
+from tests.helpers.oci import Layout, layer, push, running_registry, standing_in_registries_conf
 
 METALLB = UPSTREAM / "prereqs/metallb-v0.16.1/metallb-native.yaml"
 
@@ -29,38 +35,64 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+#: A small platform (no Knative: its images are pinned by digest, which no test image can
+#: have), so every image of its images.txt can stand in a local registry.
+PLATFORM = (
+    "apiVersion: kfops.io/v1alpha1\nkind: Platform\nmetadata: {name: lab}\nspec:\n"
+    "  target: local\n  release:\n    version: \"26.03\"\n"
+    f"    source: {MANIFESTS / '26.03'}\n    remoteCache: {REMOTE_CACHE}\n"
+    "  components: {pipelines: false, katib: false, kserve: false, knativeServing: false,\n"
+    "    notebooks: false, tensorboards: false, volumes: false, trainer: false,\n"
+    "    sparkOperator: false}\n"
+    "  ingress: {serviceType: LoadBalancer}\n"
+    f"  metallb:\n    source: {METALLB}\n    addresses: [192.168.1.240-192.168.1.250]\n")
+
+
+@dataclass
+class Connected:
+    """The connected machine: the platform file, its images (standing in a local registry that
+    skopeo reads instead of ghcr.io, quay.io, ...) and the folder they are saved to."""
+
+    platform: Path
+    images: list[str]
+    saved: Path
+
+    def save(self, *images: str) -> None:
+        """`kfops images save` of `images`, or of the platform's images.txt when none given."""
+        source = ["-f", str(self.platform)]
+        if images:
+            listing = self.saved.parent / "some-images.txt"
+            listing.write_text("".join(f"{i}\n" for i in images))
+            source = ["--images", str(listing)]
+        assert main(["images", "save", str(self.saved), *source, "--offline", "-o", "json"]) == 0
+
+
 @pytest.fixture
-def saved_images(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+def connected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Connected]:
+    platform = tmp_path / "connected" / "platform.yaml"
+    platform.parent.mkdir()
+    platform.write_text(PLATFORM)
+    images = render_platform(load_platform(platform), RenderOptions(offline=True)).bundle.images
     with running_registry(tmp_path / "registry") as registry:
-        insecure_registries_conf(Path(os.environ["HOME"]), [registry.host])
+        standing_in_registries_conf(Path(os.environ["HOME"]), registry.host,
+                                    sorted({i.split("/", 1)[0] for i in images}))
         layout = Layout(tmp_path / "build")
-        base = layer("base.bin", 100_000, seed=3)
-        layout.image("one", [base, layer("one.bin", 10_000, seed=4)])
-        layout.image("two", [base, layer("two.bin", 10_000, seed=5)])
-        listing = tmp_path / "images.txt"
-        for ref in ("one", "two"):
-            push(layout.root, ref, f"{registry.host}/kit/{ref}:1")
-        listing.write_text(f"{registry.host}/kit/one:1\n{registry.host}/kit/two:1\n")
-        assert main(["images", "save", str(tmp_path / "saved"), "--images", str(listing),
-                     "-f", str(tmp_path / "none.yaml")]) == 0
+        base = layer("base.bin", 50_000, seed=3)
+        for number, image in enumerate(images):
+            layout.image(f"i{number}", [base, layer(f"{number}.bin", 2_000, seed=number)])
+            push(layout.root, f"i{number}", f"{registry.host}/{image}")
+        yield Connected(platform, images, tmp_path / "saved")
     capsys.readouterr()
-    return tmp_path / "saved"
 
 
 def test_kit_renders_offline_installs_kfops_and_catches_changes(
-        tmp_path: Path, saved_images: Path, wheelhouse: Path,
+        tmp_path: Path, connected: Connected, wheelhouse: Path,
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    platform = tmp_path / "connected" / "platform.yaml"
-    platform.parent.mkdir()
-    platform.write_text(
-        "apiVersion: kfops.io/v1alpha1\nkind: Platform\nmetadata: {name: lab}\nspec:\n"
-        "  target: local\n  release:\n    version: \"26.03\"\n"
-        f"    source: {MANIFESTS / '26.03'}\n    remoteCache: {REMOTE_CACHE}\n"
-        "  ingress: {serviceType: LoadBalancer}\n"
-        f"  metallb:\n    source: {METALLB}\n    addresses: [192.168.1.240-192.168.1.250]\n")
+    connected.save()
+    capsys.readouterr()
     kit = tmp_path / "kit.tar"
-    assert main(["bundle", "create", str(kit), "-f", str(platform), "--offline",
-                 "--images-from", str(saved_images), "--wheelhouse", str(wheelhouse),
+    assert main(["bundle", "create", str(kit), "-f", str(connected.platform), "--offline",
+                 "--images-from", str(connected.saved), "--wheelhouse", str(wheelhouse),
                  "-o", "json"]) == 0
     packed = json.loads(capsys.readouterr().out)
     assert packed["files"] > 1000 and kit.stat().st_mode & 0o777 == 0o600
@@ -85,7 +117,7 @@ def test_kit_renders_offline_installs_kfops_and_catches_changes(
     assert (offline / "rerendered/images.txt").read_text() == \
         (root / "bundle/images.txt").read_text()
     saved = json.loads((root / "images/images.json").read_text())["images"]
-    assert [i["source"].rsplit("/", 2)[-2:] for i in saved] == [["kit", "one:1"], ["kit", "two:1"]]
+    assert sorted(i["source"] for i in saved) == sorted(connected.images)
 
     # pip installs kfops from the wheelhouse alone.
     venv = tmp_path / "venv"
@@ -109,6 +141,96 @@ def test_kit_renders_offline_installs_kfops_and_catches_changes(
                 target.addfile(member, data)
     assert main(["bundle", "verify", str(tampered)]) == 1
     assert "changed: bundle/images.txt" in capsys.readouterr().out
+
+
+def layer_of(saved: Path, image: str) -> str:
+    """The digest of the last layer of a saved image (read from the layout, as skopeo wrote)."""
+    entry = next(i for i in json.loads((saved / "images.json").read_text())["images"]
+                 if i["source"] == image)
+    manifest = json.loads((saved / "oci/blobs" / entry["digest"].replace(":", "/")).read_text())
+    return str(manifest["layers"][-1]["digest"])
+
+
+def test_create_names_what_the_saved_images_lack_and_writes_nothing(
+        tmp_path: Path, connected: Connected, wheelhouse: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    missing, *held = connected.images
+    connected.save(*held)  # saved before the platform gained an image
+    kit = tmp_path / "out" / "kit.tar"
+    create = ["bundle", "create", str(kit), "-f", str(connected.platform), "--offline",
+              "--images-from", str(connected.saved), "--wheelhouse", str(wheelhouse)]
+    capsys.readouterr()
+
+    assert main(create) == 1
+    err = capsys.readouterr().err
+    assert f"lacks 1 of the {len(connected.images)} images the platform needs" in err
+    assert f"{missing}: not saved (not in images.json)" in err
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+    # A blob lost from the layout (a disk or a copy that went wrong) is named by digest ...
+    connected.save()
+    lost = layer_of(connected.saved, held[0])
+    (connected.saved / "oci/blobs" / lost.replace(":", "/")).unlink()
+    capsys.readouterr()
+    assert main(create) == 1
+    assert f"{held[0]}: blob {lost} is missing" in capsys.readouterr().err
+    assert not kit.exists()
+
+    # ... and saving again puts it back (an image is skipped only when held whole).
+    connected.save()
+    assert (connected.saved / "oci/blobs" / lost.replace(":", "/")).is_file()
+    assert main([*create, "-o", "json"]) == 0 and kit.is_file()
+
+
+def rewrite_kit(kit: Path, target: Path, change: Callable[[str, bytes], bytes | None]) -> None:
+    """A copy of `kit` with each file passed through `change` (None drops it) and the
+    checksums written anew, as a hand-made or older kit could be: consistent, not complete."""
+    files: dict[str, bytes] = {}
+    with tarfile.open(kit) as source:
+        for member in source.getmembers():
+            handle = source.extractfile(member) if member.isfile() else None
+            if handle is not None:
+                top, _, name = member.name.partition("/")
+                changed = change(name, handle.read())
+                if changed is not None:
+                    files[name] = changed
+    files.pop("checksums.sha256")
+    files["checksums.sha256"] = "".join(
+        f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(files.items())
+    ).encode()
+    with tarfile.open(target, "w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(f"{top}/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def test_verify_names_images_the_kit_lacks(tmp_path: Path, connected: Connected,
+                                           wheelhouse: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    connected.save()
+    kit = tmp_path / "kit.tar"
+    assert main(["bundle", "create", str(kit), "-f", str(connected.platform), "--offline",
+                 "--images-from", str(connected.saved), "--wheelhouse", str(wheelhouse),
+                 "-o", "json"]) == 0
+    first, second = connected.images[:2]
+    lost = layer_of(connected.saved, second)
+
+    def incomplete(name: str, data: bytes) -> bytes | None:
+        if name == "images/images.json":
+            listing = json.loads(data)
+            listing["images"] = [i for i in listing["images"] if i["source"] != first]
+            return json.dumps(listing).encode()
+        return None if name == "images/oci/blobs/" + lost.replace(":", "/") else data
+
+    partial = tmp_path / "partial.tar"
+    rewrite_kit(kit, partial, incomplete)
+    capsys.readouterr()
+
+    assert main(["bundle", "verify", str(partial), "-o", "json"]) == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert problems == [f"image {first}: not saved (not in images.json)",
+                        f"image {second}: blob {lost} is missing"]
 
 
 def _objects(bundle: Path) -> list[str]:

@@ -136,16 +136,6 @@ def test_bad_platform_file_touches_nothing(tmp_path: Path, kubeconfig: Path,
     assert emulator.state.requests == []
 
 
-def test_unreachable_cluster_exits_1_without_traceback(platform_file: PlatformWriter,
-                                                       tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "status", "-f", str(platform_file()), "--offline",
-                       "--kubeconfig", str(tmp_path / "missing"))
-    assert code == 1
-    assert "kubeconfig" in err and "does not exist" in err
-    assert "Traceback" not in err
-
-
 def test_status_and_uninstall_without_a_platform_file(platform_file: PlatformWriter,
                                                       kubeconfig: Path,
                                                       emulator: RunningEmulator,

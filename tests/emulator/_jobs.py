@@ -13,8 +13,12 @@ What `kfops gpu test` watches, simplified from what Kubernetes documents:
   (https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/,
   https://kubernetes.io/docs/tasks/configure-pod-container/extended-resource/).
   Simpler: CPU and memory are not counted, and one pod runs per Job.
-- With `Settings.provision_node` set, a pending unschedulable pod makes that
-  Node appear `provision_delay` seconds later, as Karpenter does.
+- The scheduler records a FailedScheduling Event for a pod it cannot place.
+  With `Settings.provision_node` set, Karpenter records a Nominated Event ("Pod
+  should schedule on: nodeclaim/...") for it and that Node appears
+  `provision_delay` seconds later
+  (https://karpenter.sh/docs/concepts/scheduling/; Karpenter's events:
+  kubernetes-sigs/karpenter pkg/controllers/provisioning/scheduling/events.go).
 - The kubelet pulls the image (or reports `ErrImagePull` when
   `Settings.image_pull_error`) and runs the container: the pod Succeeds, and
   its log lists one `GPU n: ...` line per nvidia.com/gpu the node has, as
@@ -25,6 +29,8 @@ from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING, Any
+
+from ._kubelet import record_event
 
 if TYPE_CHECKING:
     from ._state import ApiState
@@ -102,10 +108,17 @@ def _pending(state: ApiState, key: tuple[str, str, str, str], pod: dict[str, Any
         if why:
             reasons[why] = reasons.get(why, 0) + 1
     detail = ", ".join(f"{count} {why}" for why, count in sorted(reasons.items()))
+    message = f"0/{len(nodes)} nodes are available: {detail or 'no nodes'}."
     state.report_status(key, {"phase": "Pending", "conditions": [{
         "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-        "message": f"0/{len(nodes)} nodes are available: {detail or 'no nodes'}."}]})
+        "message": message}]})
     wanted = state.settings.provision_node
+    if state.pod_states.get(key) != "Unschedulable":
+        state.pod_states[key] = "Unschedulable"
+        record_event(state, pod, "FailedScheduling", message, component="default-scheduler")
+        if wanted is not None:
+            record_event(state, pod, "Nominated", "Pod should schedule on: nodeclaim/"
+                         f"{wanted['metadata']['name']}", kind="Normal", component="karpenter")
     if wanted is None:
         return
     due = state.provision_at.setdefault(key, time.monotonic() + state.settings.provision_delay)

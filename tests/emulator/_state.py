@@ -72,6 +72,12 @@ Kubernetes documentation it follows and says where it is simpler:
 - With `jobs` on, Jobs get a pod that is scheduled, run and logged as
   `_jobs` describes (for `kfops gpu test`); GET /version reports
   `server_version`.
+- Workloads named in `failing` stay unavailable, with a pod and Events in the
+  state the kubelet or scheduler reports for the chosen reason (ImagePullBackOff,
+  ErrImagePull, CrashLoopBackOff, CreateContainerConfigError, Unschedulable),
+  until `failing_for` seconds after their last change, as `_kubelet` describes
+  (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/,
+  https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/).
 - Authorization: a request whose verb, resource and namespace `deny` lists is refused
   with 403 Forbidden before anything else happens, as the API server's authorizer
   answers a user RBAC does not allow
@@ -108,6 +114,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._jobs import run_jobs
+from ._kubelet import pod_key, run_failing_workloads
 
 Leaf = tuple[str, ...]
 Key = tuple[str, str, str, str]
@@ -142,6 +149,8 @@ class Stored:
     """manager -> leaf paths it applied last."""
     ready_at: float = 0.0
     """When a CRD is Established, a workload available (the delay as set at its last change)."""
+    changed_at: float = 0.0
+    """When the object last changed (time.monotonic)."""
 
 
 @dataclass
@@ -161,6 +170,14 @@ class Settings:
     provision_delay: float = 0.0
     server_version: str = "1.34"
     """What GET /version reports (major.minor)."""
+    failing: dict[str, str] = field(default_factory=dict)
+    """Workloads ("namespace/name") kept unavailable, each with what its pod shows:
+    ErrImagePull, ImagePullBackOff, CrashLoopBackOff, CreateContainerConfigError or
+    Unschedulable (see _kubelet)."""
+    failing_for: float | None = None
+    """Seconds after a failing workload's last change until its pod recovers (None: never)."""
+    crash_restarts: int = 5
+    """How often a CrashLoopBackOff pod reports its container restarted."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +220,8 @@ class ApiState:
         self.logs: dict[tuple[str, str], str] = {}
         """Pods' logs by (namespace, name), as the kubelet would serve them."""
         self.provision_at: dict[Key, float] = {}
+        self.pod_states: dict[Key, str] = {}
+        """What the emulated kubelet last reported for each pod of a failing workload."""
         self.denied: set[tuple[str, str, str]] = set()
         """(verb, plural, namespace) the credentials may not use ("" namespace: any)."""
         namespaces = self.builtin[("", "namespaces")]
@@ -262,6 +281,8 @@ class ApiState:
         """What controllers would have done by now (run before every request)."""
         if self.settings.jobs:
             run_jobs(self)
+        if self.settings.failing:
+            run_failing_workloads(self)
         if self.settings.profile_controller:
             self._make_profile_namespaces()
 
@@ -285,6 +306,27 @@ class ApiState:
                         "name": name, "uid": stored.obj["metadata"]["uid"],
                         "controller": True, "blockOwnerDeletion": True}]}},
                 {"profile-controller": set()}, dry_run=False)
+
+    def workloads(self) -> Iterator[tuple[Key, Stored]]:
+        """Every stored Deployment, StatefulSet and DaemonSet."""
+        for group, plural in sorted(_WORKLOADS):
+            for key in sorted(self._indexed(group, plural)):
+                yield key, self.objects[key]
+
+    def kept_failing(self, key: Key, stored: Stored) -> bool:
+        """Whether a workload is held unavailable by `Settings.failing` right now."""
+        if f"{key[2]}/{key[3]}" not in self.settings.failing:
+            return False
+        recovers = self.settings.failing_for
+        return recovers is None or time.monotonic() < stored.changed_at + recovers
+
+    def _available(self, key: Key, stored: Stored) -> bool:
+        if time.monotonic() < stored.ready_at:
+            return False
+        if f"{key[2]}/{key[3]}" not in self.settings.failing:
+            return True
+        # As the workload controller sees it: available once the kubelet reports its pod running.
+        return self.pod_states.get(pod_key(key, stored.obj["kind"])) == "Running"
 
     def pod_log(self, namespace: str, name: str) -> str:
         """A pod's log; 400 while its container has not run (as the API server answers)."""
@@ -362,8 +404,9 @@ class ApiState:
                 {"type": "Established", "status": established},
             ], "acceptedNames": obj["spec"]["names"]}
         if (kind.group, kind.plural) in _WORKLOADS:
-            obj["status"] = _workload_status(
-                obj, time.monotonic() >= stored.ready_at)
+            metadata = obj["metadata"]
+            key = self._key(kind, metadata.get("namespace", ""), metadata["name"])
+            obj["status"] = _workload_status(obj, self._available(key, stored))
         return obj
 
     # ---- writes ------------------------------------------------------------------------
@@ -549,8 +592,10 @@ class ApiState:
             metadata["resourceVersion"] = str(next(self._versions))
             if previous is not None and previous.obj.get("spec") != obj.get("spec"):
                 metadata["generation"] = int(old.get("generation", 1)) + 1
+        now = time.monotonic()
         stored = Stored(obj, owners, previous.ready_at if unchanged and previous
-                        else time.monotonic() + self._delay(kind))
+                        else now + self._delay(kind),
+                        previous.changed_at if unchanged and previous else now)
         if not dry_run:
             self.objects[key] = stored
             self._indexed(key[0], key[1]).add(key)
@@ -639,7 +684,7 @@ class ApiState:
                 continue
             pod_labels = ((stored.obj["spec"].get("template") or {}).get("metadata") or {}).get(
                 "labels") or {}
-            ready = time.monotonic() >= stored.ready_at
+            ready = self._available(key, stored)
             if ready and selector and all(pod_labels.get(k) == v for k, v in selector.items()):
                 return True
         return False

@@ -306,6 +306,40 @@ def test_runs_on_its_own_with_its_controllers_and_writes_a_kubeconfig(tmp_path: 
     assert server.returncode == 0
 
 
+def test_a_failing_workload_has_a_pod_and_events_as_the_kubelet_reports_them(
+        emulator: RunningEmulator, cluster: Cluster) -> None:
+    emulator.state.settings.failing = {"default/web": "ImagePullBackOff"}
+    emulator.state.settings.failing_for = 0.5
+    cluster.apply({"apiVersion": "apps/v1", "kind": "Deployment",
+                   "metadata": {"name": "web", "namespace": "default"},
+                   "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {
+                                "containers": [{"name": "web", "image": "example.com/web:1"}]}}}})
+
+    [pod] = cluster.list("v1", "Pod", "default", {"app": "web"})
+    waiting = pod["status"]["containerStatuses"][0]["state"]["waiting"]
+    assert waiting == {"reason": "ImagePullBackOff",
+                       "message": 'Back-off pulling image "example.com/web:1"'}
+    assert pod["metadata"]["ownerReferences"][0]["kind"] == "Deployment"
+    events = cluster.list("v1", "Event", "default")
+    assert [e["reason"] for e in events] == ["Scheduled", "Pulling", "Failed", "Failed",
+                                             "BackOff", "Failed"]
+    assert all(e["involvedObject"]["name"] == pod["metadata"]["name"] for e in events)
+    live = cluster.get("apps/v1", "Deployment", "web", "default")
+    assert live is not None and live["status"]["availableReplicas"] == 0
+
+    def recovered() -> bool:
+        deployment = cluster.get("apps/v1", "Deployment", "web", "default")
+        return deployment is not None and deployment["status"]["availableReplicas"] == 1
+
+    _wait_until(recovered)
+    [pod] = cluster.list("v1", "Pod", "default", {"app": "web"})
+    assert pod["status"]["phase"] == "Running"
+    assert [e["reason"] for e in cluster.list("v1", "Event", "default")][-1] == "Started"
+    cluster.delete("apps/v1", "Deployment", "web", "default")
+    assert cluster.list("v1", "Pod", "default") == []  # the pod goes with its owner
+
+
 def _lease(name: str, **spec: Any) -> dict[str, Any]:
     return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
             "metadata": {"name": name, "namespace": "kube-system"}, "spec": spec}

@@ -20,7 +20,7 @@ from tests.emulator import RunningEmulator
 from tests.helpers.presets import fill, offline
 
 DEVICE_PLUGIN = UPSTREAM / "prereqs/nvidia-device-plugin-v0.20.0/nvidia-device-plugin.yml"
-QUICK = WaitSettings(timeout=3, interval=0.02)
+QUICK = WaitSettings(timeout=3, interval=0.02, failure_grace=0)
 TAINT = [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}]
 
 
@@ -64,6 +64,19 @@ def test_gpu_test_without_a_gpu_node_says_no_node(cluster: Cluster, jobs: Runnin
            "taint {dedicated: ml}" in report.detail
     assert "nvidia.com/gpu=true:NoSchedule" in report.detail
     assert report.node is None and leftovers(cluster) == []
+
+
+def test_gpu_test_stops_at_once_on_the_reasons_apply_stops_on(cluster: Cluster,
+                                                              jobs: RunningEmulator) -> None:
+    add_node(cluster, jobs, node("cpu-1"))
+    # No autoscaler nominates a node: Unschedulable is one of the FAILING_REASONS apply and
+    # status use. A timeout this long would stop the test first.
+    waits = WaitSettings(timeout=3600, interval=0.02, failure_grace=0)
+    report = GpuTest(cluster, Taint(), waits=waits).run()
+    assert report.failed_step == "no node"
+    assert "the scheduler says: 0/1 nodes are available: 1 Insufficient nvidia.com/gpu" \
+        in report.detail
+    assert leftovers(cluster) == []
 
 
 def test_gpu_test_on_a_tainted_gpu_node_sees_the_gpu(cluster: Cluster,

@@ -155,6 +155,18 @@ def insecure_registries_conf(home: Path, hosts: Sequence[str]) -> Path:
     return path
 
 
+def standing_in_registries_conf(home: Path, registry: str, hosts: Sequence[str]) -> Path:
+    """The user's registries.conf sending every reference of `hosts` (ghcr.io, quay.io, ...)
+    to `registry`/<host>/... instead, so skopeo copies "public" images from 127.0.0.1 and
+    never from the internet (registries.conf `prefix` and `location`)."""
+    path = home / ".config/containers/registries.conf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'[[registry]]\nlocation = "{registry}"\ninsecure = true\n\n' + "".join(
+        f'[[registry]]\nprefix = "{host}"\nlocation = "{registry}/{host}"\ninsecure = true\n\n'
+        for host in hosts))
+    return path
+
+
 def push(layout: Path, ref: str, target: str) -> None:
     """Copy image `ref` of an OCI layout to `docker://target` (every architecture)."""
     subprocess.run(["skopeo", "copy", "--all", "--preserve-digests", "--dest-tls-verify=false",

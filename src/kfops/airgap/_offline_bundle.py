@@ -37,7 +37,7 @@ from kfops.render import (
     write_bundle,
 )
 
-from ._archive import INDEX
+from ._archive import INDEX, SavedFolder, missing_images
 
 CHECKSUMS = "checksums.sha256"
 _CHUNK = 1 << 20
@@ -69,12 +69,26 @@ def create_offline_bundle(out: Path, loaded: LoadedPlatform, result: RenderResul
                           cache_dir: Path | None = None) -> Packed:
     """Pack the render, its inputs, the saved `images` folder and a `wheelhouse` into `out`."""
     top = f"kfops-offline-{loaded.platform.metadata.name}"
+    _check_saved(result.bundle.images, images)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         return _create(out, top, loaded, result, images=images, wheelhouse=wheelhouse,
                        cache_dir=cache_dir)
     except OSError as error:
         raise BundleArchiveError(f"cannot write {out}: {error}") from None
+
+
+def _check_saved(images: list[str], folder: Path) -> None:
+    """Every image of the platform in the saved folder, by digest; else nothing is written."""
+    if not (folder / INDEX).is_file():
+        raise BundleArchiveError(f"{folder} is not a saved-images folder (no {INDEX}); write "
+                                 "one with kfops images save")
+    missing = missing_images(images, SavedFolder(folder))
+    if missing:
+        raise BundleArchiveError(
+            f"{folder} lacks {len(missing)} of the {len(images)} images the platform needs "
+            "(images.txt), so no kit was written; `kfops images save "
+            f"{folder} -f PLATFORM` saves what is missing:\n  " + "\n  ".join(missing))
 
 
 def _create(out: Path, top: str, loaded: LoadedPlatform, result: RenderResult, *,
@@ -93,9 +107,13 @@ def _create(out: Path, top: str, loaded: LoadedPlatform, result: RenderResult, *
         _copy_folder(wheelhouse, root / "wheelhouse", f"{wheelhouse} holds no kfops wheel",
                      "kfops-*.whl")
         _offline_platform(loaded, root, moved, inputs.remote_cache.is_dir())
-        files = _write_checksums(root)
+        digests = _write_checksums(root)
+        corrupt = _blob_mismatches(digests)
+        if corrupt:
+            raise BundleArchiveError(f"{images} holds damaged images, so no kit was written "
+                                     "(save them again):\n  " + "\n  ".join(corrupt))
         _write_tar(root, top, out)
-    return Packed(out, files, out.stat().st_size)
+    return Packed(out, len(digests), out.stat().st_size)
 
 
 def _write_tar(root: Path, top: str, out: Path) -> None:
@@ -119,6 +137,7 @@ def verify_offline_bundle(path: Path) -> Verified:
         with tarfile.open(path) as tar:
             members = {m.name.split("/", 1)[1]: m for m in tar.getmembers()
                        if m.isfile() and "/" in m.name}
+            listed = dict(members)
             report.problems += _odd_members(tar.getmembers())
             listing = members.pop(CHECKSUMS, None)
             if listing is None:
@@ -134,6 +153,8 @@ def verify_offline_bundle(path: Path) -> Verified:
                 if _digest(tar, member) != digest:
                     report.problems.append(f"changed: {name}")
             report.problems += [f"not in {CHECKSUMS}: {name}" for name in sorted(members)]
+            report.problems += _blob_mismatches(expected)
+            report.problems += _kit_images(tar, listed)
     except (tarfile.TarError, OSError) as error:
         raise BundleArchiveError(f"cannot read {path}: {error}") from None
     for part in ("bundle/kfops.lock", "platform.yaml", f"images/{INDEX}"):
@@ -142,6 +163,32 @@ def verify_offline_bundle(path: Path) -> Verified:
     if not any(n.startswith("wheelhouse/kfops-") for n in expected):
         report.problems.append("incomplete: no kfops wheel in wheelhouse/")
     return report
+
+
+def _kit_images(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo]) -> list[str]:
+    """The images of the kit's images.txt that its images/ folder does not hold whole."""
+    listing = members.get("bundle/images.txt")
+    if listing is None or "images/" + INDEX not in members:
+        return []  # reported as incomplete below
+    images = _read(tar, listing).decode(errors="replace").split()
+    return [f"image {problem}" for problem in missing_images(images, _KitImages(tar, members))]
+
+
+class _KitImages:
+    """The kit's images/ folder, read from the tar."""
+
+    def __init__(self, tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo]) -> None:
+        self._tar, self._members = tar, members
+
+    def read(self, name: str) -> bytes | None:
+        """The content of images/`name`, or None."""
+        member = self._members.get(f"images/{name}")
+        return None if member is None else _read(self._tar, member)
+
+    def size(self, name: str) -> int | None:
+        """The size of images/`name`, or None."""
+        member = self._members.get(f"images/{name}")
+        return None if member is None else member.size
 
 
 def _odd_members(members: list[tarfile.TarInfo]) -> list[str]:
@@ -224,11 +271,23 @@ def _copy_folder(source: Path, target: Path, problem: str, marker: str) -> None:
     shutil.copytree(source, target)
 
 
-def _write_checksums(root: Path) -> int:
-    files = sorted(p for p in root.rglob("*") if p.is_file())
-    lines = [f"{_file_digest(p)}  {p.relative_to(root).as_posix()}\n" for p in files]
-    (root / CHECKSUMS).write_text("".join(lines), encoding="utf-8")
-    return len(files)
+def _write_checksums(root: Path) -> dict[str, str]:
+    """Write checksums.sha256; the digest of every file by its path in the kit."""
+    digests = {p.relative_to(root).as_posix(): _file_digest(p)
+               for p in sorted(root.rglob("*")) if p.is_file()}
+    (root / CHECKSUMS).write_text("".join(f"{digest}  {name}\n" for name, digest in
+                                          digests.items()), encoding="utf-8")
+    return digests
+
+
+_BLOBS = "images/oci/blobs/sha256/"
+
+
+def _blob_mismatches(digests: dict[str, str]) -> list[str]:
+    """Saved blobs whose content is not what their name (its sha256) says."""
+    return [f"{name}: its content does not match its digest" for name, digest in
+            sorted(digests.items()) if name.startswith(_BLOBS)
+            and digest != name.removeprefix(_BLOBS)]
 
 
 def _parse_checksums(text: str) -> dict[str, str]:

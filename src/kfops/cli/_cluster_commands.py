@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +13,6 @@ from rich.markup import escape
 
 from kfops.cluster import (
     ApplyOptions,
-    BundleFile,
     Cluster,
     LeaseHolder,
     LeaseSettings,
@@ -98,13 +98,18 @@ def apply_command(
     purge_foreign: PurgeForeignOption = False,
     adopt: AdoptOption = None,
     timeout: TimeoutOption = 900.0,
+    failure_grace: Annotated[float, typer.Option(
+        "--failure-grace", help="Seconds a pod may fail to pull its image, crash-loop, lack a "
+                                "ConfigMap or Secret, or find no node before apply stops "
+                                "(exit 1) instead of waiting out --timeout.")] = 60.0,
     allow_paths_outside: AllowPathsOption = False,
     output: OutputOption = Output.text,
     no_wait: NoWaitOption = False,
 ) -> None:
     """Render, validate and apply the platform in one ordered pass; wait until healthy."""
     options = ApplyOptions(prune=prune, purge_data=purge_data, purge_foreign=purge_foreign,
-                           adopt=tuple(adopt or ()), waits=WaitSettings(timeout=timeout))
+                           adopt=tuple(adopt or ()),
+                           waits=WaitSettings(timeout=timeout, failure_grace=failure_grace))
     run_apply(load_platform(file, allow_outside=allow_paths_outside),
               Connection(kubeconfig, context), options, RenderOptions(offline=offline), output,
               rotate_secrets, wait=not no_wait)
@@ -118,8 +123,21 @@ class Connection:
     context: str | None = None
 
     def connect(self) -> Cluster:
-        """A client of the cluster."""
-        return Cluster.connect(self.kubeconfig, self.context)
+        """A client of the cluster, which has answered once: a wrong address, host or
+        certificate stops the command here, before it prints or renders anything."""
+        cluster = Cluster.connect(self.kubeconfig, self.context)
+        try:
+            cluster.reach()
+        except BaseException:
+            cluster.close()
+            raise
+        return cluster
+
+    def apply_command(self, file: Path) -> str:
+        """The `kfops apply` command line for `file` on this cluster."""
+        return shlex.join(["kfops", "apply", "-f", str(file),
+                           *(["--kubeconfig", str(self.kubeconfig)] if self.kubeconfig else []),
+                           *(["--context", self.context] if self.context else [])])
 
 
 def run_apply(loaded: LoadedPlatform, connection: Connection, options: ApplyOptions,
@@ -195,7 +213,7 @@ def plan_command(
     loaded = load_platform(file, allow_outside=allow_paths_outside)
     options = ApplyOptions(prune=prune, purge_data=purge_data, purge_foreign=purge_foreign,
                            adopt=tuple(adopt or ()))
-    with Cluster.connect(kubeconfig, context) as cluster:
+    with Connection(kubeconfig, context).connect() as cluster:
         plan = plan_platform(loaded, cluster, RenderOptions(offline=offline), rotate_secrets,
                              options)
     pending = changes(plan.entries)
@@ -244,13 +262,12 @@ def status_command(
 ) -> None:
     """Health per component: ready, progressing or failed (exit 1 when one failed)."""
     source = _source(file, bundle, name)
-    files: list[BundleFile] | None = None
-    if source == "bundle" and bundle is not None:
-        files = bundle_from_disk(bundle)[0]
-    elif source == "file":
-        loaded = load_platform(file or DEFAULT_FILE, allow_outside=allow_paths_outside)
-        files = bundle_files(render_platform(loaded, RenderOptions(offline=offline)).bundle)
-    with Cluster.connect(kubeconfig, context) as cluster:
+    files = bundle_from_disk(bundle)[0] if source == "bundle" and bundle is not None else None
+    loaded = load_platform(file or DEFAULT_FILE, allow_outside=allow_paths_outside) \
+        if source == "file" else None
+    with Connection(kubeconfig, context).connect() as cluster:
+        if loaded is not None:
+            files = bundle_files(render_platform(loaded, RenderOptions(offline=offline)).bundle)
         if files is None:
             files = recorded_workloads(cluster, installed_target(cluster, name))
         rows = platform_status(cluster, files)
@@ -310,7 +327,7 @@ def uninstall_command(
     """Remove what kfops applied; keep users' data unless --purge-data, and anything kfops
     did not apply (with the namespaces holding it) unless --purge-foreign."""
     named = _named_target(_source(file, bundle, name), file, bundle)
-    with Cluster.connect(kubeconfig, context) as cluster:
+    with Connection(kubeconfig, context).connect() as cluster:
         target = named or installed_target(cluster, name)
         if not yes:
             typer.confirm(f"Uninstall platform {target.platform}: delete "

@@ -11,7 +11,7 @@ import typer
 
 from kfops.cluster import ApplyOptions, Cluster
 from kfops.config import Change, Holder, edit_platform
-from kfops.errors import InputError
+from kfops.errors import ClusterError, InputError
 from kfops.render import RenderOptions
 
 from ._cluster_commands import Connection, run_apply
@@ -43,8 +43,15 @@ def edit_file(file: Path, change: Change, what: str, apply: bool, connection: Co
         warn([f"{file} is not ready to apply yet; still to fix:",
               *(f"  {problem}" for problem in edited.remaining)])
     if apply:
-        run_apply(edited.ready(), connection, ApplyOptions(), RenderOptions(offline=offline),
-                  Output.text, wait=wait)
+        ready = edited.ready()
+        try:
+            run_apply(ready, connection, ApplyOptions(), RenderOptions(offline=offline),
+                      Output.text, wait=wait)
+        except ClusterError as error:
+            # The edit stays (it is what the user asked for); only the cluster lags behind.
+            error.add_note(f"{file} was changed ({what}); the cluster was not: "
+                           f"`{connection.apply_command(file)}` finishes the job")
+            raise
 
 
 def _waiting_for(file: Path) -> Callable[[Holder], None]:

@@ -24,7 +24,16 @@ from ._lease import (
     holder_of,
     lease_name,
 )
-from ._pods import container_waiting, pods_of
+from ._pods import (
+    FAILING_REASONS,
+    IMAGE_PULL_REASONS,
+    PodFailure,
+    container_waiting,
+    failing_pod,
+    pod_failure,
+    pods_of,
+    workload_failure,
+)
 from ._protect import PRUNE_RULE, WITHOUT_PVCS, namespace_claims
 from ._retry import RetryPolicy
 from ._rollout import RESTARTED_AT, rollout_restart
@@ -32,7 +41,9 @@ from ._steps import BundleFile
 from ._waits import WaitSettings, namespace_pending, wait_for
 
 __all__ = [
+    "FAILING_REASONS",
     "FIELD_MANAGER",
+    "IMAGE_PULL_REASONS",
     "PART_OF",
     "PRUNE_RULE",
     "RESTARTED_AT",
@@ -52,12 +63,14 @@ __all__ = [
     "LeaseNotice",
     "LeaseSettings",
     "PlanEntry",
+    "PodFailure",
     "RetryPolicy",
     "Target",
     "UninstallSummary",
     "WaitSettings",
     "apply_bundle",
     "container_waiting",
+    "failing_pod",
     "holder_identity",
     "holder_of",
     "installs",
@@ -66,10 +79,12 @@ __all__ = [
     "namespace_claims",
     "namespace_pending",
     "plan_bundle",
+    "pod_failure",
     "pods_of",
     "recorded_workloads",
     "rollout_restart",
     "uninstall",
     "wait_for",
+    "workload_failure",
     "write_guarded",
 ]

@@ -7,16 +7,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx2 as httpx
-from lightkube import ALL_NS, ApiError, Client, KubeConfig
-from lightkube.config.kubeconfig import SingleConfig
+from lightkube import ALL_NS, ApiError, Client
 from lightkube.generic_resource import GenericGlobalResource, GenericNamespacedResource
 
-from kfops.errors import ClusterError, ObjectNotFound
+from kfops.errors import ClusterError, KubeconfigError, ObjectNotFound
 from kfops.objects import describe
 
 from ._kinds import KindInfo, Kinds
+from ._kubeconfig import choose
 from ._retry import RetryPolicy, retrying
-from ._translate import translate
+from ._translate import translate, unreachable
 
 FIELD_MANAGER = "kfops"
 CRD_API = "apiextensions.k8s.io/v1"
@@ -26,26 +26,39 @@ T = TypeVar("T")
 class Cluster:
     """One Kubernetes cluster, addressed through a kubeconfig context (or in-cluster config)."""
 
-    def __init__(self, client: Client, retry: RetryPolicy | None = None) -> None:
+    def __init__(self, client: Client, retry: RetryPolicy | None = None,
+                 origin: str = "(the client's server)") -> None:
         self._client = client
         self.retry = retry or RetryPolicy()
+        self.origin = origin
+        """The server, context and kubeconfig, as messages name them."""
         self.kinds = Kinds()
         self._crds_read = False
+        self._answered = False
+        """Whether the API server has answered once (then a lost connection is transient)."""
 
     @classmethod
     def connect(cls, kubeconfig: Path | None = None, context: str | None = None,
                 retry: RetryPolicy | None = None, timeout: float = 30.0) -> Cluster:
-        """A client for `context` of `kubeconfig` (default: $KUBECONFIG, ~/.kube/config or
-        the in-cluster service account)."""
+        """A client for `context` of `kubeconfig` (default: the files of $KUBECONFIG merged as
+        kubectl merges them, ~/.kube/config, or the in-cluster service account).
+
+        No request is sent yet; the first one fails at once (Unreachable) when no API
+        server answers there, see `reach`.
+        """
+        chosen = choose(kubeconfig, context)
         try:
-            config = _config(kubeconfig, context)
-            client = Client(config=config, field_manager=FIELD_MANAGER,
+            client = Client(config=chosen.config, field_manager=FIELD_MANAGER,
                             timeout=httpx.Timeout(timeout))
-        except ClusterError:
-            raise
-        except Exception as error:
-            raise ClusterError(f"cannot use the kubeconfig: {error}") from None
-        return cls(client, retry)
+        except Exception as error:  # lightkube reads certificate and token files here
+            raise KubeconfigError(f"cannot use context {chosen.config.context_name} of kubeconfig "
+                               f"{chosen.source}: {error}") from None
+        return cls(client, retry, chosen.origin)
+
+    def reach(self) -> str:
+        """Ask the API server its version (before anything else, so a wrong address, host or
+        certificate is reported at once, naming the server and the context); the version."""
+        return self.server_version()
 
     def close(self) -> None:
         """Close the connections to the API server."""
@@ -233,24 +246,20 @@ class Cluster:
     def _call(self, what: str, call: Callable[[], T]) -> T:
         def attempt() -> T:
             try:
-                return call()
-            except (ApiError, httpx.HTTPError) as error:
+                result = call()
+            except ApiError as error:
+                self._answered = True
                 raise translate(error, what) from None
+            except httpx.HTTPError as error:
+                if isinstance(error, httpx.HTTPStatusError):
+                    self._answered = True
+                # No answer yet: a wrong address, host or certificate, which no retry cures.
+                first = None if self._answered else unreachable(error, self.origin)
+                raise (first or translate(error, what)) from None
+            self._answered = True
+            return result
 
         return retrying(self.retry, attempt)
-
-
-def _config(kubeconfig: Path | None, context: str | None) -> SingleConfig:
-    if kubeconfig is not None and not kubeconfig.is_file():
-        raise ClusterError(f"kubeconfig {kubeconfig} does not exist")
-    config = (KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env())
-    if context is not None and context not in getattr(config, "contexts", {context: None}):
-        raise ClusterError(f"the kubeconfig has no context {context!r}; it has: "
-                           + ", ".join(sorted(config.contexts)))
-    single = config.get(context_name=context)
-    if single is None:
-        raise ClusterError(f"kubeconfig has no context {context or '(current)'}")
-    return single
 
 
 def _as_dict(resource: Any) -> dict[str, Any]:

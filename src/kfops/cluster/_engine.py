@@ -18,6 +18,7 @@ from kfops.objects import Identity, describe, identity_of
 from ._api import Cluster
 from ._compare import needs_apply
 from ._diff import changed_fields
+from ._failures import FailureWatch
 from ._guarded import Guard, write_guarded
 from ._inventory import (
     PARENT_NAMESPACE,
@@ -41,9 +42,8 @@ from ._waits import (
     crds_pending,
     namespace_pending,
     wait_for,
+    wait_for_workloads,
     webhooks_pending,
-    workloads_explained,
-    workloads_pending,
 )
 from ._webhooks import without_injected_ca
 
@@ -196,7 +196,8 @@ def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
         cluster.delete("v1", "Secret", other.parent_name, PARENT_NAMESPACE)
         summary.taken_over.append(other.platform)
     live = snapshot(cluster, both)
-    run = _Run(cluster, live, summary, options, progress, guards or {})
+    run = _Run(cluster, live, summary, options, progress, guards or {},
+               options.waits.failure_watch(cluster))
     gated: list[Step] = []
     for step in steps:
         if step.needs or step.namespaces:
@@ -208,9 +209,8 @@ def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
     _send_when_ready(run, gated)
     if options.wait:
         workloads = [o for o in objects if o["kind"] in WORKLOAD_KINDS]
-        wait_for(options.waits, "workloads", lambda: workloads_pending(cluster, workloads),
-                 lambda reasons: progress.waiting("workloads", reasons),
-                 lambda: workloads_explained(cluster, workloads))
+        wait_for_workloads(cluster, workloads, options.waits,
+                           lambda reasons: progress.waiting("workloads", reasons), run.failures)
     membership = members(live, both)
     summary.ignored = [str(d) for d in membership.ignored]
     remaining = both
@@ -270,6 +270,10 @@ class _Run:
     options: ApplyOptions
     progress: ApplyProgress
     guards: Mapping[Identity, Guard]
+    failures: FailureWatch
+    """Stops the waits when a workload sent so far cannot become available."""
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    """The workloads sent (or found unchanged) so far."""
 
 
 def _send(run: _Run, step: Step) -> None:
@@ -278,6 +282,8 @@ def _send(run: _Run, step: Step) -> None:
     for original in step.objects:
         obj = without_injected_ca(original)
         what = describe(obj)
+        if obj["kind"] in WORKLOAD_KINDS:
+            run.sent.append(obj)
         existing = run.live.get(identity_of(obj))
         if not needs_apply(obj, existing):
             run.summary.unchanged.append(what)
@@ -330,6 +336,9 @@ def _send_when_ready(run: _Run, steps: list[Step]) -> None:
             else:
                 _send(run, step)
         waiting[:] = still
+        if still:
+            # A webhook's own Deployment that cannot start would hold the apply to the timeout.
+            run.failures.check(run.sent)
         return sorted({reason for step in still for key in _waits_of(step)
                        for reason in problems[key]})
 

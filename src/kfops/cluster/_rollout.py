@@ -6,7 +6,7 @@ import datetime
 from typing import Any
 
 from ._api import Cluster
-from ._waits import WaitSettings, wait_for, workloads_explained, workloads_pending
+from ._waits import WaitSettings, wait_for_workloads
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
@@ -27,6 +27,4 @@ def rollout_restart(cluster: Cluster, workload: dict[str, Any], waits: WaitSetti
                                     metadata.get("namespace"))
     restarted.setdefault("apiVersion", workload["apiVersion"])
     restarted.setdefault("kind", workload["kind"])
-    wait_for(waits, f"{workload['kind']} {metadata.get('namespace')}/{metadata['name']}",
-             lambda: workloads_pending(cluster, [restarted]),
-             explain=lambda: workloads_explained(cluster, [restarted]))
+    wait_for_workloads(cluster, [restarted], waits)

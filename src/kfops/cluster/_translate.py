@@ -7,6 +7,8 @@ the kfops.errors tree, with the object named and, for 403/409/422, what to do.
 from __future__ import annotations
 
 import email.utils
+import socket
+import ssl
 import time
 
 import httpx2 as httpx
@@ -20,6 +22,7 @@ from kfops.errors import (
     ObjectConflict,
     ObjectNotFound,
     Unavailable,
+    Unreachable,
 )
 
 
@@ -37,6 +40,39 @@ def translate(error: Exception, what: str) -> ClusterError:
             return Unavailable(f"{what}: HTTP {code}", _retry_after(error.response))
         return ClusterError(f"{what}: HTTP {code}: {error.response.text[:300]}")
     raise error
+
+
+def unreachable(error: Exception, origin: str) -> Unreachable | None:
+    """An Unreachable naming `origin` (server and context) when `error` means that no API
+    server answers there at all; None for anything a retry may cure."""
+    if isinstance(error, httpx.UnsupportedProtocol):
+        return Unreachable(f"the API server address {origin} is not an http(s) URL: {error}")
+    if not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
+        return None
+    cause = _root_cause(error)
+    if isinstance(cause, ssl.SSLError):
+        why = (f"TLS failed: {getattr(cause, 'verify_message', None) or cause.reason or cause}"
+               " (the kubeconfig's certificate-authority does not match the server, or the "
+               "server's certificate does not name this address)")
+    elif isinstance(cause, socket.gaierror):
+        why = ("its host name does not resolve (a typo in the kubeconfig's server, or a VPN or "
+               "DNS that is not up)")
+    elif isinstance(cause, ConnectionRefusedError):
+        why = "connection refused (is the cluster running, and is this its address and port?)"
+    elif isinstance(error, httpx.ConnectTimeout):
+        why = "no answer to the connection (a firewall, or an address that is not the cluster's)"
+    else:
+        why = str(error) or type(error).__name__
+    return Unreachable(f"cannot reach the API server {origin}: {why}")
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    """The innermost exception (httpx wraps httpcore's, which wraps the socket's or ssl's)."""
+    seen = {id(error)}
+    while (inner := error.__cause__ or error.__context__) is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        error = inner
+    return error
 
 
 def _from_status(error: ApiError, what: str) -> ClusterError:

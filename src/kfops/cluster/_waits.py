@@ -2,7 +2,8 @@
 
 Each wait has a success test, a reason when it is not there yet, and a
 timeout that names what was not ready and why; the poll interval and timeout
-are settings (tests shorten them).
+are settings (tests shorten them). Waits for workloads stop early when one
+cannot become available by itself (see _failures).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from kfops.errors import WaitTimeout
 from kfops.objects import describe
 
 from ._api import CRD_API, Cluster
-from ._pods import container_waiting, pods_of
+from ._failures import FailureWatch
+from ._pods import UNSCHEDULABLE, container_waiting, last_event, pod_failure, pods_of
 from ._webhooks import Webhook
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
@@ -31,6 +33,18 @@ class WaitSettings:
     """The longest pause between two looks."""
     first_interval: float = 0.05
     """The first pause; each next one doubles up to `interval` (quick when the cluster is)."""
+    failure_grace: float = 60.0
+    """Seconds a workload's pod may show a reason of FAILING_REASONS (an image that cannot be
+    pulled, a crash loop, missing configuration, no node) before the wait stops with
+    WorkloadFailed instead of waiting out `timeout`."""
+    crash_restarts: int = 5
+    """Restarts after which CrashLoopBackOff counts as failing: Kubeflow's services crash a few
+    times while the databases they need start."""
+
+    def failure_watch(self, cluster: Cluster) -> FailureWatch:
+        """A watch that stops a wait on workloads that cannot become available."""
+        return FailureWatch(cluster, self.failure_grace, self.crash_restarts,
+                            lambda obj: bool(list(_unavailable(cluster, [obj]))))
 
 
 def wait_for(
@@ -112,6 +126,23 @@ def _ca_injected(cluster: Cluster, hook: Webhook) -> bool:
     return False
 
 
+def wait_for_workloads(cluster: Cluster, workloads: Sequence[dict[str, Any]],
+                       settings: WaitSettings,
+                       on_poll: Callable[[list[str]], None] = lambda _: None,
+                       watch: FailureWatch | None = None) -> None:
+    """Wait until `workloads` are available; WorkloadFailed as soon as one cannot become
+    available by itself (after `settings.failure_grace`), WaitTimeout after the timeout."""
+    watch = watch or settings.failure_watch(cluster)
+
+    def pending() -> list[str]:
+        unavailable = list(_unavailable(cluster, workloads))
+        watch.check([obj for obj, _ in unavailable])
+        return [f"{describe(obj)}: {problem}" for obj, problem in unavailable]
+
+    wait_for(settings, "workloads", pending, on_poll,
+             lambda: workloads_explained(cluster, workloads))
+
+
 def workloads_pending(cluster: Cluster, workloads: Sequence[dict[str, Any]]) -> list[str]:
     """Deployments, StatefulSets and DaemonSets not yet available, each with why."""
     return [f"{describe(obj)}: {problem}" for obj, problem in _unavailable(cluster, workloads)]
@@ -140,7 +171,7 @@ def workloads_explained(cluster: Cluster, workloads: Sequence[dict[str, Any]]) -
         pods = pods_of(cluster, obj)
         details = [problem, *(_pod_state(pod) for pod in pods[:2])]
         names = {metadata["name"], *(p["metadata"]["name"] for p in pods)}
-        last = _last_event(events[namespace], names)
+        last = last_event(events[namespace], names)
         if last:
             details.append(f"last event: {last}")
         reasons.append(f"{describe(obj)}: {'; '.join(details)}")
@@ -149,23 +180,14 @@ def workloads_explained(cluster: Cluster, workloads: Sequence[dict[str, Any]]) -
 
 def _pod_state(pod: dict[str, Any]) -> str:
     text = f"pod {pod['metadata']['name']} {(pod.get('status') or {}).get('phase', 'Unknown')}"
+    failure = pod_failure(pod)
+    if failure is not None and failure.reason == UNSCHEDULABLE:
+        return f"{text} ({failure.reason}: {failure.message})"
     waiting = container_waiting(pod)
     if waiting is None:
         return text
     container, reason, message = waiting
     return f"{text} ({container} {reason}{': ' + message if message else ''})"
-
-
-def _last_event(events: Sequence[dict[str, Any]], names: set[str]) -> str | None:
-    def when(event: dict[str, Any]) -> str:
-        return str(event.get("lastTimestamp") or event.get("eventTime")
-                   or (event.get("metadata") or {}).get("creationTimestamp") or "")
-
-    about = [e for e in events if (e.get("involvedObject") or {}).get("name") in names]
-    if not about:
-        return None
-    last = max(about, key=when)
-    return f"{last.get('reason', '')} {last.get('message', '')}".strip()
 
 
 def _workload_problem(obj: dict[str, Any], live: dict[str, Any] | None) -> str | None:

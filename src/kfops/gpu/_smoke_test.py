@@ -15,12 +15,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kfops.catalog import GPU_RESOURCE
-from kfops.cluster import Cluster, WaitSettings, container_waiting, wait_for
+from kfops.cluster import (
+    IMAGE_PULL_REASONS,
+    Cluster,
+    PodFailure,
+    WaitSettings,
+    container_waiting,
+    failing_pod,
+    pod_failure,
+    wait_for,
+)
 from kfops.config import Taint
 from kfops.errors import ClusterError, WaitTimeout
 
 TEST_IMAGE = "nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04"
-_PULL_ERRORS = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
 _GPU_LINE = re.compile(r"^GPU \d+: .*$", re.MULTILINE)
 
 
@@ -84,6 +92,7 @@ class GpuTest:
         self.report = GpuTestReport(f"kfops-gpu-test-{secrets.token_hex(3)}", namespace)
         self._nodes_before: set[str] = set()
         self._pod: dict[str, Any] | None = None
+        self._failing_since: float | None = None
 
     def run(self, on_poll: Callable[[list[str]], None] = lambda _: None) -> GpuTestReport:
         """Create the Job, wait for its outcome (or the timeout), clean up; the report.
@@ -117,10 +126,9 @@ class GpuTest:
         if node and report.node is None:
             report.node = node
             report.provisioned = node not in self._nodes_before
-        waiting = container_waiting(pod)
-        if waiting and waiting[1] in _PULL_ERRORS:
-            report.failed_step = "image pull"
-            report.detail = f"{self._image}: {waiting[1]} {waiting[2]}".strip()
+        failure = self._failure(pod)
+        if failure is not None:
+            report.failed_step, report.detail = self._step(failure, pod)
             return []
         phase = (pod.get("status") or {}).get("phase")
         if phase not in ("Succeeded", "Failed"):
@@ -133,19 +141,42 @@ class GpuTest:
             report.detail = f"nvidia-smi on {node} found no GPU: {last[0]}"
         return []
 
+    def _failure(self, pod: dict[str, Any]) -> PodFailure | None:
+        """What keeps the pod from starting (apply's FAILING_REASONS), once it has lasted the
+        grace period; None while it may still get there (an autoscaler making a node counts)."""
+        failure = failing_pod(self._cluster, self.report.namespace, [pod])
+        if failure is None:
+            self._failing_since = None
+            return None
+        now = time.monotonic()
+        self._failing_since = self._failing_since or now
+        return failure if now - self._failing_since >= self._waits.failure_grace else None
+
+    def _step(self, failure: PodFailure, pod: dict[str, Any]) -> tuple[str, str]:
+        """The step a failing pod did not get past, and what the cluster says."""
+        if failure.reason in IMAGE_PULL_REASONS:
+            return "image pull", f"{self._image}: {failure.reason} {failure.message}".strip()
+        if not pod.get("spec", {}).get("nodeName"):
+            return "no node", self._no_node(failure.message)
+        return "pending", (f"pod on node {pod['spec']['nodeName']} cannot start: "
+                           f"{failure.reason} {failure.message}".strip())
+
+    def _no_node(self, scheduler_says: str) -> str:
+        return (f"no node offers {GPU_RESOURCE} and tolerates only what the pod does "
+                f"({self._taint.key}={self._taint.value}:{self._taint.effect})"
+                + (f"; the scheduler says: {scheduler_says}" if scheduler_says else "")
+                + "; with Karpenter, check the GPU NodePool and `kubectl get nodeclaims`")
+
     def _stuck(self) -> tuple[str, str]:
         """The step that did not happen before the timeout, and what the cluster says."""
         pod = self._pod
         if pod is None:
             return "pending", "the Job made no pod (is the Job controller running?)"
+        failure = pod_failure(pod)  # the time is up: a node on its way no longer counts
+        if failure is not None:
+            return self._step(failure, pod)
         if not pod.get("spec", {}).get("nodeName"):
-            message = next((c.get("message", "") for c in (pod.get("status") or {}).get(
-                "conditions") or [] if c.get("type") == "PodScheduled"), "")
-            return "no node", (
-                f"no node offers {GPU_RESOURCE} and tolerates only what the pod does "
-                f"({self._taint.key}={self._taint.value}:{self._taint.effect})"
-                + (f"; the scheduler says: {message}" if message else "")
-                + "; with Karpenter, check the GPU NodePool and `kubectl get nodeclaims`")
+            return "no node", self._no_node("")
         waiting = container_waiting(pod)
         why = f"{waiting[1]} {waiting[2]}".strip() if waiting else "not started"
         return "pending", f"pod on node {pod['spec']['nodeName']} did not run: {why}"

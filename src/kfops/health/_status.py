@@ -6,12 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kfops.cluster import BundleFile, Cluster, container_waiting, pods_of
+from kfops.cluster import BundleFile, Cluster, workload_failure
 from kfops.objects import describe
 
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
-_BAD_WAITING = {"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull",
-                "CreateContainerConfigError", "InvalidImageName", "RunContainerError"}
 
 
 @dataclass
@@ -64,9 +62,10 @@ def workload_state(cluster: Cluster, obj: dict[str, Any]) -> tuple[str, str]:
         return "failed", stuck.get("message") or "rollout exceeded its progress deadline"
     if (conditions.get("ReplicaFailure") or {}).get("status") == "True":
         return "failed", conditions["ReplicaFailure"].get("message") or "replica failure"
-    pod_problem = _pod_problem(cluster, live)
-    if pod_problem:
-        return "failed", pod_problem
+    # The same reasons as apply's waits (FAILING_REASONS); any crash loop counts here.
+    failure = workload_failure(cluster, live)
+    if failure is not None:
+        return "failed", str(failure)
     wanted = int((live.get("spec") or {}).get("replicas", 1))
     if obj["kind"] == "DaemonSet":
         have, wanted = status.get("numberAvailable", 0), status.get("desiredNumberScheduled", 0)
@@ -76,13 +75,3 @@ def workload_state(cluster: Cluster, obj: dict[str, Any]) -> tuple[str, str]:
     if have >= wanted:
         return "ready", ""
     return "progressing", f"{have}/{wanted} available"
-
-
-def _pod_problem(cluster: Cluster, live: dict[str, Any]) -> str | None:
-    for pod in pods_of(cluster, live):
-        waiting = container_waiting(pod)
-        if waiting and waiting[1] in _BAD_WAITING:
-            _, reason, message = waiting
-            return f"pod {pod['metadata']['name']}: {reason}" + (f" ({message})" if message
-                                                                   else "")
-    return None

@@ -1,0 +1,193 @@
+"""The kubelet and scheduler for workloads kept unavailable (`Settings.failing`), and Events.
+
+What `kfops apply`'s waits and `kfops status` read, as the Kubernetes
+documentation describes it:
+
+- A Deployment, StatefulSet or DaemonSet named in `Settings.failing` gets one
+  pod (the template's labels and spec, owned by the workload) whose status is
+  what the kubelet or scheduler reports for the chosen reason
+  (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/,
+  https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/):
+  ErrImagePull and ImagePullBackOff (Pending, the container waiting with the
+  pull error or `Back-off pulling image "..."`), CrashLoopBackOff (Running,
+  the container waiting after `restartCount` restarts, its last state
+  terminated with exit code 1), CreateContainerConfigError (Pending, the
+  container waiting with `configmap "..." not found`), Unschedulable (Pending,
+  `PodScheduled` False with the scheduler's "0/1 nodes are available: ...").
+  The workload reports no available replica meanwhile.
+- Each state is announced with the Events `kubectl describe pod` shows
+  (Scheduled, Pulling, Failed, BackOff, FailedScheduling, ...), in the order the
+  kubelet records them, named `<pod>.<nanoseconds in hex>` as client-go's
+  recorder names them (so a namespace lists them in the order made).
+- With `Settings.failing_for`, the pod recovers that many seconds after the
+  workload's last change: Running and ready, and the workload available.
+  Simpler: no ReplicaSet between a Deployment and its pod, one pod per workload,
+  events are never aggregated (no `count` increments).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._state import ApiState, Key
+
+NODE = "emulated-node-1"
+_SUFFIX = {"Deployment": "-5d8f7c9b4-emu01", "StatefulSet": "-0", "DaemonSet": "-emu01"}
+_SCHEDULER_SAYS = ("0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are "
+                   "available: 1 No preemption victims found for incoming pod.")
+_event_clock = itertools.count(time.time_ns())
+
+
+def record_event(state: ApiState, pod: dict[str, Any], reason: str, message: str, *,
+                 kind: str = "Warning", component: str = "kubelet") -> None:
+    """An Event about `pod`, as a kubelet, scheduler or autoscaler records it."""
+    metadata = pod["metadata"]
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    state.create(state.kind("", "events"), metadata["namespace"], {
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": f"{metadata['name']}.{next(_event_clock):x}",
+                     "namespace": metadata["namespace"]},
+        "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": metadata["name"],
+                           "namespace": metadata["namespace"], "uid": metadata.get("uid", "")},
+        "reason": reason, "message": message, "type": kind,
+        "source": {"component": component}, "reportingComponent": component,
+        "firstTimestamp": now, "lastTimestamp": now, "count": 1}, dry_run=False)
+
+
+def run_failing_workloads(state: ApiState) -> None:
+    """Give each workload of `Settings.failing` its pod, in the state its reason says."""
+    from ._state import ApiError  # noqa: PLC0415 - _state imports this module
+
+    for key, stored in state.workloads():
+        reason = state.settings.failing.get(f"{key[2]}/{key[3]}")
+        if reason is None:
+            continue
+        try:
+            pod = _pod(state, key, stored.obj)
+        except ApiError:
+            continue  # a webhook refused the pod, as it refuses a ReplicaSet's: try again later
+        shown = "Running" if not state.kept_failing(key, stored) else reason
+        before = state.pod_states.get(_pod_key(pod))
+        if before != shown:
+            state.pod_states[_pod_key(pod)] = shown
+            _report(state, pod, shown, scheduled_now=before in (None, "Unschedulable"))
+
+
+def pod_key(workload: Key, kind: str) -> Key:
+    """The key of the one pod a failing workload gets."""
+    return ("", "pods", workload[2], workload[3] + _SUFFIX[kind])
+
+
+def _pod_key(pod: dict[str, Any]) -> Key:
+    return ("", "pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
+
+
+def _pod(state: ApiState, key: Key, workload: dict[str, Any]) -> dict[str, Any]:
+    """The workload's pod, made when missing."""
+    name = pod_key(key, workload["kind"])[3]
+    existing = state.objects.get(("", "pods", key[2], name))
+    if existing is not None:
+        return existing.obj
+    template = workload["spec"].get("template") or {}
+    return state.create(state.kind("", "pods"), key[2], {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": key[2],
+                     "labels": dict((template.get("metadata") or {}).get("labels") or {}),
+                     "ownerReferences": [{
+                         "apiVersion": workload["apiVersion"], "kind": workload["kind"],
+                         "name": key[3], "uid": workload["metadata"]["uid"],
+                         "controller": True}]},
+        "spec": template.get("spec") or {"containers": []}}, dry_run=False)
+
+
+def _report(state: ApiState, pod: dict[str, Any], shown: str, scheduled_now: bool) -> None:
+    container = (pod["spec"].get("containers") or [{}])[0]
+    name, image = container.get("name", "main"), container.get("image", "")
+    namespace, pod_name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+    if shown == "Unschedulable":
+        state.report_status(_pod_key(pod), {"phase": "Pending", "conditions": [{
+            "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+            "message": _SCHEDULER_SAYS}]})
+        record_event(state, pod, "FailedScheduling", _SCHEDULER_SAYS,
+                     component="default-scheduler")
+        return
+    if scheduled_now:
+        record_event(state, pod, "Scheduled", f"Successfully assigned {namespace}/{pod_name} "
+                     f"to {NODE}", kind="Normal", component="default-scheduler")
+    waiting, events, phase, extra = _kubelet_says(shown, name, image, pod,
+                                                  state.settings.crash_restarts)
+    for reason, message, kind in events:
+        record_event(state, pod, reason, message, kind=kind)
+    ready = shown == "Running"
+    status = {"name": name, "image": image, "ready": ready, "started": ready,
+              "restartCount": extra.get("restartCount", 0),
+              "state": {"running": {"startedAt": _now()}} if ready else {"waiting": waiting},
+              **({"lastState": extra["lastState"]} if "lastState" in extra else {})}
+    state.report_status(_pod_key(pod), {
+        "phase": phase, "hostIP": "10.0.0.2", "podIP": "10.0.1.9", "conditions": [
+            {"type": "PodScheduled", "status": "True"},
+            {"type": "Initialized", "status": "True"},
+            {"type": "ContainersReady", "status": str(ready),
+             **({} if ready else {"reason": "ContainersNotReady"})},
+            {"type": "Ready", "status": str(ready),
+             **({} if ready else {"reason": "ContainersNotReady"})}],
+        "containerStatuses": [status]})
+
+
+def _kubelet_says(shown: str, container: str, image: str, pod: dict[str, Any], restarts: int
+                  ) -> tuple[dict[str, str], list[tuple[str, str, str]], str, dict[str, Any]]:
+    """(waiting state, events, phase, more container status) for the reason `shown`."""
+    pull_error = (f'failed to pull and unpack image "{image}": failed to resolve reference '
+                  f'"{image}": not found')
+    pulling = ("Pulling", f'Pulling image "{image}"', "Normal")
+    failed_pull = ("Failed", f'Failed to pull image "{image}": {pull_error}', "Warning")
+    if shown == "ErrImagePull":
+        return ({"reason": "ErrImagePull", "message": pull_error},
+                [pulling, failed_pull, ("Failed", "Error: ErrImagePull", "Warning")],
+                "Pending", {})
+    if shown == "ImagePullBackOff":
+        return ({"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{image}"'},
+                [pulling, failed_pull, ("Failed", "Error: ErrImagePull", "Warning"),
+                 ("BackOff", f'Back-off pulling image "{image}"', "Normal"),
+                 ("Failed", "Error: ImagePullBackOff", "Warning")], "Pending", {})
+    present = ("Pulled", f'Container image "{image}" already present on machine', "Normal")
+    where = f"{pod['metadata']['name']}_{pod['metadata']['namespace']}({pod['metadata']['uid']})"
+    if shown == "CrashLoopBackOff":
+        return ({"reason": "CrashLoopBackOff",
+                 "message": f"back-off 2m40s restarting failed container={container} "
+                            f"pod={where}"},
+                [present, ("Created", f"Created container {container}", "Normal"),
+                 ("Started", f"Started container {container}", "Normal"),
+                 ("BackOff", f"Back-off restarting failed container {container} in pod {where}",
+                  "Warning")],
+                "Running", {"restartCount": restarts, "lastState": {"terminated": {
+                    "exitCode": 1, "reason": "Error", "finishedAt": _now()}}})
+    if shown == "CreateContainerConfigError":
+        missing = _missing_config(pod)
+        return ({"reason": "CreateContainerConfigError", "message": missing},
+                [present, ("Failed", f"Error: {missing}", "Warning")], "Pending", {})
+    return ({}, [("Pulled", f'Successfully pulled image "{image}"', "Normal"),
+                 ("Created", f"Created container {container}", "Normal"),
+                 ("Started", f"Started container {container}", "Normal")], "Running", {})
+
+
+def _missing_config(pod: dict[str, Any]) -> str:
+    """`configmap "x" not found` for the first ConfigMap or Secret the container reads."""
+    container = (pod["spec"].get("containers") or [{}])[0]
+    for source in container.get("envFrom") or []:
+        for field, kind in (("configMapRef", "configmap"), ("secretRef", "secret")):
+            if (source.get(field) or {}).get("name"):
+                return f'{kind} "{source[field]["name"]}" not found'
+    for variable in container.get("env") or []:
+        origin = variable.get("valueFrom") or {}
+        for field, kind in (("configMapKeyRef", "configmap"), ("secretKeyRef", "secret")):
+            if (origin.get(field) or {}).get("name"):
+                return f'{kind} "{origin[field]["name"]}" not found'
+    return 'configmap "settings" not found'
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
