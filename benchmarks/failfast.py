@@ -22,14 +22,11 @@ from __future__ import annotations
 
 import argparse
 import base64
-import http.server
 import os
-import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -37,6 +34,7 @@ from typing import Any
 import yaml
 from tests.emulator import FaultPlan, RunningEmulator, Settings
 from tests.helpers.oci import free_port
+from tests.helpers.tls import wrong_name_server
 
 ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM = Path(os.environ.get("KFOPS_TEST_UPSTREAM", ROOT.parent / "shared" / "upstream"))
@@ -58,21 +56,6 @@ def platform(folder: Path) -> Path:
                     f"    source: {UPSTREAM / 'kubeflow-manifests/26.03'}\n"
                     f"    remoteCache: {UPSTREAM / 'remote-cache'}\n")
     return path
-
-
-def tls_server(folder: Path) -> tuple[str, str]:
-    """An HTTPS server on 127.0.0.1 whose certificate names wrong.example; (URL, CA data)."""
-    cert, key = folder / "tls.crt", folder / "tls.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=wrong.example", "-addext", "subjectAltName=DNS:wrong.example",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return (f"https://127.0.0.1:{server.server_address[1]}",
-            base64.b64encode(cert.read_bytes()).decode())
 
 
 def run(args: list[str], env: dict[str, str]) -> tuple[int, float, str]:
@@ -107,22 +90,28 @@ def main() -> None:
         if options.src:
             env["PYTHONPATH"] = str(options.src.resolve())
         path = platform(folder)
-        tls_url, tls_ca = tls_server(folder)
-        cases = {
-            "closed port": {"server": f"http://127.0.0.1:{free_port()}"},
-            "host that does not resolve (.invalid)": {
-                "server": "https://api.kfops-bench.invalid:6443"},
-            "TLS certificate for another name": {
-                "server": tls_url, "certificate-authority-data": tls_ca},
-        }
-        for case, cluster in cases.items():
-            config = kubeconfig(folder / "kubeconfig", cluster)
-            for command in ("apply", "status"):
-                results = [run([command, "-f", str(path), "--kubeconfig", str(config),
-                                "--offline"], env) for _ in range(options.trials)]
-                report(f"{command}: {case}", results)
+        with wrong_name_server(folder) as (port, cert, _):
+            tls_ca = base64.b64encode(cert.read_bytes()).decode()
+            unreachable(folder, path, env, options.trials, {
+                "closed port": {"server": f"http://127.0.0.1:{free_port()}"},
+                "host that does not resolve (.invalid)": {
+                    "server": "https://api.kfops-bench.invalid:6443"},
+                "TLS certificate for another name": {
+                    "server": f"https://127.0.0.1:{port}", "certificate-authority-data": tls_ca},
+            })
         if not options.skip_workload:
             workload(folder, path, env, options.trials)
+
+
+def unreachable(folder: Path, path: Path, env: dict[str, str], trials: int,
+                cases: dict[str, dict[str, str]]) -> None:
+    """apply and status against each unreachable cluster: exit code and seconds."""
+    for case, cluster in cases.items():
+        config = kubeconfig(folder / "kubeconfig", cluster)
+        for command in ("apply", "status"):
+            results = [run([command, "-f", str(path), "--kubeconfig", str(config),
+                            "--offline"], env) for _ in range(trials)]
+            report(f"{command}: {case}", results)
 
 
 def workload(folder: Path, path: Path, env: dict[str, str], trials: int) -> None:

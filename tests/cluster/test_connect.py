@@ -4,12 +4,7 @@ request that fails at once (not retried) when no API server answers at the addre
 from __future__ import annotations
 
 import base64
-import http.server
 import os
-import socket
-import ssl
-import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +20,7 @@ from kfops.errors import KfopsError, KubeconfigError, Unavailable, Unreachable
 from tests.conftest import NO_BACKOFF
 from tests.emulator import Fault, FaultPlan, RunningEmulator, Settings
 from tests.helpers.oci import free_port  # a port nothing listens on: connections are refused
+from tests.helpers.tls import wrong_name_server
 
 CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap",
               "metadata": {"name": "settings", "namespace": "default"}, "data": {"a": "1"}}
@@ -77,34 +73,9 @@ def test_unresolvable_host_is_unreachable(tmp_path: Path) -> None:
 
 @pytest.fixture
 def tls_server(tmp_path: Path) -> Iterator[tuple[int, Path, list[int]]]:
-    """An HTTPS server on 127.0.0.1 whose certificate names only wrong.example; yields its
-    port, the certificate (as the kubeconfig's CA) and a list that grows per connection."""
-    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=wrong.example", "-addext", "subjectAltName=DNS:wrong.example",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    connections: list[int] = []
-
-    class Counting(http.server.HTTPServer):
-        def get_request(self) -> tuple[socket.socket, Any]:
-            raw, address = self.socket.accept()
-            connections.append(1)
-            try:
-                return context.wrap_socket(raw, server_side=True), address
-            except (ssl.SSLError, OSError):
-                raw.close()
-                raise
-
-    server = Counting(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield int(server.server_address[1]), cert, connections
-    finally:
-        server.shutdown()
-        server.server_close()
+    """An HTTPS server whose certificate names only wrong.example (tests/helpers/tls.py)."""
+    with wrong_name_server(tmp_path) as served:
+        yield served
 
 
 def test_certificate_for_another_name_is_unreachable_after_one_connection(
