@@ -45,6 +45,8 @@ from kfops.render._kustomize import find_kustomize
 
 ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM = ROOT.parent / "shared" / "upstream"
+# The platform files written here point into the upstream snapshot, outside their folders.
+os.environ.setdefault("KFOPS_ALLOWED_PATHS", str(UPSTREAM))
 SCALE = 0.1
 SETTINGS = Settings(crd_delay=5 * SCALE, workload_delay=20 * SCALE)
 LOOP_SLEEP = 20 * SCALE

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -46,6 +47,8 @@ from kfops.render import GeneratedValue, RenderOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM = ROOT.parent / "shared" / "upstream"
+# The platform files written here point into the upstream snapshot, outside their folders.
+os.environ.setdefault("KFOPS_ALLOWED_PATHS", str(UPSTREAM))
 SETTINGS = Settings(crd_delay=0.2, workload_delay=0.5, profile_controller=True,
                     profile_delay=0.2)
 LEASE = ("coordination.k8s.io", "leases", "kube-system", "kfops-lab")

@@ -38,6 +38,8 @@ from tests.helpers.tls import wrong_name_server
 
 ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM = Path(os.environ.get("KFOPS_TEST_UPSTREAM", ROOT.parent / "shared" / "upstream"))
+# The platform files written here point into the upstream snapshot, outside their folders.
+os.environ.setdefault("KFOPS_ALLOWED_PATHS", str(UPSTREAM))
 
 
 def kubeconfig(path: Path, cluster: dict[str, Any]) -> Path:

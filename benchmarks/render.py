@@ -35,6 +35,8 @@ from kfops.validate import validate_objects
 
 ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM = ROOT.parent / "shared" / "upstream"
+# The platform files written here point into the upstream snapshot, outside their folders.
+os.environ.setdefault("KFOPS_ALLOWED_PATHS", str(UPSTREAM))
 KFOPS = [sys.executable, "-m", "kfops.cli._main"]
 
 
