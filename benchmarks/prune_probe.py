@@ -24,9 +24,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, UPSTREAM
 from tests.emulator import FaultPlan, RunningEmulator, Settings
 from tests.helpers.probe import Probe, platform_yaml, run
+
+# The platform files written here point into the upstream snapshot, outside their folders.
+os.environ.setdefault("KFOPS_ALLOWED_PATHS", str(UPSTREAM))
 
 from kfops.cluster import Cluster, RetryPolicy, WaitSettings
 from kfops.config import load_platform
