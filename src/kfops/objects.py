@@ -10,6 +10,7 @@ from kfops.errors import OperationError
 
 __all__ = [
     "BUILTIN_CLUSTER_SCOPED",
+    "WORKLOAD_KINDS",
     "Identity",
     "cluster_scoped_kinds",
     "container_env",
@@ -37,6 +38,9 @@ def describe(obj: dict[str, Any]) -> str:
     _, kind, namespace, name = identity_of(obj)
     return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
 
+
+#: Kinds whose pods kfops waits for, restarts and reports on.
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 
 #: Built-in kinds that are not namespaced (every other built-in kind is).
 BUILTIN_CLUSTER_SCOPED = frozenset({

@@ -35,7 +35,7 @@ def test_apply_plan_status_uninstall(platform_file: PlatformWriter, kubeconfig: 
     assert (code, err) == (0, "")
     summary = json.loads(out)
     assert set(summary) == {"created", "updated", "unchanged", "pruned", "kept", "adopted",
-                            "notRotated", "alsoDeleted", "ignored", "takenOver"}
+                            "notRotated", "alsoDeleted", "ignored", "takenOver", "warnings"}
     assert len(summary["created"]) == 672
 
     code, out, _ = run(capsys, "apply", *where)

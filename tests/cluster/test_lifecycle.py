@@ -243,3 +243,34 @@ def _values(state: Path) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def _no_state_dir_override(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KFOPS_STATE_DIR", raising=False)
+
+
+def test_a_kind_that_cannot_be_listed_keeps_every_namespace(
+        platform: LoadedPlatform, cluster: Cluster, emulator: RunningEmulator) -> None:
+    apply(platform, cluster)
+    # Someone's LimitRanges kfops may not list (RBAC): they could be in any namespace.
+    emulator.state.deny("list", "limitranges")
+
+    summary = uninstall_platform(cluster, platform_target(platform), waits=FAST_WAITS)
+
+    kept_namespaces = [k for k in summary.kept if k.startswith("Namespace ")]
+    assert kept_namespaces and all("may hold objects kfops cannot list (LimitRange" in k
+                                   for k in kept_namespaces)
+    assert "Deployment kubeflow/ml-pipeline" in summary.deleted
+    assert cluster.get("v1", "Namespace", "kubeflow") is not None
+
+
+def test_users_data_kfops_did_not_apply_needs_both_purge_flags(
+        platform: LoadedPlatform, cluster: Cluster, emulator: RunningEmulator) -> None:
+    apply(platform, cluster)
+    cluster.apply({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {
+        "name": "notebook-data", "namespace": "kubeflow"}, "spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})
+
+    summary = uninstall_platform(cluster, platform_target(platform), purge_foreign=True,
+                                 waits=FAST_WAITS)
+
+    [kept] = [k for k in summary.kept if k.startswith("Namespace kubeflow:")]
+    assert "users' data kfops did not apply: PersistentVolumeClaim kubeflow/notebook-data" \
+        in kept
+    assert cluster.get("v1", "PersistentVolumeClaim", "notebook-data", "kubeflow") is not None

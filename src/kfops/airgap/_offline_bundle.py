@@ -120,7 +120,9 @@ def _write_tar(root: Path, top: str, out: Path) -> None:
     """`root` as `top/` in the tar `out`, readable by its owner only from the first byte (the
     rendered bundle holds Secrets); a failed write leaves nothing behind."""
     partial = out.with_name(f".{out.name}.partial")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    partial.unlink(missing_ok=True)  # a leftover (or a link planted there) is not reused
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    os.fchmod(descriptor, 0o600)  # whatever the umask
     try:
         with os.fdopen(descriptor, "wb") as handle, tarfile.open(fileobj=handle, mode="w") as tar:
             tar.add(root, arcname=top)

@@ -173,7 +173,8 @@ def _print_apply(result: ApplyResult, output: Output) -> None:
                     "unchanged": summary.unchanged, "pruned": summary.pruned,
                     "kept": summary.kept, "alsoDeleted": summary.also_deleted,
                     "ignored": summary.ignored, "takenOver": summary.taken_over,
-                    "adopted": result.adopted, "notRotated": result.not_rotated})
+                    "adopted": result.adopted, "notRotated": result.not_rotated,
+                    "warnings": result.render.bundle.warnings})
         return
     warn(result.render.bundle.warnings)
     for name in summary.taken_over:
@@ -219,9 +220,9 @@ def plan_command(
     pending = changes(plan.entries)
     if output is Output.json:
         print_json({"changes": pending, "adopted": plan.adopted, "missing": plan.missing,
-                    "objects": [
-            {"object": e.object, "action": e.action, "changes": e.changes}
-            for e in plan.entries]})
+                    "warnings": plan.render.bundle.warnings,
+                    "objects": [{"object": e.object, "action": e.action, "changes": e.changes}
+                                for e in plan.entries]})
     else:
         _print_plan(plan, verbose)
     if pending:
@@ -301,7 +302,8 @@ def _named_target(source: str, file: Path | None, bundle: Path | None) -> Target
     if source == "bundle" and bundle is not None:
         return bundle_from_disk(bundle)[1]
     if source == "file":
-        return platform_target(load_platform(file or DEFAULT_FILE))
+        # Only its name counts: no connector secret need be at hand to uninstall.
+        return platform_target(load_platform(file or DEFAULT_FILE, check_references=False))
     return None
 
 

@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from kfops.cluster import ApplyOptions, Cluster
-from kfops.config import Change, Holder, edit_platform
-from kfops.errors import ClusterError, InputError
+from kfops.config import Change, Holder, edit_platform, load_platform
+from kfops.errors import InputError, KfopsError
 from kfops.render import RenderOptions
 
 from ._cluster_commands import Connection, run_apply
@@ -43,11 +43,11 @@ def edit_file(file: Path, change: Change, what: str, apply: bool, connection: Co
         warn([f"{file} is not ready to apply yet; still to fix:",
               *(f"  {problem}" for problem in edited.remaining)])
     if apply:
-        ready = edited.ready()
         try:
-            run_apply(ready, connection, ApplyOptions(), RenderOptions(offline=offline),
-                      Output.text, wait=wait)
-        except ClusterError as error:
+            # Read again with every reference checked, as `kfops apply` reads it.
+            run_apply(load_platform(file), connection, ApplyOptions(),
+                      RenderOptions(offline=offline), Output.text, wait=wait)
+        except KfopsError as error:
             # The edit stays (it is what the user asked for); only the cluster lags behind.
             error.add_note(f"{file} was changed ({what}); the cluster was not: "
                            f"`{connection.apply_command(file)}` finishes the job")

@@ -108,6 +108,10 @@ def delete_command(
 ) -> None:
     """Delete a profile and its namespace, unless the namespace holds PVCs (asks first)."""
     mode = day2(file, apply, live, kubeconfig, context, offline, no_wait)
+    if apply and name not in {p.name for p in load_platform(
+            file, check_references=False).platform.spec.profiles}:
+        # Checked first: with --purge-data the Profile goes before the file is edited.
+        raise InputError(f"profile {name} is not in spec.profiles of {file}")
     if apply or live:
         with mode.connection.connect() as cluster:
             contents = LiveProfiles(cluster).contents(name)

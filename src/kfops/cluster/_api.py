@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -10,7 +11,13 @@ import httpx2 as httpx
 from lightkube import ALL_NS, ApiError, Client
 from lightkube.generic_resource import GenericGlobalResource, GenericNamespacedResource
 
-from kfops.errors import ClusterError, KubeconfigError, ObjectNotFound
+from kfops.errors import (
+    ClusterError,
+    Forbidden,
+    KubeconfigError,
+    ObjectNotFound,
+    Unavailable,
+)
 from kfops.objects import describe
 
 from ._kinds import KindInfo, Kinds
@@ -21,6 +28,15 @@ from ._translate import translate, unreachable
 FIELD_MANAGER = "kfops"
 CRD_API = "apiextensions.k8s.io/v1"
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What discovery found: the served kinds, and the group versions it could not read."""
+
+    kinds: tuple[KindInfo, ...]
+    unavailable: tuple[str, ...]
+    """`group/version (why)` of each group version whose discovery failed."""
 
 
 class Cluster:
@@ -198,8 +214,17 @@ class Cluster:
 
         Only stored kinds count: subresources (`pods/log`) and kinds that cannot be
         listed and deleted (metrics.k8s.io's views) are left out. Every kind found is
-        learned, so it can be listed by apiVersion and kind.
+        learned, so it can be listed by apiVersion and kind. A group version whose
+        discovery fails raises; `discover` reports it instead.
         """
+        found = self.discover()
+        if found.unavailable:
+            raise ClusterError("discovery failed for " + "; ".join(found.unavailable))
+        return found.kinds
+
+    def discover(self) -> Discovery:
+        """The served kinds, and the group versions whose discovery failed (an aggregated
+        API that is down answers 503; kubectl goes on without them too)."""
         documents = [("", "v1", "/api/v1")]
         for group in self._discovery("/apis").get("groups") or []:
             preferred = (group.get("preferredVersion") or {}).get("version")
@@ -207,8 +232,14 @@ class Cluster:
             for version in sorted(versions, key=lambda v: v != preferred):
                 documents.append((group["name"], version, f"/apis/{group['name']}/{version}"))
         found: dict[tuple[str, str], KindInfo] = {}
+        unavailable = []
         for group_name, version, path in documents:
-            for entry in self._discovery(path).get("resources") or []:
+            try:
+                resources = self._discovery(path).get("resources") or []
+            except (Unavailable, Forbidden) as error:
+                unavailable.append(f"{group_name or 'core'}/{version} ({error})")
+                continue
+            for entry in resources:
                 if "/" in entry["name"] or not {"list", "delete"} <= set(entry.get("verbs") or []):
                     continue
                 info = KindInfo(group_name, version, entry["kind"], entry["name"],
@@ -216,7 +247,7 @@ class Cluster:
                 if (group_name, info.kind) not in found:
                     self.kinds.learn(info)
                     found[(group_name, info.kind)] = info
-        return tuple(found.values())
+        return Discovery(tuple(found.values()), tuple(unavailable))
 
     def _discovery(self, path: str) -> dict[str, Any]:
         # lightkube has no discovery call; its HTTP client is the one to ask.

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kfops.errors import AnotherInstall, ObjectNotFound, WaitTimeout
-from kfops.objects import Identity, describe, identity_of
+from kfops.errors import AnotherInstall, InputError, ObjectNotFound, WaitTimeout
+from kfops.objects import WORKLOAD_KINDS, Identity, describe, identity_of
 
 from ._api import Cluster
 from ._compare import needs_apply
@@ -37,7 +37,6 @@ from ._live import Membership, members, snapshot
 from ._prune import Decision, PruneRules, decide
 from ._steps import BundleFile, Step, apply_steps
 from ._waits import (
-    WORKLOAD_KINDS,
     WaitSettings,
     crds_pending,
     namespace_pending,
@@ -136,6 +135,11 @@ def _claim(cluster: Cluster, target: Target, adopt: Iterable[str]) -> _Claim:
     """
     own = read_inventory(cluster, target.platform)
     others = [t for t in installs(cluster) if t.platform != target.platform]
+    unknown = sorted(set(adopt) - {t.platform for t in others})
+    if unknown:
+        raise InputError(f"--adopt {', '.join(unknown)}: no other kfops install of that name "
+                         "on this cluster (it holds: "
+                         f"{', '.join(t.platform for t in others) or 'none but this one'})")
     adopting = tuple(t for t in others
                      if t.platform in set(adopt) or (own and t.applyset_id in own.ids))
     strangers = [t for t in others if t not in adopting]

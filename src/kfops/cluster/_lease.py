@@ -185,6 +185,9 @@ class InstallLease:
     # ---- keeping it --------------------------------------------------------------------
 
     def _renew_until_stopped(self) -> None:
+        # Give up while the Lease is still ours (as client-go's renew deadline does): others
+        # may take it once `duration` has passed, and this thread only looks every `renew`.
+        deadline = max(self._settings.renew, self._settings.duration - 2 * self._settings.renew)
         last = time.monotonic()
         while not self._stop.wait(self._settings.renew):
             try:
@@ -194,10 +197,12 @@ class InstallLease:
                 self._lose("another run changed it")
                 return
             except ClusterError as error:
-                if time.monotonic() - last > self._settings.duration:
-                    self._lose(f"it could not be renewed for {round(self._settings.duration)} "
-                               f"s ({error})")
+                if time.monotonic() - last > deadline:
+                    self._lose(f"it could not be renewed for {round(deadline)} s ({error})")
                     return
+            except Exception as error:  # a renewer that died must still stop the run
+                self._lose(f"renewing it failed ({type(error).__name__}: {error})")
+                return
 
     def _renew(self) -> None:
         held = self._held

@@ -6,7 +6,10 @@ with a growing back-off, but the image, the command, the configuration or the
 nodes have to change first
 (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-state-waiting,
 https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/). `apply`'s
-waits, `status` and `gpu test` all judge pods by this one list.
+waits, `status` and `gpu test` all judge pods by this one list. They differ in
+when they judge: `apply` stops on a reason that lasted its grace period (and a
+crash loop only after its restarts, as databases start slowly), while `status`
+is a snapshot and names any failing pod at once.
 """
 
 from __future__ import annotations

@@ -19,7 +19,10 @@ each knowing what the ones before it will do:
   --purge-foreign;
 - a CRD is deleted only when every object of its kind goes too (a member
   being deleted, or an object in a namespace being deleted); objects kfops did
-  not apply keep it, even with --purge-data, unless --purge-foreign.
+  not apply keep it, even with --purge-data, unless --purge-foreign;
+- users' data kfops did not apply (a PersistentVolumeClaim of a notebook, a
+  Profile made through the dashboard) is deleted with its namespace or CRD only
+  when both --purge-data and --purge-foreign are given.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kfops.errors import Forbidden, Unavailable
 from kfops.objects import Identity, describe, identity_of
 
 from ._api import Cluster
@@ -118,6 +122,8 @@ class _World:
     _held: dict[str, dict[Identity, dict[str, Any]]] | None = None
     _by_uid: dict[str, dict[str, Any]] = field(default_factory=dict)
     _origins: dict[Identity, str] = field(default_factory=dict)
+    unlisted: list[str] = field(default_factory=list)
+    """Kinds (or group versions) the API server would not list: namespaces are kept."""
 
     def __post_init__(self) -> None:
         self._by_uid.update({str(o["metadata"].get("uid")): o for o in self.members.values()})
@@ -132,7 +138,12 @@ class _World:
                   whose: str) -> Decision:
         """Delete a namespace (or Profile) only when nothing in it must stay."""
         stays, data, foreign = [], [], []
-        for held in self.held(namespace):
+        held_objects = self.held(namespace)
+        if self.unlisted:
+            # What cannot be listed might be in it: not knowing is no licence to delete.
+            return Decision(obj, False, f"{whose}may hold objects kfops cannot list "
+                                        f"({'; '.join(self.unlisted)}); kept")
+        for held in held_objects:
             origin = self.origin(held)
             if origin == MEMBER and identity_of(held) not in self.gone:
                 stays.append(held)
@@ -148,7 +159,11 @@ class _World:
         if data and not rules.purge_data:
             reasons.append(f"{whose}holds data its StatefulSets made: {_names(data)} "
                            "(--purge-data deletes it)")
-        if foreign and not rules.purge_foreign:
+        users_data = [o for o in foreign if _is_data(o)]
+        if users_data and not (rules.purge_data and rules.purge_foreign):
+            reasons.append(f"{whose}holds users' data kfops did not apply: {_names(users_data)} "
+                           "(only --purge-data with --purge-foreign deletes it)")
+        elif foreign and not rules.purge_foreign:
             reasons.append(f"{whose}holds {self.foreign(foreign)} (--purge-foreign deletes "
                            "them with it)")
         if reasons:
@@ -177,6 +192,10 @@ class _World:
         if stays:
             return Decision(crd, False, f"{kind} objects kfops keeps still exist: "
                                         f"{_names(stays)}")
+        if any(_is_data(o) for o in foreign) and not (rules.purge_data and rules.purge_foreign):
+            return Decision(crd, False, f"deleting it deletes {self.foreign(foreign, kind)}, "
+                                        "users' data (only --purge-data with --purge-foreign "
+                                        "deletes them with it)")
         if foreign and not rules.purge_foreign:
             return Decision(crd, False, f"deleting it deletes {self.foreign(foreign, kind)} "
                                         "(--purge-foreign deletes them with it)")
@@ -279,10 +298,17 @@ class _World:
                 obj.setdefault("apiVersion", "v1")
                 obj.setdefault("kind", "Namespace")
                 self._by_uid[str(obj["metadata"].get("uid"))] = obj
-            for info in self.cluster.served_kinds():
+            found = self.cluster.discover()
+            self.unlisted += found.unavailable
+            for info in found.kinds:
                 if not info.namespaced or (info.group, info.kind) in EVENTS:
                     continue
-                for obj in self.cluster.list(info.api_version, info.kind):
+                try:
+                    listed = self.cluster.list(info.api_version, info.kind)
+                except (Forbidden, Unavailable) as error:
+                    self.unlisted.append(f"{info.kind}.{info.group or 'core'} ({error})")
+                    continue
+                for obj in listed:
                     obj.setdefault("apiVersion", info.api_version)
                     obj.setdefault("kind", info.kind)
                     self._held.setdefault(obj["metadata"]["namespace"], {})[
@@ -293,6 +319,12 @@ class _World:
     def _everything_by_uid(self) -> dict[str, dict[str, Any]]:
         self._everything()
         return self._by_uid
+
+
+def _is_data(obj: dict[str, Any]) -> bool:
+    """Users' data whoever made it: a PVC, or a Profile (its namespace and all in it)."""
+    return (obj["kind"] == "PersistentVolumeClaim" and obj["apiVersion"] == "v1") or \
+        is_profile(obj)
 
 
 def _names(objects: list[dict[str, Any]]) -> str:

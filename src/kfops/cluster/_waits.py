@@ -21,8 +21,6 @@ from ._failures import FailureWatch
 from ._pods import UNSCHEDULABLE, container_waiting, last_event, pod_failure, pods_of
 from ._webhooks import Webhook
 
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
-
 
 @dataclass(frozen=True)
 class WaitSettings:
@@ -141,11 +139,6 @@ def wait_for_workloads(cluster: Cluster, workloads: Sequence[dict[str, Any]],
 
     wait_for(settings, "workloads", pending, on_poll,
              lambda: workloads_explained(cluster, workloads))
-
-
-def workloads_pending(cluster: Cluster, workloads: Sequence[dict[str, Any]]) -> list[str]:
-    """Deployments, StatefulSets and DaemonSets not yet available, each with why."""
-    return [f"{describe(obj)}: {problem}" for obj, problem in _unavailable(cluster, workloads)]
 
 
 def _unavailable(cluster: Cluster,

@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kfops.cluster import BundleFile, Cluster, workload_failure
-from kfops.objects import describe
-
-WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
+from kfops.objects import WORKLOAD_KINDS, describe
 
 
 @dataclass
@@ -28,7 +26,7 @@ def platform_status(cluster: Cluster, files: Sequence[BundleFile]) -> list[Compo
     by_component: dict[str, list[dict[str, Any]]] = {}
     for bundle_file in files:
         for obj in bundle_file.objects:
-            if obj.get("kind") in WORKLOADS:
+            if obj.get("kind") in WORKLOAD_KINDS:
                 by_component.setdefault(bundle_file.component, []).append(obj)
     return [_component(cluster, name, workloads) for name, workloads in by_component.items()]
 

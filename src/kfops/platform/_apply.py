@@ -29,10 +29,10 @@ from kfops.cluster import (
     uninstall,
 )
 from kfops.config import LoadedPlatform, UserEntry
-from kfops.errors import MissingPrerequisite, OperationError
+from kfops.errors import InputError, MissingPrerequisite, OperationError
 from kfops.identity import DexUsers, live_user_guards
 from kfops.objects import Identity, secret_value
-from kfops.render import ApplySet, Bundle, RenderOptions, RenderResult, read_bundle_files
+from kfops.render import LOCK, ApplySet, Bundle, RenderOptions, RenderResult, read_bundle_files
 from kfops.secrets import StateDir, state_dir_for
 
 from ._render import render_platform
@@ -56,9 +56,12 @@ def bundle_files(bundle: Bundle) -> list[BundleFile]:
 
 
 def bundle_from_disk(folder: Path) -> tuple[list[BundleFile], Target]:
-    """A written bundle's files and install, for status and uninstall without a platform file."""
-    files, lock = read_bundle_files(folder)
-    platform = str(lock["platform"])
+    """A written bundle's files (but its Secrets) and install, for status and uninstall
+    without a platform file."""
+    files, lock = read_bundle_files(folder, secrets=False)
+    platform = lock.get("platform")
+    if not isinstance(platform, str) or not platform:
+        raise InputError(f"{folder / LOCK} names no platform: not a bundle kfops render wrote")
     return ([BundleFile(path, component, tuple(objects)) for path, component, objects in files],
             Target(platform, ApplySet(platform).id))
 
@@ -281,8 +284,8 @@ def plan_platform(loaded: LoadedPlatform, cluster: Cluster,
     """
     render_options = render_options or RenderOptions()
     scratch = StateDir.scratch(_state_path(loaded, render_options))
-    renders = _Renders(loaded, cluster, dataclasses.replace(render_options, state=scratch,
-                                                            write_state=False), rotate_secrets)
+    renders = _Renders(loaded, cluster, dataclasses.replace(render_options, state=scratch),
+                       rotate_secrets)
     result = renders.current()
     if rotate_secrets:
         renders.rotate()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kfops.cluster import Cluster, Target, installs
-from kfops.errors import ClusterError
+from kfops.errors import ClusterError, InputError
 
 
 def installed_target(cluster: Cluster, name: str | None = None) -> Target:
@@ -18,13 +18,13 @@ def installed_target(cluster: Cluster, name: str | None = None) -> Target:
         for target in found:
             if target.platform == name:
                 return target
-        raise ClusterError(f"no kfops install {name} on this cluster "
+        raise InputError(f"--name {name}: no kfops install of that name on this cluster "
                            + (f"(it holds: {names})" if found else "(it holds none)"))
     if not found:
         raise ClusterError("no kfops install on this cluster (no ApplySet parent Secret "
                            "kfops-<name> in kube-system); pass -f FILE if this is the wrong "
                            "cluster context")
     if len(found) > 1:
-        raise ClusterError(f"this cluster holds {len(found)} kfops installs ({names}); "
-                           "name one with --name, or pass its platform file with -f")
+        raise InputError(f"this cluster holds {len(found)} kfops installs ({names}); "
+                         "name one with --name, or pass its platform file with -f")
     return found[0]

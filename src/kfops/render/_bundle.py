@@ -206,12 +206,14 @@ def read_bundle_text(folder: Path, relative: str) -> str:
         raise InputError(f"cannot read {path}: {error.strerror or error}") from None
 
 
-def read_bundle_files(folder: Path) -> tuple[list[tuple[str, str, list[dict[str, Any]]]],
-                                             dict[str, Any]]:
+def read_bundle_files(folder: Path, secrets: bool = True) -> tuple[
+        list[tuple[str, str, list[dict[str, Any]]]], dict[str, Any]]:
     """([(path, component, objects)] in apply order, lock) of a bundle on disk.
 
     A stage file and its Secrets (under `secrets/`) are one file again, in
-    the order the render gave them.
+    the order the render gave them. Without `secrets` the Secrets are left
+    out: what status and uninstall need is in the reviewable part, which a
+    bundle checked out of git has without its `secrets/`.
     """
     from ._layout import file_name, kind_rank  # noqa: PLC0415 - _layout imports nothing of this
 
@@ -221,7 +223,7 @@ def read_bundle_files(folder: Path) -> tuple[list[tuple[str, str, list[dict[str,
     by_file = {file_name(name): name for name in components}
     merged: dict[str, list[dict[str, Any]]] = {}
     for relative in sorted(lock["files"]):
-        if _holds_objects(relative):
+        if _holds_objects(relative) and (secrets or not relative.startswith(f"{SECRETS}/")):
             text = read_bundle_text(folder, relative)
             merged.setdefault(_stage_path(relative), []).extend(
                 obj for _, obj in split_documents(text, origin=str(folder / relative)))

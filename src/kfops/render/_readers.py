@@ -15,12 +15,11 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from kfops.objects import secret_value
+from kfops.objects import WORKLOAD_KINDS, secret_value
 
 from ._contributions import EditableBundle
 
 GENERATED_DIGEST = "kfops.io/generated-digest"
-_WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
 
 
 def restart_readers_of_generated(bundle: EditableBundle) -> None:
@@ -28,7 +27,7 @@ def restart_readers_of_generated(bundle: EditableBundle) -> None:
     values = _generated_values(bundle)
     if not values:
         return
-    for kind in _WORKLOADS:
+    for kind in WORKLOAD_KINDS:
         for item in list(bundle.of_kind(kind)):
             namespace = str(item.obj["metadata"].get("namespace") or "")
             read = sorted((name, key, value) for name in _secrets_read(item.obj)

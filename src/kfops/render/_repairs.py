@@ -69,21 +69,21 @@ def _read_kustomization(folder: Path) -> dict[str, Any] | None:
 
 def _references(kustomization: dict[str, Any]) -> list[str]:
     return [entry for key in ("resources", "bases", "components")
-            for entry in kustomization.get(key) or [] if isinstance(entry, str)]
+            for entry in _list(kustomization.get(key)) if isinstance(entry, str)]
 
 
 def _parameter_replacements(folder: Path, kustomization: dict[str, Any]) -> list[dict[str, Any]]:
     """Patches for replacements whose targets are selected by a `$(variable)` name."""
-    generators = {str(g.get("name")): g for g in kustomization.get("configMapGenerator") or []
-                  if isinstance(g, dict)}
+    generators = {str(g.get("name")): g for g in _mappings(kustomization.get("configMapGenerator"))}
     operations: dict[tuple[tuple[str, str], ...], list[tuple[str, str]]] = {}
     repaired: set[str] = set()
-    for replacement in kustomization.get("replacements") or []:
-        source = replacement.get("source") or {}
+    for replacement in _mappings(kustomization.get("replacements")):
+        source = replacement.get("source")
+        source = source if isinstance(source, dict) else {}
         generator = generators.get(str(source.get("name")))
         field = str(source.get("fieldPath", ""))
-        targets = [t for t in replacement.get("targets") or []
-                   if "$(" in str((t.get("select") or {}).get("name", ""))]
+        targets = [t for t in _mappings(replacement.get("targets"))
+                   if isinstance(t.get("select"), dict) and "$(" in str(t["select"].get("name"))]
         if source.get("kind") != "ConfigMap" or generator is None or \
                 not field.startswith("data.") or not targets:
             continue
@@ -94,7 +94,7 @@ def _parameter_replacements(folder: Path, kustomization: dict[str, Any]) -> list
         for target in targets:
             selector = tuple(sorted((k, str(v)) for k, v in target["select"].items()
                                     if k in ("group", "version", "kind", "name")))
-            for path in target.get("fieldPaths") or []:
+            for path in _list(target.get("fieldPaths")):
                 operations.setdefault(selector, []).append(
                     ("/" + str(path).replace(".", "/"), value))
         repaired.add(str(generator.get("name")))
@@ -105,6 +105,15 @@ def _parameter_replacements(folder: Path, kustomization: dict[str, Any]) -> list
         if not namespaced and not (generators[name].get("namespace")):
             patches.append(_left_out(name))
     return patches
+
+
+def _list(value: Any) -> list[Any]:
+    """A kustomization list (kustomize reports anything else itself, when it builds)."""
+    return value if isinstance(value, list) else []
+
+
+def _mappings(value: Any) -> list[dict[str, Any]]:
+    return [item for item in _list(value) if isinstance(item, dict)]
 
 
 def _generated_values(folder: Path, generator: dict[str, Any]) -> dict[str, str]:

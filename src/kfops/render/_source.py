@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import tarfile
 import zipfile
@@ -52,8 +53,13 @@ def _git_tag(folder: Path) -> str | None:
     if not (folder / ".git").exists():
         return None  # a folder inside the administrator's own repository: its tags say nothing
     try:
-        answer = subprocess.run(["git", "-C", str(folder), "describe", "--tags", "--exact-match",
-                                 "HEAD"], capture_output=True, text=True, timeout=30, check=False)
+        # The checkout may come from anyone: nothing its own git config names is run
+        # (fsmonitor is the one hook a read-only command could start).
+        answer = subprocess.run(["git", "-c", "core.fsmonitor=false", "-C", str(folder),
+                                 "describe", "--tags", "--exact-match", "HEAD"],
+                                capture_output=True, text=True, timeout=30, check=False,
+                                env={**os.environ, "GIT_TERMINAL_PROMPT": "0",
+                                     "GIT_PAGER": "cat"})
     except (OSError, subprocess.SubprocessError):
         return None
     return (answer.stdout.strip() or None) if answer.returncode == 0 else None

@@ -50,6 +50,7 @@ class StateDir:
         self.write_through = write_through
         self._values: dict[str, str] | None = None
         self._unsaved = False
+        self._scratch = False
 
     @classmethod
     def scratch(cls, path: Path) -> StateDir:
@@ -58,7 +59,9 @@ class StateDir:
         What `plan` uses: it renders exactly as apply would, and nothing reaches
         the disk (no temporary copy that a killed process could leave behind).
         """
-        return cls(path, write_through=False)
+        state = cls(path, write_through=False)
+        state._scratch = True
+        return state
 
     def generated(self, name: str, make: Callable[[], str] = random_token) -> str:
         """The value called `name`, made with `make` the first time it is asked for."""
@@ -76,8 +79,9 @@ class StateDir:
             self._changed()
 
     def save(self) -> None:
-        """Write values made or adopted since the last save (nothing when there are none)."""
-        if self._unsaved and self._values is not None:
+        """Write values made or adopted since the last save (nothing when there are none;
+        never for a scratch state)."""
+        if self._unsaved and self._values is not None and not self._scratch:
             self._save(self._values)
             self._unsaved = False
 
