@@ -63,8 +63,8 @@ def test_the_probe_loses_no_foreign_object(emulator: RunningEmulator, cluster: C
                                                            off=FOUR_OFF))
     assert (step.lost, step.plan_differs) == ([], [])
     assert _kept(probe, "Profile team-a") == (
-        "its namespace holds 1 object kfops did not apply: PersistentVolumeClaim "
-        "team-a/workspace (--purge-foreign deletes them with it)")
+        "its namespace holds users' data kfops did not apply: PersistentVolumeClaim "
+        "team-a/workspace (only --purge-data with --purge-foreign deletes it)")
 
     renamed = platform_yaml(probe.folder, "lab2", profiles=False, off=(*FOUR_OFF, "tensorboards"))
     before = len(emulator.writes())

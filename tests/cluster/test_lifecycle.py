@@ -157,7 +157,8 @@ def test_uninstall_with_purge_data_removes_kfops_data_never_foreign_objects(
     # kfops did not apply (deleting the CRD would delete it, its namespace and PVC).
     assert summary.kept == [
         "CustomResourceDefinition profiles.kubeflow.org: deleting it deletes 1 Profile "
-        "object kfops did not apply: Profile team-a (--purge-foreign deletes them with it)"]
+        "object kfops did not apply: Profile team-a, users' data (only --purge-data with "
+        "--purge-foreign deletes them with it)"]
     assert _pvcs(emulator) == ["team-a/workspace"]
     assert cluster.get("v1", "Secret", "kfops-lab", "kube-system") is not None
 

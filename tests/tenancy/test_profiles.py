@@ -137,8 +137,9 @@ def test_apply_waits_for_profile_namespaces_and_syncs_removals(
     assert "Profile team-b" in synced.summary.pruned
     assert cluster.get("v1", "Namespace", "team-b") is None
     assert synced.summary.kept == [
-        "Profile team-a: its namespace holds 1 object kfops did not apply: "
-        "PersistentVolumeClaim team-a/workspace (--purge-foreign deletes them with it)"]
+        "Profile team-a: its namespace holds users' data kfops did not apply: "
+        "PersistentVolumeClaim team-a/workspace (only --purge-data with --purge-foreign "
+        "deletes it)"]
     assert cluster.get("kubeflow.org/v1", "Profile", "team-a") is not None
     assert cluster.get("kubeflow.org/v1", "Profile", "lab-live") is not None
     assert cluster.get("kubeflow.org/v1", "Profile", "self-registered") is not None
