@@ -1,9 +1,9 @@
 """Forward the host's 127.0.0.1:PORT to 127.0.0.1:TARGET inside a network namespace.
 
-Run as `python -m tests.controlplane._forward NETNS TARGET PORT_FILE`; writes the host port it
-listens on to PORT_FILE, then serves until killed. The listening socket is made before the process joins the
-namespace, so it stays on the host's loopback (a socket keeps the namespace it was made in);
-every connection it opens afterwards is made inside the namespace.
+Run as `python -m tests.controlplane._forward NETNS TARGET PORT_FILE`; writes the host port
+it listens on to PORT_FILE, then serves until killed. The listening socket is made before the
+process joins the namespace, so it stays on the host's loopback (a socket keeps the namespace
+it was made in); every connection it opens afterwards is made inside the namespace.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import ctypes
 import os
 import socket
 import sys
+from pathlib import Path
 
 _CLONE_NEWNET = 0x40000000
 
@@ -60,10 +61,9 @@ def main() -> None:
     listener.bind(("127.0.0.1", 0))
     listener.listen(128)
     _join(netns)  # before any thread exists: every later thread inherits the namespace
-    partial = f"{port_file}.partial"
-    with open(partial, "w") as out:
-        out.write(str(listener.getsockname()[1]))
-    os.rename(partial, port_file)
+    partial = Path(f"{port_file}.partial")
+    partial.write_text(str(listener.getsockname()[1]))
+    partial.rename(port_file)
     asyncio.run(_serve(listener, target))
 
 

@@ -1,8 +1,9 @@
 """A kustomize for kfops's KFOPS_KUSTOMIZE whose builds have no webhooks (see _webhookless).
 
-Run through the wrapper `_webhookless.kustomize_wrapper()` writes: `kustomize build DIR` runs the kubectl installed with kfops (`kubectl kustomize
-DIR`) and prints its objects without webhook configurations, APIServices and CRD conversion
-webhooks; `version` prints that kubectl's kustomize version.
+Run through the wrapper `_webhookless.kustomize_wrapper()` writes: `kustomize build DIR` runs
+the kubectl installed with kfops (`kubectl kustomize DIR`) and prints its objects without
+webhook configurations, APIServices and CRD conversion webhooks; `version` prints that
+kubectl's kustomize version.
 """
 
 import json
@@ -13,12 +14,14 @@ from pathlib import Path
 import yaml
 
 try:
-    from yaml import CSafeDumper as Dumper, CSafeLoader as Loader
+    from yaml import CSafeDumper as Dumper
+    from yaml import CSafeLoader as Loader
 except ImportError:  # pragma: no cover - libyaml is in the wheels
-    from yaml import SafeDumper as Dumper, SafeLoader as Loader  # type: ignore[assignment]
+    from yaml import SafeDumper as Dumper  # type: ignore[assignment]
+    from yaml import SafeLoader as Loader
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.controlplane._webhookless import without_webhooks  # noqa: E402
+from tests.controlplane._webhookless import without_webhooks
 
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 from functools import cache
+from pathlib import Path
 
 
 class NetnsError(Exception):
@@ -43,7 +44,7 @@ def create(name: str) -> None:
 
 def delete(name: str) -> None:
     """Remove the namespace (a no-op when it is gone)."""
-    if os.path.exists(f"/run/netns/{name}"):
+    if Path(f"/run/netns/{name}").exists():
         _ip("netns", "del", name)
 
 

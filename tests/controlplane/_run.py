@@ -4,6 +4,7 @@ namespace where the machine allows one)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -59,6 +60,20 @@ class Ports:
         return cls(*(_free_port() for _ in range(6)))
 
 
+ADMIN_USER = "kfops-test-admin"
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write the API server answered, from its audit log."""
+
+    verb: str
+    resource: str
+    namespace: str
+    name: str
+    code: int
+
+
 @dataclass
 class Started:
     """A process this control plane started: pid and kernel start time, so `down` signals
@@ -79,6 +94,8 @@ class ControlPlane:
     server: str
     kubeconfig: Path
     processes: list[Started] = field(default_factory=list)
+    _children: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict, repr=False)
+    """The processes this Python process started, to collect their exit status."""
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -127,7 +144,9 @@ class ControlPlane:
                 time.sleep(0.02)
             if _alive(started):
                 _signal(started, signal.SIGKILL)
-            _reap(started.pid)
+            child = self._children.pop(started.pid, None)
+            if child is not None:
+                child.wait()
         self.processes = []
         if self.netns:
             _netns.delete(self.netns)
@@ -148,6 +167,22 @@ class ControlPlane:
         context = ssl.create_default_context(cafile=str(pki / "ca.crt"))
         context.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
         return httpx.Client(base_url=self.server, verify=context, timeout=30)
+
+    def writes(self, user: str = ADMIN_USER) -> list[Write]:
+        """Every write request `user` made that reached storage (dry runs left out), in order,
+        from the API server's audit log."""
+        path = self.folder / "audit.log"
+        found = []
+        for line in path.read_text().splitlines() if path.is_file() else []:
+            event = json.loads(line)
+            uri = event.get("requestURI", "")
+            if event.get("user", {}).get("username") != user or "dryRun=All" in uri:
+                continue
+            ref = event.get("objectRef") or {}
+            found.append(Write(event["verb"], ref.get("resource", ""), ref.get("namespace", ""),
+                               ref.get("name", ""), int(event.get("responseStatus", {})
+                                                        .get("code", 0))))
+        return found
 
     def log_tail(self, name: str, lines: int = 25) -> str:
         path = self.folder / "logs" / f"{name}.log"
@@ -188,6 +223,9 @@ class ControlPlane:
             "--authorization-mode=Node,RBAC", "--allow-privileged=true",
             f"--kubelet-client-certificate={pki.admin.cert}",
             f"--kubelet-client-key={pki.admin.key}",
+            f"--audit-policy-file={_write_audit_policy(self.folder)}",
+            f"--audit-log-path={self.folder / 'audit.log'}", "--audit-log-format=json",
+            "--audit-log-mode=blocking",
             "--profiling=false", "--v=1",
         ])
         if self.netns:
@@ -242,6 +280,9 @@ class ControlPlane:
             f"--tls-cert-file={pki.serving.cert}",
             f"--tls-private-key-file={pki.serving.key}",
             "--cidr=10.0.0.1/16",
+            # kubelets renew a Lease every 10 s; without one the node controller sees only
+            # kwok's status updates (a minute apart) and marks the nodes NotReady
+            "--node-lease-duration-seconds=40",
         ])
 
     def _launch(self, name: str, argv: list[str], *, in_netns: bool = True) -> None:
@@ -253,6 +294,7 @@ class ControlPlane:
                 _netns.wrap(self.netns if in_netns else None, argv), stdout=out,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT,
                 start_new_session=True)
+        self._children[process.pid] = process
         self.processes.append(Started(name, process.pid, _start_time(process.pid), str(log)))
 
     def _save(self) -> None:
@@ -282,6 +324,18 @@ class ControlPlane:
                 raise StartError(f"{component} was not ready in time; its log ends:\n"
                                  f"{self.log_tail(component)}")
             time.sleep(0.2)
+
+
+def _write_audit_policy(folder: Path) -> Path:
+    """Every write, at Metadata level, once answered: what the tests count as writes."""
+    policy = {"apiVersion": "audit.k8s.io/v1", "kind": "Policy",
+              "omitStages": ["RequestReceived"],
+              "rules": [{"level": "Metadata",
+                         "verbs": ["create", "update", "patch", "delete", "deletecollection"]},
+                        {"level": "None"}]}
+    path = folder / "audit-policy.json"
+    path.write_text(json.dumps(policy))
+    return path
 
 
 def write_kubeconfig(path: Path, server: str, ca: Path, who: _pki.Identity) -> Path:
@@ -389,15 +443,5 @@ def _alive(started: Started) -> bool:
 
 def _signal(started: Started, signum: int) -> None:
     if _alive(started):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(started.pid, signum)
-        except ProcessLookupError:
-            pass
-
-
-def _reap(pid: int) -> None:
-    """Collect a child's exit status when this process started it (not after `up`)."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

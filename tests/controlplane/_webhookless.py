@@ -37,17 +37,19 @@ def group_kind(obj: dict[str, Any]) -> tuple[str, str]:
 
 def without_webhooks(objects: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The objects but webhook configurations and APIServices; CRDs convert without a webhook."""
-    kept = []
-    for obj in objects:
-        if group_kind(obj) in DROPPED:
-            continue
-        if group_kind(obj) == ("apiextensions.k8s.io", "CustomResourceDefinition"):
-            conversion = obj.get("spec", {}).get("conversion") or {}
-            if conversion.get("strategy") == "Webhook":
-                obj = copy.deepcopy(obj)
-                obj["spec"]["conversion"] = {"strategy": "None"}
-        kept.append(obj)
-    return kept
+    return [_converting_itself(obj) for obj in objects if group_kind(obj) not in DROPPED]
+
+
+def _converting_itself(obj: dict[str, Any]) -> dict[str, Any]:
+    """A CRD with a conversion webhook as one that converts by itself (others as they are)."""
+    if group_kind(obj) != ("apiextensions.k8s.io", "CustomResourceDefinition"):
+        return obj
+    conversion = obj.get("spec", {}).get("conversion") or {}
+    if conversion.get("strategy") != "Webhook":
+        return obj
+    changed = copy.deepcopy(obj)
+    changed["spec"]["conversion"] = {"strategy": "None"}
+    return changed
 
 
 def kustomize_wrapper(folder: Path) -> Path:

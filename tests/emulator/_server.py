@@ -68,6 +68,15 @@ class Emulator(KubernetesEmulator):
                 record.status = response.status
                 return response
         text = (await raw.read()).decode() if raw.can_read_body else ""
+        with self.lock:
+            served = self.state.serves_group_version(path.group, path.version)
+        if not served:
+            # A group/version the server does not serve at all reaches the generic API
+            # server's NotFound handler: plain text, not a Status (seen on kube-apiserver
+            # v1.35.4; tests/realcluster/test_conformance.py holds both to it).
+            record.status = 404
+            return aiohttp.web.Response(status=404, text="404 page not found\n",
+                                        content_type="text/plain")
         try:
             with self.lock:
                 self.state.run_controllers()
@@ -161,6 +170,7 @@ class ResourcePath:
     """What a resource URL names."""
 
     group: str
+    version: str
     plural: str
     namespace: str
     name: str | None
@@ -171,9 +181,9 @@ def _parse_path(path: str) -> ResourcePath | None:
     """`/api/v1/...` or `/apis/<group>/<version>/...`, or None for discovery URLs."""
     parts = [p for p in path.split("/") if p]
     if parts[:2] == ["api", "v1"]:
-        group, rest = "", parts[2:]
+        group, version, rest = "", "v1", parts[2:]
     elif len(parts) >= 3 and parts[0] == "apis":
-        group, rest = parts[1], parts[3:]
+        group, version, rest = parts[1], parts[2], parts[3:]
     else:
         return None
     if not rest:
@@ -182,7 +192,7 @@ def _parse_path(path: str) -> ResourcePath | None:
     if rest[0] == "namespaces" and len(rest) >= 3:
         namespace, rest = rest[1], rest[2:]
     plural, name, subresource = [*rest, None, None][:3]
-    return ResourcePath(group, str(plural), namespace, name, subresource)
+    return ResourcePath(group, version, str(plural), namespace, name, subresource)
 
 
 def _verb(method: str, name: str | None) -> str:

@@ -65,6 +65,9 @@ Kubernetes documentation it follows and says where it is simpler:
 - Discovery (`/api/v1`, `/apis`, `/apis/<group>/<version>`) lists the built-in
   kinds and those of established CRDs; a deleted CRD's kind leaves it
   (https://kubernetes.io/docs/concepts/overview/kubernetes-api/#discovery-api).
+  A resource URL of a group/version that nothing serves is answered `404 page not
+  found` in plain text, not a Status, as the generic API server's NotFound handler
+  answers it (seen on kube-apiserver v1.35.4; held to it by the conformance tests).
 - With `profile_controller` on, each Profile gets its namespace (owned by the
   Profile, labelled `app.kubernetes.io/part-of: kubeflow-profile`)
   `profile_delay` seconds after it was written, as Kubeflow's profile
@@ -211,6 +214,7 @@ class ApiState:
     def __init__(self, kinds: list[Kind], settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.builtin = {(k.group, k.plural): k for k in kinds}
+        self._builtin_versions = {(k.group, k.version) for k in kinds}
         self.objects: dict[Key, Stored] = {}
         self.requests: list[Record] = []
         self.history: list[Written] = []
@@ -247,6 +251,11 @@ class ApiState:
     def kinds(self) -> list[Kind]:
         """Every served kind: built-in ones and those of established CRDs."""
         return [*self.builtin.values(), *self._crd_kinds()]
+
+    def serves_group_version(self, group: str, version: str) -> bool:
+        """Whether any kind is served in this group and version."""
+        return (group, version) in self._builtin_versions or any(
+            (kind.group, kind.version) == (group, version) for kind in self._crd_kinds())
 
     def kind(self, group: str, plural: str) -> Kind:
         """The kind a URL names, or a 404 as for an unknown resource."""

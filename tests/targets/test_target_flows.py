@@ -9,8 +9,6 @@ The tests of one target share one emulated cluster and run in this order.
 from __future__ import annotations
 
 import base64
-import contextlib
-import io
 import json
 import subprocess
 from collections.abc import Callable, Iterator
@@ -20,11 +18,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kfops.cli import main
 from kfops.cluster import Cluster
 from kfops.render import load_extra_crds
 from tests.conftest import UPSTREAM
 from tests.emulator import FaultPlan, RunningEmulator, Settings
+from tests.helpers.cli import kfops
 from tests.helpers.presets import fill, offline
 
 pytestmark = pytest.mark.render
@@ -81,12 +79,7 @@ class Install:
                    "--offline")
 
 
-def run(*argv: str) -> tuple[int, str, str]:
-    """`kfops ARGV` in this process: exit code, stdout, stderr."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
+run = kfops
 
 
 @pytest.fixture(scope="class", params=sorted(VARIANTS))

@@ -68,7 +68,8 @@ def _present(obj: Any, path: tuple[str, ...]) -> bool:
 
 
 def comparable(obj: dict[str, Any]) -> dict[str, Any]:
-    """The object as the API server stores it, without fields the server alone sets.
+    """The object as the API server stores it, without fields the server alone sets, and
+    with its group for apiVersion.
 
     A Secret's `stringData` is stored as base64 `data`, and empty maps of the
     built-in map fields (labels, annotations, a Secret's or ConfigMap's data)
@@ -76,6 +77,9 @@ def comparable(obj: dict[str, Any]) -> dict[str, Any]:
     """
     result = _folded(obj)
     result.pop("status", None)
+    # One object, whichever version it is read in: a CRD served in several versions (with
+    # conversion None) answers a list in each version with that version's apiVersion.
+    result["apiVersion"] = str(obj.get("apiVersion", "")).rpartition("/")[0] or "v1"
     result["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items()
                           if k not in _IGNORED_METADATA
                           and not (k in ("labels", "annotations") and v == {})}

@@ -289,7 +289,7 @@ def _send(run: _Run, step: Step) -> None:
         if obj["kind"] in WORKLOAD_KINDS:
             run.sent.append(obj)
         existing = run.live.get(identity_of(obj))
-        if not needs_apply(obj, existing):
+        if existing is not None and pending_changes(run.cluster, obj, existing) is None:
             run.summary.unchanged.append(what)
             run.progress.object_done(what, "unchanged")
             continue
@@ -395,13 +395,29 @@ def _plan_one(cluster: Cluster, obj: dict[str, Any], live: dict[str, Any] | None
     what = describe(obj)
     if live is None:
         return PlanEntry(what, "create")
-    if not needs_apply(obj, live):
+    changes = pending_changes(cluster, obj, live)
+    if changes is None:
         return PlanEntry(what, "unchanged")
+    return PlanEntry(what, "update", changes)
+
+
+def pending_changes(cluster: Cluster, obj: dict[str, Any],
+                    live: dict[str, Any]) -> list[str] | None:
+    """The fields applying `obj` would change in `live`, or None when it would change none.
+
+    The local comparison settles most objects. What it cannot, the API server
+    settles with a dry run: it stores quantities in canonical form (`2000m` as
+    `2`), leaves out zero values of `omitempty` fields (`value: ""`,
+    `readOnly: false`) and keeps what controllers filled in, so an object can
+    differ from what kfops sends and still be exactly what a write would store.
+    """
+    if not needs_apply(obj, live):
+        return None
     try:
         result = cluster.apply(obj, dry_run=True)
     except ObjectNotFound:
-        return PlanEntry(what, "create")
-    return PlanEntry(what, "update", changed_fields(live, result))
+        return []  # gone since it was read: a create
+    return changed_fields(live, result) or None
 
 
 @dataclass

@@ -38,6 +38,10 @@ def translate(error: Exception, what: str) -> ClusterError:
         code = error.response.status_code
         if code == 429 or code >= 500:
             return Unavailable(f"{what}: HTTP {code}", _retry_after(error.response))
+        if code == 404:
+            # No Status body: the server serves no such group/version (a CRD not created,
+            # or not established yet), and so holds no such object either.
+            return ObjectNotFound(f"{what}: the API server does not serve this kind")
         return ClusterError(f"{what}: HTTP {code}: {error.response.text[:300]}")
     raise error
 

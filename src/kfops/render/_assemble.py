@@ -51,6 +51,7 @@ def assemble(
     for unit, documents in zip(units, built, strict=True):
         for original_text, original in documents:
             text, obj = _without_cluster_namespace(original_text, original, cluster_scoped)
+            text, obj = _without_aggregated_rules(text, obj)
             if _lacks_namespace(obj, cluster_scoped, namespaced):
                 text, obj = _in_default_namespace(obj)
                 warnings.append(f"{describe(obj)}: {unit.path} gives it no namespace; placed in "
@@ -120,6 +121,22 @@ def _without_cluster_namespace(
         return text, obj
     metadata = {k: v for k, v in obj["metadata"].items() if k != "namespace"}
     cleaned = {**obj, "metadata": metadata}
+    return dump_document(cleaned), cleaned
+
+
+def _without_aggregated_rules(text: str, obj: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """An aggregated ClusterRole without the `rules` its upstream file gives it (`[]`).
+
+    The controller manager writes an aggregated ClusterRole's rules and overwrites
+    any that are applied (https://kubernetes.io/docs/reference/access-authn-authz/rbac/
+    #aggregated-clusterroles): applying `rules: []` would empty the role until the
+    controller fills it again, and every apply would fight it.
+    """
+    group, kind, _, _ = identity_of(obj)
+    if (group, kind) != ("rbac.authorization.k8s.io", "ClusterRole") \
+            or "aggregationRule" not in obj or "rules" not in obj:
+        return text, obj
+    cleaned = {k: v for k, v in obj.items() if k != "rules"}
     return dump_document(cleaned), cleaned
 
 
