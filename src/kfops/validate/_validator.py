@@ -20,6 +20,7 @@ import kfops
 from kfops.errors import ValidationProblem
 from kfops.objects import BUILTIN_CLUSTER_SCOPED, describe
 
+from ._apiserver import builtin_problems, custom_name_problem, label_problems
 from ._builtin import BuiltinSchemas, supported_versions
 from ._cel import CelEvaluator, rule_outcomes
 from ._crd import CrdSchemas, CrdVersion
@@ -27,7 +28,7 @@ from ._messages import schema_problem
 from ._report import ValidationReport
 
 _MAX_PER_OBJECT = 5
-_CACHE_FORMAT = "2"
+_CACHE_FORMAT = "3"
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,7 @@ class _Checker:
                          f"{self.version}, and no CustomResourceDefinition defines it")]
         problems = [schema_problem(e) for e in validator.iter_errors(obj)]
         problems += _scope_problems(obj, namespaced=kind not in BUILTIN_CLUSTER_SCOPED)
+        problems += builtin_problems(obj) + label_problems(obj)
         return problems + _name_problems(obj, custom=False)
 
     def _custom(
@@ -251,6 +253,7 @@ class _Checker:
                                    f"(from {source}); served: {offered}")]
         problems = [schema_problem(e) for e in self.crds.validator(served).iter_errors(obj)]
         problems += _scope_problems(obj, served.namespaced) + _name_problems(obj, custom=True)
+        problems += label_problems(obj)
         if self.crds.has_rules(served.group, served.kind, served.version):
             for outcome in rule_outcomes(served.schema, obj, self._evaluator()):
                 if outcome.failed:
@@ -280,7 +283,9 @@ def _name_problems(obj: dict[str, Any], custom: bool) -> list[tuple[str, str]]:
     if "$(" in name:
         return [("metadata.name", f"{name!r} is an unresolved kustomize variable")]
     kind = str(obj.get("kind"))
-    if custom or kind in _PATH_SEGMENT_KINDS:
+    if custom:
+        return custom_name_problem(name)
+    if kind in _PATH_SEGMENT_KINDS:
         if name in (".", "..") or "/" in name or "%" in name:
             return [("metadata.name", f"{name!r} may not be '.', '..' or contain '/' or '%'")]
         return []
