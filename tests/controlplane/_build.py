@@ -137,7 +137,7 @@ def _explain(module: Path, args: list[str], stderr: str) -> str:
     proxy = os.environ.get("GOPROXY") or _go_env("GOPROXY")
     for line in lines:
         found = _MODULE_AT.search(line)
-        if found and any(word in line for word in ("reading", "download", "verifying",
+        if found and any(word in line for word in ("reading", "download", "verifying", "lookup",
                                                     "not found", "dial", "proxy", "410", "404")):
             return (f"the Go module proxy ({proxy}) did not give {found['module']} "
                     f"{found['version']}, needed by {module.name}: {line.strip()}")
