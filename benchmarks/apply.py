@@ -19,7 +19,20 @@ The emulator's controllers and the loop's sleep are scaled down by the same fact
 instead of 20 s), so passes compare as they would on a cluster; the write counts do
 not depend on the scale.
 
-Usage (from the repository root, it uses tests.emulator): python -m benchmarks.apply
+With --real, both run on a real control plane instead (tests/controlplane: kube-apiserver,
+controller manager, scheduler and kwok built from the Kubernetes Go modules), each on a
+fresh one started the same way: kfops apply (writes counted from the API server's audit
+log), and the upstream loop run for real,
+
+      while ! kubectl apply --server-side --force-conflicts -f bundle.yaml; do sleep 20; done
+
+over the same objects as kfops's bundle (in its stage order), with upstream's 20 s sleep,
+until the workloads are available. No controller is scaled: CRDs, pods (kwok) and the
+loop take the time they take. Webhook configurations are left out of both (no webhook
+server can run without containers; see tests/controlplane/_webhookless.py).
+
+Usage (from the repository root, it uses tests.emulator / tests.controlplane):
+    python -m benchmarks.apply [--real]
 Prints one line per measurement and the ratios; timings never go in tests.
 """
 
@@ -27,12 +40,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
+from tests.controlplane import ControlPlane, build
+from tests.controlplane._versions import KUBERNETES, Binaries
+from tests.controlplane._webhookless import kustomize_wrapper
 from tests.emulator import FaultPlan, RunningEmulator, Settings
 
 from kfops.cluster import ApplyOptions, Cluster, RetryPolicy, WaitSettings
@@ -136,10 +154,89 @@ def _served(cluster: Cluster, crd_names: dict[tuple[str, str], str]) -> set[tupl
     return served
 
 
+def real_kfops_apply(platform: Path, binaries: Binaries,
+                     folder: Path) -> tuple[list[dict[str, Any]], int, int, float]:
+    """On a fresh control plane: (objects, writes of the first apply, of a re-apply, seconds)."""
+    loaded = load_platform(platform)
+    with ControlPlane.start(binaries, folder) as plane, \
+            Cluster.connect(plane.kubeconfig) as cluster:
+        started = time.perf_counter()
+        result = apply_platform(loaded, cluster, ApplyOptions(waits=WAITS),
+                                render_options=RenderOptions(offline=True))
+        seconds = time.perf_counter() - started
+        first = _object_writes(plane)
+        apply_platform(loaded, cluster, ApplyOptions(waits=WAITS),
+                       render_options=RenderOptions(offline=True))
+        again = _object_writes(plane) - first
+    return [item.obj for item in result.render.bundle.objects], first, again, seconds
+
+
+def _object_writes(plane: ControlPlane) -> int:
+    return len([w for w in plane.writes() if w.resource != "leases"])
+
+
+def real_upstream_loop(objects: list[dict[str, Any]], binaries: Binaries,
+                       folder: Path) -> tuple[int, int, float, float]:
+    """On a fresh control plane: (writes, passes, seconds of the loop, seconds until its
+    workloads are available) of kubectl's server-side apply loop."""
+    bundle = folder / "bundle.yaml"
+    bundle.write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    kubectl = str(Path(sys.executable).parent / "kubectl")
+    with ControlPlane.start(binaries, folder / "cp") as plane, \
+            Cluster.connect(plane.kubeconfig) as cluster:
+        started = time.perf_counter()
+        passes = 0
+        while True:
+            passes += 1
+            done = subprocess.run([kubectl, "--kubeconfig", str(plane.kubeconfig), "apply",
+                                   "--server-side", "--force-conflicts", "-f", str(bundle)],
+                                  capture_output=True, text=True, check=False)
+            if done.returncode == 0:
+                break
+            time.sleep(20)
+        seconds = time.perf_counter() - started
+        writes = len(plane.writes())
+        workloads = [o for o in objects if o["kind"] in WORKLOAD_KINDS]
+        cluster.learn_crds([o for o in objects if o["kind"] == "CustomResourceDefinition"])
+        wait_for(WAITS, "workloads", lambda: workloads_pending(cluster, workloads))
+        return writes, passes, seconds, time.perf_counter() - started
+
+
+def main_real(release: str) -> None:
+    binaries = build().binaries
+    with tempfile.TemporaryDirectory(prefix="kfops-bench-") as temp:
+        folder = Path(temp)
+        os.environ["KFOPS_CACHE_DIR"] = str(folder / "cache")  # renders without webhooks
+        os.environ["KFOPS_STATE_DIR"] = str(folder / "state")
+        os.environ["KFOPS_KUSTOMIZE"] = str(kustomize_wrapper(folder / "tools"))
+        platform = platform_file(folder, release)
+        objects, first, again, kfops_seconds = real_kfops_apply(platform, binaries,
+                                                                folder / "cp-kfops")
+        loop_writes, passes, loop_seconds, healthy_seconds = real_upstream_loop(
+            objects, binaries, folder / "loop")
+    count = len(objects)
+    print(f"real control plane (kube-apiserver {KUBERNETES}, kwok nodes), release {release}: "
+          f"{count} objects (without webhook configurations)")
+    print(f"{'kfops apply, first install':<36} {first:5d} writes  "
+          f"{first / count:.3f} per object (goal 1, +1 parent)  {kfops_seconds:6.1f} s")
+    print(f"{'kfops apply, nothing changed':<36} {again:5d} writes  (goal 0)")
+    print(f"{'upstream loop (kubectl, sleep 20)':<36} {loop_writes:5d} writes  "
+          f"{loop_writes / count:.3f} per object  {passes} passes  {loop_seconds:6.1f} s "
+          f"(workloads available at {healthy_seconds:.1f} s)")
+    print(f"ratio: kfops first-install writes / upstream loop writes = {first / loop_writes:.3f}")
+    print(f"ratio: kfops apply time / upstream loop until available = "
+          f"{kfops_seconds / healthy_seconds:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--release", default="26.03")
+    parser.add_argument("--real", action="store_true",
+                        help="run both on the real control plane of tests/controlplane")
     args = parser.parse_args()
+    if args.real:
+        main_real(args.release)
+        return
     with tempfile.TemporaryDirectory(prefix="kfops-bench-") as temp:
         os.environ.setdefault("KFOPS_CACHE_DIR", str(Path(temp) / "cache"))
         os.environ["KFOPS_STATE_DIR"] = str(Path(temp) / "state")

@@ -31,7 +31,7 @@ def main() -> int:
         elif args.command == "up":
             binaries = build().binaries
             plane = ControlPlane.start(binaries, args.folder.resolve(), timeout=args.timeout,
-                                       isolate=False if args.no_netns else None)
+                                       isolate=False if args.no_netns else None, tied=False)
             where = f"network namespace {plane.netns}" if plane.netns else "host loopback"
             print(f"control plane on {plane.server} ({where})", file=sys.stderr)
             print(plane.kubeconfig)

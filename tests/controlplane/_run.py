@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -94,6 +95,7 @@ class ControlPlane:
     server: str
     kubeconfig: Path
     processes: list[Started] = field(default_factory=list)
+    tied: bool = False
     _children: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict, repr=False)
     """The processes this Python process started, to collect their exit status."""
 
@@ -101,15 +103,20 @@ class ControlPlane:
 
     @classmethod
     def start(cls, binaries: Binaries, folder: Path, *, timeout: float = 120,
-              isolate: bool | None = None) -> ControlPlane:
+              isolate: bool | None = None, tied: bool = True) -> ControlPlane:
         """Start every component and wait until the API is ready, the nodes are Ready and
-        the controllers work; on failure stop what was started and raise StartError."""
+        the controllers work; on failure stop what was started and raise StartError.
+
+        `tied`: the components are killed when this process dies, even by SIGKILL (a test
+        run killed by a CI timeout leaves nothing running); `scripts/control-plane up`
+        starts them untied, to outlive it.
+        """
         folder.mkdir(parents=True, exist_ok=True)
         use_netns = _netns.available() if isolate is None else isolate
         netns = f"kfops-cp-{uuid.uuid4().hex[:8]}" if use_netns else None
         ports = Ports.fixed() if netns else Ports.free()
         pki = _pki.generate(folder / "pki")
-        plane = cls(folder, netns, "", folder / "admin.kubeconfig")
+        plane = cls(folder, netns, "", folder / "admin.kubeconfig", tied=tied)
         try:
             if netns:
                 _netns.create(netns)
@@ -289,9 +296,13 @@ class ControlPlane:
         logs = self.folder / "logs"
         logs.mkdir(exist_ok=True)
         log = logs / f"{name}.log"
+        command = _netns.wrap(self.netns if in_netns else None, argv)
+        if self.tied and shutil.which("setpriv"):
+            # the kernel's parent-death signal survives the execs of setpriv and `ip netns exec`
+            command = ["setpriv", "--pdeathsig", "KILL", *command]
         with log.open("ab") as out:
             process = subprocess.Popen(
-                _netns.wrap(self.netns if in_netns else None, argv), stdout=out,
+                command, stdout=out,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT,
                 start_new_session=True)
         self._children[process.pid] = process

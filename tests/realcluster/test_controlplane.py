@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from kfops.render import RenderOptions
-from tests.controlplane import BuildError, ControlPlane, StartError, build
-from tests.controlplane import _netns
+from tests.controlplane import BuildError, ControlPlane, StartError, _netns, build
 from tests.controlplane._run import ROOT
 from tests.controlplane._versions import Binaries
 from tests.controlplane._webhookless import DROPPED, group_kind, without_webhooks
@@ -51,10 +50,10 @@ def test_it_runs_in_a_loopback_only_network_namespace(control_plane: ControlPlan
     if not _netns.available():
         pytest.skip("this machine does not allow network namespaces")
     assert control_plane.netns is not None
-    namespace = os.stat(f"/run/netns/{control_plane.netns}").st_ino
+    namespace = Path(f"/run/netns/{control_plane.netns}").stat().st_ino
     # every process, the forwarder too: only its listening socket was made on the host
     for started in control_plane.processes:
-        assert os.stat(f"/proc/{started.pid}/ns/net").st_ino == namespace, started.name
+        assert Path(f"/proc/{started.pid}/ns/net").stat().st_ino == namespace, started.name
     links = _ip(control_plane.netns, "-o", "link", "show")
     assert [line.split(":")[1].strip() for line in links.splitlines()] == ["lo"]
     assert _ip(control_plane.netns, "route", "show").strip() == ""
@@ -118,7 +117,8 @@ def test_a_control_plane_not_ready_in_time_is_torn_down(binaries: Binaries,
 
 
 def _netns_names() -> list[str]:
-    return os.listdir("/run/netns") if os.path.isdir("/run/netns") else []
+    folder = Path("/run/netns")
+    return [p.name for p in folder.iterdir()] if folder.is_dir() else []
 
 
 def test_up_and_down_from_a_shell_stop_exactly_what_up_started(binaries: Binaries,
