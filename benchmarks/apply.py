@@ -54,9 +54,10 @@ from tests.controlplane._webhookless import kustomize_wrapper
 from tests.emulator import FaultPlan, RunningEmulator, Settings
 
 from kfops.cluster import ApplyOptions, Cluster, RetryPolicy, WaitSettings
-from kfops.cluster._waits import WORKLOAD_KINDS, wait_for, workloads_pending
+from kfops.cluster._waits import wait_for, workloads_pending
 from kfops.config import load_platform
 from kfops.errors import ClusterError
+from kfops.objects import WORKLOAD_KINDS
 from kfops.platform import apply_platform, render_platform
 from kfops.render import RenderOptions
 from kfops.render._kustomize import find_kustomize
