@@ -54,7 +54,7 @@ from tests.controlplane._webhookless import kustomize_wrapper
 from tests.emulator import FaultPlan, RunningEmulator, Settings
 
 from kfops.cluster import ApplyOptions, Cluster, RetryPolicy, WaitSettings
-from kfops.cluster._waits import wait_for, workloads_pending
+from kfops.cluster._waits import wait_for_workloads
 from kfops.config import load_platform
 from kfops.errors import ClusterError
 from kfops.objects import WORKLOAD_KINDS
@@ -140,7 +140,7 @@ def upstream_loop(objects: list[dict[str, Any]]) -> tuple[int, int, float, float
             # The loop ends when nothing is refused; the platform is usable once its
             # workloads are available, which is where kfops apply ends.
             workloads = [o for o in objects if o["kind"] in WORKLOAD_KINDS]
-            wait_for(WAITS, "workloads", lambda: workloads_pending(cluster, workloads))
+            wait_for_workloads(cluster, workloads, WAITS)
             return writes, passes, seconds, time.perf_counter() - started
 
 
@@ -199,7 +199,7 @@ def real_upstream_loop(objects: list[dict[str, Any]], binaries: Binaries,
         writes = len(plane.writes())
         workloads = [o for o in objects if o["kind"] in WORKLOAD_KINDS]
         cluster.learn_crds([o for o in objects if o["kind"] == "CustomResourceDefinition"])
-        wait_for(WAITS, "workloads", lambda: workloads_pending(cluster, workloads))
+        wait_for_workloads(cluster, workloads, WAITS)
         return writes, passes, seconds, time.perf_counter() - started
 
 
