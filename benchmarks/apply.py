@@ -180,6 +180,7 @@ def real_upstream_loop(objects: list[dict[str, Any]], binaries: Binaries,
                        folder: Path) -> tuple[int, int, float, float]:
     """On a fresh control plane: (writes, passes, seconds of the loop, seconds until its
     workloads are available) of kubectl's server-side apply loop."""
+    folder.mkdir(parents=True, exist_ok=True)
     bundle = folder / "bundle.yaml"
     bundle.write_text(yaml.safe_dump_all(objects, sort_keys=False))
     kubectl = str(Path(sys.executable).parent / "kubectl")
