@@ -9,6 +9,7 @@ from pathlib import Path
 from tests.controlplane._build import BuildError, build
 from tests.controlplane._netns import NetnsError
 from tests.controlplane._run import ControlPlane, StartError
+from tests.controlplane._webhookless import kustomize_wrapper
 
 
 def main() -> int:
@@ -22,6 +23,10 @@ def main() -> int:
                     help="run on the host's loopback even where a network namespace is allowed")
     down = commands.add_parser("down", help="stop exactly what `up` started in FOLDER")
     down.add_argument("folder", type=Path)
+    wrapper = commands.add_parser(
+        "kustomize", help="write a kustomize for KFOPS_KUSTOMIZE whose builds have no webhooks "
+                          "(what a control plane without containers can take); prints its path")
+    wrapper.add_argument("folder", type=Path)
     args = parser.parse_args()
     try:
         if args.command == "build":
@@ -35,6 +40,8 @@ def main() -> int:
             where = f"network namespace {plane.netns}" if plane.netns else "host loopback"
             print(f"control plane on {plane.server} ({where})", file=sys.stderr)
             print(plane.kubeconfig)
+        elif args.command == "kustomize":
+            print(kustomize_wrapper(args.folder.resolve()))
         else:
             state = args.folder.resolve() / "state.json"
             if not state.is_file():
