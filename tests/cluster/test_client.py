@@ -149,3 +149,17 @@ def test_create_never_merges_and_replace_names_the_version_it_read(cluster: Clus
     assert not isinstance(stale.value, AlreadyExists)
     live = cluster.get("v1", "ConfigMap", "settings", "default")
     assert live is not None and live["data"] == {"a": "2"}
+
+
+def test_listed_items_name_their_kind_as_the_list_does(cluster: Cluster,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """kube-apiserver names apiVersion and kind once, on the list, not on its items (the
+    emulator names both); kfops's callers (contributors, profiles) read each item's kind."""
+    cluster.apply(CONFIG_MAP)
+    monkeypatch.setattr("kfops.cluster._api._as_dict", lambda resource: {
+        k: v for k, v in resource.to_dict().items() if k not in ("apiVersion", "kind")})
+
+    listed = cluster.list("v1", "ConfigMap", "default")
+
+    assert "settings" in {item["metadata"]["name"] for item in listed}
+    assert {(item["apiVersion"], item["kind"]) for item in listed} == {("v1", "ConfigMap")}

@@ -93,6 +93,34 @@ def test_gpu_test_on_a_tainted_gpu_node_sees_the_gpu(cluster: Cluster,
     assert job_writes == ["PATCH", "DELETE"]  # applied once, deleted with its pod
 
 
+def test_gpu_test_without_a_log_says_so_instead_of_no_gpu(
+        cluster: Cluster, jobs: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A node that keeps no log of the container (kwok, or one gone since) answers 400: kfops
+    cannot tell what nvidia-smi saw, and says that, not "no GPU" nor "the server refused it"."""
+    from tests.emulator._state import ApiError  # noqa: PLC0415 - the emulator's own answer
+
+    def no_log(namespace: str, name: str) -> str:
+        raise ApiError(400, "BadRequest",
+                       f'no logs found for container "nvidia-smi" in pod "{namespace}/{name}"')
+
+    add_node(cluster, jobs, node("gpu-1", gpus=1, taints=TAINT))
+    monkeypatch.setattr(jobs.state, "pod_log", no_log)
+    report = GpuTest(cluster, Taint(), waits=QUICK).run()
+    assert (report.passed, report.failed_step, report.node) == (False, "no log", "gpu-1")
+    assert report.detail.startswith("the pod ran on gpu-1 and nvidia-smi exited 0, but its log "
+                                    "could not be read (Pod default/kfops-gpu-test-")
+    assert 'no logs found for container "nvidia-smi"' in report.detail
+    assert report.detail.endswith("kfops cannot tell whether it saw a GPU")
+    assert "admission" not in report.detail and "rejected" not in report.detail
+    assert leftovers(cluster) == []
+
+    monkeypatch.setattr(jobs.state, "pod_log", lambda namespace, name: "")
+    report = GpuTest(cluster, Taint(), waits=QUICK).run()
+    assert report.failed_step == "no log"
+    assert report.detail == ("the pod ran on gpu-1 and nvidia-smi exited 0, but it printed "
+                             "nothing: kfops cannot tell whether it saw a GPU")
+
+
 def test_gpu_test_reports_a_node_karpenter_made(cluster: Cluster, jobs: RunningEmulator) -> None:
     jobs.state.settings.provision_node = node("aks-gpu-x7k2p", gpus=1, taints=TAINT,
                                               provider="azure:///subscriptions/x")

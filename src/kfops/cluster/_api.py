@@ -121,14 +121,19 @@ class Cluster:
 
     def list(self, api_version: str, kind: str, namespace: str | None = None,
              labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
-        """Objects of a kind, in every namespace unless one is given."""
+        """Objects of a kind, in every namespace unless one is given.
+
+        Each with its apiVersion and kind: the API server names them once, on the list,
+        not on its items (as client-go's unstructured lists, kfops fills them in).
+        """
         resource = self._resource(api_version, kind)
         info = self.kinds.info(api_version, kind)
         where = (namespace or ALL_NS) if info.namespaced else None
 
         def fetch() -> list[dict[str, Any]]:
-            return [_as_dict(o) for o in self._client.list(
-                resource, namespace=where, labels=dict(labels) if labels else None)]
+            return [{"apiVersion": api_version, "kind": kind, **_as_dict(o)}
+                    for o in self._client.list(resource, namespace=where,
+                                               labels=dict(labels) if labels else None)]
 
         try:
             return self._call(f"{kind} list", fetch)
@@ -170,9 +175,26 @@ class Cluster:
         return self.get(CRD_API, "CustomResourceDefinition", name) is not None
 
     def pod_log(self, name: str, namespace: str, tail_lines: int = 50) -> str:
-        """The last lines a pod's (only) container wrote."""
-        return self._call(f"Pod {namespace}/{name} log", lambda: "".join(self._client.log(
-            name, namespace=namespace, tail_lines=tail_lines)))
+        """The last lines a pod's (only) container wrote.
+
+        ClusterError with the server's message when there is no log to give: the API
+        server answers 400 for a container that has not run, or whose node kept no log
+        of it (not a refused object: nothing was written).
+        """
+        what = f"Pod {namespace}/{name} log"
+
+        def fetch() -> str:
+            try:
+                return "".join(self._client.log(name, namespace=namespace,
+                                                tail_lines=tail_lines))
+            except ApiError as error:
+                if int(error.status.code or error.response.status_code) != 400:
+                    raise
+                self._answered = True
+                message = error.status.message or error.status.reason or "no log"
+                raise ClusterError(f"{what}: {message}") from None
+
+        return self._call(what, fetch)
 
     def server_version(self) -> str:
         """The API server's Kubernetes version as major.minor, e.g. "1.32"."""

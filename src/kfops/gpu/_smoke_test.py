@@ -44,7 +44,8 @@ class GpuTestReport:
     gpus: list[str] = field(default_factory=list)
     """The GPUs the container saw (`nvidia-smi -L` lines)."""
     failed_step: str | None = None
-    """no node, pending, image pull or no GPU visible."""
+    """no node, pending, image pull, no GPU visible, or no log (the container ended but left
+    no output to read, so whether it saw a GPU is unknown)."""
     detail: str = ""
     seconds: float = 0.0
 
@@ -133,12 +134,20 @@ class GpuTest:
         phase = (pod.get("status") or {}).get("phase")
         if phase not in ("Succeeded", "Failed"):
             return [f"pod {pod['metadata']['name']} is {phase or 'Pending'}"]
-        log = self._log(pod)
+        log, unreadable = self._log(pod)
         report.gpus = _GPU_LINE.findall(log)
-        if not report.gpus:
+        if report.gpus:
+            return []
+        if unreadable or not log.strip():
+            # Nothing to read is not "no GPU": kfops cannot tell what nvidia-smi saw.
+            why = f"its log could not be read ({unreadable})" if unreadable else \
+                "it printed nothing"
+            report.failed_step = "no log"
+            report.detail = (f"the pod ran on {node} and {_ended(pod)}, but {why}: kfops "
+                             "cannot tell whether it saw a GPU")
+        else:
             report.failed_step = "no GPU visible"
-            last = log.strip().splitlines()[-1:] or ["(no output)"]
-            report.detail = f"nvidia-smi on {node} found no GPU: {last[0]}"
+            report.detail = f"nvidia-smi on {node} found no GPU: {log.strip().splitlines()[-1]}"
         return []
 
     def _failure(self, pod: dict[str, Any]) -> PodFailure | None:
@@ -181,8 +190,19 @@ class GpuTest:
         why = f"{waiting[1]} {waiting[2]}".strip() if waiting else "not started"
         return "pending", f"pod on node {pod['spec']['nodeName']} did not run: {why}"
 
-    def _log(self, pod: dict[str, Any]) -> str:
+    def _log(self, pod: dict[str, Any]) -> tuple[str, str]:
+        """The container's log, and why it could not be read ("" when it was)."""
         try:
-            return self._cluster.pod_log(pod["metadata"]["name"], self.report.namespace)
+            return self._cluster.pod_log(pod["metadata"]["name"], self.report.namespace), ""
         except ClusterError as error:
-            return f"(log unavailable: {error})"
+            return "", str(error)
+
+
+def _ended(pod: dict[str, Any]) -> str:
+    """How the test container ended, as its status says (`nvidia-smi exited 0`)."""
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        terminated = (status.get("state") or {}).get("terminated") or {}
+        if "exitCode" in terminated:
+            code, reason = terminated["exitCode"], terminated.get("reason") or ""
+            return f"nvidia-smi exited {code}" + (f" ({reason})" if reason and code else "")
+    return f"ended {(pod.get('status') or {}).get('phase') or 'without a status'}"
