@@ -12,6 +12,8 @@ from kfops.cluster import Cluster, RetryPolicy
 from kfops.cluster._retry import retrying
 from kfops.errors import (
     AlreadyExists,
+    ClusterError,
+    Forbidden,
     InvalidObject,
     KfopsError,
     KubeconfigError,
@@ -104,6 +106,24 @@ def test_refusals_are_not_retried_and_say_what_to_do(cluster: Cluster,
     missing = {**CONFIG_MAP, "metadata": {"name": "x", "namespace": "no-such-namespace"}}
     with pytest.raises(ObjectNotFound, match="ConfigMap no-such-namespace/x"):
         cluster.apply(missing)
+
+
+def test_a_namespace_being_deleted_is_not_reported_as_missing_permissions(
+        cluster: Cluster) -> None:
+    # The API server answers 403 (cause NamespaceTerminating) for a new object in a namespace
+    # that is terminating; kfops's credentials lack nothing.
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "leaving"}})
+    cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "held", "namespace": "leaving", "finalizers": ["example.com/hold"]}})
+    cluster.delete("v1", "Namespace", "leaving")
+    new = {**CONFIG_MAP, "metadata": {"name": "new", "namespace": "leaving"}}
+
+    with pytest.raises(ClusterError, match=r"ConfigMap leaving/new: .* being terminated "
+                                           r"\(its namespace is being deleted; wait") as refused:
+        cluster.apply(new)
+
+    assert not isinstance(refused.value, Forbidden)
+    _kfops_error_only(refused.value)
 
 
 def test_backoff_doubles_up_to_the_cap_and_honours_retry_after() -> None:

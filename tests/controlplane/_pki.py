@@ -52,25 +52,7 @@ def generate(folder: Path) -> Pki:
     _write_key(folder / "ca.key", ca_key)
 
     def issue(name: str, common: str, org: str | None, server: bool = False) -> Identity:
-        key = ec.generate_private_key(ec.SECP256R1())
-        attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common)]
-        if org:
-            attributes.insert(0, x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
-        builder = (_builder(x509.Name(attributes), ca_name, key.public_key())
-                   .add_extension(x509.BasicConstraints(ca=False, path_length=None),
-                                  critical=True)
-                   .add_extension(x509.ExtendedKeyUsage(
-                       [ExtendedKeyUsageOID.SERVER_AUTH if server
-                        else ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False))
-        if server:
-            builder = builder.add_extension(x509.SubjectAlternativeName([
-                x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                x509.DNSName("localhost"), x509.DNSName("kubernetes"),
-                x509.DNSName("kubernetes.default.svc"),
-            ]), critical=False)
-        cert = builder.sign(ca_key, hashes.SHA256())
-        return Identity(_write_cert(folder / f"{name}.crt", cert),
-                        _write_key(folder / f"{name}.key", key))
+        return _issue(folder, name, (ca_cert, ca_key), common, org, server=server)
 
     sa_key = ec.generate_private_key(ec.SECP256R1())
     return Pki(
@@ -83,6 +65,38 @@ def generate(folder: Path) -> Pki:
         scheduler=issue("scheduler", "system:kube-scheduler", None),
         kwok=issue("kwok", "kwok", "system:masters"),
     )
+
+
+def issue_client(folder: Path, name: str, user: str, group: str | None = None) -> Identity:
+    """A client certificate of `user` (in `group`) from the CA in folder (ca.crt, ca.key)."""
+    ca_cert = x509.load_pem_x509_certificate((folder / "ca.crt").read_bytes())
+    ca_key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"{folder / 'ca.key'} is not the EC key generate() writes")
+    return _issue(folder, name, (ca_cert, ca_key), user, group)
+
+
+def _issue(folder: Path, name: str, ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
+           common: str, org: str | None, *, server: bool = False) -> Identity:
+    ca_cert, ca_key = ca
+    key = ec.generate_private_key(ec.SECP256R1())
+    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common)]
+    if org:
+        attributes.insert(0, x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
+    builder = (_builder(x509.Name(attributes), ca_cert.subject, key.public_key())
+               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+               .add_extension(x509.ExtendedKeyUsage(
+                   [ExtendedKeyUsageOID.SERVER_AUTH if server
+                    else ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False))
+    if server:
+        builder = builder.add_extension(x509.SubjectAlternativeName([
+            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+            x509.DNSName("localhost"), x509.DNSName("kubernetes"),
+            x509.DNSName("kubernetes.default.svc"),
+        ]), critical=False)
+    cert = builder.sign(ca_key, hashes.SHA256())
+    return Identity(_write_cert(folder / f"{name}.crt", cert),
+                    _write_key(folder / f"{name}.key", key))
 
 
 def _builder(subject: x509.Name, issuer: x509.Name,

@@ -175,6 +175,13 @@ class ControlPlane:
         context.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
         return httpx.Client(base_url=self.server, verify=context, timeout=30)
 
+    def kubeconfig_for(self, user: str) -> Path:
+        """A kubeconfig of `user`, who may do only what RBAC grants it (nothing, unbound)."""
+        pki = self.folder / "pki"
+        identity = _pki.issue_client(pki, f"user-{user}", user)
+        return write_kubeconfig(self.folder / f"{user}.kubeconfig", self.server, pki / "ca.crt",
+                                identity)
+
     def writes(self, user: str = ADMIN_USER) -> list[Write]:
         """Every write request `user` made that reached storage (dry runs left out), in order,
         from the API server's audit log."""

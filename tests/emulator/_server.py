@@ -69,11 +69,12 @@ class Emulator(KubernetesEmulator):
                 return response
         text = (await raw.read()).decode() if raw.can_read_body else ""
         with self.lock:
-            served = self.state.serves_group_version(path.group, path.version)
-        if not served:
-            # A group/version the server does not serve at all reaches the generic API
-            # server's NotFound handler: plain text, not a Status (seen on kube-apiserver
-            # v1.35.4; tests/realcluster/test_conformance.py holds both to it).
+            plain = self.state.answers_plainly(path.group, path.version, path.plural)
+        if plain:
+            # A resource of a group that is not built in, which no CRD serves in that version,
+            # reaches the generic API server's NotFound handler: plain text, not a Status
+            # (seen on kube-apiserver v1.35.4; tests/realcluster/test_conformance.py holds
+            # both to it).
             record.status = 404
             return aiohttp.web.Response(status=404, text="404 page not found\n",
                                         content_type="text/plain")
@@ -87,7 +88,7 @@ class Emulator(KubernetesEmulator):
                 body, status = self._serve(raw, path, method, dry_run, text)
         except ApiError as error:
             record.status = error.status
-            return _status(error.status, error.reason, error.message)
+            return _status(error.status, error.reason, error.message, details=error.details)
         record.status = status
         return _json(body, status=status)
 
@@ -114,21 +115,37 @@ class Emulator(KubernetesEmulator):
     def _serve(self, raw: aiohttp.web.BaseRequest, path: ResourcePath, method: str,
                dry_run: bool, text: str) -> tuple[Any, int]:
         state = self.state
-        state.authorize(_verb(method, path.name), path.plural, path.namespace)
-        kind = state.kind(path.group, path.plural)
+        state.authorize(_verb(method, path.name), path.plural, path.namespace, path.group,
+                        path.name)
+        kind = state.kind(path.group, path.plural, path.version)
+        # Every object is answered in the version the URL asks for (a CRD's versions convert
+        # with strategy None: only apiVersion changes).
+        api_version = f"{kind.group}/{kind.version}" if kind.group else kind.version
         namespace, name = path.namespace, path.name
         if path.subresource:
             raise ApiError(404, "NotFound", f"subresource {path.subresource} is not emulated")
         if method == "GET" and name is None:
             items = state.list(kind, namespace, raw.query.get("labelSelector", ""))
-            return {"apiVersion": "v1", "kind": f"{kind.kind}List",
-                    "metadata": {"resourceVersion": "1"}, "items": items}, 200
-        if method == "GET":
+            return {"apiVersion": api_version, "kind": f"{kind.kind}List",
+                    "metadata": {"resourceVersion": "1"},
+                    "items": [{**item, "apiVersion": api_version} for item in items]}, 200
+        body, status = self._write(raw, kind, (namespace, name), dry_run=dry_run, text=text)
+        return {**body, "apiVersion": api_version}, status
+
+    def _write(self, raw: aiohttp.web.BaseRequest, kind: Kind, where: tuple[str, str | None], *,
+               dry_run: bool, text: str) -> tuple[dict[str, Any], int]:
+        """GET of one object (namespace, name), or a write; the object and the status code."""
+        state = self.state
+        method = raw.method.upper()
+        namespace, name = where
+        if method == "GET" and name is not None:
             return state.get(kind, namespace, name), 200
         body = _body(text)
         if method == "POST":
             return state.create(kind, namespace or _namespace(body), body, dry_run,
                                 raw.query.get("fieldManager") or ""), 201
+        if name is None:
+            raise ApiError(405, "MethodNotAllowed", f"{method} needs an object's name")
         if method == "PUT":
             return state.replace(kind, namespace, name, body, dry_run), 200
         if method == "PATCH":
@@ -137,9 +154,10 @@ class Emulator(KubernetesEmulator):
                 manager = raw.query.get("fieldManager") or ""
                 if not manager:
                     raise ApiError(422, "Invalid", "fieldManager is required for apply")
+                existed = state.exists(kind, namespace, name)
                 return state.apply(kind, namespace, name, body, manager=manager,
                                    force=raw.query.get("force") == "true",
-                                   dry_run=dry_run), 200
+                                   dry_run=dry_run), 200 if existed else 201
             return state.merge_patch(kind, namespace, name, body, dry_run), 200
         if method == "DELETE":
             return state.delete(kind, namespace, name, dry_run), 200
@@ -221,10 +239,13 @@ def _json(body: Any, status: int = 200,
                                 headers={"Content-Type": "application/json", **(headers or {})})
 
 
-def _status(code: int, reason: str, message: str,
-            headers: dict[str, str] | None = None) -> aiohttp.web.Response:
-    return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                  "code": code, "reason": reason, "message": message}, code, headers)
+def _status(code: int, reason: str, message: str, headers: dict[str, str] | None = None,
+            details: dict[str, Any] | None = None) -> aiohttp.web.Response:
+    status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+              "code": code, "reason": reason, "message": message}
+    if details is not None:
+        status["details"] = details
+    return _json(status, code, headers)
 
 
 def _namespace(body: dict[str, Any]) -> str:

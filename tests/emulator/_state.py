@@ -2,22 +2,43 @@
 
 kmock's KubernetesEmulator stores objects and merges patches as plain JSON.
 kfops relies on more of the API server's behaviour; each rule below cites the
-Kubernetes documentation it follows and says where it is simpler:
+Kubernetes documentation it follows (or, where the documentation is silent, what
+kube-apiserver v1.35.4 was seen to do) and says where it is simpler.
+tests/realcluster/test_conformance.py asserts each rule that a real control plane
+can show against both the emulator and kube-apiserver v1.35.4:
 
-- Every write sets `metadata.uid` (on create), `resourceVersion` (a global
-  counter) and `generation`; an update naming a stale resourceVersion is a 409
+- Every write sets `metadata.uid` (on create) and `resourceVersion` (a global
+  counter); an update naming a stale resourceVersion is a 409
   (https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-versions).
   A write that changes nothing keeps the resourceVersion, as the API server does.
-- Server-side apply creates missing objects and tracks field ownership per
-  manager, reported in `metadata.managedFields` (FieldsV1); a field owned by
-  another manager with a different value is a 409 unless `force=true`; fields
-  a manager stops applying are removed
-  (https://kubernetes.io/docs/reference/using-api/server-side-apply/).
+  `metadata.generation` ("a specific generation of the desired state. Populated
+  by the system",
+  https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/object-meta/)
+  is 1 on create and moves on with each change of the desired state: for custom
+  resources and CRDs on any change outside metadata
+  (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#status-subresource),
+  for the built-in kinds whose registry strategy keeps one (Deployments, StatefulSets,
+  Jobs, Ingresses, webhook configurations and the rest of `_GENERATION_KINDS`, read
+  from kube-apiserver v1.35.4's pkg/registry) on a change outside metadata and status,
+  a Deployment's also on a change of its annotations. Other built-in kinds
+  (ConfigMaps, Secrets, Services, Namespaces...) have no generation.
+- Server-side apply creates missing objects (201 Created) and tracks field ownership
+  per manager, reported in `metadata.managedFields` (FieldsV1); a field owned by
+  another manager with a different value is a 409 unless `force=true`, worded
+  "Apply failed with 1 conflict: conflict with "helm": .data.k" with a
+  FieldManagerConflict cause per field; a forced field changes owner, one applied
+  with the value it has is shared; fields a manager stops applying are removed
+  (https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts).
+  Nobody owns the fields that name the object (apiVersion, kind, metadata.name and
+  namespace), a manager left owning no field has no managedFields entry, an object
+  nobody owns a field of has no `managedFields` at all, and an apply whose body
+  carries `metadata.managedFields` is a 400 "metadata.managedFields must be nil"
+  (seen on kube-apiserver v1.35.4).
   Simpler: lists are atomic (no list-map merge keys, so FieldsV1 never holds
-  `k:` entries), ownership is kept per leaf path, and merge patches (Update
-  operations) do not change ownership. A create (POST) makes its `fieldManager`
-  the owner of every field it sent, as an Update operation: a manager that
-  creates and one that applies under the same name are two managers
+  `k:` entries), ownership is kept per leaf path, entries have no `time`, and merge
+  patches (Update operations) do not change ownership. A create (POST) makes its
+  `fieldManager` the owner of every field it sent, as an Update operation: a manager
+  that creates and one that applies under the same name are two managers
   (https://kubernetes.io/docs/reference/using-api/server-side-apply/#field-management).
 - A Secret's `stringData` is written into `data` (base64) and never stored
   (https://kubernetes.io/docs/reference/kubernetes-api/config-and-storage-resources/secret-v1/).
@@ -25,16 +46,29 @@ Kubernetes documentation it follows and says where it is simpler:
   a Secret's `data`, a ConfigMap's `data` and `binaryData`) are not stored: they are Go
   maps tagged `omitempty`, so the API server returns no such field
   (https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md#optional-vs-required).
-  Simpler: only these fields; custom resources keep empty maps, as a real server does.
+  A custom resource's metadata is ObjectMeta too: its empty labels and annotations
+  are not stored either, while empty maps of its own fields are (seen on
+  kube-apiserver v1.35.4). Simpler: only these map fields.
+- Built-in objects are stored as decoding into their Go types leaves them: quantities
+  in canonical form and zero values of `omitempty` fields left out, for the fields
+  `_encoding` lists (https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/).
 - `dryRun=All` runs every check (including webhooks) and returns the result
   without storing it (https://kubernetes.io/docs/reference/using-api/api-concepts/#dry-run).
 - A CustomResourceDefinition's resource appears in discovery and its
   `Established` condition turns True after `crd_delay` seconds
   (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#create-a-customresourcedefinition).
+  Its objects are stored in its storage version and answered in the version a
+  request names: with conversion strategy None only `apiVersion` changes
+  (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definition-versioning/#overview).
 - Names must be DNS-1123 subdomains (422 Invalid otherwise); RBAC kinds only
   refuse `/` and `%` (https://kubernetes.io/docs/concepts/overview/working-with-objects/names/).
-- Namespaced objects are refused with 404 while their namespace does not exist
-  or is terminating (https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/).
+- Namespaced objects are refused with 404 while their namespace does not exist; a
+  namespace that is terminating takes no new object: its creation is refused with
+  403 Forbidden (cause NamespaceTerminating) while updates of what is in it pass, as
+  the NamespaceLifecycle admission plugin does
+  (https://kubernetes.io/docs/reference/access-authn-authz/admission-controllers/#namespacelifecycle).
+  Every namespace carries the label `kubernetes.io/metadata.name` with its name
+  (https://kubernetes.io/docs/reference/labels-annotations-taints/#kubernetes-io-metadata-name).
 - Deleting an object deletes its dependents (ownerReferences), and deleting a
   namespace deletes everything in it (it stays Terminating while anything is
   left in it); objects with finalizers only get a
@@ -63,11 +97,14 @@ Kubernetes documentation it follows and says where it is simpler:
   (https://kubernetes.io/docs/reference/access-authn-authz/service-accounts-admin/).
   Simpler: made once with the namespace, not made again when deleted.
 - Discovery (`/api/v1`, `/apis`, `/apis/<group>/<version>`) lists the built-in
-  kinds and those of established CRDs; a deleted CRD's kind leaves it
+  kinds (each in every version kmock's bundle has) and those of established CRDs; a
+  deleted CRD's kind leaves it
   (https://kubernetes.io/docs/concepts/overview/kubernetes-api/#discovery-api).
-  A resource URL of a group/version that nothing serves is answered `404 page not
-  found` in plain text, not a Status, as the generic API server's NotFound handler
-  answers it (seen on kube-apiserver v1.35.4; held to it by the conformance tests).
+  A resource URL of a group that is not built in, which no CRD serves in that version,
+  is answered `404 page not found` in plain text, not a Status, as the generic API
+  server's NotFound handler answers it; a built-in group answers a missing version or
+  resource with a NotFound Status "the server could not find the requested resource"
+  (seen on kube-apiserver v1.35.4).
 - With `profile_controller` on, each Profile gets its namespace (owned by the
   Profile, labelled `app.kubernetes.io/part-of: kubeflow-profile`)
   `profile_delay` seconds after it was written, as Kubeflow's profile
@@ -82,8 +119,9 @@ Kubernetes documentation it follows and says where it is simpler:
   (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/,
   https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/).
 - Authorization: a request whose verb, resource and namespace `deny` lists is refused
-  with 403 Forbidden before anything else happens, as the API server's authorizer
-  answers a user RBAC does not allow
+  with 403 Forbidden before anything else happens, worded as the API server's
+  authorizer answers a user RBAC does not allow (`configmaps "x" is forbidden: User
+  "emulator" cannot get resource "configmaps" in API group "" in the namespace "a"`)
   (https://kubernetes.io/docs/reference/access-authn-authz/authorization/#determine-the-request-verb).
   Simpler: rules are denials added by a test; everything else is allowed.
 - Leases (coordination.k8s.io/v1) are stored like any object: the API server
@@ -92,8 +130,12 @@ Kubernetes documentation it follows and says where it is simpler:
   resourceVersion they read (https://kubernetes.io/docs/concepts/architecture/leases/).
   A Lease is validated as the API server does: `leaseDurationSeconds` greater
   than 0 and `leaseTransitions` not negative (422 Invalid), `acquireTime` and
-  `renewTime` RFC 3339 MicroTime strings (400 BadRequest otherwise)
-  (https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/lease-v1/).
+  `renewTime` MicroTime strings
+  (https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/lease-v1/):
+  RFC 3339 with exactly six digits of the second (Go's layout
+  2006-01-02T15:04:05.000000Z07:00); another string is a 400 BadRequest in a create
+  or update, a 422 Invalid in a merge patch and a 500 in an apply (seen on
+  kube-apiserver v1.35.4).
 - Every stored change is kept in `history` (the object as stored, in order),
   as a watch started before the first write would deliver them
   (https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes),
@@ -116,6 +158,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._encoding import normalize
 from ._jobs import run_jobs
 from ._kubelet import pod_key, run_failing_workloads
 
@@ -125,11 +168,13 @@ Key = tuple[str, str, str, str]
 
 
 class ApiError(Exception):
-    """An API error: status code, reason and message, as a Status object carries them."""
+    """An API error: status code, reason, message and details, as a Status object carries them."""
 
-    def __init__(self, status: int, reason: str, message: str) -> None:
+    def __init__(self, status: int, reason: str, message: str,
+                 details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status, self.reason, self.message = status, reason, message
+        self.details = details
 
 
 @dataclass(frozen=True)
@@ -214,7 +259,9 @@ class ApiState:
     def __init__(self, kinds: list[Kind], settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.builtin = {(k.group, k.plural): k for k in kinds}
-        self._builtin_versions = {(k.group, k.version) for k in kinds}
+        self._builtin_kinds = list(kinds)
+        """Every version of each built-in kind (`builtin` keeps one per group and resource)."""
+        self._builtin_groups = {k.group for k in kinds}
         self.objects: dict[Key, Stored] = {}
         self.requests: list[Record] = []
         self.history: list[Written] = []
@@ -239,31 +286,36 @@ class ApiState:
         """Make `verb` on `plural` (in `namespace`, or anywhere) answer 403, as RBAC would."""
         self.denied.add((verb, plural, namespace))
 
-    def authorize(self, verb: str, plural: str, namespace: str) -> None:
-        """403 Forbidden when the request is denied."""
+    def authorize(self, verb: str, plural: str, namespace: str, group: str = "",
+                  name: str | None = None) -> None:
+        """403 Forbidden when the request is denied, worded as RBAC's authorizer words it."""
         if (verb, plural, namespace) in self.denied or (verb, plural, "") in self.denied:
-            where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
-            raise ApiError(403, "Forbidden", f'{plural} is forbidden: User "emulator" cannot '
-                                             f'{verb} resource "{plural}"{where}')
+            where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+            what = f'{plural} "{name}"' if name else plural
+            details: dict[str, Any] = {"kind": plural, **({"name": name} if name else {}),
+                                       **({"group": group} if group else {})}
+            raise ApiError(403, "Forbidden", f'{what} is forbidden: User "emulator" cannot '
+                                             f'{verb} resource "{plural}" in API group '
+                                             f'"{group}" {where}', details)
 
     # ---- kinds -------------------------------------------------------------------------
 
     def kinds(self) -> list[Kind]:
         """Every served kind: built-in ones and those of established CRDs."""
-        return [*self.builtin.values(), *self._crd_kinds()]
+        return [*self._builtin_kinds, *self._crd_kinds()]
 
-    def serves_group_version(self, group: str, version: str) -> bool:
-        """Whether any kind is served in this group and version."""
-        return (group, version) in self._builtin_versions or any(
-            (kind.group, kind.version) == (group, version) for kind in self._crd_kinds())
+    def answers_plainly(self, group: str, version: str, plural: str) -> bool:
+        """Whether the URL gets the generic `404 page not found` (no built-in group, no CRD)."""
+        return group not in self._builtin_groups and not any(
+            (kind.group, kind.version, kind.plural) == (group, version, plural)
+            for kind in self._crd_kinds())
 
-    def kind(self, group: str, plural: str) -> Kind:
-        """The kind a URL names, or a 404 as for an unknown resource."""
+    def kind(self, group: str, plural: str, version: str = "") -> Kind:
+        """The kind a URL names (in `version`, or any), or a 404 as for an unknown resource."""
         for kind in self.kinds():
-            if (kind.group, kind.plural) == (group, plural):
+            if (kind.group, kind.plural) == (group, plural) and version in ("", kind.version):
                 return kind
-        raise ApiError(404, "NotFound", f"the server could not find the requested resource "
-                                        f"({plural}.{group or 'core'})")
+        raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
 
     def _crd_kinds(self) -> Iterator[Kind]:
         for key in sorted(self._indexed("apiextensions.k8s.io", "customresourcedefinitions")):
@@ -305,7 +357,7 @@ class ApiState:
                 continue
             owner = ((stored.obj.get("spec") or {}).get("owner") or {}).get("name", "")
             namespaces = self.builtin[("", "namespaces")]
-            self._store(namespaces, ("", "namespaces", "", name), {
+            namespace = {
                 "apiVersion": "v1", "kind": "Namespace", "metadata": {
                     "name": name, "annotations": {"owner": owner},
                     "labels": {"app.kubernetes.io/part-of": "kubeflow-profile",
@@ -313,8 +365,9 @@ class ApiState:
                     "ownerReferences": [{
                         "apiVersion": stored.obj["apiVersion"], "kind": "Profile",
                         "name": name, "uid": stored.obj["metadata"]["uid"],
-                        "controller": True, "blockOwnerDeletion": True}]}},
-                {"profile-controller": set()}, dry_run=False)
+                        "controller": True, "blockOwnerDeletion": True}]}}
+            self._store(namespaces, ("", "namespaces", "", name), namespace,
+                        {"profile-controller": _owned(namespace)}, dry_run=False)
 
     def workloads(self) -> Iterator[tuple[Key, Stored]]:
         """Every stored Deployment, StatefulSet and DaemonSet."""
@@ -402,7 +455,9 @@ class ApiState:
 
     def _with_status(self, kind: Kind, stored: Stored) -> dict[str, Any]:
         obj = copy.deepcopy(stored.obj)
-        obj["metadata"]["managedFields"] = _managed_fields(stored)
+        managed = _managed_fields(stored)
+        if managed:  # none at all is no field, not an empty list
+            obj["metadata"]["managedFields"] = managed
         if _injects_ca(obj) and self._injector_ready():
             for hook in obj.get("webhooks") or []:
                 hook.setdefault("clientConfig", {})["caBundle"] = "ZW11bGF0ZWQtY2E="
@@ -423,28 +478,31 @@ class ApiState:
     def apply(self, kind: Kind, namespace: str, name: str, body: dict[str, Any], *,
               manager: str, force: bool, dry_run: bool) -> dict[str, Any]:
         """Server-side apply: create, or merge what `manager` applies now."""
-        self._check_body(kind, namespace, name, body)
+        if "managedFields" in (body.get("metadata") or {}):
+            raise ApiError(400, "BadRequest", "metadata.managedFields must be nil")
         key = self._key(kind, namespace, name)
         stored = self.objects.get(key)
+        self._check_body(kind, namespace, name, body, creating=stored is None)
         config = _without_bookkeeping(body)
         if stored is None:
-            self._admit(kind, namespace, config, "CREATE")
-            return self._store(kind, key, config, {manager: set(_leaves(config))}, dry_run=dry_run)
+            self._admit(kind, namespace, config, "CREATE", "apply")
+            return self._store(kind, key, config, {manager: _owned(config)}, dry_run=dry_run)
         self._check_version(stored, body)
-        leaves = set(_leaves(config))
-        conflicts = self._conflicts(stored, manager, config, leaves)
+        leaves = _owned(config)
+        conflicts = self._conflicts(kind, stored, manager, config, leaves)
         if conflicts and not force:
-            raise ApiError(409, "Conflict", "Apply failed with conflicts: " + "; ".join(
-                f'conflict with "{other}": .{".".join(path)}' for other, path in conflicts))
+            raise _conflict_error(conflicts, str(stored.obj.get("apiVersion")))
         merged = copy.deepcopy(stored.obj)
         for path in stored.owners.get(manager, set()) - leaves:
             if not any(path in paths for m, paths in stored.owners.items() if m != manager):
                 _remove(merged, path)
         _merge(merged, config)
-        owners = {m: (paths - leaves if m != manager else leaves)
+        # Forced fields change owner; a field applied with the value it has is shared.
+        taken = {path for _, path in conflicts}
+        owners = {m: (paths - taken if m != manager else leaves)
                   for m, paths in stored.owners.items()}
         owners.setdefault(manager, leaves)
-        self._admit(kind, namespace, merged, "UPDATE")
+        self._admit(kind, namespace, merged, "UPDATE", "apply")
         return self._store(kind, key, merged, owners, dry_run=dry_run, previous=stored)
 
     def create(self, kind: Kind, namespace: str, body: dict[str, Any],
@@ -455,14 +513,14 @@ class ApiState:
         operation (an Apply's manager of the same name is a different manager).
         """
         name = str((body.get("metadata") or {}).get("name", ""))
-        self._check_body(kind, namespace, name, body)
+        self._check_body(kind, namespace, name, body, creating=True)
         key = self._key(kind, namespace, name)
         if key in self.objects:
             raise ApiError(409, "AlreadyExists", f'{kind.plural} "{name}" already exists')
         config = _without_bookkeeping(body)
-        self._admit(kind, namespace, config, "CREATE")
+        self._admit(kind, namespace, config, "CREATE", "create")
         owner = f"{manager}{_UPDATE_OWNER}" if manager else "before-first-apply"
-        return self._store(kind, key, config, {owner: set(_leaves(config))}, dry_run=dry_run)
+        return self._store(kind, key, config, {owner: _owned(config)}, dry_run=dry_run)
 
     def replace(self, kind: Kind, namespace: str, name: str, body: dict[str, Any],
                 dry_run: bool) -> dict[str, Any]:
@@ -470,7 +528,7 @@ class ApiState:
         stored = self._existing(kind, namespace, name)
         self._check_version(stored, body)
         config = _without_bookkeeping(body)
-        self._admit(kind, namespace, config, "UPDATE")
+        self._admit(kind, namespace, config, "UPDATE", "update")
         return self._store(kind, self._key(kind, namespace, name), config, stored.owners,
                            dry_run=dry_run, previous=stored)
 
@@ -481,9 +539,13 @@ class ApiState:
         self._check_version(stored, patch)
         merged = copy.deepcopy(stored.obj)
         _merge(merged, _without_bookkeeping(patch), nulls_delete=True)
-        self._admit(kind, namespace, merged, "UPDATE")
+        self._admit(kind, namespace, merged, "UPDATE", "patch")
         return self._store(kind, self._key(kind, namespace, name), merged, stored.owners,
                            dry_run=dry_run, previous=stored)
+
+    def exists(self, kind: Kind, namespace: str, name: str) -> bool:
+        """Whether the object is stored (a write to it updates rather than creates)."""
+        return self._key(kind, namespace, name) in self.objects
 
     def delete(self, kind: Kind, namespace: str, name: str, dry_run: bool) -> dict[str, Any]:
         """Delete (or mark deleting, with finalizers) and cascade to dependents."""
@@ -540,21 +602,34 @@ class ApiState:
             raise ApiError(404, "NotFound", f'{kind.plural} "{name}" not found')
         return stored
 
-    def _check_body(self, kind: Kind, namespace: str, name: str, body: dict[str, Any]) -> None:
+    def _check_body(self, kind: Kind, namespace: str, name: str, body: dict[str, Any], *,
+                    creating: bool) -> None:
         metadata = body.get("metadata") or {}
         if not name or metadata.get("name", name) != name:
             raise ApiError(400, "BadRequest", "the name of the object does not match the URL")
         if not _valid_name(kind, name):
+            why = (" ".join(f"may not contain '{c}'" for c in "/%" if c in name)
+                   or f"may not be '{name}'" if kind.group == "rbac.authorization.k8s.io"
+                   else "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+                        "characters, '-' or '.', and must start and end with an alphanumeric "
+                        "character")
             raise ApiError(422, "Invalid", f'{kind.kind} "{name}" is invalid: metadata.name: '
-                                           "Invalid value: a lowercase RFC 1123 subdomain must "
-                                           "consist of lower case alphanumeric characters, '-' "
-                                           "or '.'")
+                                           f'Invalid value: "{name}": {why}')
         if kind.namespaced:
             if not namespace:
                 raise ApiError(400, "BadRequest", "a namespaced object needs a namespace")
             owner = self.objects.get(("", "namespaces", "", namespace))
-            if owner is None or owner.obj["metadata"].get("deletionTimestamp"):
-                raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found')
+            if owner is None:
+                raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found',
+                               {"name": namespace, "kind": "namespaces"})
+            if creating and owner.obj["metadata"].get("deletionTimestamp"):
+                # The NamespaceLifecycle admission plugin: updates pass, creations do not.
+                raise ApiError(403, "Forbidden", (
+                    f'{kind.plural} "{name}" is forbidden: unable to create new content in '
+                    f"namespace {namespace} because it is being terminated"), {
+                    "name": name, "kind": kind.plural, "causes": [{
+                        "reason": "NamespaceTerminating", "field": "metadata.namespace",
+                        "message": f"namespace {namespace} is being terminated"}]})
 
     def _check_version(self, stored: Stored, body: dict[str, Any]) -> None:
         wanted = (body.get("metadata") or {}).get("resourceVersion")
@@ -564,30 +639,41 @@ class ApiState:
                                             "modified; please apply your changes to the latest "
                                             "version and try again")
 
-    def _conflicts(self, stored: Stored, manager: str, config: dict[str, Any],
+    def _conflicts(self, kind: Kind, stored: Stored, manager: str, config: dict[str, Any],
                    leaves: set[Leaf]) -> list[tuple[str, Leaf]]:
+        # Values are compared as stored: `2000m` applied over a stored `2` is the same value.
+        sent = copy.deepcopy(config)
+        if (kind.group, kind.plural) in self.builtin:
+            normalize(sent)
         conflicts = []
-        for other, paths in stored.owners.items():
+        for other, paths in sorted(stored.owners.items()):
             if other == manager:
                 continue
             for path in sorted(paths & leaves):
-                if _get(stored.obj, path) != _get(config, path):
+                if _get(stored.obj, path) != _get(sent, path):
                     conflicts.append((other, path))
         return conflicts
 
     def _store(self, kind: Kind, key: Key, obj: dict[str, Any], owners: dict[str, set[Leaf]], *,
                dry_run: bool, previous: Stored | None = None) -> dict[str, Any]:
         obj = copy.deepcopy(obj)
+        builtin = key[:2] in self.builtin
         if key[:2] == ("", "secrets") and "stringData" in obj:
             data = obj.setdefault("data", {})
             for name, value in (obj.pop("stringData") or {}).items():
                 data[name] = base64.b64encode(str(value).encode()).decode()
-        if key[:2] in self.builtin:
-            _drop_empty_maps(obj, key[1])
+        _drop_empty_maps(obj, key[1] if builtin else "")
+        if builtin:
+            normalize(obj)
+        else:
+            # Stored in the CRD's storage version; read back in whichever version is asked.
+            obj["apiVersion"] = self._storage_version(key[0], key[1]) or obj.get("apiVersion")
         metadata = obj.setdefault("metadata", {})
         metadata["name"] = key[3]
         if kind.namespaced:
             metadata["namespace"] = key[2]
+        if key[:2] == ("", "namespaces"):
+            metadata.setdefault("labels", {})["kubernetes.io/metadata.name"] = key[3]
         old = previous.obj["metadata"] if previous else {}
         for field_name in ("uid", "creationTimestamp", "resourceVersion", "generation",
                            "deletionTimestamp"):
@@ -595,11 +681,15 @@ class ApiState:
                 metadata[field_name] = old[field_name]
         unchanged = previous is not None and _without_bookkeeping(previous.obj) == \
             _without_bookkeeping(obj)
+        counted = not builtin or key[:2] in _GENERATION_KINDS
         if previous is None:
-            metadata.update(uid=str(uuid.uuid4()), creationTimestamp=_now(), generation=1)
+            metadata.update(uid=str(uuid.uuid4()), creationTimestamp=_now())
+            if counted:
+                metadata["generation"] = 1
         if not unchanged:
             metadata["resourceVersion"] = str(next(self._versions))
-            if previous is not None and previous.obj.get("spec") != obj.get("spec"):
+            if previous is not None and counted and \
+                    _generation_moves(key, builtin, previous.obj, obj):
                 metadata["generation"] = int(old.get("generation", 1)) + 1
         now = time.monotonic()
         stored = Stored(obj, owners, previous.ready_at if unchanged and previous
@@ -619,28 +709,40 @@ class ApiState:
 
     def _furnish(self, namespace: str) -> None:
         """What the controller manager puts in every new namespace."""
-        made = {"kube-controller-manager": set()}
+        # The ServiceAccount sets no field but its name: its writer owns none.
+        account = {"apiVersion": "v1", "kind": "ServiceAccount",
+                   "metadata": {"name": "default", "namespace": namespace}}
         self._store(self.builtin[("", "serviceaccounts")],
-                    ("", "serviceaccounts", namespace, "default"),
-                    {"apiVersion": "v1", "kind": "ServiceAccount",
-                     "metadata": {"name": "default", "namespace": namespace}},
-                    dict(made), dry_run=False)
+                    ("", "serviceaccounts", namespace, "default"), account,
+                    {"kube-controller-manager": _owned(account)}, dry_run=False)
+        root_ca = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+            "name": "kube-root-ca.crt", "namespace": namespace, "annotations": {
+                "kubernetes.io/description": "Contains a CA bundle that can be used to verify "
+                "the kube-apiserver when using internal endpoints such as the internal service "
+                "IP or kubernetes.default.svc. No other usage is guaranteed across "
+                "distributions of Kubernetes clusters."}},
+            "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\nZW11bGF0ZWQ=\n"
+                               "-----END CERTIFICATE-----\n"}}
         self._store(self.builtin[("", "configmaps")],
-                    ("", "configmaps", namespace, "kube-root-ca.crt"),
-                    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
-                        "name": "kube-root-ca.crt", "namespace": namespace, "annotations": {
-                            "kubernetes.io/description": "Contains a CA bundle that can be "
-                            "used to verify the kube-apiserver when using internal endpoints "
-                            "such as the internal service IP or kubernetes.default.svc."}},
-                     "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\nZW11bGF0ZWQ=\n"
-                                        "-----END CERTIFICATE-----\n"}},
-                    dict(made), dry_run=False)
+                    ("", "configmaps", namespace, "kube-root-ca.crt"), root_ca,
+                    {"kube-controller-manager": _owned(root_ca)}, dry_run=False)
 
-    def _admit(self, kind: Kind, namespace: str, obj: dict[str, Any], operation: str) -> None:
+    def _storage_version(self, group: str, plural: str) -> str | None:
+        """`group/version` a CRD stores its objects in, or None for a kind no CRD defines."""
+        for key in self._indexed("apiextensions.k8s.io", "customresourcedefinitions"):
+            spec = self.objects[key].obj["spec"]
+            if (spec["group"], spec["names"]["plural"]) == (group, plural):
+                for version in spec.get("versions") or []:
+                    if version.get("storage"):
+                        return f"{group}/{version['name']}"
+        return None
+
+    def _admit(self, kind: Kind, namespace: str, obj: dict[str, Any], operation: str,
+               request: str) -> None:
         """Validate the object, then call every webhook that intercepts this write; fail when
-        one cannot be reached."""
+        one cannot be reached. `request` (create, update, patch, apply) words decoding errors."""
         if (kind.group, kind.plural) == ("coordination.k8s.io", "leases"):
-            _validate_lease(obj)
+            _validate_lease(obj, request)
         for configuration in self._webhook_configurations():
             for hook in configuration.get("webhooks") or []:
                 if not self._intercepts(hook, kind, namespace, obj, operation):
@@ -703,7 +805,7 @@ _EMPTY_DROPPED = {"secrets": ("data",), "configmaps": ("data", "binaryData")}
 
 
 def _drop_empty_maps(obj: dict[str, Any], plural: str) -> None:
-    """Remove the empty `omitempty` maps a built-in object would not be stored with."""
+    """Remove the empty `omitempty` maps an object is not stored with ("": a custom resource)."""
     metadata = obj.get("metadata") or {}
     for name in ("labels", "annotations"):
         if metadata.get(name) == {}:
@@ -713,15 +815,25 @@ def _drop_empty_maps(obj: dict[str, Any], plural: str) -> None:
             del obj[name]
 
 
-def _validate_lease(lease: dict[str, Any]) -> None:
+def _validate_lease(lease: dict[str, Any], request: str) -> None:
     """The API server's checks of a Lease's spec (decoding first, then validation)."""
     spec = lease.get("spec") or {}
+    metadata = lease.get("metadata") or {}
     for name in ("acquireTime", "renewTime"):
         value = spec.get(name)
-        if value is not None and not (isinstance(value, str) and _MICROTIME.fullmatch(value)):
-            raise ApiError(400, "BadRequest", f"Lease in version \"v1\" cannot be handled as a "
-                                              f"Lease: spec.{name}: cannot parse {value!r} as "
-                                              "RFC 3339 MicroTime")
+        if value is None or (isinstance(value, str) and _MICROTIME.fullmatch(value)):
+            continue
+        why = f'parsing time "{value}" as "2006-01-02T15:04:05.000000Z07:00" (spec.{name})'
+        if request == "apply":  # the applied object is converted after the merge
+            raise ApiError(500, "InternalError", (
+                f"failed to convert new object ({metadata.get('namespace')}/"
+                f"{metadata.get('name')}; coordination.k8s.io/v1, Kind=Lease) to proper "
+                "version: unable to convert unstructured object to coordination.k8s.io/v1, "
+                f"Kind=Lease: {why}"))
+        if request == "patch":  # the patched JSON does not decode
+            raise ApiError(422, "Invalid", f' "" is invalid: patch: Invalid value: {why}')
+        raise ApiError(400, "BadRequest", f'Lease in version "v1" cannot be handled as a '
+                                          f"Lease: {why}")
     problems = []
     duration = spec.get("leaseDurationSeconds")
     if duration is not None and duration <= 0:
@@ -732,12 +844,13 @@ def _validate_lease(lease: dict[str, Any]) -> None:
         problems.append(f"spec.leaseTransitions: Invalid value: {transitions}: must be greater "
                         "than or equal to 0")
     if problems:
-        name = (lease.get("metadata") or {}).get("name", "")
-        raise ApiError(422, "Invalid", f'Lease.coordination.k8s.io "{name}" is invalid: '
-                                       + ", ".join(problems))
+        listed = problems[0] if len(problems) == 1 else f"[{', '.join(problems)}]"
+        raise ApiError(422, "Invalid", f'Lease.coordination.k8s.io "{metadata.get("name", "")}" '
+                                       f"is invalid: {listed}")
 
 
-_MICROTIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
+_MICROTIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})")
+"""Go's layout 2006-01-02T15:04:05.000000Z07:00: exactly six digits of the second."""
 
 
 def _injects_ca(obj: dict[str, Any]) -> bool:
@@ -750,6 +863,8 @@ def _managed_fields(stored: Stored) -> list[dict[str, Any]]:
     """Who owns which fields, as `metadata.managedFields` (FieldsV1) reports it."""
     entries = []
     for owner, paths in sorted(stored.owners.items()):
+        if not paths:
+            continue  # a manager that owns no field has no entry
         fields: dict[str, Any] = {}
         for path in paths:
             node = fields
@@ -845,6 +960,68 @@ def _without_bookkeeping(obj: dict[str, Any]) -> dict[str, Any]:
     for name in _BOOKKEEPING:
         metadata.pop(name, None)
     return clean
+
+
+_IDENTITY = {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace")}
+"""Fields that name the object: server-side apply tracks no owner for them."""
+
+
+def _owned(config: dict[str, Any]) -> set[Leaf]:
+    """The fields a write of `config` makes its manager own."""
+    return set(_leaves(config)) - _IDENTITY
+
+
+def _conflict_error(conflicts: list[tuple[str, Leaf]], api_version: str) -> ApiError:
+    """409 Conflict worded as the API server's field manager words it."""
+    def shown(owner: str) -> str:
+        manager = owner.removesuffix(_UPDATE_OWNER)
+        updated = owner.endswith(_UPDATE_OWNER) or manager in _NOT_APPLIED
+        return f'"{manager}" using {api_version}' if updated else f'"{manager}"'
+
+    if len(conflicts) == 1:
+        owner, path = conflicts[0]
+        message = f"Apply failed with 1 conflict: conflict with {shown(owner)}: .{'.'.join(path)}"
+    else:
+        lines = []
+        for owner in sorted({o for o, _ in conflicts}):
+            lines.append(f"conflicts with {shown(owner)}:")
+            lines += [f"- .{'.'.join(p)}" for o, p in conflicts if o == owner]
+        message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
+    return ApiError(409, "Conflict", message, {"causes": [
+        {"reason": "FieldManagerConflict", "message": f"conflict with {shown(owner)}",
+         "field": "." + ".".join(path)} for owner, path in conflicts]})
+
+
+_GENERATION_KINDS = {
+    ("admissionregistration.k8s.io", plural) for plural in (
+        "mutatingadmissionpolicies", "mutatingadmissionpolicybindings",
+        "mutatingwebhookconfigurations", "validatingadmissionpolicies",
+        "validatingadmissionpolicybindings", "validatingwebhookconfigurations")} | {
+    ("apps", "daemonsets"), ("apps", "deployments"), ("apps", "replicasets"),
+    ("apps", "statefulsets"), ("batch", "cronjobs"), ("batch", "jobs"), ("", "pods"),
+    ("", "podtemplates"), ("", "replicationcontrollers"), ("discovery.k8s.io", "endpointslices"),
+    ("flowcontrol.apiserver.k8s.io", "flowschemas"),
+    ("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations"),
+    ("networking.k8s.io", "ingresses"), ("networking.k8s.io", "ingressclasses"),
+    ("networking.k8s.io", "networkpolicies"), ("policy", "poddisruptionbudgets"),
+    ("resource.k8s.io", "deviceclasses"), ("resource.k8s.io", "devicetaintrules"),
+    ("resource.k8s.io", "resourceslices"), ("scheduling.k8s.io", "priorityclasses"),
+    ("apiextensions.k8s.io", "customresourcedefinitions")}
+"""Built-in kinds whose registry strategy sets `metadata.generation` (kube-apiserver v1.35.4's
+pkg/registry: PrepareForCreate sets it to 1); other built-in kinds have none."""
+
+
+def _generation_moves(key: Key, builtin: bool, old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether an update moves the generation on (the rule in the module docstring)."""
+    def desired(obj: dict[str, Any]) -> dict[str, Any]:
+        skipped = ("metadata", "apiVersion") if not builtin else ("metadata", "status",
+                                                                  "apiVersion", "kind")
+        return {k: v for k, v in obj.items() if k not in skipped}
+
+    if desired(old) != desired(new):
+        return True
+    return key[:2] == ("apps", "deployments") and \
+        old["metadata"].get("annotations") != new["metadata"].get("annotations")
 
 
 def _leaves(obj: Any, path: Leaf = ()) -> Iterator[Leaf]:

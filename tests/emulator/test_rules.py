@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from kfops.cluster import Cluster, RetryPolicy
-from kfops.errors import ObjectNotFound, Unavailable
+from kfops.errors import ClusterError, ObjectNotFound, Unavailable
 from tests.conftest import MANIFESTS, ROOT
 from tests.emulator import FaultPlan, RunningEmulator, Settings
 
@@ -80,7 +80,8 @@ def test_apply_conflicts_with_another_manager_unless_forced(emulator: RunningEmu
     body = {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "shared", "namespace": "default"}, "data": {"k": "one"}}
     apply_patch = "application/apply-patch+yaml"
-    assert _request(emulator, "PATCH", path + "?fieldManager=helm", body, apply_patch)[0] == 200
+    # an apply that creates answers 201 Created, as a POST does
+    assert _request(emulator, "PATCH", path + "?fieldManager=helm", body, apply_patch)[0] == 201
 
     body["data"] = {"k": "two"}
     status, answer = _request(emulator, "PATCH", path + "?fieldManager=kfops", body, apply_patch)
@@ -149,8 +150,9 @@ def test_deletion_cascades_from_a_profile_to_its_namespace_and_pvcs(cluster: Clu
 
 def test_finalizers_hold_an_object_and_its_namespace(cluster: Cluster) -> None:
     cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}})
-    cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
-        "name": "held", "namespace": "team", "finalizers": ["example.com/hold"]}})
+    holding = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "held", "namespace": "team", "finalizers": ["example.com/hold"]}}
+    cluster.apply(holding)
 
     cluster.delete("v1", "Namespace", "team")
 
@@ -158,9 +160,10 @@ def test_finalizers_hold_an_object_and_its_namespace(cluster: Cluster) -> None:
     namespace = cluster.get("v1", "Namespace", "team")
     assert held is not None and "deletionTimestamp" in held["metadata"]
     assert namespace is not None and "deletionTimestamp" in namespace["metadata"]
-    with pytest.raises(ObjectNotFound):  # a terminating namespace takes nothing new
+    with pytest.raises(ClusterError, match="being terminated"):  # it takes nothing new
         cluster.apply({"apiVersion": "v1", "kind": "ConfigMap",
                        "metadata": {"name": "new", "namespace": "team"}})
+    cluster.apply({**holding, "data": {"k": "v"}})  # what is in it may still change
     cluster.merge_patch("v1", "ConfigMap", "held", {"metadata": {"finalizers": None}}, "team")
     assert cluster.get("v1", "ConfigMap", "held", "team") is None
     assert cluster.get("v1", "Namespace", "team") is None
@@ -239,9 +242,11 @@ def test_a_new_namespace_gets_what_the_controller_manager_puts_there(cluster: Cl
     assert [a["metadata"]["name"] for a in accounts] == ["default"]
     assert [c["metadata"]["name"] for c in config_maps] == ["kube-root-ca.crt"]
     assert "ca.crt" in config_maps[0]["data"]
-    # Written by the controller manager, not applied: no Apply entry in managedFields.
-    assert [(m["manager"], m["operation"]) for m in accounts[0]["metadata"]["managedFields"]] == [
-        ("kube-controller-manager", "Update")]
+    # Written by the controller manager, not applied: no Apply entry in managedFields (the
+    # ServiceAccount has none: its writer set no field but the name).
+    assert [(m["manager"], m["operation"]) for m in config_maps[0]["metadata"]["managedFields"]] \
+        == [("kube-controller-manager", "Update")]
+    assert "managedFields" not in accounts[0]["metadata"]
 
 
 def test_endpoint_slices_are_owned_by_their_service(cluster: Cluster) -> None:

@@ -91,6 +91,12 @@ def _from_status(error: ApiError, what: str) -> ClusterError:
                 "so re-run apply, or find who else manages this object"
                 if "conflict" in message.lower() else "the object changed meanwhile; re-run")
         return ObjectConflict(f"{what}: {message} ({hint})")
+    if code == 403 and _caused_by(error, "NamespaceTerminating"):
+        # The namespace lifecycle admission refuses new objects in a namespace being
+        # deleted: not a permission kfops's credentials lack.
+        return ClusterError(f"{what}: {message} (its namespace is being deleted; wait until it "
+                            "is gone, or remove what holds it: the finalizers of objects left "
+                            "in it; then re-run)")
     if code in (401, 403):
         return Forbidden(f"{what}: {message} (the credentials of your kubeconfig context "
                          "lack this permission; kfops needs cluster-admin to install Kubeflow)")
@@ -102,6 +108,12 @@ def _from_status(error: ApiError, what: str) -> ClusterError:
     if code == 429 or code >= 500:
         return Unavailable(f"{what}: {message}", _retry_after(error.response))
     return ClusterError(f"{what}: HTTP {code}: {message}")
+
+
+def _caused_by(error: ApiError, reason: str) -> bool:
+    """Whether the Status lists a cause with this reason (details.causes)."""
+    details = error.status.details
+    return any(cause.reason == reason for cause in (details.causes or [])) if details else False
 
 
 def _retry_after(response: httpx.Response | None) -> float | None:
