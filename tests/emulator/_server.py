@@ -128,7 +128,8 @@ class Emulator(KubernetesEmulator):
             items = state.list(kind, namespace, raw.query.get("labelSelector", ""))
             return {"apiVersion": api_version, "kind": f"{kind.kind}List",
                     "metadata": {"resourceVersion": "1"},
-                    "items": [{**item, "apiVersion": api_version} for item in items]}, 200
+                    "items": [_listed(item, api_version, (kind.group, kind.plural) in state.builtin)
+                              for item in items]}, 200
         body, status = self._write(raw, kind, (namespace, name), dry_run=dry_run, text=text)
         return {**body, "apiVersion": api_version}, status
 
@@ -211,6 +212,14 @@ def _parse_path(path: str) -> ResourcePath | None:
         namespace, rest = rest[1], rest[2:]
     plural, name, subresource = [*rest, None, None][:3]
     return ResourcePath(group, version, str(plural), namespace, name, subresource)
+
+
+def _listed(item: dict[str, Any], api_version: str, builtin: bool) -> dict[str, Any]:
+    """A list's item: built-in kinds' items carry no apiVersion or kind (the list has them);
+    custom resources' items keep both, in the version the list was asked in."""
+    if builtin:
+        return {k: v for k, v in item.items() if k not in ("apiVersion", "kind")}
+    return {**item, "apiVersion": api_version}
 
 
 def _verb(method: str, name: str | None) -> str:

@@ -96,6 +96,9 @@ can show against both the emulator and kube-apiserver v1.35.4:
   publisher puts in every namespace
   (https://kubernetes.io/docs/reference/access-authn-authz/service-accounts-admin/).
   Simpler: made once with the namespace, not made again when deleted.
+- A list of a built-in kind carries `apiVersion` and `kind` once, on the list; its items
+  carry neither (typed objects drop their TypeMeta when listed). A custom resource's items
+  keep both (seen on kube-apiserver v1.35.4, held by the conformance tests).
 - Discovery (`/api/v1`, `/apis`, `/apis/<group>/<version>`) lists the built-in
   kinds (each in every version kmock's bundle has) and those of established CRDs; a
   deleted CRD's kind leaves it

@@ -716,3 +716,23 @@ def test_zero_values_of_omitempty_fields_are_not_stored(server: Server) -> None:
     assert container["env"] == [{"name": "EMPTY"}, {"name": "SET", "value": "x"}]
     assert not {"hostPort", "name"} & set(container["ports"][0])
     assert container["volumeMounts"] == [{"name": "v", "mountPath": "/v"}]
+
+
+def test_listed_items_carry_their_kind_only_for_custom_resources(server: Server) -> None:
+    """A list of a built-in kind gives apiVersion and kind once, on the list; its items carry
+    none (typed objects drop TypeMeta). A custom resource's items keep theirs."""
+    config = {"apiVersion": "v1", "kind": "ConfigMap",
+              "metadata": {"name": f"l{uuid.uuid4().hex[:6]}", "namespace": "default"}}
+    assert server.rest.apply(config).status_code == 201
+    listed = body(server.rest.client.get("/api/v1/namespaces/default/configmaps"))
+    assert (listed["apiVersion"], listed["kind"]) == ("v1", "ConfigMapList")
+    assert listed["items"]
+    assert all("kind" not in i and "apiVersion" not in i for i in listed["items"])
+    definition = crd(unique_group(), "Widget")
+    served(server, definition)
+    group = definition["spec"]["group"]
+    widget = {"apiVersion": f"{group}/v1", "kind": "Widget",
+              "metadata": {"name": "w", "namespace": "default"}}
+    assert server.rest.apply(widget).status_code == 201
+    items = body(server.rest.client.get(f"/apis/{group}/v1/namespaces/default/widgets"))["items"]
+    assert [(i["apiVersion"], i["kind"]) for i in items] == [(f"{group}/v1", "Widget")]
