@@ -29,7 +29,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One kfops cache for the session, so builds of the same inputs are reused across tests."""
+    """One kfops cache for the session, so builds of the same inputs are reused across tests
+    (KFOPS_TEST_CACHE: one for several test processes, as scripts/check runs two; kfops
+    writes its cache atomically, as concurrent administrators need)."""
+    shared = os.environ.get("KFOPS_TEST_CACHE")
+    if shared:
+        return Path(shared)
     return tmp_path_factory.mktemp("kfops-cache")
 
 
