@@ -182,12 +182,23 @@ class ControlPlane:
         return write_kubeconfig(self.folder / f"{user}.kubeconfig", self.server, pki / "ca.crt",
                                 identity)
 
-    def writes(self, user: str = ADMIN_USER) -> list[Write]:
-        """Every write request `user` made that reached storage (dry runs left out), in order,
-        from the API server's audit log."""
+    def audit_size(self) -> int:
+        """Where the audit log ends now (for `writes(after=...)`)."""
         path = self.folder / "audit.log"
+        return path.stat().st_size if path.is_file() else 0
+
+    def writes(self, user: str = ADMIN_USER, after: int = 0) -> list[Write]:
+        """Every write request `user` made that reached storage (dry runs left out), in order,
+        from the API server's audit log (from byte `after` on, when polling)."""
+        path = self.folder / "audit.log"
+        if not path.is_file():
+            return []
+        with path.open("rb") as log:
+            log.seek(after)
+            text = log.read().decode()
         found = []
-        for line in path.read_text().splitlines() if path.is_file() else []:
+        # a line being written has no newline yet: it is read by the next poll
+        for line in text.splitlines()[:-1] if not text.endswith("\n") else text.splitlines():
             event = json.loads(line)
             uri = event.get("requestURI", "")
             if event.get("user", {}).get("username") != user or "dryRun=All" in uri:
