@@ -13,7 +13,6 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +28,15 @@ from tests.controlplane._webhookless import kustomize_wrapper
 from tests.helpers.cli import kfops
 from tests.helpers.presets import fill, offline
 from tests.helpers.rest import Rest
+from tests.realcluster._install import Install
 
 pytestmark = pytest.mark.render
 PARENT = ("secrets", "kube-system", ApplySet("lab").parent_name)
 """The install's ApplySet parent: kfops's bookkeeping, not a bundle object."""
 
 
-@dataclass
-class Lab:
+class Lab(Install):
     """One install on the control plane, and a raw client to look at it."""
-
-    path: Path
-    plane: ControlPlane
-    rest: Rest
-    tools: Path
 
     def run(self, *argv: str, offline: bool = True) -> tuple[int, str, str]:
         return kfops(*argv, "-f", str(self.path), "--kubeconfig", str(self.plane.kubeconfig),

@@ -19,7 +19,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +48,7 @@ from tests.controlplane._webhookless import kustomize_wrapper
 from tests.helpers.cli import kfops
 from tests.helpers.presets import fill, offline
 from tests.helpers.rest import Rest
+from tests.realcluster._install import Install
 
 pytestmark = pytest.mark.render
 
@@ -61,14 +61,8 @@ EVERYTHING_OFF = "".join(f"    {name}: false\n" for name in (
     "sparkOperator", "knativeServing", "knativeEventing", "modelRegistry"))
 
 
-@dataclass
-class Lab:
+class Lab(Install):
     """The install, the control plane and a raw client to look at it."""
-
-    path: Path
-    plane: ControlPlane
-    rest: Rest
-    tools: Path
 
     @property
     def where(self) -> tuple[str, str]:

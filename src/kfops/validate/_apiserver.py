@@ -20,7 +20,11 @@ Problem = tuple[str, str]
 # https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+# https://kubernetes.io/docs/concepts/overview/working-with-objects/names/
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_PATH_SEGMENT_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
+_LABEL_NAME_KINDS = frozenset({"Namespace", "Service"})
 
 # https://kubernetes.io/docs/reference/kubernetes-api/ (each kind's page lists these values)
 _PROTOCOLS = ("SCTP", "TCP", "UDP")
@@ -80,8 +84,23 @@ def builtin_problems(obj: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def custom_name_problem(name: str) -> list[Problem]:
-    """A custom resource's name must be a DNS subdomain, as for most built-in kinds."""
+
+
+def name_problems(obj: dict[str, Any], custom: bool) -> list[Problem]:
+    """Names the API server would refuse (the rules of apimachinery's name validation)."""
+    name = str((obj.get("metadata") or {}).get("name", ""))
+    if "$(" in name:
+        return [("metadata.name", f"{name!r} is an unresolved kustomize variable")]
+    kind = str(obj.get("kind"))
+    # custom resources' names are DNS subdomains, as most built-in kinds' are
+    if not custom and kind in _PATH_SEGMENT_KINDS:
+        if name in (".", "..") or "/" in name or "%" in name:
+            return [("metadata.name", f"{name!r} may not be '.', '..' or contain '/' or '%'")]
+        return []
+    if not custom and kind in _LABEL_NAME_KINDS:
+        if len(name) > 63 or not _DNS_LABEL.match(name):
+            return [("metadata.name", f"{name!r} is not a DNS label (RFC 1123)")]
+        return []
     if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
         return [("metadata.name", f"{name!r} is not a DNS subdomain (RFC 1123)")]
     return []

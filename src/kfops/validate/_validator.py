@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -20,7 +19,7 @@ import kfops
 from kfops.errors import ValidationProblem
 from kfops.objects import BUILTIN_CLUSTER_SCOPED, describe
 
-from ._apiserver import builtin_problems, custom_name_problem, label_problems
+from ._apiserver import builtin_problems, label_problems, name_problems
 from ._builtin import BuiltinSchemas, supported_versions
 from ._cel import CelEvaluator, rule_outcomes
 from ._crd import CrdSchemas, CrdVersion
@@ -239,7 +238,7 @@ class _Checker:
         problems = [schema_problem(e) for e in validator.iter_errors(obj)]
         problems += _scope_problems(obj, namespaced=kind not in BUILTIN_CLUSTER_SCOPED)
         problems += builtin_problems(obj) + label_problems(obj)
-        return problems + _name_problems(obj, custom=False)
+        return problems + name_problems(obj, custom=False)
 
     def _custom(
         self, obj: dict[str, Any], versions: dict[str, CrdVersion], version: str,
@@ -252,7 +251,7 @@ class _Checker:
             return [("apiVersion", f"version {version} is not served by the CRD "
                                    f"(from {source}); served: {offered}")]
         problems = [schema_problem(e) for e in self.crds.validator(served).iter_errors(obj)]
-        problems += _scope_problems(obj, served.namespaced) + _name_problems(obj, custom=True)
+        problems += _scope_problems(obj, served.namespaced) + name_problems(obj, custom=True)
         problems += label_problems(obj)
         if self.crds.has_rules(served.group, served.kind, served.version):
             for outcome in rule_outcomes(served.schema, obj, self._evaluator()):
@@ -269,33 +268,6 @@ class _Checker:
         if self._cel is None:
             self._cel = CelEvaluator()
         return self._cel
-
-
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_PATH_SEGMENT_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
-_LABEL_NAME_KINDS = frozenset({"Namespace", "Service"})
-
-
-def _name_problems(obj: dict[str, Any], custom: bool) -> list[tuple[str, str]]:
-    """Names the API server would refuse (the rules of apimachinery's name validation)."""
-    name = str((obj.get("metadata") or {}).get("name", ""))
-    if "$(" in name:
-        return [("metadata.name", f"{name!r} is an unresolved kustomize variable")]
-    kind = str(obj.get("kind"))
-    if custom:
-        return custom_name_problem(name)
-    if kind in _PATH_SEGMENT_KINDS:
-        if name in (".", "..") or "/" in name or "%" in name:
-            return [("metadata.name", f"{name!r} may not be '.', '..' or contain '/' or '%'")]
-        return []
-    if kind in _LABEL_NAME_KINDS:
-        if len(name) > 63 or not _DNS_LABEL.match(name):
-            return [("metadata.name", f"{name!r} is not a DNS label (RFC 1123)")]
-        return []
-    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
-        return [("metadata.name", f"{name!r} is not a DNS subdomain (RFC 1123)")]
-    return []
 
 
 def _scope_problems(obj: dict[str, Any], namespaced: bool) -> list[tuple[str, str]]:
