@@ -231,7 +231,9 @@ for number, commands in enumerate(phases):
     for argv, password in commands:
         sys.stdin = io.StringIO(password + "\\n")
         codes.append(main([*argv, "--live", "--kubeconfig", kubeconfig]))
-    (folder / f"done-{number}-{me}").write_text(json.dumps(codes))
+    # Written aside and renamed: the test polls for the name and must never read it half-written.
+    (folder / f"codes-{number}-{me}").write_text(json.dumps(codes))
+    (folder / f"codes-{number}-{me}").rename(folder / f"done-{number}-{me}")
 """
 
 
