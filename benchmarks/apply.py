@@ -58,7 +58,7 @@ from kfops.cluster._waits import wait_for_workloads
 from kfops.config import load_platform
 from kfops.errors import ClusterError
 from kfops.objects import WORKLOAD_KINDS
-from kfops.platform import apply_platform, render_platform
+from kfops.operations import apply_platform, render_platform
 from kfops.render import RenderOptions
 from kfops.render._kustomize import find_kustomize
 

@@ -42,7 +42,7 @@ from tests.emulator import FaultPlan, RunningEmulator, Settings
 from kfops.config import load_platform
 from kfops.identity import hash_password
 from kfops.objects import secret_value
-from kfops.platform import render_platform
+from kfops.operations import render_platform
 from kfops.render import GeneratedValue, RenderOptions
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -33,7 +33,7 @@ os.environ.setdefault("KFOPS_ALLOWED_PATHS", str(UPSTREAM))
 
 from kfops.cluster import Cluster, RetryPolicy, WaitSettings
 from kfops.config import load_platform
-from kfops.platform import render_platform
+from kfops.operations import render_platform
 from kfops.render import ApplySet, RenderOptions
 
 WAITS = WaitSettings(timeout=60, interval=0.02)

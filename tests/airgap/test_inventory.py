@@ -11,7 +11,7 @@ import pytest
 from kfops.airgap import image_inventory
 from kfops.config import load_platform
 from kfops.errors import RenderError
-from kfops.platform import render_platform
+from kfops.operations import render_platform
 from kfops.render import (
     EditableBundle,
     RenderOptions,

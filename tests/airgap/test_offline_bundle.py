@@ -19,7 +19,7 @@ import pytest
 from kfops.airgap import build_wheelhouse
 from kfops.cli import main
 from kfops.config import load_platform
-from kfops.platform import render_platform
+from kfops.operations import render_platform
 from kfops.render import RenderOptions
 from tests.conftest import MANIFESTS, REMOTE_CACHE, UPSTREAM
 from tests.helpers.oci import Layout, layer, push, running_registry, standing_in_registries_conf

@@ -8,7 +8,7 @@ import pytest
 
 from kfops.cluster import ApplyOptions, Cluster
 from kfops.config import LoadedPlatform, load_platform
-from kfops.platform import ApplyResult, apply_platform
+from kfops.operations import ApplyResult, apply_platform
 from kfops.render import RenderOptions
 from tests.conftest import FAST_WAITS, PlatformWriter
 from tests.emulator import RunningEmulator

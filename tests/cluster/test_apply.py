@@ -10,7 +10,7 @@ from kfops.cluster import ApplyOptions, BundleFile, Cluster, WaitSettings, apply
 from kfops.config import LoadedPlatform
 from kfops.errors import InvalidObject, WaitTimeout
 from kfops.health import platform_status
-from kfops.platform import apply_platform, bundle_files, render_platform, target_of
+from kfops.operations import apply_platform, bundle_files, render_platform, target_of
 from kfops.render import RenderOptions
 from tests.conftest import FAST_WAITS
 from tests.emulator import RunningEmulator

@@ -31,7 +31,7 @@ from kfops.cluster import (
 from kfops.config import LoadedPlatform, load_platform
 from kfops.errors import Busy
 from kfops.objects import secret_value
-from kfops.platform import ApplyResult, apply_platform, plan_platform
+from kfops.operations import ApplyResult, apply_platform, plan_platform
 from kfops.render import GENERATED_DIGEST, RenderOptions
 from tests.conftest import FAST_WAITS, NO_BACKOFF, ROOT, PlatformWriter
 from tests.emulator import RunningEmulator
@@ -43,7 +43,7 @@ import sys, time
 from pathlib import Path
 from kfops.cluster import ApplyOptions, Cluster, LeaseSettings
 from kfops.config import load_platform
-from kfops.platform import apply_platform
+from kfops.operations import apply_platform
 from kfops.render import RenderOptions
 
 class HangAtFirstStep:
@@ -284,7 +284,7 @@ def test_a_generated_secret_another_install_created_first_is_adopted_never_overw
                    for ns in ("kubeflow", "auth", "oauth2-proxy"))
 
     def create_theirs() -> None:
-        from kfops.platform import render_platform  # noqa: PLC0415 - their own render
+        from kfops.operations import render_platform  # noqa: PLC0415 - their own render
         other = render_platform(loaded, RenderOptions(offline=True,
                                                       state_dir=Path(loaded.path).parent / "x"))
         secrets = {g.secret for g in other.bundle.generated}

@@ -19,7 +19,7 @@ from kfops.cluster import (
 from kfops.config import load_platform
 from kfops.errors import WaitTimeout, WorkloadFailed
 from kfops.health import platform_status
-from kfops.platform import bundle_files, render_platform, target_of
+from kfops.operations import bundle_files, render_platform, target_of
 from kfops.render import Bundle, RenderOptions
 from tests.conftest import MANIFESTS, REMOTE_CACHE
 from tests.emulator import RunningEmulator

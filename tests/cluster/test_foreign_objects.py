@@ -16,7 +16,7 @@ from kfops.cluster import ApplyOptions, Cluster, RetryPolicy, uninstall
 from kfops.config import load_platform
 from kfops.errors import AnotherInstall, Unavailable
 from kfops.objects import describe
-from kfops.platform import apply_platform, plan_platform, platform_target
+from kfops.operations import apply_platform, plan_platform, platform_target
 from kfops.render import ApplySet, RenderOptions
 from tests.conftest import FAST_WAITS
 from tests.emulator import RunningEmulator

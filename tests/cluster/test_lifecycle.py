@@ -10,7 +10,7 @@ import pytest
 
 from kfops.cluster import Cluster, uninstall
 from kfops.config import LoadedPlatform, load_platform
-from kfops.platform import changes, plan_platform, platform_target, uninstall_platform
+from kfops.operations import changes, plan_platform, platform_target, uninstall_platform
 from kfops.render import RenderOptions
 from tests.conftest import FAST_WAITS, NO_BACKOFF, PlatformWriter
 from tests.emulator import RunningEmulator

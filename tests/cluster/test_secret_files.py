@@ -24,7 +24,7 @@ import pytest
 
 from kfops.cluster import ApplyOptions, Cluster
 from kfops.config import load_platform
-from kfops.platform import apply_platform, plan_platform, render_platform
+from kfops.operations import apply_platform, plan_platform, render_platform
 from kfops.render import RenderOptions
 from tests.conftest import FAST_WAITS, ROOT, PlatformWriter
 

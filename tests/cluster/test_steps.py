@@ -5,7 +5,7 @@ from __future__ import annotations
 from kfops.cluster._kinds import Kinds
 from kfops.cluster._steps import Step, apply_steps
 from kfops.config import LoadedPlatform
-from kfops.platform import bundle_files, render_platform
+from kfops.operations import bundle_files, render_platform
 from kfops.render import RenderOptions
 
 

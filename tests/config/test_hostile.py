@@ -30,7 +30,7 @@ from kfops.config import (
 )
 from kfops.errors import ConfigError
 from kfops.objects import identity_of
-from kfops.platform import render_platform
+from kfops.operations import render_platform
 from kfops.render import RenderOptions
 
 HEAD = "apiVersion: kfops.io/v1alpha1\nkind: Platform\nspec:\n  target: local\n"

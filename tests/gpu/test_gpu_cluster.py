@@ -12,9 +12,9 @@ from kfops.cli import main
 from kfops.cluster import Cluster, WaitSettings
 from kfops.config import Taint, load_platform
 from kfops.gpu import GpuTest
-from kfops.platform import preflight
+from kfops.operations import preflight
 from kfops.render import load_extra_crds
-from kfops.targets import environment_checks, starter_text
+from kfops.targets import starter_text
 from tests.conftest import UPSTREAM, PlatformWriter
 from tests.emulator import RunningEmulator
 from tests.helpers.presets import fill, offline
@@ -205,13 +205,13 @@ def test_check_inotify_advice_on_kind_hosts(platform_file: PlatformWriter, clust
     proc.mkdir()
     (proc / "max_user_instances").write_text("128\n")
     (proc / "max_user_watches").write_text("1255360\n")
-    [inotify] = [c for c in environment_checks(load_platform(platform_file()), cluster, proc)
+    [inotify] = [c for c in preflight(load_platform(platform_file()), cluster, proc)
                  if c.name == "inotify"]
     assert inotify.state == "warn"
     assert "max_user_instances 128 < 2280" in inotify.detail
     assert "sudo sysctl fs.inotify.max_user_instances=2280" in inotify.detail
     (proc / "max_user_instances").write_text("8192\n")
-    [inotify] = [c for c in environment_checks(load_platform(platform_file()), cluster, proc)
+    [inotify] = [c for c in preflight(load_platform(platform_file()), cluster, proc)
                  if c.name == "inotify"]
     assert inotify.state == "pass"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kfops.config import PLACEHOLDER, load_platform
-from kfops.platform import render_platform
+from kfops.operations import render_platform
 from kfops.render import RenderOptions, RenderResult
 from kfops.targets import starter_text
 from tests.conftest import MANIFESTS, REMOTE_CACHE, UPSTREAM

@@ -29,7 +29,7 @@ from kfops.cluster import (
     uninstall,
 )
 from kfops.config import Profile, Taint, load_platform
-from kfops.platform import PlanResult, apply_platform, plan_platform
+from kfops.operations import PlanResult, apply_platform, plan_platform
 from kfops.render import ApplySet, RenderOptions
 from kfops.tenancy import LiveProfiles
 from tests.conftest import MANIFESTS, REMOTE_CACHE

@@ -15,7 +15,7 @@ from kfops.config import UserEntry, load_platform
 from kfops.errors import Forbidden, InputError, OperationError, Unavailable
 from kfops.identity import DexUsers, hash_password, user_hash_env, verify_password
 from kfops.objects import secret_value
-from kfops.platform import apply_platform
+from kfops.operations import apply_platform
 from kfops.render import RenderOptions
 from kfops.render._kustomize import find_kustomize
 from tests.conftest import FAST_WAITS, MANIFESTS, NO_BACKOFF, PlatformWriter

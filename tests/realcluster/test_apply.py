@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from kfops.config import load_platform
-from kfops.platform import render_platform
+from kfops.operations import render_platform
 from kfops.render import ApplySet, RenderOptions
 from kfops.targets import starter_text
 from tests.controlplane import ControlPlane
@@ -158,7 +158,7 @@ import sys
 from pathlib import Path
 from kfops.cluster import ApplyOptions, Cluster, LeaseSettings
 from kfops.config import load_platform
-from kfops.platform import apply_platform
+from kfops.operations import apply_platform
 from kfops.render import ApplySet, RenderOptions
 # a short Lease, so the apply that follows this killed one need not wait a minute for it
 with Cluster.connect(Path(sys.argv[2])) as cluster:

@@ -38,7 +38,7 @@ from kfops.cluster import (
 from kfops.config import UserEntry, load_platform
 from kfops.identity import DexUsers, hash_password, user_hash_env, verify_password
 from kfops.objects import secret_value
-from kfops.platform import render_platform
+from kfops.operations import render_platform
 from kfops.render import RenderOptions
 from kfops.targets import starter_text
 from tests.conftest import ROOT

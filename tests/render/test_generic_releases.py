@@ -13,7 +13,7 @@ from kfops.catalog import same_release
 from kfops.cli import main
 from kfops.config import load_platform
 from kfops.errors import ConfigError
-from kfops.platform import render_platform
+from kfops.operations import render_platform
 from kfops.render import RenderOptions
 from tests.conftest import MANIFESTS, REMOTE_CACHE
 from tests.helpers.presets import Objects

@@ -11,7 +11,7 @@ import yaml
 from kfops.cluster import ApplyOptions, Cluster
 from kfops.config import Profile, Taint, load_platform
 from kfops.errors import ConfigError, DataProtected, InputError
-from kfops.platform import apply_platform, render_platform
+from kfops.operations import apply_platform, render_platform
 from kfops.render import RenderOptions
 from kfops.tenancy import (
     LiveProfiles,

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
+from kfops.aks import aks_script
 from kfops.config import load_platform
 from kfops.errors import InputError
-from kfops.targets import aks_script
 
 from ._options import FileOption, command_group
 from ._output import out

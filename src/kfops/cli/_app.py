@@ -11,7 +11,7 @@ import typer
 
 from kfops.config import TARGETS, LoadedPlatform, json_schema, load_platform
 from kfops.errors import ValidationError
-from kfops.platform import render_platform
+from kfops.operations import render_platform
 from kfops.render import (
     RenderOptions,
     RenderResult,

@@ -16,7 +16,7 @@ from kfops.airgap import (
     verify_offline_bundle,
 )
 from kfops.config import load_platform
-from kfops.platform import render_platform
+from kfops.operations import render_platform
 from kfops.render import RenderOptions
 
 from ._images_commands import Bar, CredsOption, report

@@ -23,7 +23,7 @@ from kfops.cluster import (
 from kfops.config import LoadedPlatform, load_platform
 from kfops.errors import InputError
 from kfops.health import platform_status
-from kfops.platform import (
+from kfops.operations import (
     ApplyResult,
     PlanResult,
     apply_platform,

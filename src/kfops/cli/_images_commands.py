@@ -23,7 +23,7 @@ from kfops.airgap import (
 )
 from kfops.config import Airgap, load_platform
 from kfops.errors import InputError
-from kfops.platform import render_platform
+from kfops.operations import render_platform
 from kfops.render import IMAGES, RenderOptions, normalise_image, read_bundle_objects
 
 from ._options import (

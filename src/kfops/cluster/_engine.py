@@ -103,7 +103,7 @@ class ApplyOptions:
     wait: bool = True
     waits: WaitSettings = field(default_factory=WaitSettings)
     lease: LeaseSettings = field(default_factory=LeaseSettings)
-    """How the install's Lease is held and waited for (kfops.platform takes it)."""
+    """How the install's Lease is held and waited for (kfops.operations takes it)."""
 
     @property
     def rules(self) -> PruneRules:

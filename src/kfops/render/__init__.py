@@ -2,7 +2,13 @@
 
 from ._bundle import IMAGES, LOCK, Bundle, read_bundle_files, read_bundle_objects, write_bundle
 from ._check import validate_bundle
-from ._contributions import Contribution, EditableBundle, GeneratedValue, RenderContext
+from ._contributions import (
+    Contribution,
+    EditableBundle,
+    GeneratedValue,
+    GeneratedValues,
+    RenderContext,
+)
 from ._documents import dump_document, load_documents
 from ._images import (
     REFERENCE_END,
@@ -44,6 +50,7 @@ __all__ = [
     "Contribution",
     "EditableBundle",
     "GeneratedValue",
+    "GeneratedValues",
     "ImageUse",
     "ReleaseInputs",
     "RemoteRef",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -17,7 +17,6 @@ from kfops.catalog import ReleaseCatalog
 from kfops.config import LoadedPlatform, UserEntry
 from kfops.errors import RenderError
 from kfops.objects import Identity, identity_of
-from kfops.secrets import StateDir
 from kfops.validate import ExtraCrd
 
 from ._documents import dump_document, load_documents
@@ -50,6 +49,16 @@ class CrdRequirement:
     """What the admin runs to install it."""
 
 
+class GeneratedValues(Protocol):
+    """Where generated values come from and are kept (kfops.secrets.StateDir in an install)."""
+
+    def generated(self, name: str, make: Callable[[], str]) -> str:
+        """The value called `name`, made with `make` the first time it is asked for."""
+
+    def save(self) -> None:
+        """Keep the values made since the last save (called once the bundle is valid)."""
+
+
 @dataclass(frozen=True)
 class RenderContext:
     """What a contribution may read: the platform, the release, generated values, sources."""
@@ -57,7 +66,7 @@ class RenderContext:
     loaded: LoadedPlatform
     catalog: ReleaseCatalog
     installed: frozenset[str]
-    state: StateDir
+    state: GeneratedValues
     sources: SourceFetcher
     kubernetes_version: str
     live_users: tuple[UserEntry, ...] = ()

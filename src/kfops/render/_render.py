@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +28,17 @@ from kfops.config import (
     read_limited,
 )
 from kfops.errors import ComponentSelectionError, ConfigError, InputError, ValidationError
-from kfops.secrets import StateDir, state_dir_for
 from kfops.validate import ExtraCrd, ValidationReport, Validator, kubernetes_version_problem
 
 from ._assemble import assemble
 from ._bundle import Bundle
-from ._contributions import Contribution, EditableBundle, RenderContext, member_labels
+from ._contributions import (
+    Contribution,
+    EditableBundle,
+    GeneratedValues,
+    RenderContext,
+    member_labels,
+)
 from ._documents import load_documents
 from ._images import image_list
 from ._inventory import ApplySet
@@ -62,6 +67,21 @@ class RenderProgress(Protocol):
         """One build finished."""
 
 
+class _Throwaway:
+    """Generated values for one render, kept nowhere (a render without a state directory)."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, str] = {}
+
+    def generated(self, name: str, make: Callable[[], str]) -> str:
+        if name not in self._values:
+            self._values[name] = make()
+        return self._values[name]
+
+    def save(self) -> None:
+        pass
+
+
 class _Silent:
     def step(self, name: str) -> None:
         pass
@@ -81,12 +101,14 @@ class RenderOptions:
     extra_crds: tuple[ExtraCrd, ...] = ()
     cache_dir: Path | None = None
     state_dir: Path | None = None
-    """Where generated values are kept (default: `.kfops/` next to the platform file)."""
-    state: StateDir | None = None
-    """The generated values to use instead of `state_dir`'s (plan's in-memory scratch)."""
+    """Where the composition root keeps generated values (default: `.kfops/` next to the
+    platform file); the render itself only sees `state`."""
+    state: GeneratedValues | None = None
+    """The generated values to use (an install's state directory, plan's in-memory scratch);
+    None: values made for this render alone, kept nowhere."""
     progress: RenderProgress = field(default_factory=_Silent)
     contributions: tuple[Contribution, ...] = ()
-    """Features that edit, add or remove objects after assembly (see kfops.platform)."""
+    """Features that edit, add or remove objects after assembly (see kfops.operations)."""
     live_users: tuple[UserEntry, ...] = ()
     """Dex users added to the cluster with `kfops user add --live`, kept by an apply."""
     write_state: bool = True
@@ -144,8 +166,7 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
         assembled = assemble(units, built, catalog, installed)
         editable = EditableBundle(assembled.objects, member_labels(loaded.platform.metadata.name),
                                   assembled.warnings)
-        state = options.state or StateDir(options.state_dir or state_dir_for(loaded.path),
-                                          write_through=False)
+        state = options.state or _Throwaway()
         context = RenderContext(
             loaded, catalog, frozenset(installed), state,
             SourceFetcher(loaded, cache, options.offline), kubernetes, options.live_users,

@@ -1,5 +1,6 @@
-"""Secret references, generated values in the state directory, and redaction."""
+"""Secret references, generated values in the state directory, generated credentials, redaction."""
 
+from ._features import credential_checks, credential_features
 from ._redact import REDACTED, redact
 from ._refs import SecretUnavailable, resolve
 from ._state import ALPHANUMERIC, StateDir, StateError, random_token, state_dir_for
@@ -10,6 +11,8 @@ __all__ = [
     "SecretUnavailable",
     "StateDir",
     "StateError",
+    "credential_checks",
+    "credential_features",
     "random_token",
     "redact",
     "resolve",

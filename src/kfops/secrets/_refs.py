@@ -6,15 +6,16 @@ import os
 
 from kfops.config import SECRET_FILE_LIMIT, FileRefused, LoadedPlatform, SecretRef
 from kfops.errors import OperationError
+from kfops.render import GeneratedValues
 
-from ._state import StateDir
+from ._state import random_token
 
 
 class SecretUnavailable(OperationError):
     """A referenced secret could not be read (the message never holds the value)."""
 
 
-def resolve(ref: SecretRef, loaded: LoadedPlatform, state: StateDir, name: str) -> str:
+def resolve(ref: SecretRef, loaded: LoadedPlatform, state: GeneratedValues, name: str) -> str:
     """The value `ref` names; `name` identifies a generated value in the state directory."""
     if ref.env is not None:
         value = os.environ.get(ref.env)
@@ -30,4 +31,4 @@ def resolve(ref: SecretRef, loaded: LoadedPlatform, state: StateDir, name: str) 
             raise SecretUnavailable(str(error)) from None
         except UnicodeDecodeError:
             raise SecretUnavailable(f"{ref.file} is not UTF-8 text") from None
-    return state.generated(name)
+    return state.generated(name, random_token)

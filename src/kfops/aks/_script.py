@@ -61,7 +61,7 @@ def _filled(script: str, **values: str) -> str:
     with shlex.quote; a line break is refused here as well, because a value also
     lands in the script's comments, where quoting does not hold.
     """
-    text = (resources.files("kfops.targets") / "scripts" / script).read_text(encoding="utf-8")
+    text = (resources.files("kfops.aks") / "scripts" / script).read_text(encoding="utf-8")
     for name, value in values.items():
         if "\n" in value or "\r" in value:
             raise InputError(f"kfops aks script: {name} holds a line break; nothing was written")

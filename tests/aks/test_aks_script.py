@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from kfops.aks import aks_script
 from kfops.cli import main
 from kfops.config import parse_platform
-from kfops.targets import aks_script, starter_text
+from kfops.targets import starter_text
 from tests.helpers.presets import fill
 
 STUB = Path(__file__).resolve().parent.parent / "helpers" / "azure_stub.py"

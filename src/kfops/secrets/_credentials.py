@@ -16,7 +16,8 @@ from kfops.catalog import Credential, Settings
 from kfops.errors import ValidationError, ValidationProblem
 from kfops.objects import describe, secret_value, set_container_env, set_secret_value
 from kfops.render import EditableBundle, RenderContext
-from kfops.secrets import random_token
+
+from ._state import random_token
 
 
 class GeneratedCredentials:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kfops.cluster import Cluster
 from kfops.config import load_platform
-from kfops.platform import preflight
+from kfops.operations import preflight
 from tests.conftest import PlatformWriter
 
 

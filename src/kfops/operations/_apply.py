@@ -180,7 +180,7 @@ class _Renders:
                                        dataclasses.replace(self.options, live_users=live))
 
     def _state(self) -> StateDir:
-        if self.options.state is not None:
+        if isinstance(self.options.state, StateDir):
             return self.options.state  # plan's in-memory scratch, which the render uses too
         # A new instance each time: the render's own instance may have written values since.
         return StateDir(_state_path(self.loaded, self.options))

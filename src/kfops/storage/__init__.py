@@ -1,0 +1,6 @@
+"""Storage: the NFS provisioner and the default StorageClass."""
+
+from ._features import storage_features
+from ._preflight import storage_checks
+
+__all__ = ["storage_checks", "storage_features"]

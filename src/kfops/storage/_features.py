@@ -1,0 +1,12 @@
+"""The storage features of a platform."""
+
+from __future__ import annotations
+
+from kfops.render import Contribution
+
+from ._nfs import NfsStorage
+
+
+def storage_features() -> tuple[Contribution, ...]:
+    """The NFS provisioner and its default StorageClass (spec.storage.nfs)."""
+    return (NfsStorage(),)
