@@ -14,6 +14,7 @@ from kfops.errors import RenderError
 from kfops.operations import render_platform
 from kfops.render import (
     EditableBundle,
+    Phase,
     RenderOptions,
     RenderResult,
     find_image_uses,
@@ -181,6 +182,7 @@ class Plant:
     """Adds objects to the render, as a feature would."""
 
     name = "plant"
+    phase = Phase.SHAPE
 
     def __init__(self, *objects: dict[str, Any]) -> None:
         self.objects = objects

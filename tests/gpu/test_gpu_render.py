@@ -13,7 +13,7 @@ import yaml
 
 from kfops.config import Gpu, NodePool
 from kfops.errors import ConfigError
-from kfops.gpu import node_pool
+from kfops.gpu import crd_requirements, node_pool
 from kfops.render import RenderResult, load_extra_crds, validate_bundle, write_bundle
 from kfops.validate import validate_objects
 from tests.conftest import RELEASES, UPSTREAM
@@ -120,7 +120,8 @@ def test_operator_values_and_command(aks: RenderResult, tmp_path: Path) -> None:
     values = yaml.safe_load(aks.bundle.extra_files["helm/gpu-operator-values.yaml"])
     assert values["driver"] == {"enabled": False}
     assert "devicePlugin" not in values  # replicas 1: no time-slicing
-    [requirement] = [r for r in aks.bundle.requirements if r["crd"] == "clusterpolicies.nvidia.com"]
+    [requirement] = [r for r in crd_requirements(aks.bundle.lock)
+                     if r["crd"] == "clusterpolicies.nvidia.com"]
     assert requirement["fix"].endswith(
         "helm upgrade --install gpu-operator nvidia/gpu-operator --namespace gpu-operator "
         "--create-namespace --version v26.7.0 --wait --set driver.enabled=false "

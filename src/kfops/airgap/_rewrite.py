@@ -19,6 +19,7 @@ from kfops.render import (
     REFERENCE_START,
     EditableBundle,
     ImageUse,
+    Phase,
     RenderContext,
     find_image_uses,
     public_references,
@@ -27,20 +28,30 @@ from kfops.render import (
 from ._names import destination, rewrite_hub, rewrite_reference
 
 COMPONENT = "airgap"
+#: The lock's record of spec.airgap (registry, keepSourceHost, insecure), for `kfops images`.
+LOCK_SETTINGS = "airgap"
+#: The lock's map of each rewritten image to the image it was, for `kfops images`.
+LOCK_IMAGE_SOURCES = "imageSources"
 
 
 class RewriteImages:
     """Point every image at `airgap.registry`; fail on any public reference left."""
 
     name = COMPONENT
+    phase = Phase.IMAGES
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
-        """Rewrite in place, record the sources (images.txt), then check what is left."""
+        """Rewrite in place, record the settings and sources in the lock, then check what is
+        left."""
         airgap = context.loaded.platform.spec.airgap
         if airgap is None:
             return
+        bundle.record(LOCK_SETTINGS, {"registry": airgap.registry,
+                                      "keepSourceHost": airgap.keep_source_host,
+                                      "insecure": airgap.insecure})
         found = [(item, find_image_uses([item.obj])) for item in bundle.items]
         _check_collisions([use for _, uses in found for use in uses], airgap)
+        sources: dict[str, str] = {}
         for item, uses in found:
             if not uses:
                 continue
@@ -48,8 +59,10 @@ class RewriteImages:
             for use in uses:
                 _rewrite(obj, use, airgap)
                 if use.image:
-                    bundle.image_sources[destination(
+                    sources[destination(
                         use.image, airgap.registry, airgap.keep_source_host)] = use.image
+        if sources:
+            bundle.record(LOCK_IMAGE_SOURCES, dict(sorted(sources.items())))
         left = [f"{describe(item.obj)}: {where}: {ref}" for item in bundle.items
                 for where, ref in public_references(item.obj, airgap.registry)]
         if left:

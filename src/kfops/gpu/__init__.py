@@ -1,6 +1,7 @@
 """GPU nodes: NVIDIA device plugin or GPU operator, time-slicing, Karpenter pools, GPU test."""
 
 from ._features import gpu_features
+from ._helm_crds import crd_requirements
 from ._karpenter import node_class, node_pool
 from ._operator import INSTALL_FILE, VALUES_FILE, install_command, operator_values
 from ._preflight import gpu_checks
@@ -14,6 +15,7 @@ __all__ = [
     "VALUES_FILE",
     "GpuTest",
     "GpuTestReport",
+    "crd_requirements",
     "gpu_checks",
     "gpu_features",
     "gpu_test_job",

@@ -8,7 +8,7 @@ from kfops.catalog import TIME_SLICING_CONFIGMAP
 from kfops.config import Gpu
 from kfops.errors import RenderError
 from kfops.objects import set_container_env
-from kfops.render import EditableBundle, RenderContext
+from kfops.render import EditableBundle, Phase, RenderContext
 
 from ._time_slicing import time_slicing_configmap
 
@@ -22,6 +22,7 @@ class DevicePlugin:
     """The DaemonSet from `gpu.source`, tolerating `gpu.taint`, sharing GPUs when asked."""
 
     name = COMPONENT
+    phase = Phase.SHAPE
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Add the manifest's objects to 20-prereqs, adjusted to the platform's GPU settings."""

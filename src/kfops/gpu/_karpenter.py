@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from kfops.catalog import KARPENTER_CRDS
-from kfops.config import Gpu, NodePool, duration_seconds
+from kfops.config import Gpu, Karpenter, NodePool, duration_seconds
 from kfops.errors import RenderError
-from kfops.render import EditableBundle, RenderContext
+from kfops.render import EditableBundle, Phase, RenderContext
 
 COMPONENT = "karpenter"
 NODE_CLASS_GROUP = "karpenter.azure.com"
@@ -75,22 +75,30 @@ def _disruption(pool: NodePool) -> dict[str, Any]:
             "consolidateAfter": pool.consolidate_after or "0s"}
 
 
+def karpenter_crds(karpenter: Karpenter | None) -> list[dict[str, str]]:
+    """Karpenter's CRDs, which an apply needs first when the platform has node pools."""
+    if karpenter is None or not karpenter.node_pools:
+        return []
+    return [{"crd": crd, "why": "spec.karpenter.nodePools", "fix": _INSTALL_HINT}
+            for _, crd in KARPENTER_CRDS]
+
+
 class NodePools:
-    """A NodePool and an AKSNodeClass per `karpenter.nodePools` entry."""
+    """A NodePool and an AKSNodeClass per `karpenter.nodePools` entry (their CRDs: HelmCrds)."""
 
     name = COMPONENT
+    phase = Phase.SHAPE
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Add the pools, validated against Karpenter's CRDs from `karpenter.crds`."""
         spec = context.loaded.platform.spec
         if spec.karpenter is None or not spec.karpenter.node_pools:
             return
-        for file, crd in KARPENTER_CRDS:
+        for file, _ in KARPENTER_CRDS:
             source = context.sources.join(spec.karpenter.crds, file)
             if not bundle.validate_with(file, context.sources.read(source), source):
                 raise RenderError(f"{source} (spec.karpenter.crds) holds no "
                                   "CustomResourceDefinition")
-            bundle.needs_crd(crd, "spec.karpenter.nodePools", _INSTALL_HINT)
         for pool in spec.karpenter.node_pools:
             why = "spec.karpenter.nodePools"
             bundle.add(node_class(pool, spec.gpu), COMPONENT, why, prereq=True)

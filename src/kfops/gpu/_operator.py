@@ -20,7 +20,7 @@ from kfops.catalog import (
     TIME_SLICING_CONFIGMAP,
 )
 from kfops.config import Gpu
-from kfops.render import EditableBundle, RenderContext
+from kfops.render import EditableBundle, Phase, RenderContext
 
 from ._time_slicing import time_slicing_configmap
 
@@ -53,22 +53,30 @@ def install_command(gpu: Gpu) -> str:
     return f"{_REPO_ADD} && " + " ".join(shlex.quote(a) for a in [*_helm_upgrade(gpu), *flags])
 
 
+def operator_crds(gpu: Gpu) -> list[dict[str, str]]:
+    """The operator's CRD, which an apply needs first when Helm installs the operator."""
+    if not _installs_operator(gpu):
+        return []
+    return [{"crd": GPU_OPERATOR_CRD, "why": "spec.gpu.install is operator",
+             "fix": install_command(gpu)}]
+
+
 class GpuOperator:
-    """Helm values and command in the bundle, the time-slicing ConfigMap, the CRD check."""
+    """Helm values and command in the bundle, the time-slicing ConfigMap (its CRD: HelmCrds)."""
 
     name = COMPONENT
+    phase = Phase.SHAPE
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Write the operator's values and command; add what kfops applies itself."""
         gpu = context.loaded.platform.spec.gpu
-        if not gpu.enabled or gpu.install != "operator":
+        if not _installs_operator(gpu):
             return
         values = operator_values(gpu)
         bundle.add_file(VALUES_FILE, "# Written by kfops render: values for "
                         f"{GPU_OPERATOR_CHART} {gpu.operator_version}.\n"
                         + yaml.safe_dump(values, sort_keys=True))
         bundle.add_file(INSTALL_FILE, _install_script(gpu))
-        bundle.needs_crd(GPU_OPERATOR_CRD, "spec.gpu.install is operator", install_command(gpu))
         why = "spec.gpu.install: operator"
         # Helm creates the namespace too; kfops's copy must outlive an uninstall (keep).
         bundle.add({"apiVersion": "v1", "kind": "Namespace",
@@ -79,6 +87,10 @@ class GpuOperator:
             bundle.add(time_slicing_configmap(GPU_OPERATOR_NAMESPACE, CONFIG_KEY,
                                               gpu.time_slicing.replicas),
                        COMPONENT, why, prereq=True)
+
+
+def _installs_operator(gpu: Gpu) -> bool:
+    return gpu.enabled and gpu.install == "operator"
 
 
 _REPO_ADD = f"helm repo add nvidia {GPU_OPERATOR_REPO} --force-update"

@@ -9,7 +9,7 @@ import yaml
 from kfops.catalog import Settings
 from kfops.config import Taint
 from kfops.errors import RenderError
-from kfops.render import BundleObject, EditableBundle, RenderContext
+from kfops.render import BundleObject, EditableBundle, Phase, RenderContext
 
 GROUP_KEY = "gpu-nodes"
 
@@ -25,6 +25,7 @@ class SpawnerTolerations:
     """With gpu.enabled, tolerationGroup.options of spawner_ui_config.yaml offers gpu.taint."""
 
     name = "gpuSpawner"
+    phase = Phase.SHAPE
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Add (or replace) kfops's toleration group in the spawner config."""

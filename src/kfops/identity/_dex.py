@@ -19,7 +19,7 @@ from kfops.catalog import Settings
 from kfops.config import Connector, SecretRef, StaticUser, UserEntry
 from kfops.errors import ConfigError
 from kfops.objects import secret_value, set_secret_value
-from kfops.render import BundleObject, EditableBundle, RenderContext
+from kfops.render import BundleObject, EditableBundle, Phase, RenderContext
 from kfops.secrets import random_token, resolve
 
 from ._urls import issuer, public_url
@@ -45,6 +45,11 @@ class Dex:
     """`spec.auth`: users, connectors and password login in Dex; its OIDC client secret."""
 
     name = "dex"
+    phase = Phase.SHAPE
+
+    def __init__(self, live_users: tuple[UserEntry, ...] = ()) -> None:
+        self.live_users = live_users
+        """Users the cluster holds from `kfops user add --live` (kept beside the file's)."""
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Rewrite Dex's config and Secrets for this platform."""
@@ -87,7 +92,7 @@ class Dex:
         bundle.restart_on_change(deployment, *changed)
         # Live users join after the digest: `user add --live` restarted Dex for them already,
         # so keeping them must not restart it again.
-        live = _live_only(context.live_users, spec.auth.users)
+        live = _live_only(self.live_users, spec.auth.users)
         annotations[LIVE_USERS] = json.dumps(sorted(u.email for u in live))
         if live and spec.auth.password_login:
             config["staticPasswords"] += [static_entry(user) for user in live]

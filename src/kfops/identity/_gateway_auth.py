@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kfops.objects import set_container_env
-from kfops.render import EditableBundle, RenderContext
+from kfops.render import EditableBundle, Phase, RenderContext
 
 from ._urls import internal_keys_url, issuer
 
@@ -12,6 +12,7 @@ class GatewayJwt:
     """The RequestAuthentication accepts Dex's tokens: same issuer, keys from inside."""
 
     name = "dexJwt"
+    phase = Phase.SHAPE
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Set every rule's issuer and, with a public host, the in-cluster `jwksUri`."""
@@ -32,6 +33,7 @@ class RegistrationFlow:
     """`auth.registrationFlow`: new users create their own profile from the dashboard."""
 
     name = "registrationFlow"
+    phase = Phase.SHAPE
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Set the dashboard's REGISTRATION_FLOW."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from kfops.config import Spec
 from kfops.objects import container_env, set_secret_value
-from kfops.render import BundleObject, EditableBundle, RenderContext
+from kfops.render import BundleObject, EditableBundle, Phase, RenderContext
 from kfops.secrets import random_token
 
 from ._dex import OIDC_CLIENT_SECRET
@@ -25,6 +25,7 @@ class OAuth2Proxy:
     """Keep oauth2-proxy in step with Dex and with what the browser sees."""
 
     name = "oauth2Proxy"
+    phase = Phase.SHAPE
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Set issuer, redirect URL, cookie-secure, client and cookie secrets."""

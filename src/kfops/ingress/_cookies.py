@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kfops.objects import set_container_env
-from kfops.render import EditableBundle, RenderContext
+from kfops.render import EditableBundle, Phase, RenderContext
 
 
 class SecureCookies:
@@ -15,6 +15,7 @@ class SecureCookies:
     """
 
     name = "secureCookies"
+    phase = Phase.SHAPE
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Set the flag on every web app that is installed."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kfops.render import EditableBundle, RenderContext
+from kfops.render import EditableBundle, Phase, RenderContext
 
 METALLB_IP = "metallb.io/loadBalancerIPs"
 AZURE_IP = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
@@ -12,6 +12,7 @@ class GatewayService:
     """`spec.ingress`: type and annotations of istio-ingressgateway, the address to ask for."""
 
     name = "ingress"
+    phase = Phase.SHAPE
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Set the Service's type and annotations (upstream makes it ClusterIP)."""
@@ -33,6 +34,7 @@ class IngressRoute:
     """`ingress.ingressClass`: an Ingress for `host` in front of the Istio gateway."""
 
     name = "ingressClass"
+    phase = Phase.SHAPE
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Route `host` from an existing ingress controller to istio-ingressgateway:80."""

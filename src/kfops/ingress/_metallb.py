@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kfops.catalog import METALLB_NAMESPACE
-from kfops.render import EditableBundle, RenderContext
+from kfops.render import EditableBundle, Phase, RenderContext
 
 POOL = "kubeflow"
 
@@ -12,6 +12,7 @@ class MetalLB:
     """`spec.metallb`: MetalLB in 20-prereqs (CRDs in 00-crds) and its pool."""
 
     name = "metallb"
+    phase = Phase.SHAPE
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Add MetalLB's objects, an IPAddressPool and an L2Advertisement."""

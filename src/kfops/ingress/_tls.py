@@ -16,7 +16,7 @@ from typing import Any
 
 from kfops.catalog import ObjectRef
 from kfops.config import ACME_SERVERS, TLS, SecretRef
-from kfops.render import EditableBundle, RenderContext
+from kfops.render import EditableBundle, Phase, RenderContext
 from kfops.secrets import resolve
 
 ACME_ISSUER = "kfops-acme"
@@ -30,6 +30,7 @@ class Https:
     """Issue the certificate and serve HTTPS on the Istio gateway."""
 
     name = "tls"
+    phase = Phase.SHAPE
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Add issuer and Certificate, the gateway's 443 server, the challenge exemptions."""

@@ -30,6 +30,7 @@ from kfops.cluster import (
 )
 from kfops.config import LoadedPlatform, UserEntry
 from kfops.errors import InputError, MissingPrerequisite, OperationError
+from kfops.gpu import crd_requirements
 from kfops.identity import DexUsers, live_user_guards
 from kfops.objects import Identity, secret_value
 from kfops.render import LOCK, ApplySet, Bundle, RenderOptions, RenderResult, read_bundle_files
@@ -176,8 +177,7 @@ class _Renders:
 
     def _render(self, live: tuple[UserEntry, ...]) -> None:
         self._live = live
-        self._result = render_platform(self.loaded,
-                                       dataclasses.replace(self.options, live_users=live))
+        self._result = render_platform(self.loaded, self.options, live_users=live)
 
     def _state(self) -> StateDir:
         if isinstance(self.options.state, StateDir):
@@ -224,7 +224,7 @@ def uninstall_platform(cluster: Cluster, target: Target, *, purge_data: bool = F
 def missing_requirements(cluster: Cluster, bundle: Bundle) -> list[str]:
     """The CRDs the bundle needs that the cluster lacks, each with what installs it."""
     missing = []
-    for requirement in bundle.requirements:
+    for requirement in crd_requirements(bundle.lock):
         if not cluster.has_crd(requirement["crd"]):
             missing.append(f"CRD {requirement['crd']} (needed because {requirement['why']}); "
                            f"{requirement['fix']}")

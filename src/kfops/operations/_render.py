@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from kfops.airgap import airgap_features
-from kfops.config import LoadedPlatform
+from kfops.config import LoadedPlatform, UserEntry
 from kfops.gpu import gpu_features
 from kfops.identity import identity_features
 from kfops.ingress import ingress_features
@@ -15,13 +15,19 @@ from kfops.storage import storage_features
 from kfops.tenancy import tenancy_checks, tenancy_features
 
 
-def render_platform(loaded: LoadedPlatform, options: RenderOptions | None = None) -> RenderResult:
-    """Render `loaded` with its environment, identity, tenancy, GPU and air-gap features."""
+def render_platform(loaded: LoadedPlatform, options: RenderOptions | None = None, *,
+                    live_users: tuple[UserEntry, ...] = ()) -> RenderResult:
+    """Render `loaded` with its environment, identity, tenancy, GPU and air-gap features.
+
+    `live_users`: Dex users the cluster holds from `kfops user add --live`, which an
+    apply keeps beside the file's. Within each phase the features run in this order,
+    then `options.contributions`.
+    """
     options = options or RenderOptions()
     features = (*ingress_features(), *storage_features(), *credential_features(),
-                *identity_features(), *tenancy_features(), *gpu_features(),
-                *options.contributions, *airgap_features(), *credential_checks(),
-                *tenancy_checks())
+                *identity_features(live_users), *tenancy_features(), *gpu_features(),
+                *airgap_features(), *credential_checks(), *tenancy_checks(),
+                *options.contributions)
     state = options.state or StateDir(options.state_dir or state_dir_for(loaded.path),
                                       write_through=False)
     return render(loaded, dataclasses.replace(options, contributions=features, state=state))

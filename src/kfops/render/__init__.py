@@ -3,10 +3,12 @@
 from ._bundle import IMAGES, LOCK, Bundle, read_bundle_files, read_bundle_objects, write_bundle
 from ._check import validate_bundle
 from ._contributions import (
+    Contributed,
     Contribution,
     EditableBundle,
     GeneratedValue,
     GeneratedValues,
+    Phase,
     RenderContext,
 )
 from ._documents import dump_document, load_documents
@@ -47,11 +49,13 @@ __all__ = [
     "ApplySet",
     "Bundle",
     "BundleObject",
+    "Contributed",
     "Contribution",
     "EditableBundle",
     "GeneratedValue",
     "GeneratedValues",
     "ImageUse",
+    "Phase",
     "ReleaseInputs",
     "RemoteRef",
     "RemoteResolver",

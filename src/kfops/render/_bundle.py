@@ -42,11 +42,6 @@ class Bundle:
     """Files that are not applied (Helm values and commands): bundle path -> text."""
 
     @property
-    def requirements(self) -> list[dict[str, str]]:
-        """CRDs others install (Helm) that an apply needs: crd, why, fix."""
-        return list(self.lock.get("requires") or [])
-
-    @property
     def objects(self) -> list[BundleObject]:
         """Every object, in apply order."""
         return [item for items in self.files.values() for item in items]

@@ -3,19 +3,28 @@
 A contribution edits upstream objects, adds its own, or leaves some out; the
 render applies every contribution after assembly and before validation, so
 everything a contribution produces is validated like upstream objects are.
+
+The interface is closed: the render knows no feature. A contribution declares
+its phase (shape, images, checks); what it reads from the cluster it is
+given when the composition root (kfops.operations) constructs it; what it
+wants in the lock it records under keys it owns (`EditableBundle.record`).
+Its name marks its errors, warnings and time.
 """
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kfops.catalog import ReleaseCatalog
-from kfops.config import LoadedPlatform, UserEntry
-from kfops.errors import RenderError
+from kfops.config import LoadedPlatform
+from kfops.errors import RenderError, ValidationError
 from kfops.objects import Identity, identity_of
 from kfops.validate import ExtraCrd
 
@@ -39,16 +48,6 @@ class GeneratedValue:
     password the database keeps from its first start): `--rotate-secrets` keeps it."""
 
 
-@dataclass(frozen=True)
-class CrdRequirement:
-    """A CRD that something other than kfops installs (Helm), which an apply needs first."""
-
-    crd: str
-    why: str
-    fix: str
-    """What the admin runs to install it."""
-
-
 class GeneratedValues(Protocol):
     """Where generated values come from and are kept (kfops.secrets.StateDir in an install)."""
 
@@ -69,8 +68,6 @@ class RenderContext:
     state: GeneratedValues
     sources: SourceFetcher
     kubernetes_version: str
-    live_users: tuple[UserEntry, ...] = ()
-    """Dex users the cluster holds from `kfops user add --live` (kept beside the file's)."""
 
 
 @dataclass
@@ -88,11 +85,12 @@ class EditableBundle:
     files: dict[str, str] = field(default_factory=dict)
     """Files beside the objects (Helm values, install commands): bundle path -> text."""
     schemas: list[ExtraCrd] = field(default_factory=list)
-    """CRDs that are not applied but validate added objects (Karpenter's, installed by Helm)."""
-    requirements: list[CrdRequirement] = field(default_factory=list)
-    image_sources: dict[str, str] = field(default_factory=dict)
-    """Rewritten image -> the image it was (images.txt lists sources)."""
+    """CRDs that are not applied but validate added objects (e.g. those a Helm chart installs)."""
     _dirty: set[int] = field(default_factory=set)
+    _entries: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    """Lock key -> (the contribution that recorded it, its value)."""
+    _contributor: str | None = None
+    """The contribution running now (the owner of what it records)."""
 
     def find(self, kind: str, name: str, namespace: str | None = None) -> BundleObject | None:
         """The object `kind namespace/name`, or None when the bundle has none."""
@@ -150,9 +148,25 @@ class EditableBundle:
         self.add_file(f"schemas/{file}", text)
         return len(crds)
 
-    def needs_crd(self, crd: str, why: str, fix: str) -> None:
-        """An apply stops before any change unless the cluster serves `crd`."""
-        self.requirements.append(CrdRequirement(crd, why, fix))
+    def record(self, key: str, value: Any) -> None:
+        """Write `value` (plain YAML data) under `key` of the bundle's lock (kfops.lock).
+
+        The key belongs to the contribution that records it first: recording
+        it again replaces the value; another contribution recording it is an
+        error naming both.
+        """
+        owner = self._contributor
+        if owner is None:
+            raise RenderError(f"lock entry {key} is recorded outside a contribution")
+        held = self._entries.get(key)
+        if held is not None and held[0] != owner:
+            raise RenderError(f"contributions {held[0]} and {owner} both record {key} in the "
+                              "lock")
+        self._entries[key] = (owner, value)
+
+    def lock_entries(self) -> dict[str, tuple[str, Any]]:
+        """What contributions recorded for the lock: key -> (contribution, value)."""
+        return dict(self._entries)
 
     def record_generated(self, state_name: str, secret: BundleObject, key: str,
                          rotatable: bool = True) -> None:
@@ -190,13 +204,79 @@ class EditableBundle:
         return self.items
 
 
+class Phase(enum.Enum):
+    """When a contribution runs: the render runs the phases in this order, and the
+    contributions of one phase in the order it was given them."""
+
+    SHAPE = "shape"
+    """Edit, add or remove objects."""
+    IMAGES = "images"
+    """Move image references; the bundle's image list (images.txt) is taken before this
+    phase, so it names images as the release and the shaping features do."""
+    CHECKS = "checks"
+    """Refuse a bundle that is wrong as a whole; change nothing."""
+
+
 class Contribution(Protocol):
     """A feature that shapes the bundle."""
 
     name: str
+    """Unique among a render's contributions; names it in errors, warnings, timings and as
+    the owner of its lock entries."""
+    phase: Phase
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Edit, add or remove objects of `bundle`."""
+
+
+@dataclass(frozen=True)
+class Contributed:
+    """What one contribution did in a render: its phase, its time and its warnings."""
+
+    name: str
+    phase: Phase
+    seconds: float
+    warnings: tuple[str, ...] = ()
+
+
+def check_names(contributions: Sequence[Contribution]) -> None:
+    """Refuse contributions that share a name (errors and lock entries would be ambiguous)."""
+    seen: set[str] = set()
+    for contribution in contributions:
+        if contribution.name in seen:
+            raise RenderError(f"two contributions are named {contribution.name}")
+        seen.add(contribution.name)
+
+
+def run_phase(phase: Phase, contributions: Sequence[Contribution], context: RenderContext,
+              bundle: EditableBundle) -> list[Contributed]:
+    """Run the contributions of `phase`, in the order given."""
+    return [_run(c, context, bundle) for c in contributions if c.phase is phase]
+
+
+def _run(contribution: Contribution, context: RenderContext,
+         bundle: EditableBundle) -> Contributed:
+    warned = len(bundle.warnings)
+    start = time.perf_counter()
+    try:
+        with _recording_for(bundle, contribution.name):
+            contribution.contribute(context, bundle)
+    except (RenderError, ValidationError) as error:
+        error.add_note(f"raised by the render's {contribution.name} feature "
+                       f"({contribution.phase.value} phase)")
+        raise
+    return Contributed(contribution.name, contribution.phase, time.perf_counter() - start,
+                       tuple(bundle.warnings[warned:]))
+
+
+@contextmanager
+def _recording_for(bundle: EditableBundle, name: str) -> Iterator[None]:
+    """What `bundle` records meanwhile belongs to the contribution `name`."""
+    bundle._contributor = name
+    try:
+        yield
+    finally:
+        bundle._contributor = None
 
 
 def member_labels(platform: str) -> dict[str, str]:

@@ -24,20 +24,29 @@ from kfops.config import (
     FileRefused,
     LoadedPlatform,
     PipelinesSettings,
-    UserEntry,
     read_limited,
 )
-from kfops.errors import ComponentSelectionError, ConfigError, InputError, ValidationError
+from kfops.errors import (
+    ComponentSelectionError,
+    ConfigError,
+    InputError,
+    RenderError,
+    ValidationError,
+)
 from kfops.validate import ExtraCrd, ValidationReport, Validator, kubernetes_version_problem
 
 from ._assemble import assemble
 from ._bundle import Bundle
 from ._contributions import (
+    Contributed,
     Contribution,
     EditableBundle,
     GeneratedValues,
+    Phase,
     RenderContext,
+    check_names,
     member_labels,
+    run_phase,
 )
 from ._documents import load_documents
 from ._images import image_list
@@ -108,9 +117,8 @@ class RenderOptions:
     None: values made for this render alone, kept nowhere."""
     progress: RenderProgress = field(default_factory=_Silent)
     contributions: tuple[Contribution, ...] = ()
-    """Features that edit, add or remove objects after assembly (see kfops.operations)."""
-    live_users: tuple[UserEntry, ...] = ()
-    """Dex users added to the cluster with `kfops user add --live`, kept by an apply."""
+    """Features that edit, add or remove objects after assembly (see kfops.operations), run
+    phase by phase."""
     write_state: bool = True
     """False (`kfops validate`): values are generated in memory only, and the state directory
     is read when it exists but never written."""
@@ -127,6 +135,8 @@ class RenderResult:
     cached: int
     workspace: Path
     """The prepared release copy the bundle was built from (for inspection)."""
+    contributed: tuple[Contributed, ...] = ()
+    """Each contribution, in the order it ran, with its time and warnings."""
 
 
 def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> RenderResult:
@@ -169,17 +179,14 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
         state = options.state or _Throwaway()
         context = RenderContext(
             loaded, catalog, frozenset(installed), state,
-            SourceFetcher(loaded, cache, options.offline), kubernetes, options.live_users,
+            SourceFetcher(loaded, cache, options.offline), kubernetes,
         )
-        for contribution in options.contributions:
-            contribution.contribute(context, editable)
+        contributed, images = _contribute(options.contributions, context, editable)
         restart_readers_of_generated(editable)
         validator.add_crds(editable.schemas)
         order = [*(s.name for s in selected), *editable.added]
         files = lay_out(editable.finish(), order, frozenset(editable.prereqs))
         objects = [o.obj for objs in files.values() for o in objs]
-        sources = editable.image_sources
-        images = sorted({sources.get(image, image) for image in image_list(objects)})
     with _timed(timings, "validate"):
         progress.step("validating")
         report = validator.report(
@@ -187,33 +194,50 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
         validator.save()
     if not report.ok:
         raise ValidationError(report.problems)
-    if options.write_state:  # only for a valid bundle: a refused render leaves no state behind
-        state.save()
     lock = _lock(loaded, source, workspace=workspace, catalog=catalog, selected=selected,
                  kubernetes=kubernetes, kustomize=kustomize.version,
                  counts={path: len(objs) for path, objs in files.items()})
-    _record_contributions(lock, loaded, editable, context.sources.fetched)
+    _record_contributions(lock, editable, context.sources.fetched)
+    if options.write_state:  # only for a valid bundle: a refused render leaves no state behind
+        state.save()
     warnings = [*loaded.warnings, *_catalog_warnings(catalog), *editable.warnings,
                 *report.not_evaluated]
     bundle = Bundle(files, images, lock, warnings, editable.generated, dict(editable.files))
-    return RenderResult(bundle, report, timings, stats.built, stats.cached, workspace.root)
+    return RenderResult(bundle, report, timings, stats.built, stats.cached, workspace.root,
+                        tuple(contributed))
 
 
-def _record_contributions(lock: dict[str, Any], loaded: LoadedPlatform,
-                          editable: EditableBundle, fetched: dict[str, str]) -> None:
-    """What features added to the lock: components, airgap settings, requirements, sources."""
+def _contribute(contributions: Sequence[Contribution], context: RenderContext,
+                bundle: EditableBundle) -> tuple[list[Contributed], list[str]]:
+    """Run the contributions phase by phase; what each did, and the images the bundle pulls.
+
+    The images are listed between the shape and the images phase: images.txt names
+    them as the release and the features do, before an air gap moves them.
+    """
+    check_names(contributions)
+    contributed = run_phase(Phase.SHAPE, contributions, context, bundle)
+    images = image_list(item.obj for item in bundle.items)
+    contributed += run_phase(Phase.IMAGES, contributions, context, bundle)
+    contributed += run_phase(Phase.CHECKS, contributions, context, bundle)
+    return contributed, images
+
+
+_KFOPS_KEYS = ("sources", "files")
+"""Lock keys kfops writes only sometimes (sources) or later (files, in Bundle.file_texts)."""
+
+
+def _record_contributions(lock: dict[str, Any], editable: EditableBundle,
+                          fetched: dict[str, str]) -> None:
+    """What features added to the lock: components, sources they read, their own entries."""
     lock["components"] += [{"name": name, "reason": why} for name, why in editable.added.items()]
-    airgap = loaded.platform.spec.airgap
-    if airgap is not None:
-        lock["airgap"] = {"registry": airgap.registry, "keepSourceHost": airgap.keep_source_host,
-                          "insecure": airgap.insecure}
-    if editable.image_sources:
-        lock["imageSources"] = dict(sorted(editable.image_sources.items()))
-    if editable.requirements:
-        lock["requires"] = [{"crd": r.crd, "why": r.why, "fix": r.fix}
-                            for r in editable.requirements]
     if fetched:
         lock["sources"] = {s: f"sha256:{d}" for s, d in sorted(fetched.items())}
+    kept = {*lock, *_KFOPS_KEYS}
+    for key, (owner, value) in editable.lock_entries().items():
+        if key in kept:
+            raise RenderError(f"contribution {owner} records {key} in the lock, which kfops "
+                              "itself writes")
+        lock[key] = value
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from typing import Any
 from kfops.catalog import Credential, Settings
 from kfops.errors import ValidationError, ValidationProblem
 from kfops.objects import describe, secret_value, set_container_env, set_secret_value
-from kfops.render import EditableBundle, RenderContext
+from kfops.render import EditableBundle, Phase, RenderContext
 
 from ._state import random_token
 
@@ -24,6 +24,7 @@ class GeneratedCredentials:
     """Replace every fixed credential the release ships with a generated one."""
 
     name = "credentials"
+    phase = Phase.SHAPE
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Generate each credential once (kept in the state directory) and set its Secret."""
@@ -62,6 +63,7 @@ class NoUpstreamCredentials:
     """The last check: nothing in a non-local bundle still holds one of Kubeflow's defaults."""
 
     name = "noUpstreamCredentials"
+    phase = Phase.CHECKS
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Refuse the render when a Secret holds a published default value."""

@@ -12,7 +12,7 @@ from kfops.catalog import (
     NFS_STORAGE_CLASS,
 )
 from kfops.config import Nfs
-from kfops.render import EditableBundle, RenderContext
+from kfops.render import EditableBundle, Phase, RenderContext
 
 _CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "StorageClass", "Namespace"}
 
@@ -21,6 +21,7 @@ class NfsStorage:
     """Install the provisioner from its published `deploy/` files, configured for this server."""
 
     name = "nfs"
+    phase = Phase.SHAPE
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Add the provisioner in namespace nfs-provisioner and its default class nfs-client."""

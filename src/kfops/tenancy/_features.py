@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kfops.errors import ConfigError, ConfigProblem
-from kfops.render import Contribution, EditableBundle, RenderContext
+from kfops.render import Contribution, EditableBundle, Phase, RenderContext
 
 from ._profiles import namespace_objects, profile_object
 
@@ -16,6 +16,7 @@ class Profiles:
     """Profiles, contributors (as KFAM writes them), quotas and PodDefaults from the file."""
 
     name = COMPONENT
+    phase = Phase.SHAPE
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Add every profile's objects."""
@@ -59,6 +60,7 @@ class ReservedNames:
     """
 
     name = "reservedProfileNames"
+    phase = Phase.CHECKS
 
     def contribute(self, context: RenderContext, bundle: EditableBundle) -> None:
         """Refuse profiles whose names are namespaces of the rest of the bundle."""
