@@ -12,10 +12,13 @@ from ._offline_bundle import (
     create_offline_bundle,
     verify_offline_bundle,
 )
+from ._rewrite import LOCK_IMAGE_SOURCES, LOCK_SETTINGS
 from ._skopeo import Skopeo, SkopeoError
 from ._wheelhouse import build_wheelhouse
 
 __all__ = [
+    "LOCK_IMAGE_SOURCES",
+    "LOCK_SETTINGS",
     "BundleArchiveError",
     "ImageEntry",
     "MirrorResult",
