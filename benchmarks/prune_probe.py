@@ -33,8 +33,9 @@ os.environ.setdefault("KFOPS_ALLOWED_PATHS", str(UPSTREAM))
 
 from kfops.cluster import Cluster, RetryPolicy, WaitSettings
 from kfops.config import load_platform
+from kfops.objects import ApplySet
 from kfops.operations import render_platform
-from kfops.render import ApplySet, RenderOptions
+from kfops.render import RenderOptions
 
 WAITS = WaitSettings(timeout=60, interval=0.02)
 

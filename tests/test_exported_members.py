@@ -24,4 +24,4 @@ def test_all_lists_exactly_the_public_names(name: str) -> None:
 
 def test_every_package_is_checked() -> None:
     assert set(PACKAGES) >= {"kfops.config", "kfops.catalog", "kfops.render", "kfops.validate",
-                             "kfops.targets", "kfops.cli"}
+                             "kfops.targets", "kfops.cli", "kfops.objects"}

@@ -19,8 +19,6 @@ from kfops.render import (
     RenderResult,
     find_image_uses,
     image_list,
-    is_image_reference,
-    normalise_image,
     public_references,
 )
 from tests.conftest import RELEASES, PlatformWriter
@@ -123,12 +121,8 @@ def test_hidden_images_are_found_where_they_hide(plain: tuple[str, RenderResult]
     assert len(result.bundle.images) > len(in_pods) + 30
 
 
-def test_words_are_not_images_and_references_are_normalised() -> None:
-    for word in ("disabled", "Always", "IfNotPresent", "true", "a b:c"):
-        assert not is_image_reference(word)
-    assert normalise_image("busybox:1.28") == "docker.io/library/busybox:1.28"
-    assert normalise_image("kserve/agent") == "docker.io/kserve/agent:latest"
-    assert normalise_image("ghcr.io/x/y@sha256:" + "a" * 64) == "ghcr.io/x/y@sha256:" + "a" * 64
+def test_words_in_a_config_map_are_not_images() -> None:
+    # The grammar itself (words, normal form) is tested in tests/objects/test_images.py.
     config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
                   "data": {"config.yaml": "image: disabled\nsidecarImage: busybox:1.28\n"
                                           "pullPolicy: Always\n"}}

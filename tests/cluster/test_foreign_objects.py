@@ -15,12 +15,12 @@ import pytest
 from kfops.cluster import ApplyOptions, Cluster, RetryPolicy, uninstall
 from kfops.config import load_platform
 from kfops.errors import AnotherInstall, Unavailable
-from kfops.objects import describe
+from kfops.objects import PART_OF, ApplySet, describe
 from kfops.operations import apply_platform, plan_platform, platform_target
-from kfops.render import ApplySet, RenderOptions
+from kfops.render import RenderOptions
 from tests.conftest import FAST_WAITS
 from tests.emulator import RunningEmulator
-from tests.helpers.probe import FOUR_OFF, PART_OF, Probe, platform_yaml
+from tests.helpers.probe import FOUR_OFF, Probe, platform_yaml
 
 
 def _kept(probe: Probe, what: str) -> str:

@@ -23,19 +23,18 @@ import httpx2 as httpx
 from kfops.cluster import (
     ApplyOptions,
     Cluster,
-    Target,
     UninstallSummary,
     WaitSettings,
     uninstall,
 )
 from kfops.config import Profile, Taint, load_platform
+from kfops.objects import PART_OF, ApplySet
 from kfops.operations import PlanResult, apply_platform, plan_platform
-from kfops.render import ApplySet, RenderOptions
+from kfops.render import RenderOptions
 from kfops.tenancy import LiveProfiles
 from tests.conftest import MANIFESTS, REMOTE_CACHE
 from tests.emulator import RunningEmulator
 
-PART_OF = "applyset.kubernetes.io/part-of"
 TEAM = "  profiles:\n  - name: team-a\n    owner: alice@example.com\n"
 FOUR_OFF = ("kserve", "knativeServing", "katib", "trainer")
 
@@ -188,7 +187,7 @@ class Probe:
 
     def remove(self, name: str, platform: str, **flags: bool) -> Step:
         """Uninstall `platform` with `flags` (purge_data, purge_foreign)."""
-        target = Target(platform, ApplySet(platform).id)
+        target = ApplySet(platform)
         summary = self.last_summary = uninstall(self.cluster, target, waits=self.waits,
                                                 **flags)
         left = self.members_left()

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from kfops.config import load_platform
+from kfops.objects import ApplySet
 from kfops.operations import render_platform
-from kfops.render import ApplySet, RenderOptions
+from kfops.render import RenderOptions
 from kfops.targets import starter_text
 from tests.controlplane import ControlPlane
 from tests.controlplane._run import Write
@@ -159,7 +160,7 @@ from pathlib import Path
 from kfops.cluster import ApplyOptions, Cluster, LeaseSettings
 from kfops.config import load_platform
 from kfops.operations import apply_platform
-from kfops.render import ApplySet, RenderOptions
+from kfops.render import RenderOptions
 # a short Lease, so the apply that follows this killed one need not wait a minute for it
 with Cluster.connect(Path(sys.argv[2])) as cluster:
     apply_platform(load_platform(Path(sys.argv[1])), cluster,

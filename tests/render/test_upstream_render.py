@@ -12,8 +12,8 @@ import pytest
 from kfops.catalog import catalog_for
 from kfops.config import load_platform
 from kfops.errors import ConfigError
-from kfops.objects import BUILTIN_CLUSTER_SCOPED, cluster_scoped_kinds, identity_of
-from kfops.render import ApplySet, RenderOptions, RenderResult, render, write_bundle
+from kfops.objects import BUILTIN_CLUSTER_SCOPED, ApplySet, cluster_scoped_kinds, identity_of
+from kfops.render import RenderOptions, RenderResult, render, write_bundle
 from kfops.render._documents import load_documents
 from kfops.render._kustomize import find_kustomize
 from tests.conftest import MANIFESTS, RELEASES

@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from kfops.render import normalise_image
-
-_SUFFIX = re.compile(r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z0-9+._-]+:[0-9a-fA-F]{32,})?$")
-
-
-def split_reference(reference: str) -> tuple[str, str]:
-    """(repository, `:tag@digest` as written) of a reference."""
-    name, at, digest = reference.partition("@")
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last:
-        repository, _, tag = name.rpartition(":")
-        return repository, f":{tag}" + (f"@{digest}" if at else "")
-    return name, f"@{digest}" if at else ""
+from kfops.objects import normalise_image, split_reference
 
 
 def destination_repository(repository: str, registry: str, keep_source_host: bool) -> str:

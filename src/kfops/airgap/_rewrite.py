@@ -8,15 +8,12 @@ the render stops and lists what it could not rewrite.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from kfops.config import Airgap
 from kfops.errors import RenderError
-from kfops.objects import describe
+from kfops.objects import describe, replace_reference
 from kfops.render import (
-    REFERENCE_END,
-    REFERENCE_START,
     EditableBundle,
     ImageUse,
     Phase,
@@ -83,8 +80,7 @@ def _rewrite(obj: dict[str, Any], use: ImageUse, airgap: Airgap) -> None:
         parent[use.path[-1]] = new
         return
     # Inside text (a ConfigMap's JSON or YAML): the reference as a whole word only.
-    parent[use.path[-1]] = re.sub(f"{REFERENCE_START}{re.escape(use.raw)}{REFERENCE_END}",
-                                  lambda _: new, text)
+    parent[use.path[-1]] = replace_reference(text, use.raw, new)
 
 
 def _check_collisions(uses: list[ImageUse], airgap: Airgap) -> None:

@@ -16,13 +16,13 @@ from kfops.cluster import (
     Cluster,
     LeaseHolder,
     LeaseSettings,
-    Target,
     WaitSettings,
     recorded_workloads,
 )
 from kfops.config import LoadedPlatform, load_platform
 from kfops.errors import InputError
 from kfops.health import platform_status
+from kfops.objects import ApplySet
 from kfops.operations import (
     ApplyResult,
     PlanResult,
@@ -297,7 +297,7 @@ def _source(file: Path | None, bundle: Path | None, name: str | None) -> str:
     return "cluster"
 
 
-def _named_target(source: str, file: Path | None, bundle: Path | None) -> Target | None:
+def _named_target(source: str, file: Path | None, bundle: Path | None) -> ApplySet | None:
     """The install a bundle or platform file names (None: ask the cluster)."""
     if source == "bundle" and bundle is not None:
         return bundle_from_disk(bundle)[1]

@@ -23,8 +23,9 @@ from kfops.airgap import (
 )
 from kfops.config import Airgap, load_platform
 from kfops.errors import InputError
+from kfops.objects import normalise_image
 from kfops.operations import render_platform
-from kfops.render import IMAGES, RenderOptions, normalise_image, read_bundle_objects
+from kfops.render import IMAGES, RenderOptions, read_bundle_objects
 
 from ._options import (
     AllowPathsOption,

@@ -13,7 +13,7 @@ from ._engine import (
     uninstall,
 )
 from ._guarded import GeneratedValueHeld, Guard, keep_values, write_guarded
-from ._inventory import PART_OF, Target, installs, recorded_workloads
+from ._inventory import installs, recorded_workloads
 from ._kinds import KindInfo
 from ._lease import (
     InstallLease,
@@ -44,7 +44,6 @@ __all__ = [
     "FAILING_REASONS",
     "FIELD_MANAGER",
     "IMAGE_PULL_REASONS",
-    "PART_OF",
     "PRUNE_RULE",
     "RESTARTED_AT",
     "WITHOUT_PVCS",
@@ -65,7 +64,6 @@ __all__ = [
     "PlanEntry",
     "PodFailure",
     "RetryPolicy",
-    "Target",
     "UninstallSummary",
     "WaitSettings",
     "apply_bundle",

@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kfops.errors import AnotherInstall, InputError, ObjectNotFound, WaitTimeout
-from kfops.objects import WORKLOAD_KINDS, Identity, describe, identity_of
+from kfops.objects import (
+    PARENT_NAMESPACE,
+    PART_OF,
+    WORKLOAD_KINDS,
+    ApplySet,
+    Identity,
+    describe,
+    identity_of,
+)
 
 from ._api import Cluster
 from ._compare import needs_apply
@@ -21,10 +29,7 @@ from ._diff import changed_fields
 from ._failures import FailureWatch
 from ._guarded import Guard, write_guarded
 from ._inventory import (
-    PARENT_NAMESPACE,
-    PART_OF,
     Inventory,
-    Target,
     Workload,
     installs,
     inventory_of,
@@ -124,10 +129,10 @@ class _Claim:
     takes over."""
 
     previous: Inventory | None
-    adopting: tuple[Target, ...]
+    adopting: tuple[ApplySet, ...]
 
 
-def _claim(cluster: Cluster, target: Target, adopt: Iterable[str]) -> _Claim:
+def _claim(cluster: Cluster, target: ApplySet, adopt: Iterable[str]) -> _Claim:
     """This install's record, with the installs it adopts; AnotherInstall for any other.
 
     An install whose id this one's parent already lists was adopted by an apply
@@ -141,7 +146,7 @@ def _claim(cluster: Cluster, target: Target, adopt: Iterable[str]) -> _Claim:
                          "on this cluster (it holds: "
                          f"{', '.join(t.platform for t in others) or 'none but this one'})")
     adopting = tuple(t for t in others
-                     if t.platform in set(adopt) or (own and t.applyset_id in own.ids))
+                     if t.platform in set(adopt) or (own and t.id in own.ids))
     strangers = [t for t in others if t not in adopting]
     if strangers:
         raise AnotherInstall(_another_install(strangers))
@@ -152,7 +157,7 @@ def _claim(cluster: Cluster, target: Target, adopt: Iterable[str]) -> _Claim:
     return _Claim(previous, adopting)
 
 
-def _another_install(strangers: list[Target]) -> str:
+def _another_install(strangers: list[ApplySet]) -> str:
     names = ", ".join(t.platform for t in strangers)
     first = strangers[0].platform
     parents = ", ".join(f"Secret {PARENT_NAMESPACE}/{t.parent_name}" for t in strangers)
@@ -165,17 +170,17 @@ def _another_install(strangers: list[Target]) -> str:
             f"(`kfops uninstall --name {first}`).")
 
 
-def _current(files: Sequence[BundleFile], target: Target) -> Inventory:
+def _current(files: Sequence[BundleFile], target: ApplySet) -> Inventory:
     """What this apply installs, with the workloads `status` checks by component."""
     objects = [obj for f in files for obj in f.objects]
     workloads: list[Workload] = [
         (f.component, str(o["apiVersion"]), str(o["kind"]), str(o["metadata"]["namespace"]),
          str(o["metadata"]["name"]))
         for f in files for o in f.objects if o["kind"] in WORKLOAD_KINDS]
-    return with_workloads(inventory_of(objects, [target.applyset_id]), workloads)
+    return with_workloads(inventory_of(objects, [target.id]), workloads)
 
 
-def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
+def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: ApplySet,
                  options: ApplyOptions | None = None,
                  progress: ApplyProgress | None = None, *,
                  guards: Mapping[Identity, Guard] | None = None) -> ApplySummary:
@@ -257,7 +262,7 @@ def _inventory_of(objects: Sequence[dict[str, Any]]) -> Inventory:
     return inventory_of(objects, ids - {""})
 
 
-def _record(cluster: Cluster, target: Target, inventory: Inventory,
+def _record(cluster: Cluster, target: ApplySet, inventory: Inventory,
             recorded: Inventory | None) -> None:
     """Write the parent only when what it records changes (a no-op apply writes nothing)."""
     if inventory != recorded:
@@ -367,7 +372,7 @@ class PlanEntry:
     ignore, why."""
 
 
-def plan_bundle(cluster: Cluster, files: Sequence[BundleFile], target: Target,
+def plan_bundle(cluster: Cluster, files: Sequence[BundleFile], target: ApplySet,
                 options: ApplyOptions | None = None) -> list[PlanEntry]:
     """What apply with `options` would do: create, update, unchanged per object (by
     server-side dry-run), the installs it adopts, and what it prunes and keeps."""
@@ -435,7 +440,7 @@ class UninstallSummary:
     """Objects carrying the install's ApplySet label that are not its members: left alone."""
 
 
-def uninstall(cluster: Cluster, target: Target, purge_data: bool = False, force: bool = False,
+def uninstall(cluster: Cluster, target: ApplySet, purge_data: bool = False, force: bool = False,
               waits: WaitSettings | None = None, *,
               purge_foreign: bool = False) -> UninstallSummary:
     """Delete the install's members in reverse order; keep data unless purge_data, and

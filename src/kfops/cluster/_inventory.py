@@ -20,37 +20,26 @@ from typing import Any
 
 import kfops
 from kfops.errors import ClusterError
+from kfops.objects import (
+    ADDITIONAL_NAMESPACES,
+    GROUP_KINDS,
+    ID_LABEL,
+    MANAGED_BY,
+    PARENT_NAMESPACE,
+    PLATFORM_LABEL,
+    TOOLING,
+    ApplySet,
+)
 
 from ._api import Cluster
 from ._steps import BundleFile
 
-PART_OF = "applyset.kubernetes.io/part-of"
-ID_LABEL = "applyset.kubernetes.io/id"
-TOOLING = "applyset.kubernetes.io/tooling"
-GROUP_KINDS = "applyset.kubernetes.io/contains-group-kinds"
-NAMESPACES = "applyset.kubernetes.io/additional-namespaces"
 KINDS = "kfops.io/api-version-kinds"
 IDS = "kfops.io/applyset-ids"
 WORKLOADS = "kfops.io/workloads"
-MANAGED_BY = "app.kubernetes.io/managed-by"
-PLATFORM = "kfops.io/platform"
-PARENT_NAMESPACE = "kube-system"
 
 Workload = tuple[str, str, str, str, str]
 """(component, apiVersion, kind, namespace, name) of a Deployment, StatefulSet or DaemonSet."""
-
-
-@dataclass(frozen=True, order=True)
-class Target:
-    """Which install on the cluster: the platform name and its ApplySet id."""
-
-    platform: str
-    applyset_id: str
-
-    @property
-    def parent_name(self) -> str:
-        """The name of its parent Secret (in kube-system)."""
-        return f"kfops-{self.platform}"
 
 
 @dataclass(frozen=True)
@@ -112,7 +101,7 @@ def with_workloads(inventory: Inventory, workloads: Iterable[Workload]) -> Inven
 
 def read_inventory(cluster: Cluster, platform: str) -> Inventory | None:
     """The inventory the cluster's parent holds, or None before the first apply."""
-    parent = cluster.get("v1", "Secret", f"kfops-{platform}", PARENT_NAMESPACE)
+    parent = cluster.get("v1", "Secret", ApplySet(platform).parent_name, PARENT_NAMESPACE)
     return None if parent is None else _parse(parent)
 
 
@@ -122,7 +111,7 @@ def _parse(parent: dict[str, Any]) -> Inventory:
     own = (metadata.get("labels") or {}).get(ID_LABEL, "")
     kinds = {tuple(entry.rsplit(" ", 1)) for entry in _split(annotations.get(KINDS))}
     return Inventory(frozenset((a, k) for a, k in kinds),
-                     frozenset(_split(annotations.get(NAMESPACES))),
+                     frozenset(_split(annotations.get(ADDITIONAL_NAMESPACES))),
                      frozenset({own, *_split(annotations.get(IDS))} - {""}),
                      _workloads(metadata["name"], annotations.get(WORKLOADS)))
 
@@ -144,7 +133,7 @@ def _split(text: str | None) -> list[str]:
     return [part for part in (text or "").split(",") if part]
 
 
-def parent(target: Target, inventory: Inventory) -> dict[str, Any]:
+def parent(applyset: ApplySet, inventory: Inventory) -> dict[str, Any]:
     """The parent Secret recording `inventory` (its own id always among the ids)."""
     workloads: dict[str, list[str]] = {}
     for component, api_version, kind, namespace, name in inventory.workloads:
@@ -152,15 +141,15 @@ def parent(target: Target, inventory: Inventory) -> dict[str, Any]:
     return {
         "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
         "metadata": {
-            "name": target.parent_name, "namespace": PARENT_NAMESPACE,
-            "labels": {ID_LABEL: target.applyset_id, MANAGED_BY: "kfops",
-                       PLATFORM: target.platform},
+            "name": applyset.parent_name, "namespace": PARENT_NAMESPACE,
+            "labels": {ID_LABEL: applyset.id, MANAGED_BY: "kfops",
+                       PLATFORM_LABEL: applyset.platform},
             "annotations": {
                 TOOLING: f"kfops/v{kfops.__version__}",
                 GROUP_KINDS: ",".join(sorted(inventory.group_kinds)),
                 KINDS: ",".join(sorted(f"{a} {k}" for a, k in inventory.kinds)),
-                NAMESPACES: ",".join(sorted(inventory.namespaces)),
-                IDS: ",".join(sorted(inventory.ids | {target.applyset_id})),
+                ADDITIONAL_NAMESPACES: ",".join(sorted(inventory.namespaces)),
+                IDS: ",".join(sorted(inventory.ids | {applyset.id})),
                 # In bundle order, so `status` lists components as it does with the file.
                 WORKLOADS: json.dumps(workloads, separators=(",", ":")),
             },
@@ -168,25 +157,25 @@ def parent(target: Target, inventory: Inventory) -> dict[str, Any]:
     }
 
 
-def installs(cluster: Cluster) -> list[Target]:
+def installs(cluster: Cluster) -> list[ApplySet]:
     """Every kfops install on the cluster, from the ApplySet parents in kube-system."""
     found = []
     for secret in cluster.list("v1", "Secret", PARENT_NAMESPACE, labels={MANAGED_BY: "kfops"}):
         metadata = secret["metadata"]
         labels = metadata.get("labels") or {}
-        platform, applyset_id = labels.get(PLATFORM), labels.get(ID_LABEL)
-        if platform and applyset_id and metadata["name"] == f"kfops-{platform}":
-            found.append(Target(platform, applyset_id))
+        platform, applyset_id = labels.get(PLATFORM_LABEL), labels.get(ID_LABEL)
+        if platform and applyset_id and metadata["name"] == ApplySet(platform).parent_name:
+            found.append(ApplySet(platform, applyset_id))
     return sorted(found)
 
 
-def recorded_workloads(cluster: Cluster, target: Target) -> list[BundleFile]:
+def recorded_workloads(cluster: Cluster, applyset: ApplySet) -> list[BundleFile]:
     """The workloads the install's last apply recorded, per component, as bundle files
     (what `status` checks when there is no platform file)."""
-    inventory = read_inventory(cluster, target.platform)
+    inventory = read_inventory(cluster, applyset.platform)
     if inventory is None:
-        raise ClusterError(f"no kfops install {target.platform} on this cluster "
-                           f"(no Secret {PARENT_NAMESPACE}/{target.parent_name})")
+        raise ClusterError(f"no kfops install {applyset.platform} on this cluster "
+                           f"(no Secret {PARENT_NAMESPACE}/{applyset.parent_name})")
     by_component: dict[str, list[dict[str, Any]]] = {}
     for component, api_version, kind, namespace, name in inventory.workloads:
         by_component.setdefault(component, []).append({

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kfops.objects import Identity, identity_of
+from kfops.objects import PART_OF, Identity, identity_of
 
 from ._api import FIELD_MANAGER, Cluster
-from ._inventory import PART_OF, Inventory
+from ._inventory import Inventory
 from ._prune import Decision
 
 

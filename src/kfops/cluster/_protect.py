@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from kfops.objects import is_profile
+
 from ._api import Cluster
 
 KEEP = "kfops.io/keep"
 PRUNE_RULE = "kfops.io/prune"
 WITHOUT_PVCS = "when-namespace-has-no-pvcs"
-PROFILE_GROUP = "kubeflow.org"
 
 
 def data_reason(obj: dict[str, Any]) -> str | None:
@@ -32,12 +33,6 @@ def data_reason(obj: dict[str, Any]) -> str | None:
     if is_profile(obj) and annotations.get(PRUNE_RULE) != WITHOUT_PVCS:
         return "a Profile: deleting it deletes its namespace and everything in it"
     return None
-
-
-def is_profile(obj: dict[str, Any]) -> bool:
-    """A Kubeflow Profile (deleting it deletes the namespace of the same name)."""
-    return obj["kind"] == "Profile" and \
-        str(obj["apiVersion"]).startswith(f"{PROFILE_GROUP}/")
 
 
 def namespace_claims(cluster: Cluster, namespace: str) -> str:

@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kfops.errors import Forbidden, Unavailable
-from kfops.objects import Identity, describe, identity_of
+from kfops.objects import Identity, deletion_order, describe, identity_of, is_profile
 
 from ._api import Cluster
-from ._protect import data_reason, is_profile
+from ._protect import data_reason
 
 EVENTS = frozenset({("", "Event"), ("events.k8s.io", "Event")})
 SHOWN = 20
@@ -71,15 +71,6 @@ class Decision:
 
     def __str__(self) -> str:
         return f"{self.what}: {self.reason}" if self.reason else self.what
-
-
-def deletion_order(obj: dict[str, Any]) -> int:
-    """Objects first, then Profiles (their namespace goes with them), namespaces, CRDs."""
-    if obj["kind"] == "CustomResourceDefinition":
-        return 3
-    if obj["kind"] == "Namespace":
-        return 2
-    return 1 if is_profile(obj) else 0
 
 
 def decide(cluster: Cluster, leaving: Iterable[dict[str, Any]],

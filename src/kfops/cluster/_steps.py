@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kfops.objects import CRDS_STAGE, NAMESPACES_STAGE
+
 from ._kinds import Kinds
 from ._webhooks import Webhook, intercepting, webhooks_in
 
@@ -20,7 +22,7 @@ class BundleFile:
 
     @property
     def stage(self) -> str:
-        """`00-crds`, `10-namespaces`, `20-prereqs` or `30-platform`."""
+        """The stage folder, one of those `kfops.objects.STAGES` lists."""
         return self.path.split("/")[0]
 
 
@@ -55,14 +57,14 @@ def apply_steps(files: Sequence[BundleFile], kinds: Kinds,
     namespace_labels = {str(o["metadata"]["name"]): dict(o["metadata"].get("labels") or {})
                         for o in all_objects if o.get("kind") == "Namespace"}
     steps: list[Step] = []
-    crds = [o for f in files if f.stage == "00-crds" for o in f.objects]
+    crds = [o for f in files if f.stage == CRDS_STAGE for o in f.objects]
     if crds:
         steps.append(Step("CustomResourceDefinitions", "crds", crds, crds=True))
-    namespaces = [o for f in files if f.stage == "10-namespaces" for o in f.objects]
+    namespaces = [o for f in files if f.stage == NAMESPACES_STAGE for o in f.objects]
     if namespaces:
         steps.append(Step("namespaces", "namespaces", namespaces))
     kinds.learn_crds_from(crds)
-    for stage in sorted({f.stage for f in files} - {"00-crds", "10-namespaces"}):
+    for stage in sorted({f.stage for f in files} - {CRDS_STAGE, NAMESPACES_STAGE}):
         steps += _stage_steps([f for f in files if f.stage == stage], webhooks, kinds,
                               namespace_labels, _made_elsewhere(existing_namespaces,
                                                                 namespace_labels))

@@ -20,7 +20,6 @@ from kfops.cluster import (
     LeaseNotice,
     LeaseSettings,
     PlanEntry,
-    Target,
     UninstallSummary,
     WaitSettings,
     apply_bundle,
@@ -32,8 +31,8 @@ from kfops.config import LoadedPlatform, UserEntry
 from kfops.errors import InputError, MissingPrerequisite, OperationError
 from kfops.gpu import crd_requirements
 from kfops.identity import DexUsers, live_user_guards
-from kfops.objects import Identity, secret_value
-from kfops.render import LOCK, ApplySet, Bundle, RenderOptions, RenderResult, read_bundle_files
+from kfops.objects import ApplySet, Identity, secret_value
+from kfops.render import LOCK, Bundle, RenderOptions, RenderResult, read_bundle_files
 from kfops.secrets import StateDir, state_dir_for
 
 from ._render import render_platform
@@ -56,7 +55,7 @@ def bundle_files(bundle: Bundle) -> list[BundleFile]:
             for path, items in bundle.files.items() if items]
 
 
-def bundle_from_disk(folder: Path) -> tuple[list[BundleFile], Target]:
+def bundle_from_disk(folder: Path) -> tuple[list[BundleFile], ApplySet]:
     """A written bundle's files (but its Secrets) and install, for status and uninstall
     without a platform file."""
     files, lock = read_bundle_files(folder, secrets=False)
@@ -64,19 +63,17 @@ def bundle_from_disk(folder: Path) -> tuple[list[BundleFile], Target]:
     if not isinstance(platform, str) or not platform:
         raise InputError(f"{folder / LOCK} names no platform: not a bundle kfops render wrote")
     return ([BundleFile(path, component, tuple(objects)) for path, component, objects in files],
-            Target(platform, ApplySet(platform).id))
+            ApplySet(platform))
 
 
-def platform_target(loaded: LoadedPlatform) -> Target:
+def platform_target(loaded: LoadedPlatform) -> ApplySet:
     """The install a platform file describes (no render needed: only its name counts)."""
-    name = loaded.platform.metadata.name
-    return Target(name, ApplySet(name).id)
+    return ApplySet(loaded.platform.metadata.name)
 
 
-def target_of(bundle: Bundle) -> Target:
+def target_of(bundle: Bundle) -> ApplySet:
     """The install a bundle belongs to (its platform name and ApplySet)."""
-    platform = str(bundle.lock["platform"])
-    return Target(platform, ApplySet(platform).id)
+    return ApplySet(str(bundle.lock["platform"]))
 
 
 _PASSES = 3
@@ -209,7 +206,7 @@ class _Watched:
             self.progress.waiting(what, reasons)
 
 
-def uninstall_platform(cluster: Cluster, target: Target, *, purge_data: bool = False,
+def uninstall_platform(cluster: Cluster, target: ApplySet, *, purge_data: bool = False,
                        purge_foreign: bool = False, force: bool = False,
                        waits: WaitSettings | None = None, lease: LeaseSettings | None = None,
                        on_wait: LeaseNotice | None = None) -> UninstallSummary:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from kfops.cluster import Cluster, Target, installs
+from kfops.cluster import Cluster, installs
 from kfops.errors import ClusterError, InputError
+from kfops.objects import ApplySet
 
 
-def installed_target(cluster: Cluster, name: str | None = None) -> Target:
+def installed_target(cluster: Cluster, name: str | None = None) -> ApplySet:
     """The kfops install called `name`, or the only one on the cluster.
 
     Read from the ApplySet parents (Secrets `kfops-<name>` in kube-system), so

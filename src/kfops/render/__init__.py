@@ -12,18 +12,7 @@ from ._contributions import (
     RenderContext,
 )
 from ._documents import dump_document, load_documents
-from ._images import (
-    REFERENCE_END,
-    REFERENCE_START,
-    ImageUse,
-    find_image_uses,
-    image_list,
-    is_image_reference,
-    normalise_image,
-    public_references,
-)
-from ._inventory import ApplySet
-from ._layout import STAGES, file_name, stage_of
+from ._images import ImageUse, find_image_uses, image_list, public_references
 from ._objects import BundleObject
 from ._paths import cache_root, write_atomic
 from ._readers import GENERATED_DIGEST
@@ -43,10 +32,6 @@ __all__ = [
     "GENERATED_DIGEST",
     "IMAGES",
     "LOCK",
-    "REFERENCE_END",
-    "REFERENCE_START",
-    "STAGES",
-    "ApplySet",
     "Bundle",
     "BundleObject",
     "Contributed",
@@ -66,20 +51,16 @@ __all__ = [
     "SourceFetcher",
     "cache_root",
     "dump_document",
-    "file_name",
     "find_image_uses",
     "image_list",
-    "is_image_reference",
     "load_documents",
     "load_extra_crds",
-    "normalise_image",
     "parse_remote",
     "public_references",
     "read_bundle_files",
     "read_bundle_objects",
     "release_inputs",
     "render",
-    "stage_of",
     "validate_bundle",
     "write_atomic",
     "write_bundle",

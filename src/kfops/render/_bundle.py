@@ -13,6 +13,7 @@ import yaml
 
 from kfops.config import MANIFEST_FILE_LIMIT, FileRefused, read_limited
 from kfops.errors import InputError, RenderError
+from kfops.objects import STAGES, file_name, kind_rank
 
 from ._contributions import GeneratedValue
 from ._documents import load_documents, split_documents
@@ -210,8 +211,6 @@ def read_bundle_files(folder: Path, secrets: bool = True) -> tuple[
     out: what status and uninstall need is in the reviewable part, which a
     bundle checked out of git has without its `secrets/`.
     """
-    from ._layout import file_name, kind_rank  # noqa: PLC0415 - _layout imports nothing of this
-
     lock = read_lock(folder)
     components = [str(c.get("name")) for c in _list(lock.get("components"))
                   if isinstance(c, dict)]
@@ -241,8 +240,6 @@ def _stage_path(relative: str) -> str:
 
 def _holds_objects(relative: str) -> bool:
     """Whether a bundle file holds objects to apply (not Helm values or scripts)."""
-    from ._layout import STAGES  # noqa: PLC0415 - _layout imports nothing of this module
-
     path = _stage_path(relative)
     return path.endswith(".yaml") and path.split("/", 1)[0] in STAGES
 

@@ -25,11 +25,10 @@ from typing import Any, Protocol
 from kfops.catalog import ReleaseCatalog
 from kfops.config import LoadedPlatform
 from kfops.errors import RenderError, ValidationError
-from kfops.objects import Identity, identity_of
+from kfops.objects import ApplySet, Identity, identity_of
 from kfops.validate import ExtraCrd
 
 from ._documents import dump_document, load_documents
-from ._inventory import ApplySet
 from ._objects import BundleObject
 from ._sources import SourceFetcher
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from kfops.objects import describe
+from kfops.objects import describe, is_image_reference, is_reference, normalise_image, references_in
 
 Path = tuple[str | int, ...]
 
@@ -35,24 +35,6 @@ _POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
 _CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 _BUILTIN_GROUPS = ("", "apps", "batch")
 
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
-_DOMAIN = rf"(?:{_LABEL}(?:\.{_LABEL})*(?::[0-9]+)?)"
-_TAG = r"[\w][\w.-]{0,127}"
-_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
-#: A whole reference, as the distribution project's grammar defines it.
-REFERENCE = re.compile(
-    rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?$")
-#: A reference inside free text: only with a registry host (a dot) and a tag or digest.
-#: A tag inside text ends with a word character (a final dot or dash belongs to the prose).
-_TEXT_TAG = r"[\w](?:[\w.-]{0,126}[\w])?"
-#: Where a reference inside text starts and ends: not inside a longer word, path or reference
-#: (a dot or colon ends one only when no word character follows: prose, not a longer tag).
-REFERENCE_START = r"(?<![\w./:@-])"
-REFERENCE_END = r"(?![\w/@]|[.:-]\w)"
-_EMBEDDED = re.compile(
-    rf"{REFERENCE_START}(?:[a-z0-9-]+\.)+[a-z]{{2,}}(?::[0-9]+)?/{_COMPONENT}(?:/{_COMPONENT})*"
-    rf"(?:(?::{_TEXT_TAG})(?:@{_DIGEST})?|@{_DIGEST}){REFERENCE_END}")
 _NOT_IMAGES = re.compile(r"(pull_?polic|pull_?secret|policy$|secrets?$)", re.IGNORECASE)
 
 
@@ -73,33 +55,6 @@ class ImageUse:
     hub: bool = False
     """`raw` is Istio's `global.hub`; `image` is hub/name:tag, or "" where the values name no
     image (a copy of the values that is not used to pull)."""
-
-
-def normalise_image(reference: str) -> str:
-    """`busybox:1.28` -> `docker.io/library/busybox:1.28`; adds `:latest` when untagged."""
-    name, at, digest = reference.partition("@")
-    first, slash, rest = name.partition("/")
-    if not slash:
-        name = f"docker.io/library/{name}"
-    elif "." not in first and ":" not in first and first != "localhost":
-        name = f"docker.io/{name}"
-    elif first in ("index.docker.io", "registry-1.docker.io"):
-        name = f"docker.io/{rest}"
-    if name.startswith("docker.io/") and name.count("/") == 1:
-        name = f"docker.io/library/{name.removeprefix('docker.io/')}"
-    last = name.rsplit("/", 1)[-1]
-    if ":" not in last and not at:
-        name += ":latest"
-    return f"{name}{at}{digest}"
-
-
-def is_image_reference(value: str) -> bool:
-    """Whether `value` reads as an image: a valid reference with a path, tag or digest.
-
-    Single words (`disabled`, `Always`) are valid repository names but never
-    images in practice, so they do not count.
-    """
-    return bool(REFERENCE.match(value)) and any(c in value for c in "/:@")
 
 
 def find_image_uses(objects: Iterable[dict[str, Any]]) -> list[ImageUse]:
@@ -208,7 +163,7 @@ def _structured_uses(value: Any, who: str, at: Path, in_image: bool, *, where: s
                 value.get("defaultImageVersion"), str):
             # KServe explainers: the tag is a separate field.
             image = value["image"]
-            if is_image_reference(image) or REFERENCE.match(image):
+            if is_reference(image):
                 uses.append(ImageUse(normalise_image(f"{image}:{value['defaultImageVersion']}"),
                                      who, embedded_in or (*at, "image"), image,
                                      f"{where}.image" if where else "image"))
@@ -256,8 +211,8 @@ def _istio_sidecar(parsed: Any, who: str, at: Path, key: str) -> Iterator[ImageU
 
 
 def _embedded(text: str, who: str, at: Path, where: str) -> list[ImageUse]:
-    return [ImageUse(normalise_image(m.group(0)), who, at, m.group(0), where)
-            for m in _EMBEDDED.finditer(text)]
+    return [ImageUse(normalise_image(reference), who, at, reference, where)
+            for reference in references_in(text)]
 
 
 def _parsed(text: str) -> Any:
@@ -294,7 +249,7 @@ def public_references(obj: dict[str, Any], registry: str) -> list[tuple[str, str
     if obj.get("kind") != "CustomResourceDefinition":
         reported = {raw for _, raw in left}
         left += [(where, match) for where, text in _strings(obj, "")
-                 for match in _EMBEDDED.findall(text)
+                 for match in references_in(text)
                  if not match.startswith(inside) and match not in reported]
     return left
 

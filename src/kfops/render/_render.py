@@ -33,6 +33,7 @@ from kfops.errors import (
     RenderError,
     ValidationError,
 )
+from kfops.objects import PARENT_NAMESPACE, ApplySet
 from kfops.validate import ExtraCrd, ValidationReport, Validator, kubernetes_version_problem
 
 from ._assemble import assemble
@@ -50,7 +51,6 @@ from ._contributions import (
 )
 from ._documents import load_documents
 from ._images import image_list
-from ._inventory import ApplySet
 from ._kustomize import find_kustomize
 from ._layout import lay_out
 from ._paths import cache_root, sha256_text
@@ -353,7 +353,8 @@ def _lock(
         "kubernetesVersion": kubernetes,
         "kustomizeVersion": kustomize,
         "release": release,
-        "applySet": {"parent": f"Secret kube-system/{applyset.parent_name}", "id": applyset.id},
+        "applySet": {"parent": f"Secret {PARENT_NAMESPACE}/{applyset.parent_name}",
+                     "id": applyset.id},
         "components": [{"name": s.name, "reason": s.reason, "paths": list(s.paths)}
                        for s in selected],
         "objects": counts,

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from kfops.cluster import (
-    PART_OF,
     Cluster,
     WaitSettings,
     namespace_claims,
@@ -21,6 +20,7 @@ from kfops.cluster import (
 )
 from kfops.config import Profile, Taint
 from kfops.errors import DataProtected, InputError
+from kfops.objects import PART_OF
 
 from ._kfam import binding_name, contributor_objects, contributors_in
 from ._profiles import namespace_objects, profile_object
