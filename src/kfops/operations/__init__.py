@@ -14,21 +14,34 @@ from ._apply import (
     target_of,
     uninstall_platform,
 )
+from ._gpu_test import gpu_test, gpu_test_image
+from ._images import platform_airgap, platform_images
+from ._install_choice import InstallChoice, install_status
 from ._installs import installed_target
+from ._offline_kit import KitProgress, OfflineKit, create_offline_kit
 from ._preflight import preflight
 from ._render import render_platform
 
 __all__ = [
     "ApplyResult",
+    "InstallChoice",
+    "KitProgress",
+    "OfflineKit",
     "PlanResult",
     "adopt_cluster_secrets",
     "apply_platform",
     "bundle_files",
     "bundle_from_disk",
     "changes",
+    "create_offline_kit",
+    "gpu_test",
+    "gpu_test_image",
+    "install_status",
     "installed_target",
     "missing_requirements",
     "plan_platform",
+    "platform_airgap",
+    "platform_images",
     "platform_target",
     "preflight",
     "render_platform",
