@@ -21,6 +21,7 @@ from ._installs import installed_target
 from ._offline_kit import KitProgress, OfflineKit, create_offline_kit
 from ._preflight import preflight
 from ._render import render_platform
+from ._write import bundle_folder, check_bundle, write_rendered
 
 __all__ = [
     "ApplyResult",
@@ -31,8 +32,10 @@ __all__ = [
     "adopt_cluster_secrets",
     "apply_platform",
     "bundle_files",
+    "bundle_folder",
     "bundle_from_disk",
     "changes",
+    "check_bundle",
     "create_offline_kit",
     "gpu_test",
     "gpu_test_image",
@@ -47,4 +50,5 @@ __all__ = [
     "render_platform",
     "target_of",
     "uninstall_platform",
+    "write_rendered",
 ]
