@@ -14,7 +14,7 @@ from kfops.config import load_platform
 from kfops.operations import create_offline_kit, render_platform
 from kfops.render import RenderOptions
 from tests.airgap.test_offline_bundle import PLATFORM
-from tests.helpers.oci import Layout, layer, push, running_registry, standing_in_registries_conf
+from tests.helpers.oci import StandIns, stand_ins
 
 
 @dataclass
@@ -38,17 +38,10 @@ class Recorder:
 
 @dataclass
 class Connected:
-    """The platform file, its images, and a local registry standing in for their hosts."""
+    """The platform file, and its images standing in a local registry (not yet published)."""
 
     platform: Path
-    images: list[str]
-    layout: Layout
-    registry: str
-
-    def publish(self, *images: str) -> None:
-        for number, image in enumerate(self.images):
-            if image in images:
-                push(self.layout.root, f"i{number}", f"{self.registry}/{image}")
+    public: StandIns
 
 
 @pytest.fixture
@@ -57,14 +50,8 @@ def connected(tmp_path: Path) -> Iterator[Connected]:
     platform.parent.mkdir()
     platform.write_text(PLATFORM)
     images = render_platform(load_platform(platform), RenderOptions(offline=True)).bundle.images
-    with running_registry(tmp_path / "registry") as registry:
-        standing_in_registries_conf(Path(os.environ["HOME"]), registry.host,
-                                    sorted({i.split("/", 1)[0] for i in images}))
-        layout = Layout(tmp_path / "build")
-        base = layer("base.bin", 20_000, seed=3)
-        for number in range(len(images)):
-            layout.image(f"i{number}", [base, layer(f"{number}.bin", 1_000, seed=number)])
-        yield Connected(platform, list(images), layout, registry.host)
+    with stand_ins(tmp_path, Path(os.environ["HOME"]), images) as public:
+        yield Connected(platform, public)
 
 
 @pytest.fixture
@@ -78,22 +65,22 @@ def wheelhouse(tmp_path: Path) -> Path:
 
 def test_the_images_are_saved_now_and_packed(tmp_path: Path, connected: Connected,
                                              wheelhouse: Path) -> None:
-    connected.publish(*connected.images)
+    connected.public.publish()
     progress = Recorder()
     kit = create_offline_kit(tmp_path / "kit.tar", load_platform(connected.platform),
                              RenderOptions(offline=True), wheelhouse=wheelhouse,
                              progress=progress)
     assert kit.packed is not None and kit.packed.path == tmp_path / "kit.tar"
-    assert progress.events == [f"saving {len(connected.images)}",
-                               *(f"copied {image}" for image in connected.images), "saved"]
-    assert [r.outcome for r in kit.saved] == ["copied"] * len(connected.images)
+    assert progress.events == [f"saving {len(connected.public.images)}",
+                               *(f"copied {image}" for image in connected.public.images), "saved"]
+    assert [r.outcome for r in kit.saved] == ["copied"] * len(connected.public.images)
     assert verify_offline_bundle(kit.packed.path).problems == []
 
 
 def test_an_image_that_cannot_be_saved_leaves_no_kit(tmp_path: Path, connected: Connected,
                                                      wheelhouse: Path) -> None:
-    missing, *held = connected.images
-    connected.publish(*held)
+    missing, *held = connected.public.images
+    connected.public.publish(*held)
     progress = Recorder()
     kit = create_offline_kit(tmp_path / "kit.tar", load_platform(connected.platform),
                              RenderOptions(offline=True), wheelhouse=wheelhouse,
@@ -101,5 +88,5 @@ def test_an_image_that_cannot_be_saved_leaves_no_kit(tmp_path: Path, connected: 
     assert kit.packed is None and not (tmp_path / "kit.tar").exists()
     [failed] = [r for r in kit.saved if r.outcome == "failed"]
     assert failed.source == missing and failed.reason == "not found at the source"
-    assert progress.events[0] == f"saving {len(connected.images)}"
+    assert progress.events[0] == f"saving {len(connected.public.images)}"
     assert progress.events[-1] == "saved" and "wheelhouse" not in progress.events
