@@ -22,7 +22,7 @@ from kfops.config import load_platform
 from kfops.operations import render_platform
 from kfops.render import RenderOptions
 from tests.conftest import MANIFESTS, REMOTE_CACHE, UPSTREAM
-from tests.helpers.oci import Layout, layer, push, running_registry, standing_in_registries_conf
+from tests.helpers.oci import stand_ins
 
 METALLB = UPSTREAM / "prereqs/metallb-v0.16.1/metallb-native.yaml"
 
@@ -73,14 +73,8 @@ def connected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Co
     platform.parent.mkdir()
     platform.write_text(PLATFORM)
     images = render_platform(load_platform(platform), RenderOptions(offline=True)).bundle.images
-    with running_registry(tmp_path / "registry") as registry:
-        standing_in_registries_conf(Path(os.environ["HOME"]), registry.host,
-                                    sorted({i.split("/", 1)[0] for i in images}))
-        layout = Layout(tmp_path / "build")
-        base = layer("base.bin", 50_000, seed=3)
-        for number, image in enumerate(images):
-            layout.image(f"i{number}", [base, layer(f"{number}.bin", 2_000, seed=number)])
-            push(layout.root, f"i{number}", f"{registry.host}/{image}")
+    with stand_ins(tmp_path, Path(os.environ["HOME"]), images) as public:
+        public.publish()
         yield Connected(platform, images, tmp_path / "saved")
     capsys.readouterr()
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from kfops.aks import aks_script
+from kfops.aks import aks_script, write_script
 from kfops.cli import main
 from kfops.config import parse_platform
+from kfops.errors import InputError
 from kfops.targets import starter_text
 from tests.helpers.presets import fill
 
@@ -164,3 +165,12 @@ def test_cli_prints_or_writes_the_script(platform: Path, tmp_path: Path,
     assert out.stat().st_mode & 0o777 == 0o755
     assert "--node-provisioning-mode Auto" in out.read_text()
     assert main(["aks", "script", "-f", str(platform), "--node-provisioning", "magic"]) == 2
+
+
+def test_a_written_script_is_executable_and_a_bad_place_is_named(tmp_path: Path) -> None:
+    script = tmp_path / "bootstrap.sh"
+    write_script(script, "#!/usr/bin/env bash\ntrue\n")
+    assert script.read_text() == "#!/usr/bin/env bash\ntrue\n"
+    assert script.stat().st_mode & 0o777 == 0o755
+    with pytest.raises(InputError, match=r"^cannot write .*/missing/bootstrap\.sh: No such file"):
+        write_script(tmp_path / "missing" / "bootstrap.sh", "")

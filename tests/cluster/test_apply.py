@@ -10,7 +10,7 @@ from kfops.cluster import ApplyOptions, BundleFile, Cluster, WaitSettings, apply
 from kfops.config import LoadedPlatform
 from kfops.errors import InvalidObject, WaitTimeout
 from kfops.health import platform_status
-from kfops.operations import apply_platform, bundle_files, render_platform, target_of
+from kfops.operations import apply_platform, applyset_of, bundle_files, render_platform
 from kfops.render import RenderOptions
 from tests.conftest import FAST_WAITS
 from tests.emulator import RunningEmulator
@@ -155,7 +155,7 @@ def test_bad_object_stops_with_its_name_before_later_steps(
                                       (*files[istio].objects, bad))
 
     with pytest.raises(InvalidObject, match="ConfigMap istio-system/Not_A_Valid_Name"):
-        apply_bundle(cluster, files, target_of(bundle), ApplyOptions(waits=FAST_WAITS))
+        apply_bundle(cluster, files, applyset_of(bundle), ApplyOptions(waits=FAST_WAITS))
 
     earlier = {o["metadata"]["name"] for f in files[:istio + 1] for o in f.objects}
     later = {o["metadata"]["name"] for f in files[istio + 1:] for o in f.objects} - earlier
@@ -206,7 +206,7 @@ def test_onprem_platform_applies_prerequisites_before_the_platform(
     bundle = render_preset(tmp_path / "onprem", "onprem", "26.03").bundle
     files = bundle_files(bundle)
 
-    summary = apply_bundle(cluster, files, target_of(bundle), ApplyOptions(waits=FAST_WAITS))
+    summary = apply_bundle(cluster, files, applyset_of(bundle), ApplyOptions(waits=FAST_WAITS))
 
     assert len(summary.created) == len(bundle.objects)
     order = [w.path for w in emulator.writes()]

@@ -19,7 +19,7 @@ from kfops.cluster import (
 from kfops.config import load_platform
 from kfops.errors import WaitTimeout, WorkloadFailed
 from kfops.health import platform_status
-from kfops.operations import bundle_files, render_platform, target_of
+from kfops.operations import applyset_of, bundle_files, render_platform
 from kfops.render import Bundle, RenderOptions
 from tests.conftest import MANIFESTS, REMOTE_CACHE
 from tests.emulator import RunningEmulator
@@ -48,7 +48,7 @@ def files_of(bundle: Bundle, *components: str) -> list[BundleFile]:
 
 
 def apply(cluster: Cluster, bundle: Bundle, waits: WaitSettings, *components: str) -> None:
-    apply_bundle(cluster, files_of(bundle, *components), target_of(bundle),
+    apply_bundle(cluster, files_of(bundle, *components), applyset_of(bundle),
                  ApplyOptions(waits=waits))
 
 

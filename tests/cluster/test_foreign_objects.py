@@ -16,7 +16,7 @@ from kfops.cluster import ApplyOptions, Cluster, RetryPolicy, uninstall
 from kfops.config import load_platform
 from kfops.errors import AnotherInstall, Unavailable
 from kfops.objects import PART_OF, ApplySet, describe
-from kfops.operations import apply_platform, plan_platform, platform_target
+from kfops.operations import apply_platform, plan_platform, platform_applyset
 from kfops.render import RenderOptions
 from tests.conftest import FAST_WAITS
 from tests.emulator import RunningEmulator
@@ -183,7 +183,7 @@ def test_uninstall_removes_everything_applied_under_an_adopted_id(
                 "applyset.kubernetes.io/part-of") == ApplySet("lab").id]
     assert any(key[3] == "tensorboard-controller-deployment" for key in left)
 
-    uninstall(cluster, platform_target(renamed), purge_data=True, waits=FAST_WAITS)
+    uninstall(cluster, platform_applyset(renamed), purge_data=True, waits=FAST_WAITS)
 
     ids = {ApplySet("lab").id, ApplySet("lab2").id}
     assert [key for key, entry in emulator.state.objects.items()

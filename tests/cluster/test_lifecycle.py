@@ -10,7 +10,7 @@ import pytest
 
 from kfops.cluster import Cluster, uninstall
 from kfops.config import LoadedPlatform, load_platform
-from kfops.operations import changes, plan_platform, platform_target, uninstall_platform
+from kfops.operations import changes, plan_platform, platform_applyset, uninstall_platform
 from kfops.render import RenderOptions
 from tests.conftest import FAST_WAITS, NO_BACKOFF, PlatformWriter
 from tests.emulator import RunningEmulator
@@ -129,7 +129,7 @@ def test_uninstall_keeps_users_data(platform: LoadedPlatform, cluster: Cluster,
 
     # A new process: it knows no CRD kinds until it reads them from the cluster.
     with Cluster.connect(kubeconfig, retry=NO_BACKOFF) as fresh:
-        summary = uninstall(fresh, platform_target(platform), waits=FAST_WAITS)
+        summary = uninstall(fresh, platform_applyset(platform), waits=FAST_WAITS)
 
     kept = {entry.split(":")[0] for entry in summary.kept}
     assert kept == {*DATA, "Namespace kubeflow", "Profile kubeflow-user-example-com",
@@ -148,9 +148,9 @@ def test_uninstall_with_purge_data_removes_kfops_data_never_foreign_objects(
         platform: LoadedPlatform, cluster: Cluster, emulator: RunningEmulator) -> None:
     apply(platform, cluster)
     _team_profile(cluster)
-    uninstall(cluster, platform_target(platform), waits=FAST_WAITS)
+    uninstall(cluster, platform_applyset(platform), waits=FAST_WAITS)
 
-    summary = uninstall_platform(cluster, platform_target(platform), purge_data=True,
+    summary = uninstall_platform(cluster, platform_applyset(platform), purge_data=True,
                                  waits=FAST_WAITS)
 
     # kfops's PVCs and Profile go; the Profile CRD stays for team-a's Profile, which
@@ -162,7 +162,7 @@ def test_uninstall_with_purge_data_removes_kfops_data_never_foreign_objects(
     assert _pvcs(emulator) == ["team-a/workspace"]
     assert cluster.get("v1", "Secret", "kfops-lab", "kube-system") is not None
 
-    summary = uninstall_platform(cluster, platform_target(platform), purge_data=True,
+    summary = uninstall_platform(cluster, platform_applyset(platform), purge_data=True,
                                  purge_foreign=True, waits=FAST_WAITS)
 
     assert summary.kept == []
@@ -183,7 +183,7 @@ def test_uninstall_reports_objects_stuck_on_finalizers(platform: LoadedPlatform,
     apply(platform, cluster)
     cluster.merge_patch("v1", "ConfigMap", "istio", {"metadata": {
         "finalizers": ["example.com/hold"]}}, "istio-system")
-    target = platform_target(platform)
+    target = platform_applyset(platform)
     waits = type(FAST_WAITS)(timeout=0.2, interval=0.02)
 
     summary = uninstall(cluster, target, waits=waits)
@@ -252,7 +252,7 @@ def test_a_kind_that_cannot_be_listed_keeps_every_namespace(
     # Someone's LimitRanges kfops may not list (RBAC): they could be in any namespace.
     emulator.state.deny("list", "limitranges")
 
-    summary = uninstall_platform(cluster, platform_target(platform), waits=FAST_WAITS)
+    summary = uninstall_platform(cluster, platform_applyset(platform), waits=FAST_WAITS)
 
     kept_namespaces = [k for k in summary.kept if k.startswith("Namespace ")]
     assert kept_namespaces and all("may hold objects kfops cannot list (LimitRange" in k
@@ -268,7 +268,7 @@ def test_users_data_kfops_did_not_apply_needs_both_purge_flags(
         "name": "notebook-data", "namespace": "kubeflow"}, "spec": {
         "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})
 
-    summary = uninstall_platform(cluster, platform_target(platform), purge_foreign=True,
+    summary = uninstall_platform(cluster, platform_applyset(platform), purge_foreign=True,
                                  waits=FAST_WAITS)
 
     [kept] = [k for k in summary.kept if k.startswith("Namespace kubeflow:")]

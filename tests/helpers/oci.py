@@ -172,3 +172,33 @@ def push(layout: Path, ref: str, target: str) -> None:
     subprocess.run(["skopeo", "copy", "--all", "--preserve-digests", "--dest-tls-verify=false",
                     f"oci:{layout}:{ref}", f"docker://{target}"], check=True,
                    capture_output=True)
+
+
+@dataclass
+class StandIns:
+    """A local registry standing in for the public hosts of `images`, and a small image built
+    for each (layers shared on purpose) that `publish` pushes there."""
+
+    registry: Registry
+    layout: Layout
+    images: list[str]
+
+    def publish(self, *images: str) -> None:
+        """Push the stand-ins of `images` (of all, when none is named)."""
+        for number, image in enumerate(self.images):
+            if not images or image in images:
+                push(self.layout.root, f"i{number}", f"{self.registry.host}/{image}")
+
+
+@contextmanager
+def stand_ins(folder: Path, home: Path, images: Sequence[str]) -> Iterator[StandIns]:
+    """StandIns of `images` under `folder`; skopeo (reading `home`'s registries.conf) fetches
+    from them instead of ghcr.io, quay.io, ..., so nothing leaves 127.0.0.1."""
+    with running_registry(folder / "registry") as registry:
+        standing_in_registries_conf(home, registry.host, sorted({i.split("/", 1)[0]
+                                                                 for i in images}))
+        layout = Layout(folder / "build")
+        base = layer("base.bin", 50_000, seed=3)
+        for number in range(len(images)):
+            layout.image(f"i{number}", [base, layer(f"{number}.bin", 2_000, seed=number)])
+        yield StandIns(registry, layout, list(images))

@@ -13,7 +13,14 @@ from kfops.cli import main
 from kfops.cluster import ApplyOptions, Cluster, RetryPolicy
 from kfops.config import UserEntry, load_platform
 from kfops.errors import Forbidden, InputError, OperationError, Unavailable
-from kfops.identity import DexUsers, hash_password, user_hash_env, verify_password
+from kfops.identity import (
+    DexUser,
+    DexUsers,
+    file_users,
+    hash_password,
+    user_hash_env,
+    verify_password,
+)
 from kfops.objects import secret_value
 from kfops.operations import apply_platform
 from kfops.render import RenderOptions
@@ -157,6 +164,17 @@ ALICE = """\
     - email: alice@example.com
       passwordHash: "{hash}"
 """
+
+
+def test_the_file_users_as_listed_never_with_their_hashes(platform_file: PlatformWriter) -> None:
+    hashed = hash_password("correct horse battery", 10)
+    path = platform_file(spec_extra=ALICE.format(hash=hashed)
+                         + f"    - {{email: bob@example.com, username: robert, "
+                           f"passwordHash: \"{hashed}\"}}\n")
+    users = file_users(load_platform(path).platform)
+    assert users == [DexUser("alice@example.com", "alice", "platform-file"),
+                     DexUser("bob@example.com", "robert", "platform-file")]
+    assert hashed not in repr(users)
 
 
 def test_apply_syncs_file_users_and_keeps_live_ones(

@@ -15,8 +15,10 @@ from kfops.operations import apply_platform, render_platform
 from kfops.render import RenderOptions
 from kfops.tenancy import (
     LiveProfiles,
+    ProfileInfo,
     binding_name,
     contributor_objects,
+    file_profiles,
     gpu_toleration,
     pipeline_access,
     quota_hard,
@@ -204,3 +206,23 @@ def test_a_profile_may_not_take_a_platform_namespace(platform_file: PlatformWrit
     [found] = caught.value.problems
     assert (found.path, problem in found.message) == ("spec.profiles[1].name", True), found
 
+
+
+def test_the_file_profiles_as_listed_and_a_guarded_deletion_of_one(
+        platform_file: PlatformWriter, cluster: Cluster) -> None:
+    path = platform_file(spec_extra=TEAM)
+    assert file_profiles(load_platform(path).platform) == [ProfileInfo(
+        "team-a", "alice@example.com", "platform-file",
+        {"bob@example.com": "edit", "carol@example.com": "view"},
+        {"cpu": "16", "memory": "64Gi", "nvidia.com/gpu": "2"})]
+    _apply(path, cluster)
+    _pvc(cluster, "team-a")
+    profiles = LiveProfiles(cluster, FAST_WAITS)
+    with pytest.raises(DataProtected, match=r"holds PersistentVolumeClaims \(workspace\); "
+                                            "nothing was changed"):
+        profiles.deletion("team-a")
+    contents = profiles.deletion("team-a", purge_data=True)
+    assert (contents.claims, contents.notebooks) == ("workspace", [])
+    # The file's profile, which `delete` leaves to the file, goes with `purge` (--apply).
+    profiles.purge("team-a")
+    assert cluster.get("kubeflow.org/v1", "Profile", "team-a") is None

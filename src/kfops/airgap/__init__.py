@@ -2,6 +2,7 @@
 
 from ._archive import load_images, save_images, saved_images
 from ._features import airgap_features
+from ._image_set import ImageSet, load_saved_images, read_image_list
 from ._inventory import ImageEntry, image_inventory
 from ._mirror import MirrorResult, mirror_images
 from ._names import destination, rewrite_reference
@@ -21,6 +22,7 @@ __all__ = [
     "LOCK_SETTINGS",
     "BundleArchiveError",
     "ImageEntry",
+    "ImageSet",
     "MirrorResult",
     "Packed",
     "Skopeo",
@@ -32,7 +34,9 @@ __all__ = [
     "destination",
     "image_inventory",
     "load_images",
+    "load_saved_images",
     "mirror_images",
+    "read_image_list",
     "rewrite_reference",
     "save_images",
     "saved_images",

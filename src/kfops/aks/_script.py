@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shlex
 from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 from kfops.catalog import KARPENTER_CHART, KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT
@@ -25,6 +26,16 @@ KARPENTER_IDENTITY = "karpentermsi"
 FEDERATED_CREDENTIAL = "KARPENTER_FID"
 KARPENTER_ROLES = ("Virtual Machine Contributor", "Network Contributor",
                    "Managed Identity Operator")
+
+def write_script(path: Path, text: str) -> None:
+    """Write the script `text` to `path`, executable; InputError naming the path if it
+    cannot be written."""
+    try:
+        path.write_text(text, encoding="utf-8")
+        path.chmod(0o755)
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {error.strerror}") from None
+
 
 def aks_script(loaded: LoadedPlatform, node_provisioning: NodeProvisioning = "karpenter") -> str:
     """The bootstrap script for `spec.azure` (self-hosted Karpenter, or node auto-provisioning)."""

@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from kfops.aks import aks_script
+from kfops.aks import aks_script, write_script
 from kfops.config import load_platform
-from kfops.errors import InputError
 
 from ._options import FileOption, command_group
 from ._output import out
@@ -35,10 +34,6 @@ def script_command(
     if out_file is None:
         typer.echo(text, nl=False)
         return
-    try:
-        out_file.write_text(text, encoding="utf-8")
-        out_file.chmod(0o755)
-    except OSError as error:
-        raise InputError(f"cannot write {out_file}: {error.strerror}") from None
+    write_script(out_file, text)
     out.print(f"wrote {out_file}; run it with bash (needs az, kubectl"
               f"{', helm' if node_provisioning == 'karpenter' else ''})", markup=False)

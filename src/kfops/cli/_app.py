@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kfops.config import TARGETS, LoadedPlatform, json_schema, load_platform
-from kfops.errors import ValidationError
-from kfops.operations import render_platform
-from kfops.render import (
-    RenderOptions,
-    RenderResult,
-    load_extra_crds,
-    validate_bundle,
-    write_bundle,
-)
+from kfops.operations import bundle_folder, check_bundle, render_platform, write_rendered
+from kfops.render import RenderOptions, RenderResult, load_extra_crds
 from kfops.targets import write_starter
 
 from . import _aks_commands as aks_commands
@@ -76,10 +68,8 @@ def render_command(
     """Render and validate the platform; write the bundle."""
     loaded = load_platform(file, allow_outside=allow_paths_outside)
     result = _render(loaded, offline, crds, quiet=output is Output.json)
-    target = out_dir or loaded.base_dir / "bundle"
-    started = time.perf_counter()
-    write_bundle(result.bundle, target)
-    result.timings["write"] = time.perf_counter() - started
+    target = bundle_folder(loaded, out_dir)
+    write_rendered(result, target)
     _print_render(result, target, output)
 
 
@@ -96,9 +86,7 @@ def validate(
     """Run schema checks only (exit 2 when an object fails); writes nothing but the cache."""
     extra = load_extra_crds(crds or [])
     if bundle is not None:
-        report = validate_bundle(bundle, extra)
-        if not report.ok:
-            raise ValidationError(report.problems)
+        report = check_bundle(bundle, extra)
         checked, warnings = report.checked, report.not_evaluated
     else:
         result = _render(load_platform(file, allow_outside=allow_paths_outside), offline, crds,

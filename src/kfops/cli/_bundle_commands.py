@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from kfops.airgap import (
-    Skopeo,
-    build_wheelhouse,
-    create_offline_bundle,
-    save_images,
-    verify_offline_bundle,
-)
+from kfops.airgap import MirrorResult, verify_offline_bundle
 from kfops.config import load_platform
-from kfops.operations import render_platform
+from kfops.operations import create_offline_kit
 from kfops.render import RenderOptions
 
 from ._images_commands import Bar, CredsOption, report
@@ -50,29 +43,44 @@ def create_command(
     output: OutputOption = Output.text,
 ) -> None:
     """Pack the rendered bundle, release, remote bases, prerequisites, images and wheels."""
-    loaded = load_platform(file, allow_outside=allow_paths_outside)
-    result = render_platform(loaded, RenderOptions(offline=offline))
-    with tempfile.TemporaryDirectory(prefix="kfops-kit-") as scratch:
-        images = images_from
-        if images is None:
-            images = Path(scratch) / "images"
-            with Bar(len(result.bundle.images), "saving images", output) as bar:
-                saved = save_images(result.bundle.images, images, Skopeo(authfile=creds_file),
-                                    bar.done)
-            if any(r.outcome == "failed" for r in saved):
-                report(saved, output)
-        if wheelhouse is None:
-            wheelhouse = Path(scratch) / "wheelhouse"
-            if output is Output.text:
-                err.print("building the wheelhouse with pip")
-            build_wheelhouse(wheelhouse)
-        packed = create_offline_bundle(archive, loaded, result, images=images,
-                                       wheelhouse=wheelhouse)
+    kit = create_offline_kit(archive, load_platform(file, allow_outside=allow_paths_outside),
+                             RenderOptions(offline=offline), images_from=images_from,
+                             wheelhouse=wheelhouse, authfile=creds_file,
+                             progress=KitDisplay(output))
+    packed = kit.packed
+    if packed is None:
+        report(kit.saved, output)
+        return
     if output is Output.json:
         print_json({"archive": str(packed.path), "files": packed.files, "bytes": packed.size})
         return
     out.print(f"[green]wrote[/] {packed.path}: {packed.files} files, {packed.size / 1e6:.1f} MB")
     out.print("  on the offline machine: tar -xf it, then see docs/airgapped.md", markup=False)
+
+
+class KitDisplay:
+    """The kit's progress on stderr: a bar while images are saved, a line before pip runs
+    (with -o json, neither)."""
+
+    def __init__(self, output: Output) -> None:
+        self._output = output
+        self._bar: Bar | None = None
+
+    def saving_images(self, total: int) -> None:
+        self._bar = Bar(total, "saving images", self._output)
+        self._bar.start()
+
+    def image_saved(self, result: MirrorResult) -> None:
+        if self._bar is not None:
+            self._bar.done(result)
+
+    def images_saved(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def building_wheelhouse(self) -> None:
+        if self._output is Output.text:
+            err.print("building the wheelhouse with pip")
 
 
 @app.command(name="verify")

@@ -3,52 +3,42 @@
 from __future__ import annotations
 
 import dataclasses
-import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from kfops.cluster import (
-    ApplyOptions,
-    Cluster,
-    LeaseHolder,
-    LeaseSettings,
-    WaitSettings,
-    recorded_workloads,
-)
+from kfops.cluster import ApplyOptions, LeaseHolder, LeaseSettings, WaitSettings
 from kfops.config import LoadedPlatform, load_platform
-from kfops.errors import InputError
-from kfops.health import platform_status
-from kfops.objects import ApplySet
 from kfops.operations import (
     ApplyResult,
+    InstallChoice,
     PlanResult,
     apply_platform,
-    bundle_files,
-    bundle_from_disk,
     changes,
-    installed_target,
+    install_status,
+    installed_applyset,
     plan_platform,
-    platform_target,
     preflight,
-    render_platform,
     uninstall_platform,
 )
 from kfops.render import RenderOptions
 
 from ._cluster_progress import ApplyBar
 from ._options import (
+    DEFAULT_FILE,
     AllowPathsOption,
-    ContextOption,
+    Connection,
     FileOption,
-    KubeconfigOption,
     NoWaitOption,
     OfflineOption,
+    OnCluster,
+    OptionGroup,
     Output,
     OutputOption,
+    grouped,
 )
 from ._output import err, out, print_json, warn
 
@@ -75,7 +65,41 @@ OptionalFileOption = Annotated[Path | None, typer.Option(
 NameOption = Annotated[str | None, typer.Option(
     "--name", help="The install on the cluster (its metadata.name), read from its ApplySet "
                    "parent; no platform file needed.")]
-DEFAULT_FILE = Path("platform.yaml")
+
+
+@dataclass(frozen=True)
+class ChangeFlags(OptionGroup):
+    """What apply and plan share: the platform file, the cluster, and what to change."""
+
+    file: FileOption = DEFAULT_FILE
+    connection: Connection = field(default_factory=Connection)
+    offline: OfflineOption = False
+    rotate_secrets: RotateOption = False
+    prune: PruneOption = True
+    purge_data: PurgeDataOption = False
+    purge_foreign: PurgeForeignOption = False
+    adopt: AdoptOption = None
+
+    def apply_options(self, waits: WaitSettings | None = None) -> ApplyOptions:
+        """The apply (or plan) these flags ask for."""
+        options = ApplyOptions(prune=self.prune, purge_data=self.purge_data,
+                               purge_foreign=self.purge_foreign, adopt=tuple(self.adopt or ()))
+        return options if waits is None else dataclasses.replace(options, waits=waits)
+
+
+@dataclass(frozen=True)
+class Install(OptionGroup):
+    """What status and uninstall share: which install (one of -f, --bundle, --name), and
+    the cluster."""
+
+    file: OptionalFileOption = None
+    bundle: BundleOption = None
+    name: NameOption = None
+    connection: Connection = field(default_factory=Connection)
+
+    def choice(self) -> InstallChoice:
+        """The install these flags name."""
+        return InstallChoice(self.file, self.bundle, self.name)
 
 
 def register(app: typer.Typer) -> None:
@@ -87,16 +111,9 @@ def register(app: typer.Typer) -> None:
     app.command(name="check")(check_command)
 
 
+@grouped
 def apply_command(
-    file: FileOption = DEFAULT_FILE,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    offline: OfflineOption = False,
-    rotate_secrets: RotateOption = False,
-    prune: PruneOption = True,
-    purge_data: PurgeDataOption = False,
-    purge_foreign: PurgeForeignOption = False,
-    adopt: AdoptOption = None,
+    flags: ChangeFlags,
     timeout: TimeoutOption = 900.0,
     failure_grace: Annotated[float, typer.Option(
         "--failure-grace", help="Seconds a pod may fail to pull its image, crash-loop, lack a "
@@ -107,37 +124,10 @@ def apply_command(
     no_wait: NoWaitOption = False,
 ) -> None:
     """Render, validate and apply the platform in one ordered pass; wait until healthy."""
-    options = ApplyOptions(prune=prune, purge_data=purge_data, purge_foreign=purge_foreign,
-                           adopt=tuple(adopt or ()),
-                           waits=WaitSettings(timeout=timeout, failure_grace=failure_grace))
-    run_apply(load_platform(file, allow_outside=allow_paths_outside),
-              Connection(kubeconfig, context), options, RenderOptions(offline=offline), output,
-              rotate_secrets, wait=not no_wait)
-
-
-@dataclass(frozen=True)
-class Connection:
-    """Which cluster: a kubeconfig file and context (defaults as kubectl's)."""
-
-    kubeconfig: Path | None = None
-    context: str | None = None
-
-    def connect(self) -> Cluster:
-        """A client of the cluster, which has answered once: a wrong address, host or
-        certificate stops the command here, before it prints or renders anything."""
-        cluster = Cluster.connect(self.kubeconfig, self.context)
-        try:
-            cluster.reach()
-        except BaseException:
-            cluster.close()
-            raise
-        return cluster
-
-    def apply_command(self, file: Path) -> str:
-        """The `kfops apply` command line for `file` on this cluster."""
-        return shlex.join(["kfops", "apply", "-f", str(file),
-                           *(["--kubeconfig", str(self.kubeconfig)] if self.kubeconfig else []),
-                           *(["--context", self.context] if self.context else [])])
+    options = flags.apply_options(WaitSettings(timeout=timeout, failure_grace=failure_grace))
+    run_apply(load_platform(flags.file, allow_outside=allow_paths_outside),
+              flags.connection, options, RenderOptions(offline=flags.offline), output,
+              flags.rotate_secrets, wait=not no_wait)
 
 
 def run_apply(loaded: LoadedPlatform, connection: Connection, options: ApplyOptions,
@@ -184,26 +174,21 @@ def _print_apply(result: ApplyResult, output: Output) -> None:
     for name in result.not_rotated:
         out.print(f"  kept {name}: its database keeps the password it was initialised with "
                   "(docs/apply.md, rotating secrets)")
-    for entry in summary.kept:
-        out.print(f"  kept {entry}", markup=False)
-    for entry in summary.also_deleted:
-        out.print(f"  pruned {entry}", markup=False)
-    for entry in summary.ignored:
-        out.print(f"  ignored {entry}", markup=False)
+    _print_each("kept", summary.kept)
+    _print_each("pruned", summary.also_deleted)
+    _print_each("ignored", summary.ignored)
     out.print(f"[green]applied[/] {len(summary.created)} created, {len(summary.updated)} "
               f"updated, {len(summary.unchanged)} unchanged, {len(summary.pruned)} pruned")
 
 
+def _print_each(done: str, entries: list[str]) -> None:
+    for entry in entries:
+        out.print(f"  {done} {entry}", markup=False)
+
+
+@grouped
 def plan_command(
-    file: FileOption = DEFAULT_FILE,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    offline: OfflineOption = False,
-    rotate_secrets: RotateOption = False,
-    prune: PruneOption = True,
-    purge_data: PurgeDataOption = False,
-    purge_foreign: PurgeForeignOption = False,
-    adopt: AdoptOption = None,
+    flags: ChangeFlags,
     verbose: Annotated[bool, typer.Option("-v", "--verbose",
                                           help="Show changed fields.")] = False,
     allow_paths_outside: AllowPathsOption = False,
@@ -211,12 +196,10 @@ def plan_command(
 ) -> None:
     """What apply with the same flags would create, change, prune and keep (exit 3 when
     something would change)."""
-    loaded = load_platform(file, allow_outside=allow_paths_outside)
-    options = ApplyOptions(prune=prune, purge_data=purge_data, purge_foreign=purge_foreign,
-                           adopt=tuple(adopt or ()))
-    with Connection(kubeconfig, context).connect() as cluster:
-        plan = plan_platform(loaded, cluster, RenderOptions(offline=offline), rotate_secrets,
-                             options)
+    loaded = load_platform(flags.file, allow_outside=allow_paths_outside)
+    with flags.connection.connect() as cluster:
+        plan = plan_platform(loaded, cluster, RenderOptions(offline=flags.offline),
+                             flags.rotate_secrets, flags.apply_options())
     pending = changes(plan.entries)
     if output is Output.json:
         print_json({"changes": pending, "adopted": plan.adopted, "missing": plan.missing,
@@ -251,27 +234,16 @@ def _print_plan(plan: PlanResult, verbose: bool) -> None:
                         if n or a not in ("adopt", "ignore")))
 
 
+@grouped
 def status_command(
-    file: OptionalFileOption = None,
-    bundle: BundleOption = None,
-    name: NameOption = None,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
+    install: Install,
     offline: OfflineOption = False,
     allow_paths_outside: AllowPathsOption = False,
     output: OutputOption = Output.text,
 ) -> None:
     """Health per component: ready, progressing or failed (exit 1 when one failed)."""
-    source = _source(file, bundle, name)
-    files = bundle_from_disk(bundle)[0] if source == "bundle" and bundle is not None else None
-    loaded = load_platform(file or DEFAULT_FILE, allow_outside=allow_paths_outside) \
-        if source == "file" else None
-    with Connection(kubeconfig, context).connect() as cluster:
-        if loaded is not None:
-            files = bundle_files(render_platform(loaded, RenderOptions(offline=offline)).bundle)
-        if files is None:
-            files = recorded_workloads(cluster, installed_target(cluster, name))
-        rows = platform_status(cluster, files)
+    rows = install_status(install.choice(), install.connection.connect,
+                          RenderOptions(offline=offline), allow_outside=allow_paths_outside)
     if output is Output.json:
         print_json([{"component": r.component, "state": r.state, "reasons": r.reasons}
                     for r in rows])
@@ -284,35 +256,9 @@ def status_command(
         raise typer.Exit(1)
 
 
-def _source(file: Path | None, bundle: Path | None, name: str | None) -> str:
-    """Where the install comes from: `file`, `bundle` or `cluster` (its ApplySet parent)."""
-    given = [flag for flag, value in (("-f", file), ("--bundle", bundle), ("--name", name))
-             if value is not None]
-    if len(given) > 1:
-        raise InputError(f"{' and '.join(given)} name the install twice: use one of them")
-    if bundle is not None:
-        return "bundle"
-    if file is not None or (name is None and DEFAULT_FILE.is_file()):
-        return "file"
-    return "cluster"
-
-
-def _named_target(source: str, file: Path | None, bundle: Path | None) -> ApplySet | None:
-    """The install a bundle or platform file names (None: ask the cluster)."""
-    if source == "bundle" and bundle is not None:
-        return bundle_from_disk(bundle)[1]
-    if source == "file":
-        # Only its name counts: no connector secret need be at hand to uninstall.
-        return platform_target(load_platform(file or DEFAULT_FILE, check_references=False))
-    return None
-
-
+@grouped
 def uninstall_command(
-    file: OptionalFileOption = None,
-    bundle: BundleOption = None,
-    name: NameOption = None,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
+    install: Install,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     purge_data: Annotated[bool, typer.Option(
         "--purge-data", help="Also delete kfops's data: its PVCs and Profiles, and the "
@@ -328,9 +274,10 @@ def uninstall_command(
 ) -> None:
     """Remove what kfops applied; keep users' data unless --purge-data, and anything kfops
     did not apply (with the namespaces holding it) unless --purge-foreign."""
-    named = _named_target(_source(file, bundle, name), file, bundle)
-    with Connection(kubeconfig, context).connect() as cluster:
-        target = named or installed_target(cluster, name)
+    choice = install.choice()
+    named = choice.named_applyset()
+    with install.connection.connect() as cluster:
+        target = named or installed_applyset(cluster, choice.name)
         if not yes:
             typer.confirm(f"Uninstall platform {target.platform}: delete "
                           f"{_what_goes(purge_data, purge_foreign)}?", abort=True)
@@ -343,12 +290,9 @@ def uninstall_command(
         print_json({"deleted": summary.deleted, "kept": summary.kept, "stuck": summary.stuck,
                     "alsoDeleted": summary.also_deleted, "ignored": summary.ignored})
     else:
-        for entry in summary.kept:
-            out.print(f"  kept {entry}", markup=False)
-        for entry in summary.also_deleted:
-            out.print(f"  deleted {entry}", markup=False)
-        for entry in summary.ignored:
-            out.print(f"  ignored {entry}", markup=False)
+        _print_each("kept", summary.kept)
+        _print_each("deleted", summary.also_deleted)
+        _print_each("ignored", summary.ignored)
         for entry in summary.stuck:
             out.print(f"  [yellow]stuck[/] {escape(entry)}")
         out.print(f"[green]uninstalled[/] {len(summary.deleted)} deleted, "
@@ -366,15 +310,14 @@ def _what_goes(purge_data: bool, purge_foreign: bool) -> str:
     return f"everything kfops applied, {data}, {foreign}"
 
 
+@grouped
 def check_command(
-    file: FileOption = Path("platform.yaml"),
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
+    platform: OnCluster,
     output: OutputOption = Output.text,
 ) -> None:
     """Preflight against the current cluster: pass/warn/fail per check (exit 1 on a fail)."""
-    loaded = load_platform(file, check_references=False)
-    with Connection(kubeconfig, context).connect() as cluster:
+    loaded = load_platform(platform.file, check_references=False)
+    with platform.connection.connect() as cluster:
         checks = preflight(loaded, cluster)
     if output is Output.json:
         print_json([{"check": c.name, "state": c.state, "detail": c.detail} for c in checks])

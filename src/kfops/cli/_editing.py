@@ -1,9 +1,10 @@
-"""What the user and profile commands share: the three modes and the file edit."""
+"""What the user and profile commands share: their option groups (the three modes) and the
+file edit."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -14,21 +15,23 @@ from kfops.config import Change, Holder, edit_platform, load_platform
 from kfops.errors import InputError, KfopsError
 from kfops.render import RenderOptions
 
-from ._cluster_commands import Connection, run_apply
-from ._options import Output
+from ._cluster_commands import run_apply
+from ._options import (
+    DEFAULT_FILE,
+    Connection,
+    FileOption,
+    NoWaitOption,
+    OfflineOption,
+    OptionGroup,
+    Output,
+    OutputOption,
+)
 from ._output import err, out, warn
 
 LiveOption = Annotated[bool, typer.Option(
     "--live", help="Change the running cluster only (no platform file needed).")]
 ApplyFlag = Annotated[bool, typer.Option(
     "--apply", help="Apply the edited platform file to the cluster afterwards.")]
-
-
-def check_mode(apply: bool, live: bool) -> None:
-    """--apply (edit the file, then apply it) and --live (the cluster only) exclude each other."""
-    if apply and live:
-        raise InputError("--apply edits the platform file and applies it; --live changes the "
-                         "cluster only: choose one")
 
 
 def edit_file(file: Path, change: Change, what: str, apply: bool, connection: Connection,
@@ -62,15 +65,25 @@ def _waiting_for(file: Path) -> Callable[[Holder], None]:
 
 
 @dataclass(frozen=True)
-class Day2:
+class Day2(OptionGroup):
     """Where a user or profile command makes its change: the file (then --apply), or --live."""
 
-    file: Path
-    apply: bool
-    live: bool
-    connection: Connection
-    offline: bool
-    wait: bool = True
+    file: FileOption = DEFAULT_FILE
+    apply: ApplyFlag = False
+    live: LiveOption = False
+    connection: Connection = field(default_factory=Connection)
+    offline: OfflineOption = False
+    no_wait: NoWaitOption = False
+
+    def __post_init__(self) -> None:
+        if self.apply and self.live:
+            raise InputError("--apply edits the platform file and applies it; --live changes "
+                             "the cluster only: choose one")
+
+    @property
+    def wait(self) -> bool:
+        """Wait for another command editing the file or applying (not with --no-wait)."""
+        return not self.no_wait
 
     def change(self, on_cluster: Callable[[Cluster], object], live_done: str,
                file_change: Change, file_done: str) -> None:
@@ -84,8 +97,11 @@ class Day2:
                   self.wait)
 
 
-def day2(file: Path, apply: bool, live: bool, kubeconfig: Path | None, context: str | None,
-         offline: bool, no_wait: bool = False) -> Day2:
-    """The mode of a user or profile command, after checking --apply and --live."""
-    check_mode(apply, live)
-    return Day2(file, apply, live, Connection(kubeconfig, context), offline, not no_wait)
+@dataclass(frozen=True)
+class Listing(OptionGroup):
+    """Where a list command reads: the platform file, or --live the cluster; and how to print."""
+
+    file: FileOption = DEFAULT_FILE
+    live: LiveOption = False
+    connection: Connection = field(default_factory=Connection)
+    output: OutputOption = Output.text

@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from kfops.airgap import rewrite_reference
 from kfops.cluster import WaitSettings
 from kfops.config import load_platform
-from kfops.gpu import TEST_IMAGE, GpuTest, GpuTestReport
+from kfops.gpu import TEST_IMAGE, GpuTestReport
+from kfops.operations import gpu_test
 
-from ._cluster_commands import Connection
-from ._options import (
-    ContextOption,
-    FileOption,
-    KubeconfigOption,
-    Output,
-    OutputOption,
-    command_group,
-)
+from ._options import OnCluster, Output, OutputOption, command_group, grouped
 from ._output import err, out, print_json
 
 gpu_app = command_group("GPU nodes: test that a GPU pod runs.")
 
 
 @gpu_app.command(name="test")
+@grouped
 def test_command(
-    file: FileOption = Path("platform.yaml"),
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
+    platform: OnCluster,
     namespace: Annotated[str, typer.Option(
         "--namespace", "-n", help="Where the test Job runs.")] = "default",
     image: Annotated[str | None, typer.Option(
@@ -41,13 +31,10 @@ def test_command(
     output: OutputOption = Output.text,
 ) -> None:
     """Run a one-GPU Job with the platform's toleration; say which step failed (exit 1)."""
-    spec = load_platform(file, check_references=False).platform.spec
-    if image is None:
-        image = TEST_IMAGE if spec.airgap is None else rewrite_reference(
-            TEST_IMAGE, spec.airgap.registry, spec.airgap.keep_source_host)
-    with Connection(kubeconfig, context).connect() as cluster:
-        test = GpuTest(cluster, spec.gpu.taint, namespace, image,
-                       WaitSettings(timeout=timeout, interval=5.0))
+    spec = load_platform(platform.file, check_references=False).platform.spec
+    with platform.connection.connect() as cluster:
+        test = gpu_test(spec, cluster, namespace=namespace, image=image,
+                        waits=WaitSettings(timeout=timeout, interval=5.0))
         if output is Output.json:
             report = test.run()
         else:

@@ -3,29 +3,18 @@ disk and back."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError as PydanticValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kfops.airgap import (
-    MirrorResult,
-    Skopeo,
-    image_inventory,
-    load_images,
-    mirror_images,
-    save_images,
-    saved_images,
-)
-from kfops.config import Airgap, load_platform
+from kfops.airgap import MirrorResult, load_saved_images, saved_images
+from kfops.config import airgap_registry
 from kfops.errors import InputError
-from kfops.objects import normalise_image
-from kfops.operations import render_platform
-from kfops.render import IMAGES, RenderOptions, read_bundle_objects
+from kfops.operations import platform_airgap, platform_images
+from kfops.render import RenderOptions
 
 from ._options import (
     AllowPathsOption,
@@ -54,55 +43,12 @@ CredsOption = Annotated[Path | None, typer.Option(
          "($XDG_RUNTIME_DIR/containers/auth.json).")]
 
 
-@dataclass
-class _Source:
-    """The images to move, and the platform's airgap settings (from the file or the lock)."""
-
-    objects: list[dict[str, Any]]
-    images: list[str]
-    sources: dict[str, str]
-    keep_source_host: bool = False
-    insecure: bool = False
-
-
-def _source(file: Path, bundle: Path | None, images: Path | None, offline: bool,
-            allow_outside: bool = False) -> _Source:
-    """The images: from a list, a written bundle, or a render of the platform file."""
-    if images is not None:
-        # The list names the images; a platform file next to it only gives airgap settings.
-        airgap = load_platform(file, check_references=False).platform.spec.airgap \
-            if file.exists() else None
-        return _Source([], _read_list(images), {}, bool(airgap and airgap.keep_source_host),
-                       bool(airgap and airgap.insecure))
-    if bundle is not None:
-        objects, _, lock = read_bundle_objects(bundle)
-        listed = _read_list(bundle / IMAGES)
-    else:
-        result = render_platform(load_platform(file, allow_outside=allow_outside),
-                                 RenderOptions(offline=offline))
-        objects = [o.obj for o in result.bundle.objects]
-        listed, lock = list(result.bundle.images), result.bundle.lock
-    settings = lock.get("airgap") or {}
-    return _Source(objects, listed, dict(lock.get("imageSources") or {}),
-                   bool(settings.get("keepSourceHost")), bool(settings.get("insecure")))
-
-
-def _read_list(path: Path) -> list[str]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise InputError(f"cannot read {path}: {error.strerror}") from None
-    return sorted({normalise_image(line.split("#", 1)[0].strip()) for line in lines
-                   if line.split("#", 1)[0].strip()})
-
-
 def _registry(value: str) -> str:
     """`--to`: a registry host (with a dot, a port or localhost), as airgap.registry."""
     try:
-        Airgap(registry=value)
-    except PydanticValidationError as error:
-        raise typer.BadParameter(error.errors()[0]["msg"]) from None
-    return value.rstrip("/")
+        return airgap_registry(value)
+    except InputError as error:
+        raise typer.BadParameter(str(error)) from None
 
 
 ToOption = Annotated[str, typer.Option(
@@ -114,8 +60,8 @@ def list_command(file: FileOption = Path("platform.yaml"), bundle: BundleOption 
                  offline: OfflineOption = False, allow_paths_outside: AllowPathsOption = False,
                  output: OutputOption = Output.text) -> None:
     """Every image the platform pulls, with where each is named (-o json for scripts)."""
-    found = _source(file, bundle, None, offline, allow_paths_outside)
-    entries = image_inventory(found.objects, found.sources)
+    entries = platform_images(file, bundle=bundle, render_options=RenderOptions(offline=offline),
+                              allow_outside=allow_paths_outside).inventory()
     if output is Output.json:
         print_json([{"source": e.source, "destination": e.destination, "foundIn": e.places}
                     for e in entries])
@@ -136,12 +82,11 @@ def mirror_command(
     output: OutputOption = Output.text,
 ) -> None:
     """Copy every image into a registry with skopeo (all architectures, digests kept)."""
-    found = _source(file, bundle, images, offline, allow_paths_outside)
-    skopeo = Skopeo(authfile=creds_file, insecure_destination=found.insecure)
+    found = platform_images(file, bundle=bundle, images=images,
+                            render_options=RenderOptions(offline=offline),
+                            allow_outside=allow_paths_outside)
     with Bar(len(found.images), f"mirroring to {to}", output) as bar:
-        results = mirror_images(found.images, to.rstrip("/"), skopeo,
-                                keep_source_host=found.keep_source_host, parallel=parallel,
-                                on_done=bar.done)
+        results = found.mirror(to, authfile=creds_file, parallel=parallel, on_done=bar.done)
     report(results, output)
 
 
@@ -154,9 +99,11 @@ def save_command(
     allow_paths_outside: AllowPathsOption = False, output: OutputOption = Output.text,
 ) -> None:
     """Write every image to disk; layers shared by several images are stored once."""
-    found = _source(file, bundle, images, offline, allow_paths_outside)
+    found = platform_images(file, bundle=bundle, images=images,
+                            render_options=RenderOptions(offline=offline),
+                            allow_outside=allow_paths_outside)
     with Bar(len(found.images), f"saving to {folder}", output) as bar:
-        results = save_images(found.images, folder, Skopeo(authfile=creds_file), bar.done)
+        results = found.save(folder, authfile=creds_file, on_done=bar.done)
     report(results, output)
 
 
@@ -169,13 +116,10 @@ def load_command(
     creds_file: CredsOption = None, output: OutputOption = Output.text,
 ) -> None:
     """Push saved images into a registry (airgap.keepSourceHost and insecure from the file)."""
-    airgap = load_platform(file, check_references=False).platform.spec.airgap \
-        if file.exists() else None
-    skopeo = Skopeo(authfile=creds_file, insecure_destination=bool(airgap and airgap.insecure))
+    airgap = platform_airgap(file)
     with Bar(len(saved_images(folder)), f"loading into {to}", output) as bar:
-        results = load_images(folder, to.rstrip("/"), skopeo,
-                              keep_source_host=bool(airgap and airgap.keep_source_host),
-                              parallel=parallel, on_done=bar.done)
+        results = load_saved_images(folder, to, airgap, authfile=creds_file, parallel=parallel,
+                                    on_done=bar.done)
     report(results, output)
 
 
@@ -189,10 +133,18 @@ class Bar:
         self._task = self._progress.add_task(what, total=total)
 
     def __enter__(self) -> Bar:
-        self._progress.start()
+        self.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Draw the bar (until `stop`)."""
+        self._progress.start()
+
+    def stop(self) -> None:
+        """Take the bar away."""
         self._progress.stop()
 
     def done(self, result: MirrorResult) -> None:

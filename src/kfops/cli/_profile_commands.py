@@ -6,36 +6,24 @@ By default a command edits `spec.profiles` in the platform file (and with
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError as PydanticValidationError
 
 from kfops.config import (
-    Profile,
     Taint,
     add_profile,
     load_platform,
+    new_profile,
     remove_contributor,
     remove_profile,
     set_contributor,
 )
-from kfops.errors import DataProtected, InputError
-from kfops.tenancy import LiveProfiles, ProfileContents, ProfileInfo
+from kfops.errors import InputError
+from kfops.tenancy import LiveProfiles, ProfileContents, file_profiles
 
-from ._cluster_commands import Connection
-from ._editing import ApplyFlag, LiveOption, day2
-from ._options import (
-    ContextOption,
-    FileOption,
-    KubeconfigOption,
-    NoWaitOption,
-    OfflineOption,
-    Output,
-    OutputOption,
-    command_group,
-)
+from ._editing import Day2, Listing
+from ._options import Output, command_group, grouped
 from ._output import out, print_json
 
 app = command_group("Profiles: a namespace per team or user, with contributors, quota and "
@@ -49,26 +37,17 @@ PurgeOption = Annotated[bool, typer.Option(
     "--purge-data", help="Delete it even though its namespace holds PersistentVolumeClaims.")]
 
 
-def _profile(name: str, owner: str, quota: str, pod_defaults: str) -> Profile:
-    """The profile the flags describe, checked as the platform file would be."""
-    values: dict[str, object] = {"name": name, "owner": owner}
-    if quota:
-        pairs = [item.split("=", 1) for item in quota.split(",") if item.strip()]
-        if any(len(pair) != 2 for pair in pairs):
-            raise InputError("--quota: expected NAME=QUANTITY,..., e.g. cpu=16,memory=64Gi,"
-                             "nvidia.com/gpu=2")
-        values["quota"] = {k.strip(): v.strip() for k, v in pairs}
-    if pod_defaults:
-        values["podDefaults"] = [p.strip() for p in pod_defaults.split(",") if p.strip()]
-    try:
-        return Profile.model_validate(values)
-    except PydanticValidationError as error:
-        problem = error.errors()[0]
-        where = ".".join(str(p) for p in problem["loc"])
-        raise InputError(f"{where}: {problem['msg']}") from None
+def _quota(text: str) -> dict[str, str]:
+    """`--quota cpu=16,memory=64Gi` as a mapping."""
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise InputError("--quota: expected NAME=QUANTITY,..., e.g. cpu=16,memory=64Gi,"
+                         "nvidia.com/gpu=2")
+    return {k.strip(): v.strip() for k, v in pairs}
 
 
 @app.command("create")
+@grouped
 def create_command(
     name: NameArgument,
     owner: Annotated[str, typer.Option("--owner", help="The owner's e-mail.")],
@@ -76,17 +55,11 @@ def create_command(
         "--quota", help="e.g. cpu=16,memory=64Gi,nvidia.com/gpu=2")] = "",
     pod_defaults: Annotated[str, typer.Option(
         "--pod-defaults", help="pipelineAccess and/or gpuToleration, comma-separated.")] = "",
-    file: FileOption = Path("platform.yaml"),
-    apply: ApplyFlag = False,
-    live: LiveOption = False,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    offline: OfflineOption = False,
-    no_wait: NoWaitOption = False,
+    *, mode: Day2,
 ) -> None:
     """Create a profile (a namespace owned by --owner)."""
-    mode = day2(file, apply, live, kubeconfig, context, offline, no_wait)
-    profile = _profile(name, owner, quota, pod_defaults)
+    profile = new_profile(name, owner, _quota(quota),
+                          [p.strip() for p in pod_defaults.split(",") if p.strip()])
     mode.change(lambda cluster: LiveProfiles(cluster).create(profile, Taint()),
                 f"created profile {name} (namespace {name})",
                 add_profile(name, owner, {k: str(v) for k, v in profile.quota.items()},
@@ -94,42 +67,33 @@ def create_command(
 
 
 @app.command("delete")
+@grouped
 def delete_command(
     name: NameArgument,
     purge_data: PurgeOption = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
-    file: FileOption = Path("platform.yaml"),
-    apply: ApplyFlag = False,
-    live: LiveOption = False,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    offline: OfflineOption = False,
-    no_wait: NoWaitOption = False,
+    *, mode: Day2,
 ) -> None:
     """Delete a profile and its namespace, unless the namespace holds PVCs (asks first)."""
-    mode = day2(file, apply, live, kubeconfig, context, offline, no_wait)
-    if apply and name not in {p.name for p in load_platform(
-            file, check_references=False).platform.spec.profiles}:
+    if mode.apply and name not in {p.name for p in load_platform(
+            mode.file, check_references=False).platform.spec.profiles}:
         # Checked first: with --purge-data the Profile goes before the file is edited.
-        raise InputError(f"profile {name} is not in spec.profiles of {file}")
-    if apply or live:
+        raise InputError(f"profile {name} is not in spec.profiles of {mode.file}")
+    if mode.apply or mode.live:
         with mode.connection.connect() as cluster:
-            contents = LiveProfiles(cluster).contents(name)
-            if contents.claims and not purge_data:
-                raise DataProtected(f"profile {name}: its namespace holds PersistentVolumeClaims "
-                                    f"({contents.claims}); nothing was changed (--purge-data "
-                                    "deletes them with the profile)")
+            profiles = LiveProfiles(cluster)
+            contents = profiles.deletion(name, purge_data)
             if not yes:
                 typer.confirm(_deletion_question(name, contents), abort=True)
-            if apply and purge_data:
-                cluster.delete("kubeflow.org/v1", "Profile", name)
+            if mode.apply and purge_data:
+                profiles.purge(name)
     elif not yes:
-        typer.confirm(f"Remove profile {name} from {file}? The next `kfops apply` deletes the "
-                      f"Profile and its namespace {name} with everything in it, unless the "
+        typer.confirm(f"Remove profile {name} from {mode.file}? The next `kfops apply` deletes "
+                      f"the Profile and its namespace {name} with everything in it, unless the "
                       "namespace holds PersistentVolumeClaims.", abort=True)
     mode.change(lambda cluster: LiveProfiles(cluster).delete(name, purge_data),
                 f"deleted profile {name}", remove_profile(name), f"removed profile {name}")
-    if not (apply or live):
+    if not (mode.apply or mode.live):
         out.print("the next `kfops apply` deletes it, unless its namespace holds "
                   "PersistentVolumeClaims")
 
@@ -145,20 +109,14 @@ def _deletion_question(name: str, contents: ProfileContents) -> str:
 
 
 @contributors.command("add")
+@grouped
 def contributor_add_command(
     name: NameArgument,
     email: Annotated[str, typer.Argument(help="The contributor's e-mail.")],
     role: RoleOption = "edit",
-    file: FileOption = Path("platform.yaml"),
-    apply: ApplyFlag = False,
-    live: LiveOption = False,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    offline: OfflineOption = False,
-    no_wait: NoWaitOption = False,
+    *, mode: Day2,
 ) -> None:
     """Let someone work in a profile (edit) or look at it (view)."""
-    mode = day2(file, apply, live, kubeconfig, context, offline, no_wait)
     if role not in ("edit", "view"):
         raise InputError(f"--role {role}: use edit or view")
     mode.change(lambda cluster: LiveProfiles(cluster).set_contributor(name, email, role),
@@ -167,42 +125,29 @@ def contributor_add_command(
 
 
 @contributors.command("remove")
+@grouped
 def contributor_remove_command(
     name: NameArgument,
     email: Annotated[str, typer.Argument(help="The contributor's e-mail.")],
-    file: FileOption = Path("platform.yaml"),
-    apply: ApplyFlag = False,
-    live: LiveOption = False,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    offline: OfflineOption = False,
-    no_wait: NoWaitOption = False,
+    mode: Day2,
 ) -> None:
     """Take away someone's access to a profile."""
-    day2(file, apply, live, kubeconfig, context, offline, no_wait).change(
+    mode.change(
         lambda cluster: LiveProfiles(cluster).remove_contributor(name, email),
         f"{email} no longer has access to profile {name}", remove_contributor(name, email),
         f"removed {email} from profile {name}")
 
 
 @app.command("list")
-def list_command(
-    file: FileOption = Path("platform.yaml"),
-    live: LiveOption = False,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    output: OutputOption = Output.text,
-) -> None:
+@grouped
+def list_command(source: Listing) -> None:
     """The profiles, their owners and contributors, and where each comes from."""
-    if live:
-        with Connection(kubeconfig, context).connect() as cluster:
+    if source.live:
+        with source.connection.connect() as cluster:
             profiles = LiveProfiles(cluster).profiles()
     else:
-        profiles = [ProfileInfo(p.name, p.owner, "platform-file",
-                                {c.email: c.role for c in p.contributors},
-                                {k: str(v) for k, v in p.quota.items()})
-                    for p in load_platform(file).platform.spec.profiles]
-    if output is Output.json:
+        profiles = file_profiles(load_platform(source.file).platform)
+    if source.output is Output.json:
         print_json([{"name": p.name, "owner": p.owner, "source": p.source,
                      "contributors": p.contributors, "quota": p.quota} for p in profiles])
         return

@@ -27,25 +27,15 @@ from kfops.errors import InputError
 from kfops.identity import (
     DEFAULT_COST,
     MIN_LENGTH,
-    DexUser,
     DexUsers,
     check_password,
+    file_users,
     hash_password,
     read_users_csv,
 )
 
-from ._cluster_commands import Connection
-from ._editing import ApplyFlag, LiveOption, day2
-from ._options import (
-    ContextOption,
-    FileOption,
-    KubeconfigOption,
-    NoWaitOption,
-    OfflineOption,
-    Output,
-    OutputOption,
-    command_group,
-)
+from ._editing import Day2, Listing
+from ._options import Output, command_group, grouped
 from ._output import out, print_json
 
 app = command_group("Dex static users: in the platform file, or --live on the cluster.")
@@ -72,41 +62,29 @@ def _password(from_stdin: bool, email: str) -> str:
 
 
 @app.command("add")
+@grouped
 def add_command(
     email: Annotated[str, typer.Argument(help="The user's e-mail (their login).")],
     username: Annotated[str | None, typer.Option("--username", help="Shown by Dex.")] = None,
     password_stdin: StdinOption = False,
     cost: CostOption = DEFAULT_COST,
-    file: FileOption = Path("platform.yaml"),
-    apply: ApplyFlag = False,
-    live: LiveOption = False,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    offline: OfflineOption = False,
-    no_wait: NoWaitOption = False,
+    *, mode: Day2,
 ) -> None:
     """Add a user (asks for the password twice, or reads it from stdin)."""
-    mode = day2(file, apply, live, kubeconfig, context, offline, no_wait)
     user = UserEntry(email, username, hash_password(_password(password_stdin, email), cost))
     mode.change(lambda cluster: DexUsers(cluster).add([user]),
                 f"added {email} to Dex; Dex restarted", add_users([user]), f"added {email}")
 
 
 @app.command("passwd")
+@grouped
 def passwd_command(
     email: Annotated[str, typer.Argument(help="The user's e-mail.")],
     password_stdin: StdinOption = False,
     cost: CostOption = DEFAULT_COST,
-    file: FileOption = Path("platform.yaml"),
-    apply: ApplyFlag = False,
-    live: LiveOption = False,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    offline: OfflineOption = False,
-    no_wait: NoWaitOption = False,
+    *, mode: Day2,
 ) -> None:
     """Set a user's password."""
-    mode = day2(file, apply, live, kubeconfig, context, offline, no_wait)
     password_hash = hash_password(_password(password_stdin, email), cost)
     mode.change(lambda cluster: DexUsers(cluster).set_password(email, password_hash),
                 f"changed the password of {email}; Dex restarted",
@@ -114,37 +92,26 @@ def passwd_command(
 
 
 @app.command("remove")
+@grouped
 def remove_command(
     email: Annotated[str, typer.Argument(help="The user's e-mail.")],
-    file: FileOption = Path("platform.yaml"),
-    apply: ApplyFlag = False,
-    live: LiveOption = False,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    offline: OfflineOption = False,
-    no_wait: NoWaitOption = False,
+    *, mode: Day2,
 ) -> None:
     """Remove a user (their profiles and data stay)."""
-    day2(file, apply, live, kubeconfig, context, offline, no_wait).change(
+    mode.change(
         lambda cluster: DexUsers(cluster).remove(email),
         f"removed {email} from Dex; Dex restarted", remove_user(email), f"removed {email}")
 
 
 @app.command("import")
+@grouped
 def import_command(
     csv_file: Annotated[Path, typer.Argument(
         help="CSV: email, username, password or bcrypt hash (a header row is optional).")],
     cost: CostOption = DEFAULT_COST,
-    file: FileOption = Path("platform.yaml"),
-    apply: ApplyFlag = False,
-    live: LiveOption = False,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    offline: OfflineOption = False,
-    no_wait: NoWaitOption = False,
+    *, mode: Day2,
 ) -> None:
     """Add (or update) many users at once; passwords are hashed on all cores."""
-    mode = day2(file, apply, live, kubeconfig, context, offline, no_wait)
     users = read_users_csv(csv_file, cost)
     mode.change(lambda cluster: DexUsers(cluster).add(users, replace=True),
                 f"imported {len(users)} users into Dex; Dex restarted once",
@@ -152,21 +119,15 @@ def import_command(
 
 
 @app.command("list")
-def list_command(
-    file: FileOption = Path("platform.yaml"),
-    live: LiveOption = False,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    output: OutputOption = Output.text,
-) -> None:
+@grouped
+def list_command(source: Listing) -> None:
     """The users, with where each comes from (never their hashes)."""
-    if live:
-        with Connection(kubeconfig, context).connect() as cluster:
+    if source.live:
+        with source.connection.connect() as cluster:
             users = DexUsers(cluster, WaitSettings()).users()
     else:
-        users = [DexUser(u.email, u.username or u.email.split("@")[0], "platform-file")
-                 for u in load_platform(file).platform.spec.auth.users]
-    if output is Output.json:
+        users = file_users(load_platform(source.file).platform)
+    if source.output is Output.json:
         print_json([{"email": u.email, "username": u.username, "source": u.source}
                     for u in users])
         return

@@ -17,6 +17,7 @@ from ._files import (
     read_limited,
     size_text,
 )
+from ._flags import airgap_registry, new_profile
 from ._gpu import (
     GPU_OPERATOR_VERSION,
     KARPENTER_VERSION,
@@ -93,6 +94,7 @@ __all__ = [
     "add_profile",
     "add_users",
     "address_bounds",
+    "airgap_registry",
     "duration_seconds",
     "edit_platform",
     "is_url",
@@ -100,6 +102,7 @@ __all__ = [
     "kfops_cache_dir",
     "load_platform",
     "lock_path",
+    "new_profile",
     "parse_platform",
     "read_limited",
     "remove_contributor",

@@ -4,7 +4,7 @@ from ._dex import FILE_USERS, LIVE_USERS, dex_password_hash, user_hash_env, user
 from ._features import identity_features
 from ._import import read_users_csv
 from ._keep_live import live_user_guards
-from ._live_users import DexUser, DexUsers
+from ._live_users import DexUser, DexUsers, file_users
 from ._passwords import (
     DEFAULT_COST,
     MIN_COST,
@@ -30,6 +30,7 @@ __all__ = [
     "browser_uses_https",
     "check_password",
     "dex_password_hash",
+    "file_users",
     "hash_cost",
     "hash_password",
     "hash_passwords",

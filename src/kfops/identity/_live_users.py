@@ -26,7 +26,7 @@ import yaml
 
 from kfops.catalog import DEFAULT_SETTINGS, Settings
 from kfops.cluster import Cluster, WaitSettings, rollout_restart
-from kfops.config import UserEntry
+from kfops.config import Platform, UserEntry
 from kfops.errors import InputError, ObjectConflict, OperationError
 from kfops.objects import secret_value
 
@@ -54,6 +54,13 @@ class DexUser:
     source: str
     """platform-file (applied from platform.yaml), release-default (Kubeflow's default user,
     kept by the render on target local), live (kfops user add --live) or other."""
+
+
+def file_users(platform: Platform) -> list[DexUser]:
+    """The static users `platform` lists, as `kfops user list` shows them (the user name
+    defaults to the e-mail's local part, as Dex's entry does)."""
+    return [DexUser(u.email, u.username or u.email.split("@")[0], "platform-file")
+            for u in platform.spec.auth.users]
 
 
 @dataclass

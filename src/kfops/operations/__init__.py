@@ -5,33 +5,50 @@ from ._apply import (
     PlanResult,
     adopt_cluster_secrets,
     apply_platform,
+    applyset_of,
     bundle_files,
     bundle_from_disk,
     changes,
     missing_requirements,
     plan_platform,
-    platform_target,
-    target_of,
+    platform_applyset,
     uninstall_platform,
 )
-from ._installs import installed_target
+from ._gpu_test import gpu_test, gpu_test_image
+from ._images import platform_airgap, platform_images
+from ._install_choice import InstallChoice, install_status
+from ._installs import installed_applyset
+from ._offline_kit import KitProgress, OfflineKit, create_offline_kit
 from ._preflight import preflight
 from ._render import render_platform
+from ._write import bundle_folder, check_bundle, write_rendered
 
 __all__ = [
     "ApplyResult",
+    "InstallChoice",
+    "KitProgress",
+    "OfflineKit",
     "PlanResult",
     "adopt_cluster_secrets",
     "apply_platform",
+    "applyset_of",
     "bundle_files",
+    "bundle_folder",
     "bundle_from_disk",
     "changes",
-    "installed_target",
+    "check_bundle",
+    "create_offline_kit",
+    "gpu_test",
+    "gpu_test_image",
+    "install_status",
+    "installed_applyset",
     "missing_requirements",
     "plan_platform",
-    "platform_target",
+    "platform_airgap",
+    "platform_applyset",
+    "platform_images",
     "preflight",
     "render_platform",
-    "target_of",
     "uninstall_platform",
+    "write_rendered",
 ]

@@ -66,12 +66,12 @@ def bundle_from_disk(folder: Path) -> tuple[list[BundleFile], ApplySet]:
             ApplySet(platform))
 
 
-def platform_target(loaded: LoadedPlatform) -> ApplySet:
+def platform_applyset(loaded: LoadedPlatform) -> ApplySet:
     """The install a platform file describes (no render needed: only its name counts)."""
     return ApplySet(loaded.platform.metadata.name)
 
 
-def target_of(bundle: Bundle) -> ApplySet:
+def applyset_of(bundle: Bundle) -> ApplySet:
     """The install a bundle belongs to (its platform name and ApplySet)."""
     return ApplySet(str(bundle.lock["platform"]))
 
@@ -107,7 +107,7 @@ def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptio
             result = renders.current()
             bundle = result.bundle
             try:
-                summary = apply_bundle(cluster, bundle_files(bundle), target_of(bundle), options,
+                summary = apply_bundle(cluster, bundle_files(bundle), applyset_of(bundle), options,
                                        watched, guards=_guards(cluster, bundle, rotate_secrets))
             except GeneratedValueHeld:
                 continue  # created by another install first: the next pass adopts its value
@@ -287,7 +287,7 @@ def plan_platform(loaded: LoadedPlatform, cluster: Cluster,
     if rotate_secrets:
         renders.rotate()
         result = renders.current()
-    entries = plan_bundle(cluster, bundle_files(result.bundle), target_of(result.bundle),
+    entries = plan_bundle(cluster, bundle_files(result.bundle), applyset_of(result.bundle),
                           options)
     return PlanResult(result, entries, renders.adopted,
                       missing_requirements(cluster, result.bundle))

@@ -7,7 +7,7 @@ from kfops.errors import ClusterError, InputError
 from kfops.objects import ApplySet
 
 
-def installed_target(cluster: Cluster, name: str | None = None) -> ApplySet:
+def installed_applyset(cluster: Cluster, name: str | None = None) -> ApplySet:
     """The kfops install called `name`, or the only one on the cluster.
 
     Read from the ApplySet parents (Secrets `kfops-<name>` in kube-system), so

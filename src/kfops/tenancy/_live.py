@@ -18,7 +18,7 @@ from kfops.cluster import (
     namespace_pending,
     wait_for,
 )
-from kfops.config import Profile, Taint
+from kfops.config import Platform, Profile, Taint
 from kfops.errors import DataProtected, InputError
 from kfops.objects import PART_OF
 
@@ -50,6 +50,14 @@ class ProfileContents:
     notebooks: list[str]
     claims: str
     """Its PVCs, comma-separated ("" when none)."""
+
+
+def file_profiles(platform: Platform) -> list[ProfileInfo]:
+    """The profiles `platform` lists, as `kfops profile list` shows them."""
+    return [ProfileInfo(p.name, p.owner, "platform-file",
+                        {c.email: c.role for c in p.contributors},
+                        {k: str(v) for k, v in p.quota.items()})
+            for p in platform.spec.profiles]
 
 
 class LiveProfiles:
@@ -97,6 +105,21 @@ class LiveProfiles:
             pods=len(self._cluster.list("v1", "Pod", name)),
             notebooks=sorted(n["metadata"]["name"] for n in notebooks),
             claims=namespace_claims(self._cluster, name))
+
+    def deletion(self, name: str, purge_data: bool = False) -> ProfileContents:
+        """What deleting profile `name` takes with it; DataProtected (nothing changed) when
+        its namespace holds PVCs and `purge_data` is False."""
+        contents = self.contents(name)
+        if contents.claims and not purge_data:
+            raise DataProtected(f"profile {name}: its namespace holds PersistentVolumeClaims "
+                                f"({contents.claims}); nothing was changed (--purge-data "
+                                "deletes them with the profile)")
+        return contents
+
+    def purge(self, name: str) -> None:
+        """Delete the Profile `name` whoever made it, data included: the platform file's
+        profile, before `--apply` removes it from the file (the apply then finds it gone)."""
+        self._cluster.delete("kubeflow.org/v1", "Profile", name)
 
     def delete(self, name: str, purge_data: bool = False) -> None:
         """Delete a Profile (and so its namespace) unless the namespace holds PVCs."""

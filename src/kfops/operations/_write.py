@@ -1,0 +1,34 @@
+"""`kfops render`: the rendered bundle written to disk, and `kfops validate --bundle`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from kfops.config import LoadedPlatform
+from kfops.errors import ValidationError
+from kfops.render import RenderResult, validate_bundle, write_bundle
+from kfops.validate import ExtraCrd, ValidationReport
+
+
+def bundle_folder(loaded: LoadedPlatform, out: Path | None = None) -> Path:
+    """Where the bundle of `loaded` is written: `out`, else bundle/ next to the platform file."""
+    return out or loaded.base_dir / "bundle"
+
+
+def write_rendered(result: RenderResult, folder: Path) -> None:
+    """Write the bundle of `result` into `folder`; the time it took joins `result.timings`
+    as `write`."""
+    started = time.perf_counter()
+    write_bundle(result.bundle, folder)
+    result.timings["write"] = time.perf_counter() - started
+
+
+def check_bundle(folder: Path, extra_crds: Sequence[ExtraCrd] = ()) -> ValidationReport:
+    """Validate the written bundle in `folder`; ValidationError (bad input) naming every
+    object that fails."""
+    report = validate_bundle(folder, extra_crds)
+    if not report.ok:
+        raise ValidationError(report.problems)
+    return report
