@@ -5,15 +5,18 @@
 - `emulator`: runs the Kubernetes API emulator (tests/emulator), in this process or another.
 - `registry`: the local network standing in for the world: Debian's docker-registry servers
   and skopeo, the stand-in GitHub, a TLS server, a port found free (and left closed).
-- `realcluster`: everything in tests/realcluster (marked by its own conftest).
+- `realcluster`: everything in tests/realcluster (marked by its own conftest; its `render`
+  markers set by hand, and the guard leaves it alone: it needs the whole real stack).
 - `unit`: none of these.
 
-What a test reaches is read from code, not declared by hand: the names its function, its
-class's methods and its fixtures use, followed through the functions and classes of kfops and
-of tests/ (a module's attributes too, so `presets.render_preset` counts). The CLI is followed
+What a test reaches is read from code, not declared by hand: the names its function, the
+helpers of its class it calls (`self.helper()`) and its fixtures use, followed through the
+functions and classes of kfops and of tests/ (a module's attributes too, so
+`presets.render_preset` counts, and modules imported inside a function). The CLI is followed
 through typer's registry: a test that runs `kfops` (in process, or `-m kfops` in another)
-reaches the commands whose names appear among its strings or parameters. The reading errs
-towards more tiers, never fewer: a name that merely resembles one may add a tier.
+reaches each command whose words (`render`; `images`, `mirror`) are all strings of one function
+it reaches, or its parameters. The reading errs towards more tiers: a command refused before
+it renders, or a name that merely resembles one, still counts.
 
 The guard makes the markers honest whatever the reading missed: a test without `render` finds
 a kustomize that fails and records that it ran (KFOPS_KUSTOMIZE reaches child processes too);
@@ -246,13 +249,17 @@ def _commands(groups: Iterable[frozenset[str]]) -> list[Callable[..., Any]]:
 def mark_tiers(items: list[pytest.Item]) -> None:
     """Give every test the tiers it reaches; `unit` to those that reach none."""
     for item in items:
-        if REALCLUSTER in item.path.parents:
-            continue  # all `realcluster` (tests/realcluster/conftest.py)
+        if _in_realcluster(item):
+            continue  # all `realcluster` (tests/realcluster/conftest.py), as they were
         for tier in sorted(tiers_of(item)):
             if item.get_closest_marker(tier) is None:
                 item.add_marker(tier)
         if not any(item.get_closest_marker(tier) for tier in TIERS):
             item.add_marker("unit")
+
+
+def _in_realcluster(item: pytest.Item) -> bool:
+    return REALCLUSTER in item.path.parents
 
 
 class TierViolation(Exception):
@@ -289,7 +296,9 @@ class Guard:
         self.denied.clear()
         self.log.unlink(missing_ok=True)
         with pytest.MonkeyPatch.context() as patch:
-            if item.get_closest_marker("render") is None:
+            if _in_realcluster(item):  # the whole real stack, its kustomize chosen per test
+                patch.delenv("KFOPS_KUSTOMIZE", raising=False)
+            elif item.get_closest_marker("render") is None:
                 patch.setenv("KFOPS_KUSTOMIZE", str(self.kustomize))
                 patch.setenv("KFOPS_TIERS_KUSTOMIZE_LOG", str(self.log))
             else:  # the kustomize kfops finds itself, never the user's own
