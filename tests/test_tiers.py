@@ -36,6 +36,8 @@ def test_tiers_follow_fixtures_helpers_and_the_command_line(pytester: pytest.Pyt
         from pathlib import Path
 
         import pytest
+        from hypothesis import given
+        from hypothesis import strategies as st
 
         from kfops.cluster import Cluster
         from tests.helpers import presets
@@ -65,6 +67,10 @@ def test_tiers_follow_fixtures_helpers_and_the_command_line(pytester: pytest.Pyt
         def test_parameters(argv: tuple[str, ...]) -> None:
             kfops(*argv)
 
+        @given(st.sampled_from(["local", "onprem"]))
+        def test_hypothesis(target: str) -> None:
+            presets.render_preset(Path("unused"), target, "26.03")
+
         def test_registry(tmp_path: Path) -> None:
             with running_registry(tmp_path):
                 pass
@@ -87,6 +93,7 @@ def test_tiers_follow_fixtures_helpers_and_the_command_line(pytester: pytest.Pyt
         "test_imported_in_the_test": {"render", "registry"},  # mirror renders, then skopeo
         "test_parameters[argv0]": {"render"},
         "test_parameters[argv1]": {"unit"},
+        "test_hypothesis": {"render"},
         "test_registry": {"registry"},
         "test_uses_a_helper": {"render"},
         "test_not": {"unit"},

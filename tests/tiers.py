@@ -187,6 +187,9 @@ def _class_edges(cls: type) -> tuple[object, ...]:
 def _function(current: object) -> FunctionType | None:
     if isinstance(current, functools.partial):
         current = current.func
+    handle = getattr(current, "hypothesis", None)  # a @given test: the test it wraps
+    if handle is not None and hasattr(handle, "inner_test"):
+        current = handle.inner_test
     unwrapped = inspect.unwrap(current) if callable(current) else current
     return unwrapped if isinstance(unwrapped, FunctionType) else None
 
