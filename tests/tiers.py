@@ -99,13 +99,19 @@ def _helpers_in_class(cls: type, method: object) -> list[object]:
         names, _ = _code_names(function.__code__)
         for name in sorted(names & members.keys()):
             member = members.pop(name)
-            found.append(member.fget if isinstance(member, property) else member)
-            pending.append(found[-1])
+            if isinstance(member, property):
+                member = member.fget
+            elif isinstance(member, staticmethod | classmethod):
+                member = member.__func__
+            if inspect.isfunction(member):
+                found.append(member)
+                pending.append(member)
     return found
 
 
 @functools.cache  # many tests share their code, fixtures and parameters
 def _reach(starts: tuple[object, ...], parameters: frozenset[str] | None) -> frozenset[str]:
+    """The tiers whose roots the objects `starts` name, directly or through others, reach."""
     tiers: set[str] = set()
     #: The strings of each test function met (and the parameters): the words of a command line.
     groups: set[frozenset[str]] = {parameters} if parameters else set()
@@ -133,18 +139,20 @@ def _reach(starts: tuple[object, ...], parameters: frozenset[str] | None) -> fro
 
 
 Edges = tuple[tuple[object, ...], frozenset[str]]
-#: The edges of each object met so far, by id (not every object is hashable; all live on).
-_EDGES: dict[int, Edges] = {}
+#: The edges of each object met so far, by id (not every object is hashable), with the object
+#: itself: kept alive, its id is never another's.
+_EDGES: dict[int, tuple[object, Edges]] = {}
 
 
 def _edges(current: object) -> Edges:
     """What `current` names (of kfops and tests), and its strings if it is a test's code."""
     if id(current) not in _EDGES:
-        _EDGES[id(current)] = _read_edges(current)
-    return _EDGES[id(current)]
+        _EDGES[id(current)] = (current, _read_edges(current))
+    return _EDGES[id(current)][1]
 
 
 def _read_edges(current: object) -> Edges:
+    """A class's members; a function's globals, module attributes and closure, of ours."""
     if isinstance(current, type):
         return _class_edges(current), frozenset()
     function = _function(current)
