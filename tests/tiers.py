@@ -10,7 +10,8 @@
 - `unit`: none of these.
 
 What a test reaches is read from code, not declared by hand: the names its function, the
-helpers of its class it calls (`self.helper()`) and its fixtures use, followed through the
+helpers of its class it calls (`self.helper()`) and its fixtures use (in their code and in
+their parameters' types, whose methods they may call), followed through the
 functions and classes of kfops and of tests/ (a module's attributes too, so
 `presets.render_preset` counts, and modules imported inside a function). The CLI is followed
 through typer's registry: a test that runs `kfops` (in process, or `-m kfops` in another)
@@ -29,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import re
 import socket
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -159,7 +161,11 @@ def _read_edges(current: object) -> Edges:
     if function is None:
         return (), frozenset()
     names, strings = _code_names(function.__code__)
-    found: list[object] = []
+    # The types of its parameters: what a method call on one (`mode.change(...)`) may run.
+    annotations = function.__annotations__.values()
+    names |= {word for annotation in annotations if isinstance(annotation, str)
+              for word in re.findall(r"[A-Za-z_]\w*", annotation)}
+    found: list[object] = [a for a in annotations if isinstance(a, type)]
     namespace = function.__globals__
     for name in names:
         # A global, or a module imported inside the function (`from kfops.cli import main`).
