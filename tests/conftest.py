@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+import tempfile
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
 
 from kfops.cluster import Cluster, RetryPolicy, WaitSettings
 from tests.emulator import FaultPlan, RunningEmulator, Settings
+from tests.tiers import Guard, mark_tiers
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The real upstream data (Kubeflow manifests, remote bases, CRDs, prerequisites).
@@ -20,11 +22,42 @@ REMOTE_CACHE = UPSTREAM / "remote-cache"
 RELEASES = ("v1.10.2", "26.03")
 
 
+GUARD = pytest.StashKey[Guard]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if not (MANIFESTS / "26.03" / "example" / "kustomization.yaml").is_file():
         raise pytest.UsageError(
             f"upstream data not found at {UPSTREAM}; set KFOPS_TEST_UPSTREAM to ../shared/upstream"
         )
+    config.stash[GUARD] = Guard(Path(tempfile.mkdtemp(prefix="kfops-tiers-")))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    guard = config.stash.get(GUARD, None)
+    if guard is not None:
+        shutil.rmtree(guard.kustomize.parent, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test gets the tiers it reaches (tests/tiers.py): `render`, `emulator`,
+    `registry`; `unit` when it reaches none (-m unit is scripts/check --fast)."""
+    mark_tiers(items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    """Each test runs held to its tiers: no kustomize outside `render`, no IP sockets in
+    `unit` (tests/tiers.py), from its first fixture to its last teardown."""
+    with item.config.stash[GUARD].holding(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    """A test that used what its tiers deny fails here, whatever it did with the refusal."""
+    yield
+    item.config.stash[GUARD].check(item)
 
 
 @pytest.fixture(scope="session")
@@ -42,10 +75,10 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def isolated_environment(
     shared_cache: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Every test uses the session cache and never the user's own settings."""
+    """Every test uses the session cache and never the user's own settings (KFOPS_KUSTOMIZE:
+    the tier guard's, pytest_runtest_protocol)."""
     monkeypatch.setenv("KFOPS_CACHE_DIR", str(shared_cache))
     monkeypatch.delenv("KFOPS_GITHUB_URL", raising=False)
-    monkeypatch.delenv("KFOPS_KUSTOMIZE", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
 
 

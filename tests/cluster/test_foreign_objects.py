@@ -25,7 +25,8 @@ from tests.helpers.probe import FOUR_OFF, Probe, platform_yaml
 
 def _kept(probe: Probe, what: str) -> str:
     """The reason the last apply's summary gave for keeping `what`."""
-    for entry in probe.last_summary.kept:
+    kept: list[str] = probe.last_summary.kept
+    for entry in kept:
         if entry.startswith(what + ": "):
             return entry[len(what) + 2:]
     raise AssertionError(f"{what} was not kept: {probe.last_summary.kept}")

@@ -14,7 +14,7 @@ def _steps(platform: LoadedPlatform) -> list[Step]:
     return apply_steps(bundle_files(bundle), Kinds())
 
 
-def _step_of(steps: list[Step], kind: str, name: str, namespace: str) -> Step:
+def _step_of(steps: list[Step], kind: str, name: str, namespace: str | None) -> Step:
     [found] = [s for s in steps for o in s.objects if (o["kind"], o["metadata"]["name"],
                                                        o["metadata"].get("namespace")) ==
                (kind, name, namespace)]

@@ -13,12 +13,9 @@ from pathlib import Path
 
 import yaml
 
-try:
-    from yaml import CSafeDumper as Dumper
-    from yaml import CSafeLoader as Loader
-except ImportError:  # pragma: no cover - libyaml is in the wheels
-    from yaml import SafeDumper as Dumper  # type: ignore[assignment]
-    from yaml import SafeLoader as Loader
+# libyaml's loader and dumper: kfops itself needs them (src/kfops reads with yaml.CSafeLoader)
+from yaml import CSafeDumper as Dumper
+from yaml import CSafeLoader as Loader
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.controlplane._webhookless import without_webhooks

@@ -180,7 +180,7 @@ class Emulator(KubernetesEmulator):
                 verbs={"create", "delete", "get", "list", "patch", "update", "watch"})
 
 
-def _resource_key(group: str, version: str, plural: str) -> str:
+def _resource_key(group: str | None, version: str | None, plural: str | None) -> str:
     return f"{group}/{version}/{plural}" if group else f"{version}/{plural}"
 
 

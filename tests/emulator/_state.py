@@ -152,6 +152,7 @@ can show against both the emulator and kube-apiserver v1.35.4:
 from __future__ import annotations
 
 import base64
+import builtins
 import copy
 import itertools
 import re
@@ -426,7 +427,7 @@ class ApiState:
                 if (not namespace or key[2] == namespace)
                 and _matches(self.objects[key].obj["metadata"].get("labels") or {}, wanted)]
 
-    def _endpoint_slices(self, namespace: str) -> list[dict[str, Any]]:
+    def _endpoint_slices(self, namespace: str) -> builtins.list[dict[str, Any]]:
         slices = []
         for _, _, ns, name in sorted(self._indexed("", "services")):
             if namespace and ns != namespace:
@@ -643,7 +644,7 @@ class ApiState:
                                             "version and try again")
 
     def _conflicts(self, kind: Kind, stored: Stored, manager: str, config: dict[str, Any],
-                   leaves: set[Leaf]) -> list[tuple[str, Leaf]]:
+                   leaves: set[Leaf]) -> builtins.list[tuple[str, Leaf]]:
         # Values are compared as stored: `2000m` applied over a stored `2` is the same value.
         sent = copy.deepcopy(config)
         if (kind.group, kind.plural) in self.builtin:

@@ -20,7 +20,7 @@ from kfops.errors import ClusterError, ObjectNotFound, Unavailable
 from tests.conftest import MANIFESTS, ROOT
 from tests.emulator import FaultPlan, RunningEmulator, Settings
 
-CRD = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+CRD: dict[str, Any] = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
        "metadata": {"name": "widgets.example.com"},
        "spec": {"group": "example.com", "scope": "Namespaced",
                 "names": {"kind": "Widget", "plural": "widgets", "singular": "widget"},

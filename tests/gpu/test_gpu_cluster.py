@@ -274,8 +274,8 @@ def test_aks_platform_applies_once_karpenter_and_the_operator_are_there(
         assert f"CRD {crd}" in err
     assert "kfops aks script" in err and emulator.writes() == []
     # What `kfops aks script` (Karpenter's chart) and the operator's Helm chart install:
-    for crd in load_extra_crds([UPSTREAM / "crds/karpenter-provider-azure-v1.14.2"]):
-        cluster.apply(crd.crd)
+    for extra in load_extra_crds([UPSTREAM / "crds/karpenter-provider-azure-v1.14.2"]):
+        cluster.apply(extra.crd)
     cluster.apply(operator_crd())
     assert main(args) == 0
     created = json.loads(capsys.readouterr().out)["created"]

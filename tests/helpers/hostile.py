@@ -280,7 +280,7 @@ def catalogue(target: str) -> Iterator[Variant]:
                       dump(_with_connector(data, {"env": name})), expect)
     yield Variant(f"{target}: clientSecret {{generate: true}}", target,
                   dump(_with_connector(data, {"generate": True})))
-    acme = {"mode": "acme", "acme": {"email": "ops@example.com", "solver": "dns01"}}
+    acme: dict[str, Any] = {"mode": "acme", "acme": {"email": "ops@example.com", "solver": "dns01"}}
     for name, token in (("env: 'bad name'", {"env": "bad name"}),
                         ("generate: true", {"generate": True}),
                         ("file: /etc/shadow", {"file": "/etc/shadow"})):

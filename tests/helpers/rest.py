@@ -37,7 +37,7 @@ class Rest:
         context = next(c["context"] for c in config["contexts"]
                        if c["name"] == config["current-context"])
         cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == context["cluster"])
-        user = next((u["user"] for u in config.get("users", [])
+        user: dict[str, Any] = next((u["user"] for u in config.get("users", [])
                      if u["name"] == context.get("user")), {})
         verify: ssl.SSLContext | bool = True
         if cluster["server"].startswith("https:"):

@@ -69,7 +69,7 @@ class Server:
     """A kubeconfig refused these (verb, plural, namespace) requests."""
     _closing: list[Rest] = field(default_factory=list)
 
-    def wait(self, check: Callable[[], T], what: str, seconds: float = 60) -> T:
+    def wait(self, check: Callable[[], T | None], what: str, seconds: float = 60) -> T:
         """Poll `check` until it answers something true; that answer."""
         deadline = time.monotonic() + seconds
         while True:
@@ -168,8 +168,11 @@ def served(server: Server, definition: dict[str, Any]) -> None:
     spec = definition["spec"]
     for version in spec["versions"]:
         path = f"/apis/{spec['group']}/{version['name']}"
-        server.wait(lambda p=path: _lists(server.rest.client.get(p), spec["names"]["plural"]),
-                    f"{spec['names']['plural']} served in {version['name']}")
+
+        def lists(path: str = path) -> bool:
+            return _lists(server.rest.client.get(path), spec["names"]["plural"])
+
+        server.wait(lists, f"{spec['names']['plural']} served in {version['name']}")
 
 
 def _lists(answer: httpx.Response, plural: str) -> bool:
@@ -228,7 +231,7 @@ def test_writes_set_uid_resource_version_and_generation(server: Server) -> None:
 
     definition = crd(unique_group(), "Gadget")
     served(server, definition)
-    gadget = {"apiVersion": f"{definition['spec']['group']}/v1", "kind": "Gadget",
+    gadget: dict[str, Any] = {"apiVersion": f"{definition['spec']['group']}/v1", "kind": "Gadget",
               "metadata": {"name": "g", "namespace": where}, "spec": {"size": 1}}
     generations = [body(server.rest.apply(gadget))["metadata"]["generation"]]
     gadget["metadata"]["annotations"] = {"note": "x"}
@@ -328,7 +331,7 @@ def test_secret_string_data_is_stored_as_data(server: Server) -> None:
 
 def test_empty_omitempty_maps_are_not_stored(server: Server) -> None:
     where = server.namespace("empty")
-    empty = {"labels": {}, "annotations": {}}
+    empty: dict[str, dict[str, str]] = {"labels": {}, "annotations": {}}
     stored_map = body(server.rest.apply(config_map("e", where, metadata=empty, data={},
                                                    binaryData={})))
     stored_secret = body(server.rest.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -30,8 +31,10 @@ def release(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def dex_config(objects: Objects) -> dict:  # type: ignore[type-arg]
-    return yaml.safe_load(objects.get("ConfigMap", "dex", "auth")["data"]["config.yaml"])
+def dex_config(objects: Objects) -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load(
+        objects.get("ConfigMap", "dex", "auth")["data"]["config.yaml"])
+    return config
 
 
 def oauth2_cfg(objects: Objects) -> str:

@@ -104,7 +104,7 @@ def test_planted_cel_rule_violation_in_an_upstream_object(
 
 def test_cel_rules_of_third_party_crds(upstream_objects: list[dict[str, Any]]) -> None:
     crds = load_extra_crds([UPSTREAM / "crds" / "karpenter-provider-azure-v1.14.2"])
-    pool = {
+    pool: dict[str, Any] = {
         "apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": {"name": "gpu"},
         "spec": {"template": {"spec": {
             "nodeClassRef": {"group": "karpenter.azure.com", "kind": "AKSNodeClass",
