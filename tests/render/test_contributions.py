@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from kfops.config import load_platform
-from kfops.errors import RenderError, ValidationError, ValidationProblem
+from kfops.errors import KfopsError, RenderError, ValidationError, ValidationProblem
 from kfops.render import (
     LOCK,
     Contribution,
@@ -129,7 +129,7 @@ def _refuse(error: Exception) -> Callable[[EditableBundle], None]:
     ValidationError([ValidationProblem("Secret kubeflow/s", "data.key", "holds a default")]),
 ], ids=["RenderError", "ValidationError"])
 def test_an_error_inside_a_contribution_names_it(platform_file: PlatformWriter,
-                                                 error: Exception) -> None:
+                                                 error: KfopsError) -> None:
     with pytest.raises(type(error)) as caught:
         _render(platform_file, Probe("fine", Phase.SHAPE, []),
                 Probe("strict", Phase.CHECKS, [], _refuse(error)))
