@@ -16,12 +16,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from kfops.errors import InputError
+from kfops.errors import InputError, SkopeoError
 from kfops.render import write_atomic
 
 from ._mirror import MirrorResult, in_parallel
 from ._names import destination
-from ._skopeo import Skopeo, SkopeoError
+from ._skopeo import Skopeo
 
 INDEX = "images.json"
 LAYOUT = "oci"

@@ -28,7 +28,7 @@ from pathlib import Path
 from ruamel.yaml.comments import CommentedMap
 
 from kfops.config import LoadedPlatform, edit_platform
-from kfops.errors import OperationError
+from kfops.errors import BundleArchiveError
 from kfops.render import (
     RenderResult,
     SourceFetcher,
@@ -41,10 +41,6 @@ from ._archive import INDEX, SavedFolder, missing_images
 
 CHECKSUMS = "checksums.sha256"
 _CHUNK = 1 << 20
-
-
-class BundleArchiveError(OperationError):
-    """The offline bundle could not be written or read."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +123,7 @@ def _write_tar(root: Path, top: str, out: Path) -> None:
         with os.fdopen(descriptor, "wb") as handle, tarfile.open(fileobj=handle, mode="w") as tar:
             tar.add(root, arcname=top)
         partial.replace(out)
-    except BaseException:
+    except BaseException:  # any exit (Ctrl-C too) leaves no partial archive; re-raised
         partial.unlink(missing_ok=True)
         raise
 

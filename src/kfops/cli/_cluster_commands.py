@@ -128,7 +128,7 @@ class Connection:
         cluster = Cluster.connect(self.kubeconfig, self.context)
         try:
             cluster.reach()
-        except BaseException:
+        except BaseException:  # any exit (Ctrl-C too) closes the connections; re-raised
             cluster.close()
             raise
         return cluster

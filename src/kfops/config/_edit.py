@@ -134,7 +134,7 @@ def _replace(path: Path, text: str) -> None:
             handle.write(text)
         Path(temp).chmod(mode)
         Path(temp).replace(path)
-    except BaseException:
+    except BaseException:  # any exit (Ctrl-C too) leaves no temporary file; re-raised
         Path(temp).unlink(missing_ok=True)
         raise
 

@@ -5,14 +5,10 @@ from __future__ import annotations
 import os
 
 from kfops.config import SECRET_FILE_LIMIT, FileRefused, LoadedPlatform, SecretRef
-from kfops.errors import OperationError
+from kfops.errors import SecretUnavailable
 from kfops.render import GeneratedValues
 
 from ._state import random_token
-
-
-class SecretUnavailable(OperationError):
-    """A referenced secret could not be read (the message never holds the value)."""
 
 
 def resolve(ref: SecretRef, loaded: LoadedPlatform, state: GeneratedValues, name: str) -> str:

@@ -10,14 +10,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from kfops.errors import OperationError
+from kfops.errors import StateError
 
 _FILE = "secrets.json"
 ALPHANUMERIC = string.ascii_letters + string.digits
-
-
-class StateError(OperationError):
-    """The state directory cannot be read or written safely."""
 
 
 def state_dir_for(platform_file: Path) -> Path:
