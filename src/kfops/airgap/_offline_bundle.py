@@ -71,7 +71,7 @@ def create_offline_bundle(out: Path, loaded: LoadedPlatform, result: RenderResul
         return _create(out, top, loaded, result, images=images, wheelhouse=wheelhouse,
                        cache_dir=cache_dir)
     except OSError as error:
-        raise BundleArchiveError(f"cannot write {out}: {error}") from None
+        raise BundleArchiveError(f"cannot write {out}: {error}") from error
 
 
 def _check_saved(images: list[str], folder: Path) -> None:
@@ -154,7 +154,7 @@ def verify_offline_bundle(path: Path) -> Verified:
             report.problems += _blob_mismatches(expected)
             report.problems += _kit_images(tar, listed)
     except (tarfile.TarError, OSError) as error:
-        raise BundleArchiveError(f"cannot read {path}: {error}") from None
+        raise BundleArchiveError(f"cannot read {path}: {error}") from error
     for part in ("bundle/kfops.lock", "platform.yaml", f"images/{INDEX}"):
         if part not in expected:
             report.problems.append(f"incomplete: no {part}")

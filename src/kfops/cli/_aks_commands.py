@@ -39,6 +39,6 @@ def script_command(
         out_file.write_text(text, encoding="utf-8")
         out_file.chmod(0o755)
     except OSError as error:
-        raise InputError(f"cannot write {out_file}: {error.strerror}") from None
+        raise InputError(f"cannot write {out_file}: {error.strerror}") from error
     out.print(f"wrote {out_file}; run it with bash (needs az, kubectl"
               f"{', helm' if node_provisioning == 'karpenter' else ''})", markup=False)

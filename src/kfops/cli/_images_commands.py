@@ -90,7 +90,7 @@ def _read_list(path: Path) -> list[str]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as error:
-        raise InputError(f"cannot read {path}: {error.strerror}") from None
+        raise InputError(f"cannot read {path}: {error.strerror}") from error
     return sorted({normalise_image(line.split("#", 1)[0].strip()) for line in lines
                    if line.split("#", 1)[0].strip()})
 
@@ -100,7 +100,7 @@ def _registry(value: str) -> str:
     try:
         Airgap(registry=value)
     except PydanticValidationError as error:
-        raise typer.BadParameter(error.errors()[0]["msg"]) from None
+        raise typer.BadParameter(error.errors()[0]["msg"]) from None  # pydantic's adds nothing
     return value.rstrip("/")
 
 

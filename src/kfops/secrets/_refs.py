@@ -24,7 +24,8 @@ def resolve(ref: SecretRef, loaded: LoadedPlatform, state: GeneratedValues, name
         try:
             return loaded.read_file(ref.file, SECRET_FILE_LIMIT).decode("utf-8").strip()
         except FileRefused as error:
-            raise SecretUnavailable(str(error)) from None
+            raise SecretUnavailable(str(error)) from None  # adds nothing: its message is here
         except UnicodeDecodeError:
+            # no cause: it holds the secret's bytes
             raise SecretUnavailable(f"{ref.file} is not UTF-8 text") from None
     return state.generated(name, random_token)

@@ -108,7 +108,10 @@ class StateDir:
                 data = json.loads(file.read_text(encoding="utf-8"))
             except FileNotFoundError:
                 data = {}
-            except (OSError, ValueError) as error:
+            except OSError as error:
+                raise StateError(f"cannot read {file}: {error}") from error
+            except ValueError as error:
+                # No cause: a JSON or UTF-8 decoding error holds the text, the secret values.
                 raise StateError(f"cannot read {file}: {error}") from None
             if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
                 raise StateError(f"{file} is not a kfops state file")
@@ -129,4 +132,4 @@ class StateDir:
         except OSError as error:
             if temp is not None:
                 Path(temp).unlink(missing_ok=True)
-            raise StateError(f"cannot write the state directory {self.path}: {error}") from None
+            raise StateError(f"cannot write the state directory {self.path}: {error}") from error
