@@ -274,14 +274,24 @@ class AnotherInstall(ClusterError):
 
 
 class DeletionsFailed(ClusterError):
-    """Prune or uninstall tried every deletion it could and some failed: `failures` holds
-    each object's error (its kind, namespace, name and status with it), `skipped` the
-    objects not tried because a failed one would have gone with them (`what: why`)."""
+    """Prune or uninstall tried every deletion it could, and some failed.
 
-    def __init__(self, failures: list[ClusterError], skipped: list[str]) -> None:
+    `failures` holds each failed object's error (its kind, namespace, name and status
+    with it); `held_back` the objects not tried because deleting them would take a
+    failed one along (`what: why`). One failure and nothing held back reads as that
+    failure, and carries its status and object.
+    """
+
+    def __init__(self, failures: list[ClusterError], held_back: list[str]) -> None:
         self.failures = failures
-        self.skipped = skipped
-        lines = [f"{len(failures)} of the deletions failed; every other one was tried:"]
+        self.held_back = held_back
+        if len(failures) == 1 and not held_back:
+            only = failures[0]
+            super().__init__(str(only), status=only.status, kind=only.kind,
+                             namespace=only.namespace, name=only.name)
+            return
+        lines = [f"{len(failures)} of the deletions failed (every other one was tried):"]
         lines += [f"  {line}" for error in failures for line in str(error).splitlines()]
-        lines += [f"  {what}: not deleted" for what in skipped]
+        lines += [f"  not tried: {why}" for why in held_back]
+        lines.append("the install still records them, so the next run tries them again")
         super().__init__("\n".join(lines))

@@ -12,7 +12,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kfops.errors import AnotherInstall, InputError, ObjectNotFound, WaitTimeout
+from kfops.errors import (
+    AnotherInstall,
+    ClusterError,
+    DeletionsFailed,
+    InputError,
+    ObjectNotFound,
+    WaitTimeout,
+)
 from kfops.objects import WORKLOAD_KINDS, Identity, describe, identity_of
 
 from ._api import Cluster
@@ -34,7 +41,7 @@ from ._inventory import (
 )
 from ._lease import LeaseSettings
 from ._live import Membership, members, snapshot
-from ._prune import Decision, PruneRules, decide
+from ._prune import Decision, PruneRules, decide, held_back
 from ._steps import BundleFile, Step, apply_steps
 from ._waits import (
     WaitSettings,
@@ -236,19 +243,38 @@ def prune_decisions(cluster: Cluster, objects: Sequence[dict[str, Any]],
 
 def _carry_out(cluster: Cluster, decisions: Sequence[Decision], deleted: list[str],
                kept: list[str], also_deleted: list[str]) -> None:
-    """Delete what was decided, in the decided order; list what was deleted and kept."""
+    """Delete what was decided, in the decided order; list what was deleted and kept.
+
+    A failed deletion does not stop the others: each is tried, but those that would take
+    a failed object along (held_back); then DeletionsFailed names every failure.
+    """
+    failures: list[ClusterError] = []
+    left: list[dict[str, Any]] = []  # objects that could not be deleted, or were held back
+    held: list[str] = []
     for decision in decisions:
         if not decision.delete:
             kept.append(str(decision))
             continue
         obj = decision.obj
+        why = held_back(cluster, obj, left)
+        if why is not None:
+            held.append(f"{decision.what}: {why}")
+            left.append(obj)
+            continue
         metadata = obj["metadata"]
-        # Already gone (deleted with its owner) counts as deleted: the plan said so.
-        cluster.delete(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
-                       metadata.get("namespace"))
+        try:
+            # Already gone (deleted with its owner) counts as deleted: the plan said so.
+            cluster.delete(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
+                           metadata.get("namespace"))
+        except ClusterError as error:
+            failures.append(error)
+            left.append(obj)
+            continue
         deleted.append(decision.what)
         if decision.reason:
             also_deleted.append(str(decision))
+    if failures:
+        raise DeletionsFailed(failures, held)
 
 
 def _inventory_of(objects: Sequence[dict[str, Any]]) -> Inventory:
