@@ -46,7 +46,7 @@ class Cluster:
 
     def __init__(self, client: Client, http: httpx.Client, retry: RetryPolicy | None = None,
                  origin: str = "(the client's server)") -> None:
-        self._client = client
+        self._lightkube = client
         self._http = http
         """For what lightkube has no call for (/version, discovery): an HTTP client made
         from the same kubeconfig context, with the same server, certificates and
@@ -88,7 +88,7 @@ class Cluster:
 
     def close(self) -> None:
         """Close the connections to the API server."""
-        self._client.close()
+        self._lightkube.close()
         self._http.close()
 
     def __enter__(self) -> Cluster:
@@ -100,7 +100,7 @@ class Cluster:
     def apply(self, obj: dict[str, Any], dry_run: bool = False) -> dict[str, Any]:
         """Server-side apply as field manager `kfops`, taking over conflicting fields."""
         resource = self._instance(obj)
-        result = self._call(describe(obj), lambda: self._client.apply(
+        result = self._call(describe(obj), lambda: self._lightkube.apply(
             resource, field_manager=FIELD_MANAGER, force=True, dry_run=dry_run), _subject(obj))
         return _as_dict(result)
 
@@ -110,14 +110,14 @@ class Cluster:
         Unlike apply, a create never merges into an object someone else made first.
         """
         resource = self._instance(obj)
-        return _as_dict(self._call(describe(obj), lambda: self._client.create(resource),
+        return _as_dict(self._call(describe(obj), lambda: self._lightkube.create(resource),
                                    _subject(obj)))
 
     def replace(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Replace `obj` (PUT); with `metadata.resourceVersion` set, ObjectConflict when the
         object changed since it was read at that version."""
         resource = self._instance(obj)
-        return _as_dict(self._call(describe(obj), lambda: self._client.replace(resource),
+        return _as_dict(self._call(describe(obj), lambda: self._lightkube.replace(resource),
                                    _subject(obj)))
 
     def get(self, api_version: str, kind: str, name: str,
@@ -126,7 +126,7 @@ class Cluster:
         resource = self._resource(api_version, kind)
         subject = Subject(kind, namespace, name)
         try:
-            found = self._call(str(subject), lambda: self._client.get(resource, name,
+            found = self._call(str(subject), lambda: self._lightkube.get(resource, name,
                                                                       namespace=namespace),
                                subject)
         except ObjectNotFound:
@@ -146,7 +146,7 @@ class Cluster:
 
         def fetch() -> list[dict[str, Any]]:
             return [{"apiVersion": api_version, "kind": kind, **_as_dict(o)}
-                    for o in self._client.list(resource, namespace=where,
+                    for o in self._lightkube.list(resource, namespace=where,
                                                labels=dict(labels) if labels else None)]
 
         try:
@@ -167,7 +167,7 @@ class Cluster:
         subject = Subject(kind, namespace, name)
         cascade = CascadeType.BACKGROUND if dependents else None
         try:
-            self._call(str(subject), lambda: self._client.delete(
+            self._call(str(subject), lambda: self._lightkube.delete(
                 resource, name, namespace=namespace, dry_run=dry_run, cascade=cascade), subject)
         except ObjectNotFound:
             return False
@@ -180,7 +180,7 @@ class Cluster:
 
         resource = self._resource(api_version, kind)
         subject = Subject(kind, namespace, name)
-        result = self._call(str(subject), lambda: self._client.patch(
+        result = self._call(str(subject), lambda: self._lightkube.patch(
             resource, name, patch, namespace=namespace, patch_type=PatchType.MERGE), subject)
         return _as_dict(result)
 
@@ -200,7 +200,7 @@ class Cluster:
 
         def fetch() -> str:
             try:
-                return "".join(self._client.log(name, namespace=namespace,
+                return "".join(self._lightkube.log(name, namespace=namespace,
                                                 tail_lines=tail_lines))
             except ApiError as error:
                 if int(error.status.code or error.response.status_code) != 400:
