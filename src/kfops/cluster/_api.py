@@ -126,9 +126,8 @@ class Cluster:
         resource = self._resource(api_version, kind)
         subject = Subject(kind, namespace, name)
         try:
-            found = self._call(str(subject), lambda: self._lightkube.get(resource, name,
-                                                                      namespace=namespace),
-                               subject)
+            found = self._call(str(subject), lambda: self._lightkube.get(
+                resource, name, namespace=namespace), subject)
         except ObjectNotFound:
             return None
         return _as_dict(found)
@@ -147,7 +146,7 @@ class Cluster:
         def fetch() -> list[dict[str, Any]]:
             return [{"apiVersion": api_version, "kind": kind, **_as_dict(o)}
                     for o in self._lightkube.list(resource, namespace=where,
-                                               labels=dict(labels) if labels else None)]
+                                                  labels=dict(labels) if labels else None)]
 
         try:
             return self._call(f"{kind} list", fetch)
@@ -201,7 +200,7 @@ class Cluster:
         def fetch() -> str:
             try:
                 return "".join(self._lightkube.log(name, namespace=namespace,
-                                                tail_lines=tail_lines))
+                                                   tail_lines=tail_lines))
             except ApiError as error:
                 if int(error.status.code or error.response.status_code) != 400:
                     raise
@@ -225,7 +224,7 @@ class Cluster:
             return self._call("GET /version", fetch)
         except (KeyError, ValueError) as error:
             raise ClusterError(f"the API server's /version answer is not understood: "
-                               f"{error}", status=200) from error
+                               f"{error}") from error
 
     def learn_crds(self, crds: Iterable[dict[str, Any]]) -> None:
         """Know the kinds these CRDs define (after they are applied)."""
