@@ -17,19 +17,12 @@ from kfops.cluster import (
     uninstall,
 )
 from kfops.errors import DeletionsFailed, Forbidden
+from tests.cluster.test_prune_rules import LABELS, WIDGETS
 from tests.conftest import FAST_WAITS
 from tests.emulator import RunningEmulator
 
-TARGET = Target("deletions", "applyset-deletions-test-v1")
-LABELS = {PART_OF: TARGET.applyset_id}
-WIDGETS = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-           "metadata": {"name": "widgets.example.com", "labels": LABELS},
-           "spec": {"group": "example.com", "scope": "Namespaced",
-                    "names": {"kind": "Widget", "plural": "widgets", "singular": "widget"},
-                    "versions": [{"name": "v1", "served": True, "storage": True,
-                                  "schema": {"openAPIV3Schema": {
-                                      "type": "object",
-                                      "x-kubernetes-preserve-unknown-fields": True}}}]}}
+# The Widget CRD and the ApplySet label of the prune rules' cases: this install's members.
+TARGET = Target("deletions", LABELS[PART_OF])
 KEEP = ("v1", "ConfigMap", "default", "keep")
 
 
