@@ -2,7 +2,10 @@
 
 Every error kfops raises on purpose derives from :class:`KfopsError`; the CLI
 maps each branch to a message and an exit code (2: bad input, nothing was
-touched; 1: the operation failed)::
+touched; 1: the operation failed). An error made from another library's (an
+OSError, an httpx or lightkube error) is raised from it, so it is the
+`__cause__`; only where that cause would hold a secret's bytes, or adds nothing
+to the message, is it left out (each such place says why)::
 
     KfopsError
     ├── InputError                 exit 2: the user's input is wrong

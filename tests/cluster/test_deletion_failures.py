@@ -16,7 +16,7 @@ from kfops.cluster import (
     apply_bundle,
     uninstall,
 )
-from kfops.errors import DeletionsFailed, Forbidden
+from kfops.errors import DeletionsFailed, Forbidden, Unavailable
 from tests.cluster.test_prune_rules import LABELS, WIDGETS
 from tests.conftest import FAST_WAITS
 from tests.emulator import RunningEmulator
@@ -138,3 +138,23 @@ def test_an_uninstall_tries_every_deletion_and_keeps_the_record_of_what_failed(
             ("secrets", "kube-system", TARGET.parent_name)} <= present
     assert not present & {("configmaps", "default", "keep"), ("namespaces", "", "team-a"),
                           ("customresourcedefinitions", "", "widgets.example.com")}
+
+
+def test_an_api_server_that_stops_answering_stops_the_deletions(
+        cluster: Cluster, emulator: RunningEmulator) -> None:
+    options = ApplyOptions(waits=FAST_WAITS)
+    apply_bundle(cluster, _files(*EVERYTHING), TARGET, options)
+    emulator.state.deny("delete", "configmaps", "default")
+    # The two refused deletions of default's ConfigMaps pass; every later one fails with 500.
+    emulator.faults.methods, emulator.faults.skip = ("DELETE",), 2
+    emulator.faults.rate, emulator.faults.kinds = 1.0, ("500",)
+
+    with pytest.raises(DeletionsFailed) as caught:
+        apply_bundle(cluster, _files(KEEP), TARGET, options)
+
+    assert [(type(f), f.namespace, f.name) for f in caught.value.failures] == [
+        (Forbidden, "default", "first"), (Forbidden, "default", "second"),
+        (Unavailable, "team-a", "settings")]
+    # Retried (8 attempts), then nothing more is sent: the rest would meet the same server.
+    assert len(emulator.faults.injected) == 8
+    assert caught.value.held_back == ["5 more: the API server stopped answering"]

@@ -18,6 +18,7 @@ from kfops.errors import (
     DeletionsFailed,
     InputError,
     ObjectNotFound,
+    Unavailable,
     WaitTimeout,
 )
 from kfops.objects import WORKLOAD_KINDS, Identity, describe, identity_of
@@ -245,13 +246,15 @@ def _carry_out(cluster: Cluster, decisions: Sequence[Decision], deleted: list[st
                kept: list[str], also_deleted: list[str]) -> None:
     """Delete what was decided, in the decided order; list what was deleted and kept.
 
-    A failed deletion does not stop the others: each is tried, but those that would take
-    a failed object along (held_back); then DeletionsFailed names every failure.
+    A refused deletion does not stop the others: each is tried, but those that would
+    take a refused object along (held_back); then DeletionsFailed names every failure.
+    An API server still unavailable after the retries stops them all: the rest would
+    meet it too (the first failure is raised as it is).
     """
     failures: list[ClusterError] = []
     left: list[dict[str, Any]] = []  # objects that could not be deleted, or were held back
     held: list[str] = []
-    for decision in decisions:
+    for index, decision in enumerate(decisions):
         if not decision.delete:
             kept.append(str(decision))
             continue
@@ -266,6 +269,13 @@ def _carry_out(cluster: Cluster, decisions: Sequence[Decision], deleted: list[st
             # Already gone (deleted with its owner) counts as deleted: the plan said so.
             cluster.delete(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
                            metadata.get("namespace"))
+        except Unavailable as error:
+            if not failures:
+                raise
+            failures.append(error)
+            rest = sum(1 for d in decisions[index + 1:] if d.delete)
+            held += [f"{rest} more: the API server stopped answering"] if rest else []
+            break
         except ClusterError as error:
             failures.append(error)
             left.append(obj)
