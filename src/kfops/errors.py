@@ -2,7 +2,10 @@
 
 Every error kfops raises on purpose derives from :class:`KfopsError`; the CLI
 maps each branch to a message and an exit code (2: bad input, nothing was
-touched; 1: the operation failed)::
+touched; 1: the operation failed). An error made from another library's (an
+OSError, an httpx or lightkube error) is raised from it, so it is the
+`__cause__`; only where that cause would hold a secret's bytes, or adds nothing
+to the message, is it left out (each such place says why)::
 
     KfopsError
     ├── InputError                 exit 2: the user's input is wrong
@@ -16,7 +19,13 @@ touched; 1: the operation failed)::
         ├── RemoteBaseError        a remote kustomize base not cached and not fetchable
         ├── KustomizeError         kustomize missing, too old, or a build failed
         ├── RenderError            objects conflict, bundle cannot be written
-        └── ClusterError           the Kubernetes API refused or could not be reached
+        ├── SkopeoError            skopeo is missing, or a copy or inspection failed
+        ├── BundleArchiveError     the offline bundle cannot be written or read
+        ├── StateError             the state directory cannot be read or written safely
+        ├── SecretUnavailable      a secret reference's variable or file cannot be read
+        └── ClusterError           the Kubernetes API refused or could not be reached;
+            │                      carries the HTTP status and the object (kind, namespace,
+            │                      name), each None when there is none
             ├── ObjectNotFound     404
             ├── ObjectConflict     409 (stale version, or fields another manager owns)
             │   └── AlreadyExists  409 on create: an object of that name exists
@@ -30,7 +39,9 @@ touched; 1: the operation failed)::
             ├── WorkloadFailed     a workload's pods cannot start by themselves (image pull,
             │                      crash loop, missing config, no node): reason, last event
             ├── DataProtected      a deletion would lose data; nothing was deleted
-            └── AnotherInstall     another kfops install holds the cluster (--adopt)
+            ├── AnotherInstall     another kfops install holds the cluster (--adopt)
+            └── DeletionsFailed    prune or uninstall could not delete some objects: each
+                                   with its reason (every other deletion was tried)
 """
 
 from __future__ import annotations
@@ -40,12 +51,14 @@ from dataclasses import dataclass
 __all__ = [
     "AlreadyExists",
     "AnotherInstall",
+    "BundleArchiveError",
     "Busy",
     "ClusterError",
     "ComponentSelectionError",
     "ConfigError",
     "ConfigProblem",
     "DataProtected",
+    "DeletionsFailed",
     "Forbidden",
     "InputError",
     "InvalidObject",
@@ -59,6 +72,9 @@ __all__ = [
     "ReleaseSourceError",
     "RemoteBaseError",
     "RenderError",
+    "SecretUnavailable",
+    "SkopeoError",
+    "StateError",
     "Unavailable",
     "Unreachable",
     "ValidationError",
@@ -168,8 +184,38 @@ class RenderError(OperationError):
     """The render could not produce a consistent bundle."""
 
 
+class SkopeoError(OperationError):
+    """skopeo is missing, or a copy or inspection failed (the message has skopeo's reason)."""
+
+
+class BundleArchiveError(OperationError):
+    """The offline bundle could not be written or read."""
+
+
+class StateError(OperationError):
+    """The state directory cannot be read or written safely."""
+
+
+class SecretUnavailable(OperationError):
+    """A referenced secret could not be read (the message never holds the value)."""
+
+
 class ClusterError(OperationError):
-    """The Kubernetes API refused a request or could not be reached."""
+    """The Kubernetes API refused a request or could not be reached.
+
+    `status` is the HTTP status of the API server's answer (None when there was
+    none: no connection, a timeout, or a failure kfops found itself); `kind`,
+    `namespace` and `name` name the object the request was about (all None when it
+    was about no single object; `namespace` None too for a cluster-scoped one).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, kind: str | None = None,
+                 namespace: str | None = None, name: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+        self.namespace = namespace
+        self.name = name
 
 
 class ObjectNotFound(ClusterError):
@@ -195,8 +241,10 @@ class InvalidObject(ClusterError):
 class Unavailable(ClusterError):
     """A transient failure: throttling, a server error, a dropped connection, a timeout."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, retry_after: float | None = None, *,
+                 status: int | None = None, kind: str | None = None,
+                 namespace: str | None = None, name: str | None = None) -> None:
+        super().__init__(message, status=status, kind=kind, namespace=namespace, name=name)
         self.retry_after = retry_after
 
 
@@ -226,3 +274,27 @@ class DataProtected(ClusterError):
 
 class AnotherInstall(ClusterError):
     """The cluster holds another kfops install (another ApplySet parent); nothing changed."""
+
+
+class DeletionsFailed(ClusterError):
+    """Prune or uninstall tried every deletion it could, and some failed.
+
+    `failures` holds each failed object's error (its kind, namespace, name and status
+    with it); `held_back` the objects not tried because deleting them would take a
+    failed one along (`what: why`). One failure and nothing held back reads as that
+    failure, and carries its status and object.
+    """
+
+    def __init__(self, failures: list[ClusterError], held_back: list[str]) -> None:
+        self.failures = failures
+        self.held_back = held_back
+        if len(failures) == 1 and not held_back:
+            only = failures[0]
+            super().__init__(str(only), status=only.status, kind=only.kind,
+                             namespace=only.namespace, name=only.name)
+            return
+        lines = [f"{len(failures)} of the deletions failed (every other one was tried):"]
+        lines += [f"  {line}" for error in failures for line in str(error).splitlines()]
+        lines += [f"  not tried: {why}" for why in held_back]
+        lines.append("the install still records them, so the next run tries them again")
+        super().__init__("\n".join(lines))

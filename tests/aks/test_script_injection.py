@@ -23,11 +23,10 @@ from typing import Any
 
 import pytest
 
-from kfops.airgap import BundleArchiveError
 from kfops.airgap._offline_bundle import _file_name
 from kfops.aks import aks_script
 from kfops.config import LoadedPlatform, parse_platform
-from kfops.errors import ConfigError, InputError
+from kfops.errors import BundleArchiveError, ConfigError, InputError
 from kfops.gpu import INSTALL_FILE, VALUES_FILE, install_command
 from kfops.gpu._operator import _install_script
 from kfops.targets import starter_text

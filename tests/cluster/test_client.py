@@ -5,8 +5,10 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 import yaml
+from lightkube import ApiError
 
 from kfops.cluster import Cluster, RetryPolicy
 from kfops.cluster._retry import retrying
@@ -35,11 +37,10 @@ def _closed_port() -> int:
 
 
 def _kfops_error_only(error: BaseException) -> None:
-    """The error is a kfops error and carries no lightkube or httpx exception with it."""
+    """The error is a kfops error, raised from the lightkube or httpx error (its cause)."""
     assert isinstance(error, KfopsError)
     assert type(error).__module__ == "kfops.errors"
-    assert error.__cause__ is None
-    assert error.__suppress_context__
+    assert isinstance(error.__cause__, ApiError | httpx.HTTPError)
 
 
 def test_context_is_chosen_from_the_kubeconfig(emulator: RunningEmulator, tmp_path: Path) -> None:
@@ -183,3 +184,51 @@ def test_listed_items_name_their_kind_as_the_list_does(cluster: Cluster,
 
     assert "settings" in {item["metadata"]["name"] for item in listed}
     assert {(item["apiVersion"], item["kind"]) for item in listed} == {("v1", "ConfigMap")}
+
+
+def test_refusals_carry_status_and_the_object_they_are_about(cluster: Cluster,
+                                                             emulator: RunningEmulator) -> None:
+    missing = {**CONFIG_MAP, "metadata": {"name": "x", "namespace": "no-such-namespace"}}
+    with pytest.raises(ObjectNotFound) as not_found:
+        cluster.apply(missing)
+    cluster.create(CONFIG_MAP)
+    with pytest.raises(AlreadyExists) as exists:
+        cluster.create(CONFIG_MAP)
+    with pytest.raises(InvalidObject) as invalid:
+        cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "Bad_Name"}})
+    emulator.state.deny("delete", "configmaps", "default")
+    with pytest.raises(Forbidden) as forbidden:
+        cluster.delete("v1", "ConfigMap", "settings", "default")
+
+    found = [(e.value.status, e.value.kind, e.value.namespace, e.value.name)
+             for e in (not_found, exists, forbidden, invalid)]
+    assert found == [(404, "ConfigMap", "no-such-namespace", "x"),
+                     (409, "ConfigMap", "default", "settings"),
+                     (403, "ConfigMap", "default", "settings"),
+                     (422, "Namespace", None, "Bad_Name")]  # cluster-scoped: no namespace
+    for caught in (not_found, exists, forbidden, invalid):
+        assert isinstance(caught.value.__cause__, ApiError)
+        assert caught.value.__cause__.status.code == caught.value.status
+
+
+def test_a_dropped_connection_keeps_its_cause_and_has_no_status(
+        kubeconfig: Path, emulator: RunningEmulator) -> None:
+    with Cluster.connect(kubeconfig, retry=RetryPolicy(attempts=1)) as cluster:
+        cluster.reach()  # answered once: a connection lost later is transient
+        emulator.faults.queued = [Fault("drop")]
+        with pytest.raises(Unavailable) as caught:
+            cluster.apply(CONFIG_MAP)
+
+    assert isinstance(caught.value.__cause__, httpx.TransportError)
+    error = caught.value
+    assert (error.status, error.kind, error.namespace, error.name) == (
+        None, "ConfigMap", "default", "settings")
+
+
+def test_a_request_about_no_single_object_names_none(cluster: Cluster,
+                                                     emulator: RunningEmulator) -> None:
+    emulator.state.deny("list", "configmaps")
+    with pytest.raises(Forbidden) as caught:
+        cluster.list("v1", "ConfigMap")
+    assert caught.value.status == 403
+    assert (caught.value.kind, caught.value.namespace, caught.value.name) == (None, None, None)

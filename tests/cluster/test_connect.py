@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 import yaml
 from lightkube import KubeConfig
@@ -43,8 +44,9 @@ def kubeconfig(path: Path, contexts: dict[str, dict[str, Any]],
 
 
 def only_kfops_error(error: BaseException) -> None:
+    """A kfops error, raised from the httpx error that found no API server (its cause)."""
     assert isinstance(error, KfopsError) and type(error).__module__ == "kfops.errors"
-    assert error.__cause__ is None and error.__suppress_context__
+    assert isinstance(error.__cause__, httpx.HTTPError)
 
 
 def test_closed_port_is_unreachable_at_once_naming_server_and_context(tmp_path: Path) -> None:

@@ -7,26 +7,23 @@ from ._inventory import ImageEntry, image_inventory
 from ._mirror import MirrorResult, mirror_images
 from ._names import destination, rewrite_reference
 from ._offline_bundle import (
-    BundleArchiveError,
     Packed,
     Verified,
     create_offline_bundle,
     verify_offline_bundle,
 )
 from ._rewrite import LOCK_IMAGE_SOURCES, LOCK_SETTINGS
-from ._skopeo import Skopeo, SkopeoError
+from ._skopeo import Skopeo
 from ._wheelhouse import build_wheelhouse
 
 __all__ = [
     "LOCK_IMAGE_SOURCES",
     "LOCK_SETTINGS",
-    "BundleArchiveError",
     "ImageEntry",
     "ImageSet",
     "MirrorResult",
     "Packed",
     "Skopeo",
-    "SkopeoError",
     "Verified",
     "airgap_features",
     "build_wheelhouse",

@@ -16,12 +16,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from kfops.errors import InputError
+from kfops.errors import InputError, SkopeoError
 from kfops.render import write_atomic
 
 from ._mirror import MirrorResult, in_parallel
 from ._names import destination
-from ._skopeo import Skopeo, SkopeoError
+from ._skopeo import Skopeo
 
 INDEX = "images.json"
 LAYOUT = "oci"
@@ -182,11 +182,11 @@ def _blob_problems(saved: SavedFiles, digest: str, size: int | None = None,
 def _read_index(folder: Path) -> dict[str, dict[str, Any]]:
     try:
         text = (folder / INDEX).read_bytes()
-    except FileNotFoundError:
+    except FileNotFoundError as error:
         raise InputError(f"{folder} holds no saved images ({INDEX} is missing); "
-                         "write one with kfops images save") from None
+                         "write one with kfops images save") from error
     except OSError as error:
-        raise InputError(f"cannot read {folder / INDEX}: {error}") from None
+        raise InputError(f"cannot read {folder / INDEX}: {error}") from error
     return _parse_index(text, str(folder / INDEX))
 
 
@@ -199,6 +199,7 @@ def _parse_index(text: bytes | None, where: str) -> dict[str, dict[str, Any]]:
         return {str(item["source"]): {"ref": str(item["ref"]), "digest": str(item["digest"])}
                 for item in data["images"]}
     except (ValueError, KeyError, TypeError):
+        # adds nothing: what is wrong is here
         raise InputError(f"{where} is not a list of saved images (source, ref, digest); it "
                          "was not written by kfops images save") from None
 

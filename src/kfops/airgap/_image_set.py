@@ -87,7 +87,7 @@ def read_image_list(path: Path) -> list[str]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as error:
-        raise InputError(f"cannot read {path}: {error.strerror}") from None
+        raise InputError(f"cannot read {path}: {error.strerror}") from error
     return sorted({normalise_image(line.split("#", 1)[0].strip()) for line in lines
                    if line.split("#", 1)[0].strip()})
 

@@ -18,8 +18,10 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
+from kfops.errors import SkopeoError
+
 from ._names import destination
-from ._skopeo import Skopeo, SkopeoError
+from ._skopeo import Skopeo
 
 Outcome = Literal["copied", "skipped", "failed"]
 T = TypeVar("T")

@@ -28,7 +28,7 @@ from pathlib import Path
 from ruamel.yaml.comments import CommentedMap
 
 from kfops.config import LoadedPlatform, edit_platform
-from kfops.errors import OperationError
+from kfops.errors import BundleArchiveError
 from kfops.render import (
     RenderResult,
     SourceFetcher,
@@ -41,10 +41,6 @@ from ._archive import INDEX, SavedFolder, missing_images
 
 CHECKSUMS = "checksums.sha256"
 _CHUNK = 1 << 20
-
-
-class BundleArchiveError(OperationError):
-    """The offline bundle could not be written or read."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +71,7 @@ def create_offline_bundle(out: Path, loaded: LoadedPlatform, result: RenderResul
         return _create(out, top, loaded, result, images=images, wheelhouse=wheelhouse,
                        cache_dir=cache_dir)
     except OSError as error:
-        raise BundleArchiveError(f"cannot write {out}: {error}") from None
+        raise BundleArchiveError(f"cannot write {out}: {error}") from error
 
 
 def _check_saved(images: list[str], folder: Path) -> None:
@@ -127,7 +123,7 @@ def _write_tar(root: Path, top: str, out: Path) -> None:
         with os.fdopen(descriptor, "wb") as handle, tarfile.open(fileobj=handle, mode="w") as tar:
             tar.add(root, arcname=top)
         partial.replace(out)
-    except BaseException:
+    except BaseException:  # any exit (Ctrl-C too) leaves no partial archive; re-raised
         partial.unlink(missing_ok=True)
         raise
 
@@ -158,7 +154,7 @@ def verify_offline_bundle(path: Path) -> Verified:
             report.problems += _blob_mismatches(expected)
             report.problems += _kit_images(tar, listed)
     except (tarfile.TarError, OSError) as error:
-        raise BundleArchiveError(f"cannot read {path}: {error}") from None
+        raise BundleArchiveError(f"cannot read {path}: {error}") from error
     for part in ("bundle/kfops.lock", "platform.yaml", f"images/{INDEX}"):
         if part not in expected:
             report.problems.append(f"incomplete: no {part}")

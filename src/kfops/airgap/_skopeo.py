@@ -13,13 +13,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from kfops.errors import OperationError
+from kfops.errors import SkopeoError
 
 _ABSENT = ("manifest unknown", "not found", "name unknown", "no such file")
-
-
-class SkopeoError(OperationError):
-    """skopeo is missing, or a copy or inspection failed (the message has skopeo's reason)."""
 
 
 @dataclass(frozen=True)

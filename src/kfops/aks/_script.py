@@ -34,7 +34,7 @@ def write_script(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
         path.chmod(0o755)
     except OSError as error:
-        raise InputError(f"cannot write {path}: {error.strerror}") from None
+        raise InputError(f"cannot write {path}: {error.strerror}") from error
 
 
 def aks_script(loaded: LoadedPlatform, node_provisioning: NodeProvisioning = "karpenter") -> str:

@@ -60,7 +60,7 @@ def example_paths(root: Path) -> list[str]:
     try:
         document = yaml.safe_load(file.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
-        raise ReleaseSourceError(f"cannot read {file}: {error}") from None
+        raise ReleaseSourceError(f"cannot read {file}: {error}") from error
     entries = (document or {}).get("resources") or []
     return [posixpath.normpath(posixpath.join("example", e)) for e in entries if isinstance(e, str)]
 

@@ -48,7 +48,7 @@ def _registry(value: str) -> str:
     try:
         return airgap_registry(value)
     except InputError as error:
-        raise typer.BadParameter(str(error)) from None
+        raise typer.BadParameter(str(error)) from None  # the message is the whole story
 
 
 ToOption = Annotated[str, typer.Option(

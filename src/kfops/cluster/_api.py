@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx2 as httpx
-from lightkube import ALL_NS, ApiError, Client
+from lightkube import ALL_NS, ApiError, Client, ConfigError
+from lightkube.config.client_adapter import Client as http_client
+from lightkube.config.client_adapter import ConnectionParams
 from lightkube.generic_resource import GenericGlobalResource, GenericNamespacedResource
 
 from kfops.errors import (
@@ -23,7 +25,7 @@ from kfops.objects import describe
 from ._kinds import KindInfo, Kinds
 from ._kubeconfig import choose
 from ._retry import RetryPolicy, retrying
-from ._translate import translate, unreachable
+from ._translate import Subject, translate, unreachable
 
 FIELD_MANAGER = "kfops"
 CRD_API = "apiextensions.k8s.io/v1"
@@ -42,9 +44,13 @@ class Discovery:
 class Cluster:
     """One Kubernetes cluster, addressed through a kubeconfig context (or in-cluster config)."""
 
-    def __init__(self, client: Client, retry: RetryPolicy | None = None,
+    def __init__(self, client: Client, http: httpx.Client, retry: RetryPolicy | None = None,
                  origin: str = "(the client's server)") -> None:
-        self._client = client
+        self._lightkube = client
+        self._http = http
+        """For what lightkube has no call for (/version, discovery): an HTTP client made
+        from the same kubeconfig context, with the same server, certificates and
+        credentials."""
         self.retry = retry or RetryPolicy()
         self.origin = origin
         """The server, context and kubeconfig, as messages name them."""
@@ -66,10 +72,14 @@ class Cluster:
         try:
             client = Client(config=chosen.config, field_manager=FIELD_MANAGER,
                             timeout=httpx.Timeout(timeout))
-        except Exception as error:  # lightkube reads certificate and token files here
+            http = http_client(chosen.config, ConnectionParams(timeout=httpx.Timeout(timeout)))
+        # What lightkube raises reading the files the context names: OSError (a file missing
+        # or unreadable, a certificate ssl refuses), ValueError (base64 data that is not),
+        # TypeError (a client certificate without its key), ConfigError (an auth-provider).
+        except (OSError, ValueError, TypeError, ConfigError) as error:
             raise KubeconfigError(f"cannot use context {chosen.config.context_name} of kubeconfig "
-                               f"{chosen.source}: {error}") from None
-        return cls(client, retry, chosen.origin)
+                                  f"{chosen.source}: {error}") from error
+        return cls(client, http, retry, chosen.origin)
 
     def reach(self) -> str:
         """Ask the API server its version (before anything else, so a wrong address, host or
@@ -78,7 +88,8 @@ class Cluster:
 
     def close(self) -> None:
         """Close the connections to the API server."""
-        self._client.close()
+        self._lightkube.close()
+        self._http.close()
 
     def __enter__(self) -> Cluster:
         return self
@@ -89,8 +100,8 @@ class Cluster:
     def apply(self, obj: dict[str, Any], dry_run: bool = False) -> dict[str, Any]:
         """Server-side apply as field manager `kfops`, taking over conflicting fields."""
         resource = self._instance(obj)
-        result = self._call(describe(obj), lambda: self._client.apply(
-            resource, field_manager=FIELD_MANAGER, force=True, dry_run=dry_run))
+        result = self._call(describe(obj), lambda: self._lightkube.apply(
+            resource, field_manager=FIELD_MANAGER, force=True, dry_run=dry_run), _subject(obj))
         return _as_dict(result)
 
     def create(self, obj: dict[str, Any]) -> dict[str, Any]:
@@ -99,22 +110,24 @@ class Cluster:
         Unlike apply, a create never merges into an object someone else made first.
         """
         resource = self._instance(obj)
-        return _as_dict(self._call(describe(obj), lambda: self._client.create(resource)))
+        return _as_dict(self._call(describe(obj), lambda: self._lightkube.create(resource),
+                                   _subject(obj)))
 
     def replace(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Replace `obj` (PUT); with `metadata.resourceVersion` set, ObjectConflict when the
         object changed since it was read at that version."""
         resource = self._instance(obj)
-        return _as_dict(self._call(describe(obj), lambda: self._client.replace(resource)))
+        return _as_dict(self._call(describe(obj), lambda: self._lightkube.replace(resource),
+                                   _subject(obj)))
 
     def get(self, api_version: str, kind: str, name: str,
             namespace: str | None = None) -> dict[str, Any] | None:
         """The live object, or None when it does not exist."""
         resource = self._resource(api_version, kind)
-        what = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+        subject = Subject(kind, namespace, name)
         try:
-            found = self._call(what, lambda: self._client.get(resource, name,
-                                                              namespace=namespace))
+            found = self._call(str(subject), lambda: self._lightkube.get(
+                resource, name, namespace=namespace), subject)
         except ObjectNotFound:
             return None
         return _as_dict(found)
@@ -132,8 +145,8 @@ class Cluster:
 
         def fetch() -> list[dict[str, Any]]:
             return [{"apiVersion": api_version, "kind": kind, **_as_dict(o)}
-                    for o in self._client.list(resource, namespace=where,
-                                               labels=dict(labels) if labels else None)]
+                    for o in self._lightkube.list(resource, namespace=where,
+                                                  labels=dict(labels) if labels else None)]
 
         try:
             return self._call(f"{kind} list", fetch)
@@ -150,11 +163,11 @@ class Cluster:
         from lightkube.types import CascadeType  # noqa: PLC0415 - only this call needs it
 
         resource = self._resource(api_version, kind)
-        what = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+        subject = Subject(kind, namespace, name)
         cascade = CascadeType.BACKGROUND if dependents else None
         try:
-            self._call(what, lambda: self._client.delete(resource, name, namespace=namespace,
-                                                         dry_run=dry_run, cascade=cascade))
+            self._call(str(subject), lambda: self._lightkube.delete(
+                resource, name, namespace=namespace, dry_run=dry_run, cascade=cascade), subject)
         except ObjectNotFound:
             return False
         return True
@@ -165,9 +178,9 @@ class Cluster:
         from lightkube.types import PatchType  # noqa: PLC0415 - only this call needs it
 
         resource = self._resource(api_version, kind)
-        what = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
-        result = self._call(what, lambda: self._client.patch(
-            resource, name, patch, namespace=namespace, patch_type=PatchType.MERGE))
+        subject = Subject(kind, namespace, name)
+        result = self._call(str(subject), lambda: self._lightkube.patch(
+            resource, name, patch, namespace=namespace, patch_type=PatchType.MERGE), subject)
         return _as_dict(result)
 
     def has_crd(self, name: str) -> bool:
@@ -182,27 +195,27 @@ class Cluster:
         of it (not a refused object: nothing was written).
         """
         what = f"Pod {namespace}/{name} log"
+        subject = Subject("Pod", namespace, name)
 
         def fetch() -> str:
             try:
-                return "".join(self._client.log(name, namespace=namespace,
-                                                tail_lines=tail_lines))
+                return "".join(self._lightkube.log(name, namespace=namespace,
+                                                   tail_lines=tail_lines))
             except ApiError as error:
                 if int(error.status.code or error.response.status_code) != 400:
                     raise
                 self._answered = True
                 message = error.status.message or error.status.reason or "no log"
-                raise ClusterError(f"{what}: {message}") from None
+                raise ClusterError(f"{what}: {message}", status=400, kind=subject.kind,
+                                   namespace=namespace, name=name) from error
 
-        return self._call(what, fetch)
+        return self._call(what, fetch, subject)
 
     def server_version(self) -> str:
         """The API server's Kubernetes version as major.minor, e.g. "1.32"."""
-        # lightkube has no call for /version; its HTTP client is the one to ask.
-        http = self._client._client._client
-
+        # lightkube has no call for /version.
         def fetch() -> str:
-            answer = http.get("/version")
+            answer = self._http.get("/version")
             answer.raise_for_status()
             info = answer.json()
             return f"{info['major']}.{str(info['minor']).rstrip('+')}"
@@ -211,7 +224,7 @@ class Cluster:
             return self._call("GET /version", fetch)
         except (KeyError, ValueError) as error:
             raise ClusterError(f"the API server's /version answer is not understood: "
-                               f"{error}") from None
+                               f"{error}") from error
 
     def learn_crds(self, crds: Iterable[dict[str, Any]]) -> None:
         """Know the kinds these CRDs define (after they are applied)."""
@@ -272,18 +285,17 @@ class Cluster:
         return Discovery(tuple(found.values()), tuple(unavailable))
 
     def _discovery(self, path: str) -> dict[str, Any]:
-        # lightkube has no discovery call; its HTTP client is the one to ask.
-        http = self._client._client._client
-
+        # lightkube has no discovery call.
         def fetch() -> dict[str, Any]:
-            answer = http.get(path)
+            answer = self._http.get(path)
             if answer.status_code == 404:
                 return {}  # a group that went away since /apis was read (a CRD deleted)
             answer.raise_for_status()
             try:
                 document = answer.json()
-            except ValueError:
-                raise ClusterError(f"GET {path}: the discovery answer is not JSON") from None
+            except ValueError as error:
+                raise ClusterError(f"GET {path}: the discovery answer is not JSON",
+                                   status=answer.status_code) from error
             return document if isinstance(document, dict) else {}
 
         return self._call(f"GET {path}", fetch)
@@ -296,23 +308,28 @@ class Cluster:
         resource = self._resource(str(obj["apiVersion"]), str(obj["kind"]))
         return resource.from_dict(obj)  # type: ignore[no-any-return]
 
-    def _call(self, what: str, call: Callable[[], T]) -> T:
+    def _call(self, what: str, call: Callable[[], T], subject: Subject | None = None) -> T:
         def attempt() -> T:
             try:
                 result = call()
             except ApiError as error:
                 self._answered = True
-                raise translate(error, what) from None
+                raise translate(error, what, subject) from error
             except httpx.HTTPError as error:
                 if isinstance(error, httpx.HTTPStatusError):
                     self._answered = True
                 # No answer yet: a wrong address, host or certificate, which no retry cures.
                 first = None if self._answered else unreachable(error, self.origin)
-                raise (first or translate(error, what)) from None
+                raise (first or translate(error, what, subject)) from error
             self._answered = True
             return result
 
         return retrying(self.retry, attempt)
+
+
+def _subject(obj: dict[str, Any]) -> Subject:
+    metadata = obj["metadata"]
+    return Subject(str(obj["kind"]), metadata.get("namespace") or None, str(metadata["name"]))
 
 
 def _as_dict(resource: Any) -> dict[str, Any]:

@@ -12,7 +12,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kfops.errors import AnotherInstall, InputError, ObjectNotFound, WaitTimeout
+from kfops.errors import (
+    AnotherInstall,
+    ClusterError,
+    DeletionsFailed,
+    InputError,
+    ObjectNotFound,
+    Unavailable,
+    WaitTimeout,
+)
 from kfops.objects import (
     PARENT_NAMESPACE,
     PART_OF,
@@ -39,7 +47,7 @@ from ._inventory import (
 )
 from ._lease import LeaseSettings
 from ._live import Membership, members, snapshot
-from ._prune import Decision, PruneRules, decide
+from ._prune import Decision, PruneRules, decide, held_back
 from ._steps import BundleFile, Step, apply_steps
 from ._waits import (
     WaitSettings,
@@ -241,19 +249,47 @@ def prune_decisions(cluster: Cluster, objects: Sequence[dict[str, Any]],
 
 def _carry_out(cluster: Cluster, decisions: Sequence[Decision], deleted: list[str],
                kept: list[str], also_deleted: list[str]) -> None:
-    """Delete what was decided, in the decided order; list what was deleted and kept."""
-    for decision in decisions:
+    """Delete what was decided, in the decided order; list what was deleted and kept.
+
+    A refused deletion does not stop the others: each is tried, but those that would
+    take a refused object along (held_back); then DeletionsFailed names every failure.
+    An API server still unavailable after the retries stops them all: the rest would
+    meet it too (the first failure is raised as it is).
+    """
+    failures: list[ClusterError] = []
+    left: list[dict[str, Any]] = []  # objects that could not be deleted, or were held back
+    held: list[str] = []
+    for index, decision in enumerate(decisions):
         if not decision.delete:
             kept.append(str(decision))
             continue
         obj = decision.obj
+        why = held_back(cluster, obj, left)
+        if why is not None:
+            held.append(f"{decision.what}: {why}")
+            left.append(obj)
+            continue
         metadata = obj["metadata"]
-        # Already gone (deleted with its owner) counts as deleted: the plan said so.
-        cluster.delete(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
-                       metadata.get("namespace"))
+        try:
+            # Already gone (deleted with its owner) counts as deleted: the plan said so.
+            cluster.delete(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
+                           metadata.get("namespace"))
+        except Unavailable as error:
+            if not failures:
+                raise
+            failures.append(error)
+            rest = sum(1 for d in decisions[index + 1:] if d.delete)
+            held += [f"{rest} more: the API server stopped answering"] if rest else []
+            break
+        except ClusterError as error:
+            failures.append(error)
+            left.append(obj)
+            continue
         deleted.append(decision.what)
         if decision.reason:
             also_deleted.append(str(decision))
+    if failures:
+        raise DeletionsFailed(failures, held)
 
 
 def _inventory_of(objects: Sequence[dict[str, Any]]) -> Inventory:

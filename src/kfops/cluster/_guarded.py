@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kfops.errors import ObjectConflict
-from kfops.objects import describe, secret_value
+from kfops.objects import describe, identity_of, secret_value
 
 from ._api import Cluster
 from ._compare import needs_apply
@@ -77,8 +77,10 @@ def write_guarded(cluster: Cluster, obj: dict[str, Any], guard: Guard) -> str:
         except ObjectConflict:
             continue  # changed (or created) since the read: read and decide again
         return "created" if live is None else "updated"
+    _, kind, namespace, name = identity_of(obj)
     raise ObjectConflict(f"{describe(obj)} kept changing while kfops wrote it ({_ATTEMPTS} "
-                         "attempts); run apply again")
+                         "attempts); run apply again", kind=kind, namespace=namespace or None,
+                         name=name)
 
 
 def _at_version(obj: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:

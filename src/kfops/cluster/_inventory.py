@@ -124,6 +124,7 @@ def _workloads(name: str, text: str | None) -> tuple[Workload, ...]:
                 api_version, kind, namespace, workload = str(entry).split(" ")
                 found.append((str(component), api_version, kind, namespace, workload))
     except (ValueError, AttributeError, TypeError):
+        # adds nothing: what is wrong is here
         raise ClusterError(f"Secret {PARENT_NAMESPACE}/{name}: the annotation {WORKLOADS} "
                            "is not what kfops writes") from None
     return tuple(found)

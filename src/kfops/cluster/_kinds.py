@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lightkube import LoadResourceError
 from lightkube.codecs import resource_registry
-from lightkube.core.resource import NamespacedResource
+from lightkube.core.resource import NamespacedResource, api_info
 from lightkube.generic_resource import (
     GenericGlobalResource,
     GenericNamespacedResource,
@@ -78,13 +79,13 @@ class Kinds:
             return known
         try:
             model = resource_registry.load(api_version, kind)
-        except Exception:
+        except (LoadResourceError, ValueError):  # ValueError: an apiVersion with two slashes
             model = None
         if model is None:
             raise ClusterError(f"{kind} ({api_version}) is not a built-in kind, and no "
                                "CustomResourceDefinition of the bundle or the cluster defines it")
         group, _, version = api_version.rpartition("/")
-        info = KindInfo(group, version, kind, str(model._api_info.plural),
+        info = KindInfo(group, version, kind, str(api_info(model).plural),
                         issubclass(model, NamespacedResource))
         self._known[(api_version, kind)] = info
         return info
@@ -93,7 +94,9 @@ class Kinds:
         """The lightkube generic resource class for the kind.
 
         Made here rather than with lightkube's create_*_resource, which refuses a
-        generic class for a kind it already has a typed model of.
+        generic class for a kind it already has a typed model of. `_api_info` is the
+        class attribute lightkube's Resource declares for every resource class to set
+        (its own generic and typed classes set it so): defined here, never read.
         """
         info = self.info(api_version, kind)
         made = self._classes.get(info)

@@ -101,7 +101,10 @@ def _read(path: Path) -> dict[str, Any]:
     """One kubeconfig file, its relative file references made absolute."""
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+    except OSError as error:
+        raise KubeconfigError(f"kubeconfig {path} cannot be read: {error}") from error
+    except (UnicodeDecodeError, yaml.YAMLError) as error:
+        # No cause: it holds or quotes the text, with the tokens and keys of the kubeconfig.
         raise KubeconfigError(f"kubeconfig {path} cannot be read: {error}") from None
     if not isinstance(document, dict) or not all(
             isinstance(document.get(section) or [], list) for section, _ in _SECTIONS):
@@ -132,6 +135,7 @@ def _select(merged: dict[str, Any], context: str | None, source: str,
     try:
         config = KubeConfig.from_dict(merged, fname=first)
     except (msgspec.ValidationError, KeyError, TypeError) as error:
+        # msgspec's adds nothing: its message is here
         raise KubeconfigError(f"kubeconfig {source} is not valid: {error}") from None
     contexts = ", ".join(sorted(config.contexts)) or "none"
     name = context or config.current_context
@@ -174,7 +178,7 @@ def _in_cluster(context: str | None) -> Chosen:
         config = KubeConfig.from_service_account()
     except (ConfigError, KeyError) as error:  # no token file, or no KUBERNETES_SERVICE_HOST
         raise KubeconfigError("no kubeconfig found: pass --kubeconfig, set KUBECONFIG, or write "
-                              f"~/.kube/config (not in a pod either: {error})") from None
+                              f"~/.kube/config (not in a pod either: {error})") from error
     single = config.get()
     assert single is not None  # from_service_account sets the current context
     return Chosen(single, "in-cluster service account")

@@ -23,6 +23,11 @@ each knowing what the ones before it will do:
 - users' data kfops did not apply (a PersistentVolumeClaim of a notebook, a
   Profile made through the dashboard) is deleted with its namespace or CRD only
   when both --purge-data and --purge-foreign are given.
+
+Carrying them out, a deletion that fails stops only what would take the failed
+object along (`held_back`): its namespace or Profile, and the CRD of its kind
+(or of objects in a namespace that stays), as each was decided counting on it
+going first. Every other deletion is still tried.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kfops.errors import Forbidden, Unavailable
+from kfops.errors import ClusterError, Forbidden, Unavailable
 from kfops.objects import Identity, deletion_order, describe, identity_of, is_profile
 
 from ._api import Cluster
@@ -86,6 +91,33 @@ def decide(cluster: Cluster, leaving: Iterable[dict[str, Any]],
             world.going(obj)
         decisions.append(decision)
     return decisions
+
+
+def held_back(cluster: Cluster, obj: dict[str, Any],
+              left: Sequence[dict[str, Any]]) -> str | None:
+    """Why `obj` must not be deleted now, as `left` (objects that could not be deleted, or
+    were held back) stay: deleting it would take one of them along. None when nothing
+    holds it back."""
+    if not left:
+        return None
+    if obj["kind"] == "Namespace" or is_profile(obj):
+        namespace = obj["metadata"]["name"]
+        inside = [o for o in left if o["metadata"].get("namespace") == namespace]
+        whose = "its namespace " if is_profile(obj) else ""
+        return f"{whose}holds {_names(inside)}, which stay" if inside else None
+    if obj["kind"] != "CustomResourceDefinition":
+        return None
+    spec = obj["spec"]
+    of_kind = [o for o in left if o["kind"] == spec["names"]["kind"]
+               and str(o["apiVersion"]).startswith(f"{spec['group']}/")]
+    staying = {o["metadata"]["name"] for o in left if o["kind"] == "Namespace" or is_profile(o)}
+    if staying and not of_kind:
+        try:
+            of_kind = [o for o in _instances(cluster, obj)
+                       if o["metadata"].get("namespace") in staying]
+        except ClusterError as error:
+            return f"cannot tell whether namespaces that stay hold its objects ({error})"
+    return f"deleting it deletes {_names(of_kind)}, which stay" if of_kind else None
 
 
 def _decide_one(world: _World, obj: dict[str, Any], rules: PruneRules) -> Decision:
@@ -197,17 +229,7 @@ class _World:
 
     def instances(self, crd: dict[str, Any]) -> list[dict[str, Any]]:
         """Every object of the CRD's kind (listed in its storage version)."""
-        self.cluster.learn_crds([crd])
-        spec = crd["spec"]
-        for version in spec.get("versions") or []:
-            if version.get("storage"):
-                api_version = f"{spec['group']}/{version['name']}"
-                found = self.cluster.list(api_version, spec["names"]["kind"])
-                for obj in found:
-                    obj.setdefault("apiVersion", api_version)
-                    obj.setdefault("kind", spec["names"]["kind"])
-                return found
-        return []
+        return _instances(self.cluster, crd)
 
     def held(self, namespace: str) -> list[dict[str, Any]]:
         """Every object in `namespace`, of every namespaced kind the API server serves."""
@@ -310,6 +332,21 @@ class _World:
     def _everything_by_uid(self) -> dict[str, dict[str, Any]]:
         self._everything()
         return self._by_uid
+
+
+def _instances(cluster: Cluster, crd: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every object of the CRD's kind (listed in its storage version)."""
+    cluster.learn_crds([crd])
+    spec = crd["spec"]
+    for version in spec.get("versions") or []:
+        if version.get("storage"):
+            api_version = f"{spec['group']}/{version['name']}"
+            found = cluster.list(api_version, spec["names"]["kind"])
+            for obj in found:
+                obj.setdefault("apiVersion", api_version)
+                obj.setdefault("kind", spec["names"]["kind"])
+            return found
+    return []
 
 
 def _is_data(obj: dict[str, Any]) -> bool:

@@ -69,7 +69,7 @@ def _edit(path: Path, change: Change) -> Edited:
     try:
         text = read_limited(path, PLATFORM_FILE_LIMIT).decode("utf-8")
     except (OSError, UnicodeDecodeError, FileRefused) as error:
-        raise ConfigError([ConfigProblem(path.name, None, "", f"cannot read: {error}")]) from None
+        raise ConfigError([ConfigProblem(path.name, None, "", f"cannot read: {error}")]) from error
     _readable(text, path)
     _, before = _check(text, path)
     try:
@@ -99,6 +99,7 @@ def _readable(text: str, path: Path) -> None:
     try:
         read_yaml(text)
     except YamlSyntaxError as error:
+        # adds nothing: its message and line are here
         raise ConfigError([ConfigProblem(path.name, error.line, "", str(error))]) from None
 
 
@@ -134,7 +135,7 @@ def _replace(path: Path, text: str) -> None:
             handle.write(text)
         Path(temp).chmod(mode)
         Path(temp).replace(path)
-    except BaseException:
+    except BaseException:  # any exit (Ctrl-C too) leaves no temporary file; re-raised
         Path(temp).unlink(missing_ok=True)
         raise
 

@@ -56,6 +56,7 @@ def read_limited(path: Path, limit: int) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except ValueError as error:  # a NUL byte in the name
+        # the ValueError adds nothing: its message is here
         raise FileRefused(f"{path!r} is not a usable path ({error})") from None
     try:
         info = os.fstat(fd)
@@ -85,7 +86,7 @@ def _resolved(path: Path, shown: str) -> Path:
     try:
         return path.resolve()
     except (OSError, RuntimeError, ValueError) as error:  # a link loop, a NUL byte
-        raise FileRefused(f"{shown!r} is not a usable path ({error})") from None
+        raise FileRefused(f"{shown!r} is not a usable path ({error})") from error
 
 
 def size_text(limit: int) -> str:
@@ -129,7 +130,7 @@ class PathRules:
             return self._checked(value, target, kind)
         except OSError as error:
             raise FileRefused(f"cannot read {value} ({target}): {error.strerror or error}") \
-                from None
+                from error
 
     def _checked(self, value: str, target: Path, kind: Kind) -> Path:
         if not self.anywhere and not self.inside(target):

@@ -24,7 +24,7 @@ def airgap_registry(value: str) -> str:
     try:
         Airgap(registry=value)
     except PydanticValidationError as error:
-        raise InputError(error.errors()[0]["msg"]) from None
+        raise InputError(error.errors()[0]["msg"]) from None  # pydantic's adds nothing
     return value.rstrip("/")
 
 
@@ -44,4 +44,4 @@ def new_profile(name: str, owner: str, quota: Mapping[str, str] | None = None,
     except PydanticValidationError as error:
         problem = error.errors()[0]
         where = ".".join(str(part) for part in problem["loc"])
-        raise InputError(f"{where}: {problem['msg']}") from None
+        raise InputError(f"{where}: {problem['msg']}") from None  # pydantic's adds nothing

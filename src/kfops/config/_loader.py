@@ -71,6 +71,7 @@ class LoadedPlatform:
         try:
             return self.path_rules().check(value, kind)
         except FileRefused as error:
+            # a FileRefused adds nothing: its message is here
             raise ConfigError([self.problem(loc, str(error))]) from None
 
     def read_file(self, value: str, limit: int) -> bytes:
@@ -84,7 +85,7 @@ class LoadedPlatform:
             return read_limited(target, limit)
         except OSError as error:
             raise FileRefused(f"cannot read {value} ({target}): {error.strerror or error}") \
-                from None
+                from error
 
     def problem(self, loc: Loc, text: str) -> ConfigProblem:
         """A problem located at `loc` in this file."""
@@ -110,14 +111,15 @@ def load_platform(path: Path | str, check_references: bool = True,
     try:
         data = read_limited(path, PLATFORM_FILE_LIMIT)
         text = data.decode("utf-8")
-    except FileNotFoundError:
+    except FileNotFoundError as error:
         raise ConfigError([ConfigProblem(
             path.name, None, "", f"not found ({path}); write one with `kfops init`"
-        )]) from None
+        )]) from error
     except FileRefused as error:
+        # a FileRefused adds nothing: its message is here
         raise ConfigError([ConfigProblem(path.name, None, "", str(error))]) from None
     except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError([ConfigProblem(path.name, None, "", f"cannot read: {error}")]) from None
+        raise ConfigError([ConfigProblem(path.name, None, "", f"cannot read: {error}")]) from error
     return parse_platform(text, path, check_references, allow_outside)
 
 
@@ -135,6 +137,7 @@ def parse_platform(text: str, path: Path, check_references: bool = True,
     try:
         data, lines = read_yaml(text)
     except YamlSyntaxError as error:
+        # adds nothing: its message and line are here
         raise ConfigError([ConfigProblem(path.name, error.line, "", str(error))]) from None
     located = _Locator(path.name, lines)
     if not isinstance(data, dict):
@@ -146,6 +149,7 @@ def parse_platform(text: str, path: Path, check_references: bool = True,
         platform = Platform.model_validate(data)
     except PydanticValidationError as error:
         problems += _model_problems(error, located, set(placeholders))
+        # no cause: pydantic's quotes the values (a secret typed in by mistake)
         raise ConfigError(problems) from None
     loaded = LoadedPlatform(platform, path, lines, allow_outside)
     later = [located.at(_loc(p), m) for p, m in cross_section_problems(platform.spec)]

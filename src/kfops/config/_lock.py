@@ -84,7 +84,7 @@ def _open(lock: Path) -> int:
     try:
         return os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as error:
-        raise OperationError(f"cannot create the lock file {lock}: {error.strerror}") from None
+        raise OperationError(f"cannot create the lock file {lock}: {error.strerror}") from error
 
 
 def _try_lock(fd: int) -> bool:

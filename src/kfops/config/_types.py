@@ -67,7 +67,7 @@ def _host(value: str) -> str:
         if not _DNS_NAME.fullmatch(value):
             raise _fail(
                 "host", "expected a lower-case DNS name (kubeflow.example.com) or an IP address"
-            ) from None
+            ) from None  # ipaddress's error adds nothing to what is expected
     return value
 
 
@@ -130,6 +130,7 @@ def _ip(value: str) -> str:
     try:
         ipaddress.ip_address(value)
     except ValueError:
+        # ipaddress's error adds nothing
         raise _fail("ip", "expected an IP address such as 192.168.1.10") from None
     return value
 
@@ -162,7 +163,7 @@ def _address_range(value: str) -> str:
         raise _fail(
             "address_range",
             "expected a CIDR (192.168.1.240/28) or a range (192.168.1.240-192.168.1.250)",
-        ) from None
+        ) from None  # the ValueError adds nothing to what is expected
     for reserved in _NOT_FOR_SERVICES:
         if reserved.version == first.version and \
                 int(first) <= int(reserved[-1]) and int(reserved[0]) <= int(last):

@@ -80,8 +80,10 @@ def read_yaml(text: str) -> tuple[Any, LineMap]:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
         message = " ".join(part for part in (error.context, error.problem) if part)
+        # the cause adds nothing: its problem and line are here
         raise YamlSyntaxError(f"YAML syntax: {message}", line) from None
     except yaml.YAMLError as error:
+        # the cause adds nothing: its message is here
         raise YamlSyntaxError(f"YAML syntax: {error}", None) from None
     return composer.result()
 

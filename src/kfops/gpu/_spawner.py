@@ -42,7 +42,7 @@ class SpawnerTolerations:
         except (TypeError, KeyError):
             raise RenderError(f"{settings.spawner_config_key} of ConfigMap "
                               f"{config.obj['metadata']['name']} has no "
-                              "spawnerFormDefaults.tolerationGroup") from None
+                              "spawnerFormDefaults.tolerationGroup") from None  # adds nothing
         options = [o for o in group.get("options") or [] if o.get("groupKey") != GROUP_KEY]
         group["options"] = [*options, toleration_group(spec.gpu.taint)]
         data[settings.spawner_config_key] = yaml.safe_dump(parsed, sort_keys=False, width=1 << 16)

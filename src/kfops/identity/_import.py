@@ -47,6 +47,7 @@ def _rows(path: Path) -> list[_Row]:
         text = read_limited(path, CSV_FILE_LIMIT).decode("utf-8")
         records = list(csv.reader(io.StringIO(text, newline="")))
     except (OSError, UnicodeDecodeError, csv.Error, FileRefused) as error:
+        # no cause: a UnicodeDecodeError holds the file's bytes (password hashes)
         raise InputError(f"{path}: cannot read: {error}") from None
     rows, seen = [], set()
     for number, record in enumerate(records, 1):
@@ -74,7 +75,8 @@ def _check(path: Path, rows: Sequence[_Row], users: Sequence[UserEntry]) -> None
             StaticUser.model_validate({"email": user.email, "username": user.username,
                                        "passwordHash": user.password_hash})
         except PydanticValidationError as error:
-            # The message of the first problem; never the value (it may be a password).
+            # The message of the first problem; never the value (it may be a password), so no
+            # cause either: pydantic's quotes it.
             problem = error.errors()[0]
             where = ".".join(str(p) for p in problem["loc"])
             raise InputError(f"{path}:{row.line}: {where}: {problem['msg']}") from None

@@ -222,6 +222,7 @@ class DexUsers:
             annotations = config_map["metadata"].get("annotations") or {}
             live = json.loads(annotations.get(LIVE_USERS) or "[]")
         except (yaml.YAMLError, ValueError) as error:
+            # no cause: it may quote Dex's config (client secrets)
             raise _unreadable(what, str(error).splitlines()[0]) from None
         if not isinstance(config, dict) or not isinstance(config.get("staticPasswords") or [],
                                                           list) or not isinstance(live, list):

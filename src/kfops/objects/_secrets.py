@@ -24,6 +24,7 @@ def secret_value(secret: dict[str, Any], key: str) -> str | None:
     try:
         return base64.b64decode(str(encoded), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
+        # no cause: it holds the Secret's bytes
         raise OperationError(f"{describe(secret)}: data.{key} is not base64 of UTF-8 text "
                              "(edited by hand?); fix or remove that key") from None
 

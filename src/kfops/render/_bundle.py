@@ -170,6 +170,7 @@ def read_lock(folder: Path) -> dict[str, Any]:
     try:
         text = read_bundle_text(folder, LOCK)
     except InputError as error:
+        # adds nothing: its message is here
         raise InputError(f"{folder} is not a kfops bundle: {error}") from None
     documents = load_documents(text, origin=str(folder / LOCK))
     lock = documents[0] if len(documents) == 1 else None
@@ -191,15 +192,16 @@ def read_bundle_text(folder: Path, relative: str) -> str:
             raise FileRefused(f"{path} leads outside the bundle ({path.resolve()})")
         return read_limited(path, MANIFEST_FILE_LIMIT).decode("utf-8")
     except FileRefused as error:
-        raise InputError(str(error)) from None
+        raise InputError(str(error)) from None  # adds nothing: its message is here
     except UnicodeDecodeError:
+        # no cause: it holds the file's bytes (a Secret's)
         raise InputError(f"{path} is not UTF-8 text") from None
-    except FileNotFoundError:
+    except FileNotFoundError as error:
         hint = (f"; {SECRETS}/ is kept out of git: render the bundle again, or copy its "
                 f"{SECRETS}/ folder over" if relative.startswith(f"{SECRETS}/") else "")
-        raise InputError(f"{path} is missing{hint}") from None
+        raise InputError(f"{path} is missing{hint}") from error
     except OSError as error:
-        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from error
 
 
 def read_bundle_files(folder: Path, secrets: bool = True) -> tuple[

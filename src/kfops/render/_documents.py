@@ -101,11 +101,13 @@ def _bounded(text: str, origin: str, first_line: int) -> list[Any]:
         mark = error.problem_mark or error.context_mark
         where = f"{origin}:{first_line + mark.line + 1}" if mark is not None else origin
         problem = " ".join(p for p in (error.context, error.problem) if p)
+        # no cause: yaml's quotes the text (a Secret's values)
         raise InputError(f"{where}: YAML: {problem}") from None
     except yaml.YAMLError as error:
+        # no cause: yaml's quotes the text
         raise InputError(f"{origin}: YAML: {type(error).__name__}") from None
     except RecursionError:
-        raise InputError(f"{origin}: YAML nested too deeply") from None
+        raise InputError(f"{origin}: YAML nested too deeply") from None  # adds nothing
     finally:
         loader.dispose()
     return documents

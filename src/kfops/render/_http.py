@@ -43,5 +43,5 @@ def download(url: str, timeout: float, limit: int = ARCHIVE_LIMIT) -> bytes:
                                         "reads from such a download")
                 chunks.append(chunk)
     except httpx.HTTPError as error:
-        raise DownloadError(str(error) or type(error).__name__) from None
+        raise DownloadError(str(error) or type(error).__name__) from error
     return b"".join(chunks)

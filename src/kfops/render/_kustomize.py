@@ -33,7 +33,7 @@ class Kustomize:
                 env=_build_environment(),
             )
         except OSError as error:
-            raise KustomizeError(f"cannot run {self.argv[0]}: {error}") from None
+            raise KustomizeError(f"cannot run {self.argv[0]}: {error}") from error
         if done.returncode != 0:
             raise KustomizeError(
                 f"kustomize build {directory} failed:\n{_error_lines(done.stderr)}"
@@ -110,7 +110,7 @@ def _version(binary: str, argv: tuple[str, ...]) -> str:
     try:
         done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as error:
-        raise KustomizeError(f"cannot run {binary}: {error}") from None
+        raise KustomizeError(f"cannot run {binary}: {error}") from error
     version = _parse_version(done.stdout, kubectl=argv[1] == "kustomize")
     if version is None:
         raise KustomizeError(f"cannot tell the kustomize version of {binary}: {done.stdout!r}")

@@ -35,7 +35,7 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
             handle.write(data)
         temp.chmod(mode)
         temp.replace(path)
-    except BaseException:
+    except BaseException:  # any exit (Ctrl-C too) leaves no temporary file; re-raised
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
         raise

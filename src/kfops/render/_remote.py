@@ -174,4 +174,4 @@ class RemoteResolver:
         try:
             staged.write_bytes(download(url, timeout=60))
         except DownloadError as error:
-            raise RemoteBaseError(f"cannot fetch {ref.url} ({url}): {error}") from None
+            raise RemoteBaseError(f"cannot fetch {ref.url} ({url}): {error}") from error

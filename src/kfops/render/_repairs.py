@@ -131,7 +131,7 @@ def _env_file(file: Path) -> dict[str, str]:
     try:
         lines = file.read_text(encoding="utf-8").splitlines()
     except OSError as error:
-        raise RenderError(f"cannot read {file}: {error}") from None
+        raise RenderError(f"cannot read {file}: {error}") from error
     pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
     return {key.strip(): value.strip() for key, value in pairs}
 

@@ -43,6 +43,7 @@ def locate_release(loaded: LoadedPlatform, cache: Path, offline: bool) -> Releas
     try:
         release_root = _release_root(root, origin)
     except ReleaseSourceError as error:  # a folder of the user's that is not a release
+        # adds nothing: its message is here
         raise ConfigError([loaded.problem(("spec", "release", "source"), str(error))]) from None
     return ReleaseSource(release_root, origin, tree_digest(root, cache / "trees"), False,
                          _git_tag(root))
@@ -100,7 +101,7 @@ def _download(url: str) -> bytes:
     try:
         return download(mapped, timeout=300)
     except DownloadError as error:
-        raise ReleaseSourceError(f"cannot download {mapped}: {error}") from None
+        raise ReleaseSourceError(f"cannot download {mapped}: {error}") from error
 
 
 def _unpack(archive: Path, into: Path) -> None:
@@ -112,4 +113,4 @@ def _unpack(archive: Path, into: Path) -> None:
             with tarfile.open(archive) as bundle:
                 bundle.extractall(into, filter="data")
     except (tarfile.TarError, zipfile.BadZipFile, OSError) as error:
-        raise ReleaseSourceError(f"cannot unpack {archive}: {error}") from None
+        raise ReleaseSourceError(f"cannot unpack {archive}: {error}") from error

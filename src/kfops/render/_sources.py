@@ -33,11 +33,12 @@ class SourceFetcher:
             try:
                 data = self.loaded.read_file(source, MANIFEST_FILE_LIMIT)
             except FileRefused as error:
-                raise InputError(str(error)) from None
+                raise InputError(str(error)) from None  # adds nothing: its message is here
         self.fetched[source] = hashlib.sha256(data).hexdigest()
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
+            # no cause: it holds the bytes (a Secret's maybe)
             raise InputError(f"{source} is not UTF-8 text (a YAML manifest is)") from None
 
     def documents(self, source: str) -> list[dict[str, Any]]:
@@ -59,6 +60,6 @@ class SourceFetcher:
             data = download(through_mirror(url, github_base()), timeout=120,
                             limit=MANIFEST_FILE_LIMIT)
         except DownloadError as error:
-            raise RenderError(f"cannot fetch {url}: {error}") from None
+            raise RenderError(f"cannot fetch {url}: {error}") from error
         write_atomic(file, data)
         return data

@@ -146,6 +146,7 @@ def _remote_refs(root: Path) -> Iterator[tuple[Path, RemoteRef]]:
         try:
             document = yaml.load(text, Loader=yaml.CSafeLoader)
         except yaml.YAMLError as error:
+            # adds nothing: its message is here
             raise ReleaseSourceError(f"{file} is not valid YAML: {error}") from None
         if not isinstance(document, dict):
             continue

@@ -2,15 +2,13 @@
 
 from ._features import credential_checks, credential_features
 from ._redact import REDACTED, redact
-from ._refs import SecretUnavailable, resolve
-from ._state import ALPHANUMERIC, StateDir, StateError, random_token, state_dir_for
+from ._refs import resolve
+from ._state import ALPHANUMERIC, StateDir, random_token, state_dir_for
 
 __all__ = [
     "ALPHANUMERIC",
     "REDACTED",
-    "SecretUnavailable",
     "StateDir",
-    "StateError",
     "credential_checks",
     "credential_features",
     "random_token",

@@ -5,14 +5,10 @@ from __future__ import annotations
 import os
 
 from kfops.config import SECRET_FILE_LIMIT, FileRefused, LoadedPlatform, SecretRef
-from kfops.errors import OperationError
+from kfops.errors import SecretUnavailable
 from kfops.render import GeneratedValues
 
 from ._state import random_token
-
-
-class SecretUnavailable(OperationError):
-    """A referenced secret could not be read (the message never holds the value)."""
 
 
 def resolve(ref: SecretRef, loaded: LoadedPlatform, state: GeneratedValues, name: str) -> str:
@@ -28,7 +24,8 @@ def resolve(ref: SecretRef, loaded: LoadedPlatform, state: GeneratedValues, name
         try:
             return loaded.read_file(ref.file, SECRET_FILE_LIMIT).decode("utf-8").strip()
         except FileRefused as error:
-            raise SecretUnavailable(str(error)) from None
+            raise SecretUnavailable(str(error)) from None  # adds nothing: its message is here
         except UnicodeDecodeError:
+            # no cause: it holds the secret's bytes
             raise SecretUnavailable(f"{ref.file} is not UTF-8 text") from None
     return state.generated(name, random_token)

@@ -10,14 +10,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from kfops.errors import OperationError
+from kfops.errors import StateError
 
 _FILE = "secrets.json"
 ALPHANUMERIC = string.ascii_letters + string.digits
-
-
-class StateError(OperationError):
-    """The state directory cannot be read or written safely."""
 
 
 def state_dir_for(platform_file: Path) -> Path:
@@ -112,7 +108,10 @@ class StateDir:
                 data = json.loads(file.read_text(encoding="utf-8"))
             except FileNotFoundError:
                 data = {}
-            except (OSError, ValueError) as error:
+            except OSError as error:
+                raise StateError(f"cannot read {file}: {error}") from error
+            except ValueError as error:
+                # No cause: a JSON or UTF-8 decoding error holds the text, the secret values.
                 raise StateError(f"cannot read {file}: {error}") from None
             if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
                 raise StateError(f"{file} is not a kfops state file")
@@ -133,4 +132,4 @@ class StateDir:
         except OSError as error:
             if temp is not None:
                 Path(temp).unlink(missing_ok=True)
-            raise StateError(f"cannot write the state directory {self.path}: {error}") from None
+            raise StateError(f"cannot write the state directory {self.path}: {error}") from error

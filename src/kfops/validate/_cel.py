@@ -105,7 +105,8 @@ class CelEvaluator:
                                             functions=self._functions)
                 self._programs[rule] = program
             result = program.evaluate({"self": self._json_to_cel(value)})
-        except Exception as error:
+        except Exception as error:  # boundary: cel-python raises many types on a rule it
+            # cannot parse or evaluate; the rule is reported as not evaluated, never crashes
             return None, f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"
         if isinstance(result, bool | self._celpy.celtypes.BoolType):
             return bool(result), None
