@@ -5,20 +5,17 @@ from ._features import airgap_features
 from ._image_set import ImageSet, load_saved_images, read_image_list
 from ._inventory import ImageEntry, image_inventory
 from ._mirror import MirrorResult, mirror_images
-from ._names import destination, rewrite_reference
+from ._names import rewrite_reference
 from ._offline_bundle import (
     Packed,
     Verified,
     create_offline_bundle,
     verify_offline_bundle,
 )
-from ._rewrite import LOCK_IMAGE_SOURCES, LOCK_SETTINGS
 from ._skopeo import Skopeo
 from ._wheelhouse import build_wheelhouse
 
 __all__ = [
-    "LOCK_IMAGE_SOURCES",
-    "LOCK_SETTINGS",
     "ImageEntry",
     "ImageSet",
     "MirrorResult",
@@ -28,7 +25,6 @@ __all__ = [
     "airgap_features",
     "build_wheelhouse",
     "create_offline_bundle",
-    "destination",
     "image_inventory",
     "load_images",
     "load_saved_images",

@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 
 from kfops.config import TARGETS, LoadedPlatform, json_schema, load_platform
-from kfops.operations import bundle_folder, check_bundle, render_platform, write_rendered
+from kfops.operations import (
+    bundle_folder,
+    check_bundle,
+    render_platform,
+    validate_platform,
+    write_rendered,
+)
 from kfops.render import RenderOptions, RenderResult, load_extra_crds
 from kfops.targets import write_starter
 
@@ -90,7 +96,7 @@ def validate(
         checked, warnings = report.checked, report.not_evaluated
     else:
         result = _render(load_platform(file, allow_outside=allow_paths_outside), offline, crds,
-                         quiet=output is Output.json, write_state=False)
+                         quiet=output is Output.json, keep=False)
         checked, warnings = result.report.checked, result.bundle.warnings
     if output is Output.json:
         print_json({"valid": True, "objects": checked, "warnings": warnings})
@@ -107,14 +113,15 @@ def schema() -> None:
 
 def _render(
     loaded: LoadedPlatform, offline: bool, crds: list[Path] | None, quiet: bool,
-    write_state: bool = True,
+    keep: bool = True,
 ) -> RenderResult:
-    options = RenderOptions(offline=offline, extra_crds=load_extra_crds(crds or []),
-                            write_state=write_state)
+    """`render_platform` (keep: the generated values are saved) or `validate_platform`."""
+    run = render_platform if keep else validate_platform
+    options = RenderOptions(offline=offline, extra_crds=load_extra_crds(crds or []))
     if quiet:
-        return render_platform(loaded, options)
+        return run(loaded, options)
     with RenderBar() as bar:
-        return render_platform(loaded, dataclasses.replace(options, progress=bar))
+        return run(loaded, dataclasses.replace(options, progress=bar))
 
 
 def _print_render(result: RenderResult, target: Path, output: Output) -> None:

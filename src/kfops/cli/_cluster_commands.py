@@ -277,11 +277,11 @@ def uninstall_command(
     choice = install.choice()
     named = choice.named_applyset()
     with install.connection.connect() as cluster:
-        target = named or installed_applyset(cluster, choice.name)
+        applyset = named or installed_applyset(cluster, choice.name)
         if not yes:
-            typer.confirm(f"Uninstall platform {target.platform}: delete "
+            typer.confirm(f"Uninstall platform {applyset.platform}: delete "
                           f"{_what_goes(purge_data, purge_foreign)}?", abort=True)
-        summary = uninstall_platform(cluster, target, purge_data=purge_data,
+        summary = uninstall_platform(cluster, applyset, purge_data=purge_data,
                                      purge_foreign=purge_foreign, force=force,
                                      waits=WaitSettings(timeout=timeout),
                                      lease=LeaseSettings(wait=not no_wait),

@@ -1,6 +1,6 @@
 """The Kubernetes client boundary and the apply engine (lightkube inside, kfops errors out)."""
 
-from ._api import FIELD_MANAGER, Cluster
+from ._api import Cluster
 from ._check import Check, CheckState
 from ._engine import (
     ApplyOptions,
@@ -21,31 +21,24 @@ from ._lease import (
     LeaseNotice,
     LeaseSettings,
     holder_identity,
-    holder_of,
-    lease_name,
 )
 from ._pods import (
-    FAILING_REASONS,
     IMAGE_PULL_REASONS,
     PodFailure,
     container_waiting,
     failing_pod,
     pod_failure,
-    pods_of,
     workload_failure,
 )
 from ._protect import PRUNE_RULE, WITHOUT_PVCS, namespace_claims
 from ._retry import RetryPolicy
-from ._rollout import RESTARTED_AT, rollout_restart
+from ._rollout import rollout_restart
 from ._steps import BundleFile
 from ._waits import WaitSettings, namespace_pending, wait_for
 
 __all__ = [
-    "FAILING_REASONS",
-    "FIELD_MANAGER",
     "IMAGE_PULL_REASONS",
     "PRUNE_RULE",
-    "RESTARTED_AT",
     "WITHOUT_PVCS",
     "ApplyOptions",
     "ApplyProgress",
@@ -70,15 +63,12 @@ __all__ = [
     "container_waiting",
     "failing_pod",
     "holder_identity",
-    "holder_of",
     "installs",
     "keep_values",
-    "lease_name",
     "namespace_claims",
     "namespace_pending",
     "plan_bundle",
     "pod_failure",
-    "pods_of",
     "recorded_workloads",
     "rollout_restart",
     "uninstall",

@@ -140,14 +140,14 @@ class _Claim:
     adopting: tuple[ApplySet, ...]
 
 
-def _claim(cluster: Cluster, target: ApplySet, adopt: Iterable[str]) -> _Claim:
+def _claim(cluster: Cluster, applyset: ApplySet, adopt: Iterable[str]) -> _Claim:
     """This install's record, with the installs it adopts; AnotherInstall for any other.
 
     An install whose id this one's parent already lists was adopted by an apply
     that stopped before removing its parent: the adoption is simply finished.
     """
-    own = read_inventory(cluster, target.platform)
-    others = [t for t in installs(cluster) if t.platform != target.platform]
+    own = read_inventory(cluster, applyset.platform)
+    others = [t for t in installs(cluster) if t.platform != applyset.platform]
     unknown = sorted(set(adopt) - {t.platform for t in others})
     if unknown:
         raise InputError(f"--adopt {', '.join(unknown)}: no other kfops install of that name "
@@ -178,17 +178,17 @@ def _another_install(strangers: list[ApplySet]) -> str:
             f"(`kfops uninstall --name {first}`).")
 
 
-def _current(files: Sequence[BundleFile], target: ApplySet) -> Inventory:
+def _current(files: Sequence[BundleFile], applyset: ApplySet) -> Inventory:
     """What this apply installs, with the workloads `status` checks by component."""
     objects = [obj for f in files for obj in f.objects]
     workloads: list[Workload] = [
         (f.component, str(o["apiVersion"]), str(o["kind"]), str(o["metadata"]["namespace"]),
          str(o["metadata"]["name"]))
         for f in files for o in f.objects if o["kind"] in WORKLOAD_KINDS]
-    return with_workloads(inventory_of(objects, [target.id]), workloads)
+    return with_workloads(inventory_of(objects, [applyset.id]), workloads)
 
 
-def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: ApplySet,
+def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], applyset: ApplySet,
                  options: ApplyOptions | None = None,
                  progress: ApplyProgress | None = None, *,
                  guards: Mapping[Identity, Guard] | None = None) -> ApplySummary:
@@ -199,15 +199,15 @@ def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: ApplySet
     options = options or ApplyOptions()
     progress = progress or _Quiet()
     objects = [obj for f in files for obj in f.objects]
-    claim = _claim(cluster, target, options.adopt)
+    claim = _claim(cluster, applyset, options.adopt)
     existing = frozenset(n["metadata"]["name"] for n in cluster.list("v1", "Namespace"))
     _learn_kinds(cluster, objects)
     steps = apply_steps(files, cluster.kinds, existing)
-    current, previous = _current(files, target), claim.previous
+    current, previous = _current(files, applyset), claim.previous
     both = current.union(previous)
     # The parent lists the union first (ids of adopted installs included), so an apply
     # killed before pruning still finds both; only then do adopted parents go.
-    _record(cluster, target, both, previous)
+    _record(cluster, applyset, both, previous)
     summary = ApplySummary()
     for other in claim.adopting:
         cluster.delete("v1", "Secret", other.parent_name, PARENT_NAMESPACE)
@@ -235,7 +235,7 @@ def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], target: ApplySet
         decisions = prune_decisions(cluster, objects, membership, options.rules)
         _carry_out(cluster, decisions, summary.pruned, summary.kept, summary.also_deleted)
         remaining = current.union(_inventory_of([d.obj for d in decisions if not d.delete]))
-    _record(cluster, target, remaining, both)
+    _record(cluster, applyset, remaining, both)
     return summary
 
 
@@ -298,11 +298,11 @@ def _inventory_of(objects: Sequence[dict[str, Any]]) -> Inventory:
     return inventory_of(objects, ids - {""})
 
 
-def _record(cluster: Cluster, target: ApplySet, inventory: Inventory,
+def _record(cluster: Cluster, applyset: ApplySet, inventory: Inventory,
             recorded: Inventory | None) -> None:
     """Write the parent only when what it records changes (a no-op apply writes nothing)."""
     if inventory != recorded:
-        cluster.apply(parent(target, inventory))
+        cluster.apply(parent(applyset, inventory))
 
 
 @dataclass
@@ -408,15 +408,15 @@ class PlanEntry:
     ignore, why."""
 
 
-def plan_bundle(cluster: Cluster, files: Sequence[BundleFile], target: ApplySet,
+def plan_bundle(cluster: Cluster, files: Sequence[BundleFile], applyset: ApplySet,
                 options: ApplyOptions | None = None) -> list[PlanEntry]:
     """What apply with `options` would do: create, update, unchanged per object (by
     server-side dry-run), the installs it adopts, and what it prunes and keeps."""
     options = options or ApplyOptions()
     objects = [obj for f in files for obj in f.objects]
-    claim = _claim(cluster, target, options.adopt)
+    claim = _claim(cluster, applyset, options.adopt)
     cluster.learn_crds([o for o in objects if o["kind"] == "CustomResourceDefinition"])
-    both = _current(files, target).union(claim.previous)
+    both = _current(files, applyset).union(claim.previous)
     live = snapshot(cluster, both)
     entries = [_plan_one(cluster, without_injected_ca(obj), live.get(identity_of(obj)))
                for obj in objects]
@@ -476,13 +476,13 @@ class UninstallSummary:
     """Objects carrying the install's ApplySet label that are not its members: left alone."""
 
 
-def uninstall(cluster: Cluster, target: ApplySet, purge_data: bool = False, force: bool = False,
+def uninstall(cluster: Cluster, applyset: ApplySet, purge_data: bool = False, force: bool = False,
               waits: WaitSettings | None = None, *,
               purge_foreign: bool = False) -> UninstallSummary:
     """Delete the install's members in reverse order; keep data unless purge_data, and
     namespaces, Profiles and CRDs holding objects kfops did not apply unless purge_foreign."""
     waits = waits or WaitSettings()
-    inventory = read_inventory(cluster, target.platform)
+    inventory = read_inventory(cluster, applyset.platform)
     summary = UninstallSummary()
     if inventory is None:
         return summary
@@ -496,9 +496,9 @@ def uninstall(cluster: Cluster, target: ApplySet, purge_data: bool = False, forc
     kept = [d.obj for d in decisions if not d.delete]
     if kept or stuck:
         # What is still there stays listed, so the next uninstall (or --force) finds it.
-        cluster.apply(parent(target, _inventory_of(kept + stuck)))
+        cluster.apply(parent(applyset, _inventory_of(kept + stuck)))
     else:
-        cluster.delete("v1", "Secret", target.parent_name, PARENT_NAMESPACE)
+        cluster.delete("v1", "Secret", applyset.parent_name, PARENT_NAMESPACE)
     return summary
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import kfops
+from kfops._version import __version__
 from kfops.errors import ClusterError
 from kfops.objects import (
     ADDITIONAL_NAMESPACES,
@@ -146,7 +146,7 @@ def parent(applyset: ApplySet, inventory: Inventory) -> dict[str, Any]:
             "labels": {ID_LABEL: applyset.id, MANAGED_BY: "kfops",
                        PLATFORM_LABEL: applyset.platform},
             "annotations": {
-                TOOLING: f"kfops/v{kfops.__version__}",
+                TOOLING: f"kfops/v{__version__}",
                 GROUP_KINDS: ",".join(sorted(inventory.group_kinds)),
                 KINDS: ",".join(sorted(f"{a} {k}" for a, k in inventory.kinds)),
                 ADDITIONAL_NAMESPACES: ",".join(sorted(inventory.namespaces)),

@@ -6,7 +6,6 @@ from ._edit import Change, Edited, edit_platform
 from ._edit_auth import UserEntry, add_users, remove_user, set_user_password
 from ._edit_tenancy import add_profile, remove_contributor, remove_profile, set_contributor
 from ._files import (
-    ALLOWED_PATHS_ENV,
     CSV_FILE_LIMIT,
     MANIFEST_FILE_LIMIT,
     PLATFORM_FILE_LIMIT,
@@ -19,7 +18,6 @@ from ._files import (
 )
 from ._flags import airgap_registry, new_profile
 from ._gpu import (
-    GPU_OPERATOR_VERSION,
     KARPENTER_VERSION,
     Azure,
     Gpu,
@@ -33,20 +31,17 @@ from ._loader import PLACEHOLDER, LoadedPlatform, load_platform, parse_platform
 from ._lock import Holder, WaitNotice, lock_path
 from ._network import ACME_SERVERS, TLS, Acme, Ingress, MetalLB
 from ._platform import API_VERSION, TARGETS, Platform, Spec, Target
-from ._release import DEFAULT_RELEASE, Components, Metadata, PipelinesSettings, Release
+from ._release import Components, Metadata, PipelinesSettings, Release
 from ._schema import json_schema
 from ._storage import Nfs, ObjectStore, Storage
 from ._tenancy import Contributor, Profile
-from ._types import MIN_BCRYPT_COST, SecretRef, address_bounds, is_url
+from ._types import MIN_BCRYPT_COST, SecretRef, is_url
 from ._yaml import MAX_DEPTH, MAX_NODES
 
 __all__ = [
     "ACME_SERVERS",
-    "ALLOWED_PATHS_ENV",
     "API_VERSION",
     "CSV_FILE_LIMIT",
-    "DEFAULT_RELEASE",
-    "GPU_OPERATOR_VERSION",
     "KARPENTER_VERSION",
     "MANIFEST_FILE_LIMIT",
     "MAX_DEPTH",
@@ -93,7 +88,6 @@ __all__ = [
     "WaitNotice",
     "add_profile",
     "add_users",
-    "address_bounds",
     "airgap_registry",
     "duration_seconds",
     "edit_platform",

@@ -2,12 +2,10 @@
 
 from ._features import gpu_features
 from ._helm_crds import crd_requirements
-from ._karpenter import node_class, node_pool
-from ._operator import INSTALL_FILE, VALUES_FILE, install_command, operator_values
+from ._karpenter import node_pool
+from ._operator import INSTALL_FILE, VALUES_FILE, install_command
 from ._preflight import gpu_checks
-from ._smoke_test import TEST_IMAGE, GpuTest, GpuTestReport, gpu_test_job
-from ._spawner import toleration_group
-from ._time_slicing import time_slicing_config
+from ._smoke_test import TEST_IMAGE, GpuTest, GpuTestReport
 
 __all__ = [
     "INSTALL_FILE",
@@ -18,11 +16,6 @@ __all__ = [
     "crd_requirements",
     "gpu_checks",
     "gpu_features",
-    "gpu_test_job",
     "install_command",
-    "node_class",
     "node_pool",
-    "operator_values",
-    "time_slicing_config",
-    "toleration_group",
 ]

@@ -1,5 +1,5 @@
 """Health of an installed platform: status per component (and, later, doctor rules)."""
 
-from ._status import ComponentStatus, platform_status, workload_state
+from ._status import ComponentStatus, platform_status
 
-__all__ = ["ComponentStatus", "platform_status", "workload_state"]
+__all__ = ["ComponentStatus", "platform_status"]

@@ -1,13 +1,12 @@
 """Login: Dex static users and connectors, oauth2-proxy, the gateway's JWT rule."""
 
-from ._dex import FILE_USERS, LIVE_USERS, dex_password_hash, user_hash_env, user_id
+from ._dex import user_hash_env
 from ._features import identity_features
 from ._import import read_users_csv
 from ._keep_live import live_user_guards
 from ._live_users import DexUser, DexUsers, file_users
 from ._passwords import (
     DEFAULT_COST,
-    MIN_COST,
     MIN_LENGTH,
     check_password,
     hash_cost,
@@ -17,31 +16,22 @@ from ._passwords import (
     password_problem,
     verify_password,
 )
-from ._urls import browser_uses_https, issuer, public_url
 
 __all__ = [
     "DEFAULT_COST",
-    "FILE_USERS",
-    "LIVE_USERS",
-    "MIN_COST",
     "MIN_LENGTH",
     "DexUser",
     "DexUsers",
-    "browser_uses_https",
     "check_password",
-    "dex_password_hash",
     "file_users",
     "hash_cost",
     "hash_password",
     "hash_passwords",
     "identity_features",
     "is_bcrypt_hash",
-    "issuer",
     "live_user_guards",
     "password_problem",
-    "public_url",
     "read_users_csv",
     "user_hash_env",
-    "user_id",
     "verify_password",
 ]

@@ -3,13 +3,10 @@
 from ._apply import (
     ApplyResult,
     PlanResult,
-    adopt_cluster_secrets,
     apply_platform,
     applyset_of,
     bundle_files,
-    bundle_from_disk,
     changes,
-    missing_requirements,
     plan_platform,
     platform_applyset,
     uninstall_platform,
@@ -20,7 +17,7 @@ from ._install_choice import InstallChoice, install_status
 from ._installs import installed_applyset
 from ._offline_kit import KitProgress, OfflineKit, create_offline_kit
 from ._preflight import preflight
-from ._render import render_platform
+from ._render import render_platform, validate_platform
 from ._write import bundle_folder, check_bundle, write_rendered
 
 __all__ = [
@@ -29,12 +26,10 @@ __all__ = [
     "KitProgress",
     "OfflineKit",
     "PlanResult",
-    "adopt_cluster_secrets",
     "apply_platform",
     "applyset_of",
     "bundle_files",
     "bundle_folder",
-    "bundle_from_disk",
     "changes",
     "check_bundle",
     "create_offline_kit",
@@ -42,7 +37,6 @@ __all__ = [
     "gpu_test_image",
     "install_status",
     "installed_applyset",
-    "missing_requirements",
     "plan_platform",
     "platform_airgap",
     "platform_applyset",
@@ -50,5 +44,6 @@ __all__ = [
     "preflight",
     "render_platform",
     "uninstall_platform",
+    "validate_platform",
     "write_rendered",
 ]

@@ -206,13 +206,13 @@ class _Watched:
             self.progress.waiting(what, reasons)
 
 
-def uninstall_platform(cluster: Cluster, target: ApplySet, *, purge_data: bool = False,
+def uninstall_platform(cluster: Cluster, applyset: ApplySet, *, purge_data: bool = False,
                        purge_foreign: bool = False, force: bool = False,
                        waits: WaitSettings | None = None, lease: LeaseSettings | None = None,
                        on_wait: LeaseNotice | None = None) -> UninstallSummary:
     """`uninstall`, holding the install's Lease; the Lease goes too when nothing is left."""
-    with InstallLease(cluster, target.platform, lease, on_wait) as held:
-        summary = uninstall(cluster, target, purge_data=purge_data, force=force, waits=waits,
+    with InstallLease(cluster, applyset.platform, lease, on_wait) as held:
+        summary = uninstall(cluster, applyset, purge_data=purge_data, force=force, waits=waits,
                             purge_foreign=purge_foreign)
         held.remove_on_release = not summary.kept and not summary.stuck
     return summary

@@ -16,9 +16,9 @@ def installed_applyset(cluster: Cluster, name: str | None = None) -> ApplySet:
     found = installs(cluster)
     names = ", ".join(t.platform for t in found)
     if name is not None:
-        for target in found:
-            if target.platform == name:
-                return target
+        for applyset in found:
+            if applyset.platform == name:
+                return applyset
         raise InputError(f"--name {name}: no kfops install of that name on this cluster "
                            + (f"(it holds: {names})" if found else "(it holds none)"))
     if not found:

@@ -31,3 +31,12 @@ def render_platform(loaded: LoadedPlatform, options: RenderOptions | None = None
     state = options.state or StateDir(options.state_dir or state_dir_for(loaded.path),
                                       write_through=False)
     return render(loaded, dataclasses.replace(options, contributions=features, state=state))
+
+
+def validate_platform(loaded: LoadedPlatform,
+                      options: RenderOptions | None = None) -> RenderResult:
+    """Render and validate `loaded` without keeping anything: no bundle is written and new
+    generated values stay in memory (`kfops validate`). ConfigError or ValidationError
+    when it is not valid."""
+    options = dataclasses.replace(options or RenderOptions(), write_state=False)
+    return render_platform(loaded, options)

@@ -11,7 +11,6 @@ from ._contributions import (
     Phase,
     RenderContext,
 )
-from ._documents import dump_document, load_documents
 from ._images import ImageUse, find_image_uses, image_list, public_references
 from ._objects import BundleObject
 from ._paths import cache_root, write_atomic
@@ -50,10 +49,8 @@ __all__ = [
     "RenderResult",
     "SourceFetcher",
     "cache_root",
-    "dump_document",
     "find_image_uses",
     "image_list",
-    "load_documents",
     "load_extra_crds",
     "parse_remote",
     "public_references",

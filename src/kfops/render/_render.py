@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import kfops
+from kfops._version import __version__
 from kfops.catalog import (
     ReleaseCatalog,
     SelectedComponent,
@@ -348,7 +348,7 @@ def _lock(
         "kind": "BundleLock",
         "platform": loaded.platform.metadata.name,
         "target": loaded.platform.spec.target,
-        "kfopsVersion": kfops.__version__,
+        "kfopsVersion": __version__,
         "configDigest": f"sha256:{loaded.digest()}",
         "kubernetesVersion": kubernetes,
         "kustomizeVersion": kustomize,

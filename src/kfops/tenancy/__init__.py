@@ -4,7 +4,7 @@ from ._features import tenancy_checks, tenancy_features
 from ._kfam import binding_name, contributor_objects
 from ._live import LiveProfiles, ProfileContents, ProfileInfo, file_profiles
 from ._pod_defaults import gpu_toleration, pipeline_access
-from ._profiles import namespace_objects, profile_object, quota_hard
+from ._profiles import quota_hard
 
 __all__ = [
     "LiveProfiles",
@@ -14,9 +14,7 @@ __all__ = [
     "contributor_objects",
     "file_profiles",
     "gpu_toleration",
-    "namespace_objects",
     "pipeline_access",
-    "profile_object",
     "quota_hard",
     "tenancy_checks",
     "tenancy_features",

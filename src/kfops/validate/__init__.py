@@ -6,7 +6,6 @@ from ._validator import (
     ExtraCrd,
     Validator,
     kubernetes_version_problem,
-    object_digest,
     validate_objects,
 )
 
@@ -15,7 +14,6 @@ __all__ = [
     "ValidationReport",
     "Validator",
     "kubernetes_version_problem",
-    "object_digest",
     "supported_versions",
     "validate_objects",
 ]

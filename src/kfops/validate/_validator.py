@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import kfops
+from kfops._version import __version__
 from kfops.errors import ValidationProblem
 from kfops.objects import BUILTIN_CLUSTER_SCOPED, describe
 
@@ -134,7 +134,7 @@ class Validator:
 def _builtin_key(version: str) -> str:
     """What results for built-in kinds depend on: kfops, kubernetes-validate, the version."""
     return hashlib.sha256(
-        f"{kfops.__version__}\0{metadata.version('kubernetes-validate')}\0{version}".encode()
+        f"{__version__}\0{metadata.version('kubernetes-validate')}\0{version}".encode()
     ).hexdigest()[:16]
 
 
