@@ -23,7 +23,6 @@ from kfops.render import (
 )
 from tests.conftest import RELEASES, PlatformWriter
 
-pytestmark = pytest.mark.render
 REGISTRY = "registry.internal:5000"
 #: Images that appear nowhere in a pod template: each names where it hides.
 HIDDEN = {

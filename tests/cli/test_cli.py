@@ -43,7 +43,6 @@ def test_unknown_flag_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert "No such option" in err
 
 
-@pytest.mark.render
 def test_render_writes_the_bundle_and_json_summary(
     platform_file: Callable[..., Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -63,7 +62,6 @@ def test_render_writes_the_bundle_and_json_summary(
     assert (code, json.loads(out)["valid"]) == (0, True)
 
 
-@pytest.mark.render
 def test_validate_bundle_exits_2_on_a_broken_object(
     platform_file: Callable[..., Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -76,7 +74,6 @@ def test_validate_bundle_exits_2_on_a_broken_object(
     assert 'spec.replicas: expected an integer, got "one"' in err
 
 
-@pytest.mark.render
 def test_render_never_replaces_a_folder_that_is_not_a_bundle(
     platform_file: Callable[..., Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

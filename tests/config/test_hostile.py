@@ -428,7 +428,6 @@ def test_validate_of_a_bad_file_writes_nothing(tmp_path: Path,
     assert not (tmp_path / "bundle").exists()
 
 
-@pytest.mark.render
 def test_validate_of_a_good_file_writes_nothing_and_reads_an_existing_state(
     platform_file: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -19,7 +19,6 @@ from kfops.validate import validate_objects
 from tests.conftest import RELEASES, UPSTREAM
 from tests.helpers.presets import Objects, render_preset
 
-pytestmark = pytest.mark.render
 CRDS = UPSTREAM / "crds"
 DEVICE_PLUGIN = UPSTREAM / "prereqs/nvidia-device-plugin-v0.20.0/nvidia-device-plugin.yml"
 TAINT = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"}

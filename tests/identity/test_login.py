@@ -59,7 +59,6 @@ def test_connector_settings_dex_needs_are_required() -> None:
     ]
 
 
-@pytest.mark.render
 def test_kubeflows_published_password_is_never_a_users_hash(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         render_preset(tmp_path, "generic", "26.03", lambda text: text.replace(

@@ -24,7 +24,6 @@ from kfops.render import (
 )
 from tests.conftest import PlatformWriter
 
-pytestmark = pytest.mark.render
 TOOL = "quay.io/org/tool:1.2"
 
 

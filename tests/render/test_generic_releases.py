@@ -18,8 +18,6 @@ from kfops.render import RenderOptions
 from tests.conftest import MANIFESTS, REMOTE_CACHE
 from tests.helpers.presets import Objects
 
-pytestmark = pytest.mark.render
-
 
 def _platform(folder: Path, version: str, source: Path) -> Path:
     path = folder / "platform.yaml"

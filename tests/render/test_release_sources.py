@@ -16,8 +16,6 @@ from kfops.targets import write_starter
 from tests.conftest import MANIFESTS, REMOTE_CACHE
 from tests.helpers.github import mirror_remote_cache, release_archive, serve
 
-pytestmark = pytest.mark.render
-
 
 def test_release_archive_url_is_downloaded_once_and_its_sha256_recorded(
     tmp_path: Path, platform_file: Callable[..., Path]

@@ -18,7 +18,6 @@ from kfops.render._documents import load_documents
 from kfops.render._kustomize import find_kustomize
 from tests.conftest import MANIFESTS, RELEASES
 
-pytestmark = pytest.mark.render
 KFOPS_LABELS = set(ApplySet("lab").member_labels())
 Key = tuple[str, str, str, str]
 

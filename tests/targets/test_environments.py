@@ -15,7 +15,6 @@ from kfops.validate import validate_objects
 from tests.conftest import RELEASES, UPSTREAM
 from tests.helpers.presets import Objects, env, render_preset, secret
 
-pytestmark = pytest.mark.render
 UPSTREAM_DEFAULTS = {"pUBnBOY80SnXgjibTYM9ZWNzY2xreNGQok", "7d16fee92f8d11b8940b081b3f8b8acb",
                      "minio123", "$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFR4LCP9UeYE90NLiN9Df72"}
 

@@ -25,7 +25,6 @@ from tests.emulator import FaultPlan, RunningEmulator, Settings
 from tests.helpers.cli import kfops
 from tests.helpers.presets import fill, offline
 
-pytestmark = pytest.mark.render
 DEVICE_PLUGIN = UPSTREAM / "prereqs/nvidia-device-plugin-v0.20.0/nvidia-device-plugin.yml"
 
 

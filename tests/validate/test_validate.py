@@ -21,8 +21,6 @@ from kfops.validate import (
 )
 from tests.conftest import UPSTREAM
 
-pytestmark = pytest.mark.render
-
 
 @pytest.fixture(scope="module")
 def upstream_objects(
