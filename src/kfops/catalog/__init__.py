@@ -7,7 +7,7 @@ from ._lookup import (
     same_release,
     supported_kubernetes,
 )
-from ._model import Component, Ownership, ReleaseCatalog
+from ._model import ReleaseCatalog
 from ._prereqs import (
     DEFAULT_CLASS_ANNOTATION,
     GPU_OPERATOR_CHART,
@@ -47,10 +47,8 @@ __all__ = [
     "NFS_NAMESPACE",
     "NFS_STORAGE_CLASS",
     "TIME_SLICING_CONFIGMAP",
-    "Component",
     "Credential",
     "ObjectRef",
-    "Ownership",
     "ReleaseCatalog",
     "SelectedComponent",
     "Settings",

@@ -1,7 +1,7 @@
 """The platform file: its model, loading with located errors, and its JSON Schema."""
 
 from ._airgap import Airgap
-from ._auth import Auth, Connector, StaticUser
+from ._auth import Connector, StaticUser
 from ._edit import Change, Edited, edit_platform
 from ._edit_auth import UserEntry, add_users, remove_user, set_user_password
 from ._edit_tenancy import add_profile, remove_contributor, remove_profile, set_contributor
@@ -11,7 +11,6 @@ from ._files import (
     PLATFORM_FILE_LIMIT,
     SECRET_FILE_LIMIT,
     FileRefused,
-    PathRules,
     kfops_cache_dir,
     read_limited,
     size_text,
@@ -19,28 +18,25 @@ from ._files import (
 from ._flags import airgap_registry, new_profile
 from ._gpu import (
     KARPENTER_VERSION,
-    Azure,
     Gpu,
     Karpenter,
     NodePool,
     Taint,
-    TimeSlicing,
     duration_seconds,
 )
 from ._loader import PLACEHOLDER, LoadedPlatform, load_platform, parse_platform
 from ._lock import Holder, WaitNotice, lock_path
-from ._network import ACME_SERVERS, TLS, Acme, Ingress, MetalLB
-from ._platform import API_VERSION, TARGETS, Platform, Spec, Target
-from ._release import Components, Metadata, PipelinesSettings, Release
+from ._network import ACME_SERVERS, TLS
+from ._platform import TARGETS, Platform, Spec
+from ._release import PipelinesSettings
 from ._schema import json_schema
-from ._storage import Nfs, ObjectStore, Storage
-from ._tenancy import Contributor, Profile
+from ._storage import Nfs
+from ._tenancy import Profile
 from ._types import MIN_BCRYPT_COST, SecretRef, is_url
 from ._yaml import MAX_DEPTH, MAX_NODES
 
 __all__ = [
     "ACME_SERVERS",
-    "API_VERSION",
     "CSV_FILE_LIMIT",
     "KARPENTER_VERSION",
     "MANIFEST_FILE_LIMIT",
@@ -52,38 +48,24 @@ __all__ = [
     "SECRET_FILE_LIMIT",
     "TARGETS",
     "TLS",
-    "Acme",
     "Airgap",
-    "Auth",
-    "Azure",
     "Change",
-    "Components",
     "Connector",
-    "Contributor",
     "Edited",
     "FileRefused",
     "Gpu",
     "Holder",
-    "Ingress",
     "Karpenter",
     "LoadedPlatform",
-    "Metadata",
-    "MetalLB",
     "Nfs",
     "NodePool",
-    "ObjectStore",
-    "PathRules",
     "PipelinesSettings",
     "Platform",
     "Profile",
-    "Release",
     "SecretRef",
     "Spec",
     "StaticUser",
-    "Storage",
     "Taint",
-    "Target",
-    "TimeSlicing",
     "UserEntry",
     "WaitNotice",
     "add_profile",
