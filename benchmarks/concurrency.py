@@ -80,7 +80,7 @@ def kfops(*args: str, stdin: str | None = None) -> subprocess.Popen[str]:
 def finish(process: subprocess.Popen[str], stdin: str | None = None) -> str:
     out, err = process.communicate(stdin, timeout=1800)
     if process.returncode != 0:
-        raise SystemExit(f"kfops {process.args}: exit {process.returncode}\n{err}")
+        raise SystemExit(f"kfops {process.args!r}: exit {process.returncode}\n{err}")
     return out
 
 

@@ -93,16 +93,16 @@ def run(variant: Variant, folder: Path, command: str) -> Run:
     if pid == 0:  # the child: run kfops, report any escaping exception as a traceback
         resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
         os.chdir(folder)
-        with err_file.open("w") as err, open(os.devnull, "w") as null:  # noqa: PTH123
+        with err_file.open("w") as err_out, open(os.devnull, "w") as null:  # noqa: PTH123
             os.dup2(null.fileno(), 1)
-            os.dup2(err.fileno(), 2)
-            code = 99
+            os.dup2(err_out.fileno(), 2)
+            code: int | None = 99
             try:
                 code = main(argv)
             except BaseException:
                 traceback.print_exc()
             sys.stderr.flush()
-        os._exit(code)
+        os._exit(code if code is not None else 0)
     code, usage = wait(pid)
     seconds = time.perf_counter() - started
     err = err_file.read_text(errors="replace")

@@ -108,9 +108,8 @@ def main() -> None:
         kustomize = find_kustomize()
         print(f"kustomize: {' '.join(kustomize.argv)} ({kustomize.version})")
         platform = platform_file(work, args.release)
-        toggled = platform_file(work / "toggled", args.release, "  components: {katib: false}\n") \
-            if (work / "toggled").mkdir() is None else None
-        assert toggled is not None
+        (work / "toggled").mkdir()
+        toggled = platform_file(work / "toggled", args.release, "  components: {katib: false}\n")
         # One render prepares the workspace with remote bases resolved: the plain build
         # runs on that same tree so both resolve remote bases the same way.
         warm_cache = work / "warm-cache"
