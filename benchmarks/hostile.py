@@ -96,13 +96,13 @@ def run(variant: Variant, folder: Path, command: str) -> Run:
         with err_file.open("w") as err_out, open(os.devnull, "w") as null:  # noqa: PTH123
             os.dup2(null.fileno(), 1)
             os.dup2(err_out.fileno(), 2)
-            code: int | None = 99
+            exit_code = 99
             try:
-                code = main(argv)
+                exit_code = main(argv)
             except BaseException:
                 traceback.print_exc()
             sys.stderr.flush()
-        os._exit(code if code is not None else 0)
+        os._exit(exit_code)
     code, usage = wait(pid)
     seconds = time.perf_counter() - started
     err = err_file.read_text(errors="replace")
