@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from kfops.cli._editing import Day2
 from kfops.cli._options import (
-    DEFAULT_FILE,
     Connection,
     FileOption,
     OnCluster,
@@ -21,6 +20,7 @@ from kfops.cli._options import (
     command_group,
     grouped,
 )
+from kfops.config import DEFAULT_PLATFORM_FILE
 from kfops.errors import InputError
 
 
@@ -28,7 +28,7 @@ from kfops.errors import InputError
 class Where(OptionGroup):
     """A group with a nested group in the middle."""
 
-    file: FileOption = DEFAULT_FILE
+    file: FileOption = DEFAULT_PLATFORM_FILE
     connection: Connection = field(default_factory=Connection)
     loud: Annotated[bool, typer.Option("--loud")] = False
 
@@ -65,7 +65,7 @@ def test_the_group_options_stand_in_its_place_and_it_is_built_from_them() -> Non
 def test_defaults_are_the_groups_own() -> None:
     seen: list[object] = []
     assert CliRunner().invoke(_app(seen), ["two"]).exit_code == 0
-    assert seen == [OnCluster(DEFAULT_FILE, Connection())]
+    assert seen == [OnCluster(DEFAULT_PLATFORM_FILE, Connection())]
 
 
 def test_a_group_checks_its_flags_together() -> None:

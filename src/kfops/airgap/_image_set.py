@@ -88,6 +88,6 @@ def read_image_list(path: Path) -> list[str]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as error:
         raise InputError(f"cannot read {path}: {error.strerror}") from error
-    return sorted({normalise_image(line.split("#", 1)[0].strip()) for line in lines
-                   if line.split("#", 1)[0].strip()})
+    names = (line.split("#", 1)[0].strip() for line in lines)
+    return sorted({normalise_image(name) for name in names if name})
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from kfops.aks import aks_script, write_script
-from kfops.config import load_platform
+from kfops.config import DEFAULT_PLATFORM_FILE, load_platform
 
 from ._options import FileOption, command_group
 from ._output import out
@@ -18,7 +18,7 @@ aks_app = command_group("Azure AKS: the cluster bootstrap script.")
 
 @aks_app.command(name="script")
 def script_command(
-    file: FileOption = Path("platform.yaml"),
+    file: FileOption = DEFAULT_PLATFORM_FILE,
     node_provisioning: Annotated[str, typer.Option(
         "--node-provisioning", help="karpenter (self-hosted, with Helm) or auto (AKS node "
                                     "auto-provisioning).")] = "karpenter",

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kfops.config import TARGETS, LoadedPlatform, json_schema, load_platform
+from kfops.config import DEFAULT_PLATFORM_FILE, TARGETS, LoadedPlatform, json_schema, load_platform
 from kfops.operations import (
     bundle_folder,
     check_bundle,
@@ -50,7 +50,7 @@ app = command_group(
 def init(
     target: Annotated[str, typer.Option(
         "--target", "-t", help=f"One of: {', '.join(TARGETS)}.")],
-    file: FileOption = Path("platform.yaml"),
+    file: FileOption = DEFAULT_PLATFORM_FILE,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
     """Write a commented starter platform.yaml for a target."""
@@ -62,7 +62,7 @@ def init(
 
 @app.command(name="render")
 def render_command(
-    file: FileOption = Path("platform.yaml"),
+    file: FileOption = DEFAULT_PLATFORM_FILE,
     out_dir: Annotated[Path | None, typer.Option(
         "--out", file_okay=False,
         help="Bundle folder (default: bundle/ next to the platform file).")] = None,
@@ -81,7 +81,7 @@ def render_command(
 
 @app.command()
 def validate(
-    file: FileOption = Path("platform.yaml"),
+    file: FileOption = DEFAULT_PLATFORM_FILE,
     bundle: Annotated[Path | None, typer.Option(
         "--bundle", help="Validate a written bundle instead of rendering.")] = None,
     offline: OfflineOption = False,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from kfops.airgap import MirrorResult, verify_offline_bundle
-from kfops.config import load_platform
+from kfops.config import DEFAULT_PLATFORM_FILE, load_platform
 from kfops.operations import create_offline_kit
 from kfops.render import RenderOptions
 
@@ -29,7 +29,7 @@ app = command_group("Offline kit: everything a machine without network needs, in
 @app.command(name="create")
 def create_command(
     archive: Annotated[Path, typer.Argument(dir_okay=False, help="The tar file to write.")],
-    file: FileOption = Path("platform.yaml"),
+    file: FileOption = DEFAULT_PLATFORM_FILE,
     images_from: Annotated[Path | None, typer.Option(
         "--images-from", exists=True, file_okay=False,
         help="A folder from kfops images save, instead of saving now.")] = None,

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from kfops.cluster import ApplyOptions, LeaseHolder, LeaseSettings, WaitSettings
-from kfops.config import LoadedPlatform, load_platform
+from kfops.config import DEFAULT_PLATFORM_FILE, LoadedPlatform, load_platform
 from kfops.operations import (
     ApplyResult,
     InstallChoice,
@@ -28,7 +28,6 @@ from kfops.render import RenderOptions
 
 from ._cluster_progress import ApplyBar
 from ._options import (
-    DEFAULT_FILE,
     AllowPathsOption,
     Connection,
     FileOption,
@@ -71,7 +70,7 @@ NameOption = Annotated[str | None, typer.Option(
 class ChangeFlags(OptionGroup):
     """What apply and plan share: the platform file, the cluster, and what to change."""
 
-    file: FileOption = DEFAULT_FILE
+    file: FileOption = DEFAULT_PLATFORM_FILE
     connection: Connection = field(default_factory=Connection)
     offline: OfflineOption = False
     rotate_secrets: RotateOption = False

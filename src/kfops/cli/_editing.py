@@ -11,13 +11,12 @@ from typing import Annotated
 import typer
 
 from kfops.cluster import ApplyOptions, Cluster
-from kfops.config import Change, Holder, edit_platform, load_platform
+from kfops.config import DEFAULT_PLATFORM_FILE, Change, Holder, edit_platform, load_platform
 from kfops.errors import InputError, KfopsError
 from kfops.render import RenderOptions
 
 from ._cluster_commands import run_apply
 from ._options import (
-    DEFAULT_FILE,
     Connection,
     FileOption,
     NoWaitOption,
@@ -68,7 +67,7 @@ def _waiting_for(file: Path) -> Callable[[Holder], None]:
 class Day2(OptionGroup):
     """Where a user or profile command makes its change: the file (then --apply), or --live."""
 
-    file: FileOption = DEFAULT_FILE
+    file: FileOption = DEFAULT_PLATFORM_FILE
     apply: ApplyFlag = False
     live: LiveOption = False
     connection: Connection = field(default_factory=Connection)
@@ -101,7 +100,7 @@ class Day2(OptionGroup):
 class Listing(OptionGroup):
     """Where a list command reads: the platform file, or --live the cluster; and how to print."""
 
-    file: FileOption = DEFAULT_FILE
+    file: FileOption = DEFAULT_PLATFORM_FILE
     live: LiveOption = False
     connection: Connection = field(default_factory=Connection)
     output: OutputOption = Output.text

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kfops.airgap import MirrorResult, load_saved_images, saved_images
-from kfops.config import airgap_registry
+from kfops.config import DEFAULT_PLATFORM_FILE, airgap_registry
 from kfops.errors import InputError
 from kfops.operations import platform_airgap, platform_images
 from kfops.render import RenderOptions
@@ -56,7 +56,7 @@ ToOption = Annotated[str, typer.Option(
 
 
 @app.command(name="list")
-def list_command(file: FileOption = Path("platform.yaml"), bundle: BundleOption = None,
+def list_command(file: FileOption = DEFAULT_PLATFORM_FILE, bundle: BundleOption = None,
                  offline: OfflineOption = False, allow_paths_outside: AllowPathsOption = False,
                  output: OutputOption = Output.text) -> None:
     """Every image the platform pulls, with where each is named (-o json for scripts)."""
@@ -76,7 +76,7 @@ def list_command(file: FileOption = Path("platform.yaml"), bundle: BundleOption 
 @app.command(name="mirror")
 def mirror_command(
     to: ToOption,
-    file: FileOption = Path("platform.yaml"), bundle: BundleOption = None,
+    file: FileOption = DEFAULT_PLATFORM_FILE, bundle: BundleOption = None,
     images: ImagesOption = None, parallel: ParallelOption = 4, creds_file: CredsOption = None,
     offline: OfflineOption = False, allow_paths_outside: AllowPathsOption = False,
     output: OutputOption = Output.text,
@@ -94,7 +94,7 @@ def mirror_command(
 def save_command(
     folder: Annotated[Path, typer.Argument(
         file_okay=False, help="Where the images go (an OCI layout inside).")],
-    file: FileOption = Path("platform.yaml"), bundle: BundleOption = None,
+    file: FileOption = DEFAULT_PLATFORM_FILE, bundle: BundleOption = None,
     images: ImagesOption = None, creds_file: CredsOption = None, offline: OfflineOption = False,
     allow_paths_outside: AllowPathsOption = False, output: OutputOption = Output.text,
 ) -> None:
@@ -112,7 +112,7 @@ def load_command(
     folder: Annotated[Path, typer.Argument(
         exists=True, file_okay=False, help="A folder written by kfops images save.")],
     to: ToOption,
-    file: FileOption = Path("platform.yaml"), parallel: ParallelOption = 4,
+    file: FileOption = DEFAULT_PLATFORM_FILE, parallel: ParallelOption = 4,
     creds_file: CredsOption = None, output: OutputOption = Output.text,
 ) -> None:
     """Push saved images into a registry (airgap.keepSourceHost and insecure from the file)."""

@@ -22,9 +22,9 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from kfops.cluster import Cluster
+from kfops.config import DEFAULT_PLATFORM_FILE
 
 R = TypeVar("R")
-DEFAULT_FILE = Path("platform.yaml")
 
 
 def command_group(help_text: str, **settings: object) -> typer.Typer:
@@ -132,7 +132,7 @@ class Connection(OptionGroup):
         cluster = Cluster.connect(self.kubeconfig, self.context)
         try:
             cluster.reach()
-        except BaseException:
+        except BaseException:  # any exit (Ctrl-C too) closes the connections; re-raised
             cluster.close()
             raise
         return cluster
@@ -148,5 +148,5 @@ class Connection(OptionGroup):
 class OnCluster(OptionGroup):
     """A platform file and the cluster a command reads or changes."""
 
-    file: FileOption = DEFAULT_FILE
+    file: FileOption = DEFAULT_PLATFORM_FILE
     connection: Connection = field(default_factory=Connection)

@@ -20,7 +20,6 @@ from kfops.errors import (
     ObjectNotFound,
     Unavailable,
 )
-from kfops.objects import describe
 
 from ._kinds import KindInfo, Kinds
 from ._kubeconfig import choose
@@ -100,7 +99,7 @@ class Cluster:
     def apply(self, obj: dict[str, Any], dry_run: bool = False) -> dict[str, Any]:
         """Server-side apply as field manager `kfops`, taking over conflicting fields."""
         resource = self._instance(obj)
-        result = self._call(describe(obj), lambda: self._lightkube.apply(
+        result = self._call(lambda: self._lightkube.apply(
             resource, field_manager=FIELD_MANAGER, force=True, dry_run=dry_run), _subject(obj))
         return _as_dict(result)
 
@@ -110,15 +109,13 @@ class Cluster:
         Unlike apply, a create never merges into an object someone else made first.
         """
         resource = self._instance(obj)
-        return _as_dict(self._call(describe(obj), lambda: self._lightkube.create(resource),
-                                   _subject(obj)))
+        return _as_dict(self._call(lambda: self._lightkube.create(resource), _subject(obj)))
 
     def replace(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Replace `obj` (PUT); with `metadata.resourceVersion` set, ObjectConflict when the
         object changed since it was read at that version."""
         resource = self._instance(obj)
-        return _as_dict(self._call(describe(obj), lambda: self._lightkube.replace(resource),
-                                   _subject(obj)))
+        return _as_dict(self._call(lambda: self._lightkube.replace(resource), _subject(obj)))
 
     def get(self, api_version: str, kind: str, name: str,
             namespace: str | None = None) -> dict[str, Any] | None:
@@ -126,8 +123,8 @@ class Cluster:
         resource = self._resource(api_version, kind)
         subject = Subject(kind, namespace, name)
         try:
-            found = self._call(str(subject), lambda: self._lightkube.get(
-                resource, name, namespace=namespace), subject)
+            found = self._call(lambda: self._lightkube.get(resource, name, namespace=namespace),
+                               subject)
         except ObjectNotFound:
             return None
         return _as_dict(found)
@@ -149,7 +146,7 @@ class Cluster:
                                                   labels=dict(labels) if labels else None)]
 
         try:
-            return self._call(f"{kind} list", fetch)
+            return self._call(fetch, what=f"{kind} list")
         except ObjectNotFound:
             return []  # the kind is not served (yet): nothing of it exists
 
@@ -166,7 +163,7 @@ class Cluster:
         subject = Subject(kind, namespace, name)
         cascade = CascadeType.BACKGROUND if dependents else None
         try:
-            self._call(str(subject), lambda: self._lightkube.delete(
+            self._call(lambda: self._lightkube.delete(
                 resource, name, namespace=namespace, dry_run=dry_run, cascade=cascade), subject)
         except ObjectNotFound:
             return False
@@ -179,7 +176,7 @@ class Cluster:
 
         resource = self._resource(api_version, kind)
         subject = Subject(kind, namespace, name)
-        result = self._call(str(subject), lambda: self._lightkube.patch(
+        result = self._call(lambda: self._lightkube.patch(
             resource, name, patch, namespace=namespace, patch_type=PatchType.MERGE), subject)
         return _as_dict(result)
 
@@ -209,7 +206,7 @@ class Cluster:
                 raise ClusterError(f"{what}: {message}", status=400, kind=subject.kind,
                                    namespace=namespace, name=name) from error
 
-        return self._call(what, fetch, subject)
+        return self._call(fetch, subject, what)
 
     def server_version(self) -> str:
         """The API server's Kubernetes version as major.minor, e.g. "1.32"."""
@@ -221,7 +218,7 @@ class Cluster:
             return f"{info['major']}.{str(info['minor']).rstrip('+')}"
 
         try:
-            return self._call("GET /version", fetch)
+            return self._call(fetch, what="GET /version")
         except (KeyError, ValueError) as error:
             raise ClusterError(f"the API server's /version answer is not understood: "
                                f"{error}") from error
@@ -298,7 +295,7 @@ class Cluster:
                                    status=answer.status_code) from error
             return document if isinstance(document, dict) else {}
 
-        return self._call(f"GET {path}", fetch)
+        return self._call(fetch, what=f"GET {path}")
 
     def _resource(self, api_version: str, kind: str) -> Any:
         self.serves(api_version, kind)
@@ -308,7 +305,12 @@ class Cluster:
         resource = self._resource(str(obj["apiVersion"]), str(obj["kind"]))
         return resource.from_dict(obj)  # type: ignore[no-any-return]
 
-    def _call(self, what: str, call: Callable[[], T], subject: Subject | None = None) -> T:
+    def _call(self, call: Callable[[], T], subject: Subject | None = None,
+              what: str | None = None) -> T:
+        """`call`, retried as the policy says, its failures as kfops errors about `what`
+        (default: the object `subject`)."""
+        what = what or str(subject)
+
         def attempt() -> T:
             try:
                 result = call()

@@ -279,7 +279,8 @@ def _carry_out(cluster: Cluster, decisions: Sequence[Decision], deleted: list[st
                 raise
             failures.append(error)
             rest = sum(1 for d in decisions[index + 1:] if d.delete)
-            held += [f"{rest} more: the API server stopped answering"] if rest else []
+            if rest:
+                held.append(f"{rest} more: the API server stopped answering")
             break
         except ClusterError as error:
             failures.append(error)

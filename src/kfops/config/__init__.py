@@ -24,7 +24,13 @@ from ._gpu import (
     Taint,
     duration_seconds,
 )
-from ._loader import PLACEHOLDER, LoadedPlatform, load_platform, parse_platform
+from ._loader import (
+    DEFAULT_PLATFORM_FILE,
+    PLACEHOLDER,
+    LoadedPlatform,
+    load_platform,
+    parse_platform,
+)
 from ._lock import Holder, WaitNotice, lock_path
 from ._network import ACME_SERVERS, TLS
 from ._platform import TARGETS, Platform, Spec
@@ -38,6 +44,7 @@ from ._yaml import MAX_DEPTH, MAX_NODES
 __all__ = [
     "ACME_SERVERS",
     "CSV_FILE_LIMIT",
+    "DEFAULT_PLATFORM_FILE",
     "KARPENTER_VERSION",
     "MANIFEST_FILE_LIMIT",
     "MAX_DEPTH",

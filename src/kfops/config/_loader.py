@@ -33,6 +33,9 @@ from ._problems import clean_loc, message, yaml_path
 from ._types import SecretRef, is_url
 from ._yaml import LineMap, Loc, YamlSyntaxError, read_yaml
 
+#: The platform file a command reads when none is named.
+DEFAULT_PLATFORM_FILE = Path("platform.yaml")
+
 #: A value `kfops init` leaves for the administrator: "<fill in: what to write>".
 PLACEHOLDER = re.compile(r"^<fill in: (?P<what>.*)>$", re.IGNORECASE)
 
@@ -295,6 +298,7 @@ GENERATE_REFUSED = (
     "{generate} cannot make this value: it is issued by the provider; use {env: NAME} or "
     "{file: path}"
 )
+
 #: Words in the name of a variable that holds a secret (GITHUB_CLIENT_SECRET, S3_ACCESS_KEY).
 _SECRET_WORDS = ("SECRET", "TOKEN", "PASSWORD", "PASSWD", "PASS", "KEY", "CREDENTIAL", "AUTH",
                  "PRIVATE", "CERT")

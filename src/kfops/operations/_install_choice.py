@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from kfops.cluster import Cluster, recorded_workloads
-from kfops.config import load_platform
+from kfops.config import DEFAULT_PLATFORM_FILE, load_platform
 from kfops.errors import InputError
 from kfops.health import ComponentStatus, platform_status
 from kfops.objects import ApplySet
@@ -18,9 +18,6 @@ from kfops.render import RenderOptions
 from ._apply import bundle_files, bundle_from_disk, platform_applyset
 from ._installs import installed_applyset
 from ._render import render_platform
-
-DEFAULT_FILE = Path("platform.yaml")
-"""The platform file a command reads when none is named, if it exists."""
 
 Source = Literal["file", "bundle", "cluster"]
 
@@ -47,7 +44,7 @@ class InstallChoice:
         """Where the install comes from: `file`, `bundle` or `cluster` (its ApplySet parent)."""
         if self.bundle is not None:
             return "bundle"
-        if self.file is not None or (self.name is None and DEFAULT_FILE.is_file()):
+        if self.file is not None or (self.name is None and DEFAULT_PLATFORM_FILE.is_file()):
             return "file"
         return "cluster"
 
@@ -58,7 +55,7 @@ class InstallChoice:
             return bundle_from_disk(self.bundle)[1]
         if source == "file":
             # Only its name counts: no connector secret need be at hand to uninstall.
-            return platform_applyset(load_platform(self.file or DEFAULT_FILE,
+            return platform_applyset(load_platform(self.file or DEFAULT_PLATFORM_FILE,
                                                  check_references=False))
         return None
 
@@ -75,7 +72,7 @@ def install_status(choice: InstallChoice, connect: Callable[[], Cluster],
     source = choice.source()
     files = bundle_from_disk(choice.bundle)[0] \
         if source == "bundle" and choice.bundle is not None else None
-    loaded = load_platform(choice.file or DEFAULT_FILE, allow_outside=allow_outside) \
+    loaded = load_platform(choice.file or DEFAULT_PLATFORM_FILE, allow_outside=allow_outside) \
         if source == "file" else None
     with connect() as cluster:
         if loaded is not None:

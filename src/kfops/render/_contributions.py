@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from kfops.catalog import ReleaseCatalog
 from kfops.config import LoadedPlatform
 from kfops.errors import RenderError, ValidationError
-from kfops.objects import ApplySet, Identity, identity_of
+from kfops.objects import Identity, identity_of
 from kfops.validate import ExtraCrd
 
 from ._documents import dump_document, load_documents
@@ -163,6 +163,15 @@ class EditableBundle:
                               "lock")
         self._entries[key] = (owner, value)
 
+    @contextmanager
+    def recording_for(self, name: str) -> Iterator[None]:
+        """What is recorded meanwhile belongs to the contribution `name`."""
+        self._contributor = name
+        try:
+            yield
+        finally:
+            self._contributor = None
+
     def lock_entries(self) -> dict[str, tuple[str, Any]]:
         """What contributions recorded for the lock: key -> (contribution, value)."""
         return dict(self._entries)
@@ -258,7 +267,7 @@ def _run(contribution: Contribution, context: RenderContext,
     warned = len(bundle.warnings)
     start = time.perf_counter()
     try:
-        with _recording_for(bundle, contribution.name):
+        with bundle.recording_for(contribution.name):
             contribution.contribute(context, bundle)
     except (RenderError, ValidationError) as error:
         error.add_note(f"raised by the render's {contribution.name} feature "
@@ -266,18 +275,3 @@ def _run(contribution: Contribution, context: RenderContext,
         raise
     return Contributed(contribution.name, contribution.phase, time.perf_counter() - start,
                        tuple(bundle.warnings[warned:]))
-
-
-@contextmanager
-def _recording_for(bundle: EditableBundle, name: str) -> Iterator[None]:
-    """What `bundle` records meanwhile belongs to the contribution `name`."""
-    bundle._contributor = name
-    try:
-        yield
-    finally:
-        bundle._contributor = None
-
-
-def member_labels(platform: str) -> dict[str, str]:
-    """The inventory labels every object of a platform carries."""
-    return ApplySet(platform).member_labels()

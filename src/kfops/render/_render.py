@@ -46,7 +46,6 @@ from ._contributions import (
     Phase,
     RenderContext,
     check_names,
-    member_labels,
     run_phase,
 )
 from ._documents import load_documents
@@ -157,7 +156,8 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
             source, RemoteResolver.from_environment(_remote_cache(loaded, cache), options.offline),
             cache, [path for s in selected for path in s.paths],
         )
-        units = _units(loaded, selected, workspace)
+        labels = ApplySet(loaded.platform.metadata.name).member_labels()
+        units = _units(loaded, selected, workspace, labels)
     validator = Validator(kubernetes, options.extra_crds, cache)
     with _timed(timings, "build"):
         progress.step("building components")
@@ -174,8 +174,7 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
         progress.step("assembling the bundle")
         installed = {s.name for s in selected}
         assembled = assemble(units, built, catalog, installed)
-        editable = EditableBundle(assembled.objects, member_labels(loaded.platform.metadata.name),
-                                  assembled.warnings)
+        editable = EditableBundle(assembled.objects, labels, assembled.warnings)
         state = options.state or _Throwaway()
         context = RenderContext(
             loaded, catalog, frozenset(installed), state,
@@ -304,10 +303,8 @@ def _is_release_tag(tag: str) -> bool:
     return re.match(r"^v?\d+\.\d+(\.\d+)?$", tag) is not None
 
 
-def _units(
-    loaded: LoadedPlatform, selected: Sequence[SelectedComponent], workspace: Workspace
-) -> list[Unit]:
-    labels = ApplySet(loaded.platform.metadata.name).member_labels()
+def _units(loaded: LoadedPlatform, selected: Sequence[SelectedComponent], workspace: Workspace,
+           labels: dict[str, str]) -> list[Unit]:
     release = workspace.root / "release"
     return [
         Unit(s.name, path, overlay_for(
