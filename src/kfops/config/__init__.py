@@ -36,7 +36,7 @@ from ._network import ACME_SERVERS, TLS
 from ._platform import TARGETS, Platform, Spec
 from ._release import PipelinesSettings
 from ._schema import json_schema
-from ._storage import Nfs
+from ._storage import AzureBlob, Nfs, ObjectStore, StoreCredentials
 from ._tenancy import Profile
 from ._types import MIN_BCRYPT_COST, SecretRef, is_url
 from ._yaml import MAX_DEPTH, MAX_NODES
@@ -56,6 +56,7 @@ __all__ = [
     "TARGETS",
     "TLS",
     "Airgap",
+    "AzureBlob",
     "Change",
     "Connector",
     "Edited",
@@ -66,12 +67,14 @@ __all__ = [
     "LoadedPlatform",
     "Nfs",
     "NodePool",
+    "ObjectStore",
     "PipelinesSettings",
     "Platform",
     "Profile",
     "SecretRef",
     "Spec",
     "StaticUser",
+    "StoreCredentials",
     "Taint",
     "UserEntry",
     "WaitNotice",

@@ -12,7 +12,7 @@ from ._auth import Auth
 from ._gpu import Azure, Gpu, Karpenter
 from ._network import TLS, Ingress, MetalLB
 from ._release import Components, Metadata, Release
-from ._storage import ObjectStore, Storage
+from ._storage import ObjectStore, Storage, object_store_problems
 from ._tenancy import Profile
 from ._types import KubernetesMinor, Strict, Text
 
@@ -75,6 +75,7 @@ def cross_section_problems(spec: Spec) -> list[tuple[str, str]]:
     problems += _auth_problems(spec)
     problems += _address_problems(spec)
     problems += _gpu_problems(spec)
+    problems += object_store_problems(spec.object_store, spec.release.version)
     seen: set[str] = set()
     for index, profile in enumerate(spec.profiles):
         if profile.name in seen:

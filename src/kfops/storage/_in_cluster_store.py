@@ -1,0 +1,113 @@
+"""The release's own object store (MinIO in v1.10, SeaweedFS from v1.11) and what belongs to it.
+
+Found from the rendered objects, not from a per-release list: the store is the
+Deployment running a MinIO or SeaweedFS image; its objects are the Services
+that select its pods, the claims it mounts, its ServiceAccount and the RBAC,
+network and Istio policies aimed at its pods or Services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from kfops.objects import split_reference
+from kfops.render import BundleObject, EditableBundle
+
+#: Image repositories (last path part) of the stores Kubeflow releases run.
+STORE_IMAGES = frozenset({"minio", "seaweedfs"})
+
+
+@dataclass(frozen=True)
+class InClusterStore:
+    """The store's Deployment, its objects, and the host names its clients use."""
+
+    deployment: BundleObject
+    objects: tuple[BundleObject, ...]
+    """Every object of the store, the Deployment and its claims included."""
+    hosts: frozenset[str]
+    """Names clients reach it by: `svc`, `svc.ns`, `svc.ns.svc`, `svc.ns.svc.cluster.local`."""
+
+    @property
+    def claims(self) -> tuple[BundleObject, ...]:
+        """Its PersistentVolumeClaims (the data)."""
+        return tuple(item for item in self.objects if item.kind == "PersistentVolumeClaim")
+
+    @property
+    def image(self) -> str:
+        """The store's image, as the release names it."""
+        return str(_pod(self.deployment.obj)["containers"][0]["image"])
+
+
+def find_in_cluster_store(bundle: EditableBundle) -> InClusterStore | None:
+    """The release's store in `bundle`, or None when Pipelines (or its store) is left out."""
+    deployment = next((item for item in bundle.of_kind("Deployment") if _runs_store(item.obj)),
+                      None)
+    if deployment is None:
+        return None
+    namespace = deployment.obj["metadata"].get("namespace", "")
+    pod = _pod(deployment.obj)
+    labels = (deployment.obj["spec"]["template"].get("metadata") or {}).get("labels") or {}
+    services = [item for item in _in(bundle.of_kind("Service"), namespace)
+                if _selects(item.obj["spec"].get("selector"), labels)]
+    hosts = frozenset(_host_names(services, namespace))
+    claims = {v["persistentVolumeClaim"]["claimName"] for v in pod.get("volumes") or []
+              if "persistentVolumeClaim" in v}
+    account = pod.get("serviceAccountName")
+    found = [deployment, *services]
+    for item in _in(bundle.items, namespace):
+        if item in found:
+            continue
+        if _belongs(item.obj, labels, claims, account, hosts):
+            found.append(item)
+    return InClusterStore(deployment, tuple(found), hosts)
+
+
+def _runs_store(obj: dict[str, Any]) -> bool:
+    containers = _pod(obj).get("containers") or []
+    return any(split_reference(str(c.get("image", "")))[0].rsplit("/", 1)[-1] in STORE_IMAGES
+               for c in containers)
+
+
+def _pod(obj: dict[str, Any]) -> dict[str, Any]:
+    return dict(obj["spec"]["template"]["spec"])
+
+
+def _in(items: Iterable[BundleObject], namespace: str) -> list[BundleObject]:
+    return [item for item in items if item.obj["metadata"].get("namespace", "") == namespace]
+
+
+def _selects(selector: dict[str, str] | None, labels: dict[str, str]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in (selector or {}).items())
+
+
+def _host_names(services: list[BundleObject], namespace: str) -> list[str]:
+    names = []
+    for service in services:
+        name = service.obj["metadata"]["name"]
+        names += [name, f"{name}.{namespace}", f"{name}.{namespace}.svc",
+                  f"{name}.{namespace}.svc.cluster.local"]
+    return names
+
+
+def _belongs(obj: dict[str, Any], labels: dict[str, str], claims: set[str],
+             account: str | None, hosts: frozenset[str]) -> bool:
+    kind = obj.get("kind")
+    name = obj["metadata"]["name"]
+    spec = obj.get("spec") or {}
+    if kind == "PersistentVolumeClaim":
+        return name in claims
+    if kind == "ServiceAccount":
+        return name == account
+    if kind in ("Role", "RoleBinding"):
+        subjects = obj.get("subjects") or []
+        return (bool(account) and any(s.get("kind") == "ServiceAccount" and s.get("name") ==
+                                     account for s in subjects)) or name == account
+    if kind == "NetworkPolicy":
+        return _selects((spec.get("podSelector") or {}).get("matchLabels"), labels)
+    if kind == "AuthorizationPolicy":
+        return _selects((spec.get("selector") or {}).get("matchLabels"), labels)
+    if kind == "DestinationRule":
+        return spec.get("host") in hosts
+    return False
