@@ -109,5 +109,5 @@ def _belongs(obj: dict[str, Any], labels: dict[str, str], claims: set[str],
     if kind == "AuthorizationPolicy":
         return _selects((spec.get("selector") or {}).get("matchLabels"), labels)
     if kind == "DestinationRule":
-        return spec.get("host") in hosts
+        return bool(spec.get("host") in hosts)
     return False
