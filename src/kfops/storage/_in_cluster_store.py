@@ -94,7 +94,7 @@ def _host_names(services: list[BundleObject], namespace: str) -> list[str]:
 def _belongs(obj: dict[str, Any], labels: dict[str, str], claims: set[str],
              account: str | None, hosts: frozenset[str]) -> bool:
     kind = obj.get("kind")
-    name = obj["metadata"]["name"]
+    name = str(obj["metadata"]["name"])
     spec = obj.get("spec") or {}
     if kind == "PersistentVolumeClaim":
         return name in claims
