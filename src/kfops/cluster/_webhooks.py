@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from kfops.objects import selector_matches
+
 from ._kinds import Kinds
 
 INJECT_ANNOTATIONS = ("cert-manager.io/inject-ca-from", "cert-manager.io/inject-ca-from-secret")
@@ -114,23 +116,6 @@ def _rule_matches(rule: dict[str, Any], group: str, version: str, plural: str) -
 
     return (has(rule.get("apiGroups"), group) and has(rule.get("apiVersions"), version)
             and has(rule.get("resources"), plural) and has(rule.get("operations"), "CREATE"))
-
-
-def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
-    """A Kubernetes label selector (matchLabels and matchExpressions) against labels."""
-    if not selector:
-        return True
-    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
-        return False
-    for expression in selector.get("matchExpressions") or []:
-        key, operator = expression["key"], expression["operator"]
-        values = expression.get("values") or []
-        if (operator == "In" and labels.get(key) not in values) or (
-                operator == "NotIn" and labels.get(key) in values) or (
-                operator == "Exists" and key not in labels) or (
-                operator == "DoesNotExist" and key in labels):
-            return False
-    return True
 
 
 def without_injected_ca(obj: dict[str, Any]) -> dict[str, Any]:

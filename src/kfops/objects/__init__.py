@@ -37,6 +37,7 @@ from ._images import (
 )
 from ._order import deletion_order, kind_rank
 from ._secrets import secret_value, set_secret_value
+from ._selectors import selector_matches
 from ._stages import (
     CRDS_STAGE,
     NAMESPACES_STAGE,
@@ -80,6 +81,7 @@ __all__ = [
     "replace_reference",
     "secret_value",
     "set_container_env",
+    "selector_matches",
     "set_secret_value",
     "split_reference",
     "stage_of",

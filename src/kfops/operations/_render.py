@@ -11,7 +11,7 @@ from kfops.identity import identity_features
 from kfops.ingress import ingress_features
 from kfops.render import RenderOptions, RenderResult, render
 from kfops.secrets import StateDir, credential_checks, credential_features, state_dir_for
-from kfops.storage import storage_features
+from kfops.storage import object_store_features, storage_features
 from kfops.tenancy import tenancy_checks, tenancy_features
 
 
@@ -25,7 +25,8 @@ def render_platform(loaded: LoadedPlatform, options: RenderOptions | None = None
     """
     options = options or RenderOptions()
     features = (*ingress_features(), *storage_features(), *credential_features(),
-                *identity_features(live_users), *tenancy_features(), *gpu_features(),
+                *object_store_features(), *identity_features(live_users), *tenancy_features(),
+                *gpu_features(),
                 *airgap_features(), *credential_checks(), *tenancy_checks(),
                 *options.contributions)
     state = options.state or StateDir(options.state_dir or state_dir_for(loaded.path),

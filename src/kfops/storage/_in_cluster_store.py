@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kfops.objects import split_reference
+from kfops.objects import selector_matches, split_reference
 from kfops.render import BundleObject, EditableBundle
 
 #: Image repositories (last path part) of the stores Kubeflow releases run.
@@ -50,7 +50,8 @@ def find_in_cluster_store(bundle: EditableBundle) -> InClusterStore | None:
     pod = _pod(deployment.obj)
     labels = (deployment.obj["spec"]["template"].get("metadata") or {}).get("labels") or {}
     services = [item for item in _in(bundle.of_kind("Service"), namespace)
-                if _selects(item.obj["spec"].get("selector"), labels)]
+                if _selects({"matchLabels": item.obj["spec"].get("selector")}, labels)
+                and item.obj["spec"].get("selector")]
     hosts = frozenset(_host_names(services, namespace))
     claims = {v["persistentVolumeClaim"]["claimName"] for v in pod.get("volumes") or []
               if "persistentVolumeClaim" in v}
@@ -78,8 +79,9 @@ def _in(items: Iterable[BundleObject], namespace: str) -> list[BundleObject]:
     return [item for item in items if item.obj["metadata"].get("namespace", "") == namespace]
 
 
-def _selects(selector: dict[str, str] | None, labels: dict[str, str]) -> bool:
-    return bool(selector) and all(labels.get(k) == v for k, v in (selector or {}).items())
+def _selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    """Whether a non-empty label selector picks the store's pods (an empty one picks all)."""
+    return bool(selector) and selector_matches(selector, labels)
 
 
 def _host_names(services: list[BundleObject], namespace: str) -> list[str]:
@@ -105,9 +107,9 @@ def _belongs(obj: dict[str, Any], labels: dict[str, str], claims: set[str],
         return (bool(account) and any(s.get("kind") == "ServiceAccount" and s.get("name") ==
                                      account for s in subjects)) or name == account
     if kind == "NetworkPolicy":
-        return _selects((spec.get("podSelector") or {}).get("matchLabels"), labels)
+        return _selects(spec.get("podSelector"), labels)
     if kind == "AuthorizationPolicy":
-        return _selects((spec.get("selector") or {}).get("matchLabels"), labels)
+        return _selects(spec.get("selector"), labels)
     if kind == "DestinationRule":
         return bool(spec.get("host") in hosts)
     return False
