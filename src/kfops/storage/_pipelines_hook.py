@@ -11,7 +11,7 @@ so it never creates SeaweedFS IAM keys. kfops itself imports this module to
 write the same settings into the kubeflow namespace's objects and to tell,
 on a running platform, which per-namespace objects are stale.
 
-Standard library only, Python 3.8 and newer: the controller's image is the
+Standard library only, Python 3.9 and newer: the controller's image is the
 release's (python:3.12, alpine/k8s).
 """
 
@@ -23,7 +23,8 @@ import importlib.util
 import json
 import os
 import sys
-from typing import Any, Dict, List, Optional
+from pathlib import Path
+from typing import Any
 
 #: The Secret name every Kubeflow release's pipelines read their store keys from.
 STORE_SECRET = "mlpipeline-minio-artifact"
@@ -41,7 +42,7 @@ _KEY_FORMAT = ("private-artifacts/{namespace}/{{{{workflow.name}}}}/"
                "{{{{workflow.creationTimestamp.Y}}}}/{{{{workflow.creationTimestamp.m}}}}/"
                "{{{{workflow.creationTimestamp.d}}}}/{{{{pod.name}}}}")
 
-Obj = Dict[str, Any]
+Obj = dict[str, Any]
 
 
 def host_port(settings: Obj) -> str:
@@ -50,7 +51,7 @@ def host_port(settings: Obj) -> str:
     return url.split("://", 1)[1].rstrip("/")
 
 
-def secret_name(settings: Obj, namespace: str) -> Optional[str]:
+def secret_name(settings: Obj, namespace: str) -> str | None:
     """The Secret holding `namespace`'s store keys; None with workload identity."""
     mode = settings["credentials"]
     if mode == "fromEnv":
@@ -78,7 +79,7 @@ def providers(settings: Obj, namespace: str) -> str:
     return json.dumps({"s3": {"default": default}}, sort_keys=True)
 
 
-def artifact_repository(settings: Obj, key_format: str, secret: Optional[str]) -> Obj:
+def artifact_repository(settings: Obj, key_format: str, secret: str | None) -> Obj:
     """Argo's `s3` artifact repository for the store (S3ArtifactRepository's fields)."""
     s3: Obj = {"endpoint": host_port(settings), "bucket": settings["bucket"],
                "region": settings["region"], "insecure": not settings["tls"],
@@ -93,7 +94,7 @@ def artifact_repository(settings: Obj, key_format: str, secret: Optional[str]) -
     return {"archiveLogs": True, "s3": s3}
 
 
-def ui_env(settings: Obj, secret: Optional[str]) -> List[Obj]:
+def ui_env(settings: Obj, secret: str | None) -> list[Obj]:
     """What the pipelines UI (and its per-namespace artifact proxy) reads the store with.
 
     The MINIO_* settings serve archived logs and `minio://` links (they take a
@@ -101,7 +102,7 @@ def ui_env(settings: Obj, secret: Optional[str]) -> List[Obj]:
     """
     host, _, port = host_port(settings).partition(":")
     tls = bool(settings["tls"])
-    env: List[Obj] = [
+    env: list[Obj] = [
         {"name": "MINIO_HOST", "value": host},
         {"name": "MINIO_PORT", "value": port or ("443" if tls else "80")},
         {"name": "MINIO_SSL", "value": "true" if tls else "false"},
@@ -123,7 +124,7 @@ def ui_env(settings: Obj, secret: Optional[str]) -> List[Obj]:
     return env
 
 
-def point_container(container: Obj, env: List[Obj]) -> None:
+def point_container(container: Obj, env: list[Obj]) -> None:
     """Replace `container`'s store settings (and every reference to the store Secret)."""
     names = {entry["name"] for entry in env}
     kept = [entry for entry in container.get("env") or []
@@ -134,12 +135,10 @@ def point_container(container: Obj, env: List[Obj]) -> None:
 def mount_ca(pod: Obj, container: Obj) -> None:
     """Mount the CA bundle Secret into `container` at CA_DIR."""
     volumes = [v for v in pod.get("volumes") or [] if v.get("name") != "kfops-object-store-ca"]
-    pod["volumes"] = volumes + [{"name": "kfops-object-store-ca",
-                                 "secret": {"secretName": CA_SECRET}}]
+    pod["volumes"] = [*volumes, {"name": "kfops-object-store-ca", "secret": {"secretName": CA_SECRET}}]
     mounts = [m for m in container.get("volumeMounts") or []
               if m.get("name") != "kfops-object-store-ca"]
-    container["volumeMounts"] = mounts + [{"name": "kfops-object-store-ca", "mountPath": CA_DIR,
-                                           "readOnly": True}]
+    container["volumeMounts"] = [*mounts, {"name": "kfops-object-store-ca", "mountPath": CA_DIR, "readOnly": True}]
 
 
 def reads_store_secret(entry: Obj) -> bool:
@@ -147,15 +146,15 @@ def reads_store_secret(entry: Obj) -> bool:
     return bool(ref.get("name") == STORE_SECRET)
 
 
-def store_objects(settings: Obj, namespace: str, keys: Optional[Dict[str, str]],
-                  launcher_data: Optional[Dict[str, str]] = None) -> List[Obj]:
+def store_objects(settings: Obj, namespace: str, keys: dict[str, str] | None,
+                  launcher_data: dict[str, str] | None = None) -> list[Obj]:
     """The objects `namespace` needs for the store: launcher and Argo config, keys, CA."""
     name = secret_name(settings, namespace)
     launcher = dict(launcher_data or {})
     launcher.update({"defaultPipelineRoot": pipeline_root(settings, namespace),
                      "providers": providers(settings, namespace)})
     key_format = _KEY_FORMAT.format(namespace=namespace)
-    objects: List[Obj] = [
+    objects: list[Obj] = [
         v1_object("ConfigMap", "kfp-launcher", namespace, data=launcher),
         {**v1_object("ConfigMap", "artifact-repositories", namespace, data={
             "default-namespaced": json.dumps(artifact_repository(settings, key_format, name),
@@ -172,12 +171,12 @@ def store_objects(settings: Obj, namespace: str, keys: Optional[Dict[str, str]],
     return objects
 
 
-def rewrite(settings: Obj, namespace: str, desired: List[Obj],
-            keys: Optional[Dict[str, str]]) -> List[Obj]:
+def rewrite(settings: Obj, namespace: str, desired: list[Obj],
+            keys: dict[str, str] | None) -> list[Obj]:
     """The release's attachments for `namespace`, with the store's replaced by kfops's."""
     name = secret_name(settings, namespace)
-    launcher: Dict[str, str] = {}
-    kept: List[Obj] = []
+    launcher: dict[str, str] = {}
+    kept: list[Obj] = []
     for obj in copy.deepcopy(desired):
         kind, obj_name = obj.get("kind"), obj["metadata"]["name"]
         if kind == "ConfigMap" and obj_name == "kfp-launcher":
@@ -192,7 +191,7 @@ def rewrite(settings: Obj, namespace: str, desired: List[Obj],
     return kept + store_objects(settings, namespace, keys, launcher)
 
 
-def _point_workload(obj: Obj, settings: Obj, name: Optional[str]) -> None:
+def _point_workload(obj: Obj, settings: Obj, name: str | None) -> None:
     pod = obj["spec"]["template"]["spec"]
     for container in pod.get("containers") or []:
         if any(reads_store_secret(e) for e in container.get("env") or []):
@@ -201,7 +200,7 @@ def _point_workload(obj: Obj, settings: Obj, name: Optional[str]) -> None:
                 mount_ca(pod, container)
 
 
-def readiness(desired: List[Obj], attachments: Dict[str, Dict[str, Obj]]) -> Dict[str, str]:
+def readiness(desired: list[Obj], attachments: dict[str, dict[str, Obj]]) -> dict[str, str]:
     """The controller's status: ready when every desired object is observed."""
     observed = {(key.split(".", 1)[0], name.split("/", 1)[-1])
                 for key, objects in attachments.items() for name in objects}
@@ -209,7 +208,7 @@ def readiness(desired: List[Obj], attachments: Dict[str, Dict[str, Obj]]) -> Dic
     return {"kubeflow-pipelines-ready": "True" if ready else "False"}
 
 
-def v1_object(kind: str, name: str, namespace: str, data: Dict[str, str]) -> Obj:
+def v1_object(kind: str, name: str, namespace: str, data: dict[str, str]) -> Obj:
     return {"apiVersion": "v1", "kind": kind,
             "metadata": {"name": name, "namespace": namespace}, "data": data}
 
@@ -218,7 +217,7 @@ def encoded(value: str) -> str:
     return base64.b64encode(value.encode("utf-8")).decode("ascii")
 
 
-def shared_keys(environ: Any) -> Optional[Dict[str, str]]:
+def shared_keys(environ: Any) -> dict[str, str] | None:
     """The platform's store keys from the controller's environment (None with fromEnv)."""
     access, secret = environ.get(ACCESS_KEY_ENV), environ.get(SECRET_KEY_ENV)
     if not access or not secret:
@@ -226,12 +225,12 @@ def shared_keys(environ: Any) -> Optional[Dict[str, str]]:
     return {"accesskey": access, "secretkey": secret}
 
 
-def wrap(server: Any, settings: Obj, keys: Optional[Dict[str, str]]) -> None:
+def wrap(server: Any, settings: Obj, keys: dict[str, str] | None) -> None:
     """Make the release's server answer with kfops's store objects."""
     handler = server.RequestHandlerClass
     release_sync = handler.sync
 
-    def sync(self: Any, parent: Obj, attachments: Dict[str, Dict[str, Obj]]) -> Obj:
+    def sync(self: Any, parent: Obj, attachments: dict[str, dict[str, Obj]]) -> Obj:
         namespace = parent.get("metadata", {}).get("name")
         # The release's sync creates IAM keys in its own store when the namespace has no
         # store Secret yet: it is shown one, and its answer's store objects are replaced.
@@ -260,8 +259,7 @@ def load_release_sync(path: str) -> Any:
 def main() -> None:
     """Serve the release's hook with kfops's store objects."""
     settings = json.loads(os.environ[SETTINGS_ENV])
-    release = load_release_sync(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                             "sync.py"))
+    release = load_release_sync(str(Path(__file__).resolve().parent / "sync.py"))
     server = release.server_factory(**release.get_settings_from_env())
     wrap(server, settings, shared_keys(os.environ))
     print("kfops: profile controller serving with the object store at", settings["endpoint"],
