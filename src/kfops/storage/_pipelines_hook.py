@@ -135,10 +135,12 @@ def point_container(container: Obj, env: list[Obj]) -> None:
 def mount_ca(pod: Obj, container: Obj) -> None:
     """Mount the CA bundle Secret into `container` at CA_DIR."""
     volumes = [v for v in pod.get("volumes") or [] if v.get("name") != "kfops-object-store-ca"]
-    pod["volumes"] = [*volumes, {"name": "kfops-object-store-ca", "secret": {"secretName": CA_SECRET}}]
+    pod["volumes"] = [*volumes, {"name": "kfops-object-store-ca",
+                                 "secret": {"secretName": CA_SECRET}}]
     mounts = [m for m in container.get("volumeMounts") or []
               if m.get("name") != "kfops-object-store-ca"]
-    container["volumeMounts"] = [*mounts, {"name": "kfops-object-store-ca", "mountPath": CA_DIR, "readOnly": True}]
+    container["volumeMounts"] = [*mounts, {"name": "kfops-object-store-ca",
+                                           "mountPath": CA_DIR, "readOnly": True}]
 
 
 def reads_store_secret(entry: Obj) -> bool:
