@@ -163,7 +163,7 @@ def _print_apply(result: ApplyResult, output: Output) -> None:
                     "kept": summary.kept, "alsoDeleted": summary.also_deleted,
                     "ignored": summary.ignored, "takenOver": summary.taken_over,
                     "adopted": result.adopted, "notRotated": result.not_rotated,
-                    "warnings": result.render.bundle.warnings})
+                    "replaced": result.replaced, "warnings": result.render.bundle.warnings})
         return
     warn(result.render.bundle.warnings)
     for name in summary.taken_over:
@@ -176,6 +176,7 @@ def _print_apply(result: ApplyResult, output: Output) -> None:
     _print_each("kept", summary.kept)
     _print_each("pruned", summary.also_deleted)
     _print_each("ignored", summary.ignored)
+    _print_each("replaced", result.replaced)
     out.print(f"[green]applied[/] {len(summary.created)} created, {len(summary.updated)} "
               f"updated, {len(summary.unchanged)} unchanged, {len(summary.pruned)} pruned")
 
@@ -211,7 +212,7 @@ def plan_command(
         raise typer.Exit(3)
 
 
-_EXPLAINED = ("prune", "keep", "ignore", "adopt")
+_EXPLAINED = ("prune", "keep", "ignore", "adopt", "replace")
 """Actions whose reason plan always prints (with -v or not)."""
 
 
@@ -228,9 +229,10 @@ def _print_plan(plan: PlanResult, verbose: bool) -> None:
                 for line in change.splitlines():
                     out.print(f"           {line}", markup=False)
     counts = {a: sum(1 for e in plan.entries if e.action == a)
-              for a in ("create", "update", "prune", "keep", "unchanged", "adopt", "ignore")}
+              for a in ("create", "update", "prune", "keep", "unchanged", "adopt", "ignore",
+                        "replace")}
     out.print(", ".join(f"{n} {a}" for a, n in counts.items()
-                        if n or a not in ("adopt", "ignore")))
+                        if n or a not in ("adopt", "ignore", "replace")))
 
 
 @grouped

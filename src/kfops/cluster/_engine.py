@@ -403,7 +403,8 @@ class PlanEntry:
 
     object: str
     action: str
-    """create | update | unchanged | prune | keep | ignore | adopt."""
+    """create | update | unchanged | prune | keep | ignore | adopt | replace (a controller
+    writes it anew once kfops deletes it)."""
     changes: list[str] = field(default_factory=list)
     """Field paths that differ (`-v`), Secret values never shown; for prune, keep and
     ignore, why."""

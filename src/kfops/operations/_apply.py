@@ -34,6 +34,7 @@ from kfops.identity import DexUsers, live_user_guards
 from kfops.objects import ApplySet, Identity, secret_value
 from kfops.render import LOCK, Bundle, RenderOptions, RenderResult, read_bundle_files
 from kfops.secrets import StateDir, state_dir_for
+from kfops.storage import replace_stale, stale_store_objects
 
 from ._render import render_platform
 
@@ -47,6 +48,9 @@ class ApplyResult:
     adopted: list[str]
     not_rotated: list[str] = field(default_factory=list)
     """Generated values `--rotate-secrets` kept (database passwords), by name."""
+    replaced: list[str] = field(default_factory=list)
+    """Controller-written objects deleted for their controller to write anew (a new
+    object store in the profile namespaces)."""
 
 
 def bundle_files(bundle: Bundle) -> list[BundleFile]:
@@ -112,7 +116,10 @@ def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptio
             except GeneratedValueHeld:
                 continue  # created by another install first: the next pass adopts its value
             lease.check()
-            return ApplyResult(result, summary, renders.adopted, not_rotated)
+            # after the apply: the profile controller now runs with the new store's hook
+            stale = stale_store_objects(cluster, [o.obj for o in bundle.objects])
+            return ApplyResult(result, summary, renders.adopted, not_rotated,
+                               replace_stale(cluster, stale))
     raise OperationError(f"generated Secrets kept being created by another install "
                          f"({_PASSES} passes); run apply again")
 
@@ -289,10 +296,13 @@ def plan_platform(loaded: LoadedPlatform, cluster: Cluster,
         result = renders.current()
     entries = plan_bundle(cluster, bundle_files(result.bundle), applyset_of(result.bundle),
                           options)
+    entries += [PlanEntry(item.what, "replace", [item.reason]) for item in
+                stale_store_objects(cluster, [o.obj for o in result.bundle.objects])]
     return PlanResult(result, entries, renders.adopted,
                       missing_requirements(cluster, result.bundle))
 
 
 def changes(entries: Sequence[PlanEntry]) -> int:
     """How many entries would change the cluster."""
-    return sum(1 for e in entries if e.action in ("create", "update", "prune", "adopt"))
+    return sum(1 for e in entries if e.action in ("create", "update", "prune", "adopt",
+                                                  "replace"))

@@ -2,5 +2,13 @@
 
 from ._features import object_store_features, storage_features
 from ._preflight import storage_checks
+from ._profile_store_objects import StaleObject, replace_stale, stale_store_objects
 
-__all__ = ["object_store_features", "storage_checks", "storage_features"]
+__all__ = [
+    "StaleObject",
+    "object_store_features",
+    "replace_stale",
+    "stale_store_objects",
+    "storage_checks",
+    "storage_features",
+]

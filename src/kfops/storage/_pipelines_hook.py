@@ -33,6 +33,8 @@ CA_SECRET = "kfp-object-store-ca"
 CA_KEY = "ca.crt"
 CA_DIR = "/etc/kfops/object-store-ca"
 SETTINGS_ENV = "KFOPS_OBJECT_STORE"
+#: Marks the per-namespace objects this hook wrote (the release's carry no such mark).
+MARK = "kfops.io/object-store"
 ACCESS_KEY_ENV = "KFOPS_STORE_ACCESS_KEY"
 SECRET_KEY_ENV = "KFOPS_STORE_SECRET_KEY"
 #: What the release's per-namespace objects are keyed by (metacontroller's attachment keys).
@@ -156,14 +158,13 @@ def store_objects(settings: Obj, namespace: str, keys: dict[str, str] | None,
     launcher.update({"defaultPipelineRoot": pipeline_root(settings, namespace),
                      "providers": providers(settings, namespace)})
     key_format = _KEY_FORMAT.format(namespace=namespace)
-    objects: list[Obj] = [
-        v1_object("ConfigMap", "kfp-launcher", namespace, data=launcher),
-        {**v1_object("ConfigMap", "artifact-repositories", namespace, data={
-            "default-namespaced": json.dumps(artifact_repository(settings, key_format, name),
-                                             sort_keys=True)}),
-         "metadata": {"name": "artifact-repositories", "namespace": namespace, "annotations": {
-             "workflows.argoproj.io/default-artifact-repository": "default-namespaced"}}},
-    ]
+    repositories = v1_object("ConfigMap", "artifact-repositories", namespace, data={
+        "default-namespaced": json.dumps(artifact_repository(settings, key_format, name),
+                                         sort_keys=True)})
+    repositories["metadata"]["annotations"][
+        "workflows.argoproj.io/default-artifact-repository"] = "default-namespaced"
+    objects: list[Obj] = [v1_object("ConfigMap", "kfp-launcher", namespace, data=launcher),
+                          repositories]
     if settings["credentials"] == "shared" and keys is not None:
         objects.append(v1_object("Secret", STORE_SECRET, namespace, data={
             "accesskey": encoded(keys["accesskey"]), "secretkey": encoded(keys["secretkey"])}))
@@ -211,11 +212,14 @@ def readiness(desired: list[Obj], attachments: dict[str, dict[str, Obj]]) -> dic
 
 
 def v1_object(kind: str, name: str, namespace: str, data: dict[str, str]) -> Obj:
+    """A ConfigMap or Secret of the store, marked as this hook's."""
     return {"apiVersion": "v1", "kind": kind,
-            "metadata": {"name": name, "namespace": namespace}, "data": data}
+            "metadata": {"name": name, "namespace": namespace, "annotations": {MARK: "s3"}},
+            "data": data}
 
 
 def encoded(value: str) -> str:
+    """Base64 of UTF-8 text (a Secret's `data`)."""
     return base64.b64encode(value.encode("utf-8")).decode("ascii")
 
 
