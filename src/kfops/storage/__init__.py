@@ -2,11 +2,17 @@
 
 from ._features import object_store_features, storage_features
 from ._preflight import storage_checks
-from ._profile_store_objects import StaleObject, replace_stale, stale_store_objects
+from ._profile_store_objects import (
+    StaleObject,
+    rendered_settings,
+    replace_stale,
+    stale_store_objects,
+)
 
 __all__ = [
     "StaleObject",
     "object_store_features",
+    "rendered_settings",
     "replace_stale",
     "stale_store_objects",
     "storage_checks",
