@@ -79,16 +79,17 @@ class ExternalObjectStore:
         settings = hook_settings(store, _ca_pem(context, store))
         _leave_out(bundle, found)
         keys = _platform_keys(context, bundle, store, namespace)
-        shared = hook.secret_name({**settings, "credentials": (
-            "fromEnv" if keys is None else "shared")}, namespace)
+        # the kubeflow namespace's pieces use the platform's keys, never a team's
+        platform = {**settings, "credentials": "fromEnv" if keys is None else "shared"}
+        shared = hook.secret_name(platform, namespace)
         if settings["caPem"]:
             bundle.add(hook.v1_object("Secret", hook.CA_SECRET, namespace,
                                     data={hook.CA_KEY: hook.encoded(settings["caPem"])}),
                        "pipelines", "spec.objectStore.caBundle")
-        _point_api_server(bundle, namespace, store, shared, bool(settings["caPem"]))
+        _point_api_server(bundle, namespace, settings, store.aws, shared)
         _point_ui(bundle, namespace, settings, shared)
         _point_argo(bundle, namespace, settings, shared)
-        _point_launcher(bundle, namespace, settings)
+        _point_launcher(bundle, namespace, platform)
         _point_install_config(bundle, namespace, store)
         _point_profile_controller(bundle, namespace, settings, shared)
         bundle.warnings.append(
@@ -159,24 +160,22 @@ def _containers(bundle: EditableBundle, name: str, namespace: str) -> tuple[Bund
     return item, bundle.edit(item)["spec"]["template"]["spec"]
 
 
-def _point_api_server(bundle: EditableBundle, namespace: str, store: ObjectStore,
-                      secret: str | None, ca: bool) -> None:
+def _point_api_server(bundle: EditableBundle, namespace: str, settings: dict[str, Any],
+                      aws: bool, secret: str | None) -> None:
     _, pod = _containers(bundle, API_SERVER, namespace)
     container = pod["containers"][0]
-    url = store.url
-    host_port = url.split("://", 1)[1]
-    host, _, port = host_port.partition(":")
+    host, _, port = hook.host_port(settings).partition(":")
+    tls = bool(settings["tls"])
     values = {"OBJECTSTORECONFIG_HOST": host,
               # AWS is reached by name only, as upstream's env/aws overlay does
-              "OBJECTSTORECONFIG_PORT": port or ("" if store.aws else
-                                                 "443" if store.tls else "80"),
-              "OBJECTSTORECONFIG_SECURE": "true" if store.tls else "false",
-              "OBJECTSTORECONFIG_REGION": store.region or "us-east-1"}
+              "OBJECTSTORECONFIG_PORT": port or ("" if aws else "443" if tls else "80"),
+              "OBJECTSTORECONFIG_SECURE": "true" if tls else "false",
+              "OBJECTSTORECONFIG_REGION": str(settings["region"])}
     for name, value in values.items():
         set_container_env(container, name, value)
     if secret is None:
         container["env"] = [e for e in container["env"] if not hook.reads_store_secret(e)]
-    if ca:
+    if settings["caPem"]:
         hook.mount_ca(pod, container)
         set_container_env(container, "SSL_CERT_FILE", f"{hook.CA_DIR}/{hook.CA_KEY}")
         set_container_env(container, "CABUNDLE_SECRET_NAME", hook.CA_SECRET)
