@@ -37,6 +37,19 @@ def _device_plugin(text: str) -> str:
         "    timeSlicing: {replicas: 4}\n")
 
 
+#: The administrator's S3 keys (issue 14), read from the environment at render time.
+S3_KEYS = {"KFP_S3_ACCESS_KEY": "AKIAKFOPSFLOWTEST01",
+           "KFP_S3_SECRET_KEY": "s3-secret-of-the-flow-test"}
+
+
+def _s3_store(text: str) -> str:
+    """The starter with Pipelines' artifacts in an S3-compatible store of its own."""
+    return text + (
+        "  objectStore:\n    type: s3\n    endpoint: https://s3.storage.internal:9443\n"
+        "    bucket: kubeflow\n    credentials: {accessKey: {env: KFP_S3_ACCESS_KEY}, "
+        "secretKey: {env: KFP_S3_SECRET_KEY}}\n")
+
+
 def _helm_prerequisites(cluster: Cluster) -> None:
     """What Karpenter's chart (`kfops aks script`) and the GPU operator's chart install."""
     for crd in load_extra_crds([UPSTREAM / "crds/karpenter-provider-azure-v1.14.2",
@@ -57,6 +70,7 @@ VARIANTS = {
     "local": Variant("local"),
     "onprem": Variant("onprem"),
     "onprem-gpu": Variant("onprem", _device_plugin),
+    "onprem-s3": Variant("onprem", _s3_store),
     "aks-gpu": Variant("aks", prepare=_helm_prerequisites),
     "generic": Variant("generic"),
 }
@@ -94,6 +108,8 @@ def install(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         patch.setenv("HOME", str(folder / "home"))
         patch.setenv("GITHUB_CLIENT_SECRET", "github-secret-from-env")
         patch.setenv("ENTRA_CLIENT_SECRET", "entra-secret-from-env")
+        for name, value in S3_KEYS.items():
+            patch.setenv(name, value)
         path = folder / "platform.yaml"
         assert run("init", "--target", variant.target, "-f", str(path))[0] == 0
         path.write_text(variant.edit(offline(fill(path.read_text()), "26.03")))
@@ -108,7 +124,7 @@ def install(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 def _secret_values(folder: Path) -> set[str]:
     """Every secret value of an install, as written and base64-encoded."""
     values = set(json.loads((folder / ".kfops" / "secrets.json").read_text()).values())
-    values |= {"github-secret-from-env", "entra-secret-from-env"}
+    values |= {"github-secret-from-env", "entra-secret-from-env", *S3_KEYS.values()}
     for file in (folder / "bundle" / "secrets").rglob("*.yaml"):
         for secret in yaml.safe_load_all(file.read_text()):
             values |= {base64.b64decode(v).decode() for v in (secret.get("data") or {}).values()}
