@@ -11,7 +11,6 @@ test labels the namespace itself.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,9 @@ from kfops.render import RenderOptions
 from kfops.storage import _pipelines_hook as hook
 from kfops.storage import rendered_settings
 from tests.cluster.conftest import apply
-from tests.conftest import MANIFESTS, PlatformWriter
+from tests.conftest import PlatformWriter
+from tests.helpers import pipelines_sync
 
-_SYNC = ("applications/pipeline/upstream/base/installs/multi-user/"
-         "pipelines-profile-controller/sync.py")
 _S3 = """\
   objectStore:
     type: s3
@@ -40,31 +38,10 @@ _TEAM = "team-a"
 
 
 @pytest.fixture
-def release_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The 26.03 release's own profile-controller server (not serving; its sync is called)."""
-    monkeypatch.setenv("KFP_VERSION", "2.16.0")
-    module = hook.load_release_sync(str(MANIFESTS / "26.03" / _SYNC))
-    settings = module.get_settings_from_env()
-    server = module.server_factory(**{**settings, "controller_port": 0, "url": "127.0.0.1"})
-    yield server
-    server.server_close()
-
-
-def _namespace() -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": _TEAM, "labels": {"pipelines.kubeflow.org/enabled": "true"}}}
-
-
-def _release_objects(server: Any) -> list[dict[str, Any]]:
-    """What 26.03's controller keeps in a namespace once its SeaweedFS key exists."""
-    key = {"apiVersion": "v1", "kind": "Secret",
-           "metadata": {"name": hook.STORE_SECRET, "namespace": _TEAM},
-           "data": {"accesskey": base64.b64encode(b"seaweedfs-team-a").decode(),
-                    "secretkey": base64.b64encode(b"seaweedfs-team-a-secret").decode()}}
-    answer = server.RequestHandlerClass.sync(
-        None, _namespace(), {"Secret.v1": {f"{_TEAM}/{hook.STORE_SECRET}": key},
-                             "ConfigMap.v1": {}, "Deployment.apps/v1": {}, "Service.v1": {}})
-    return list(answer["attachments"])
+def release_server() -> Iterator[Any]:
+    """The 26.03 release's own profile-controller server."""
+    with pipelines_sync.release_server() as server:
+        yield server
 
 
 def _controller_writes(cluster: Cluster, objects: list[dict[str, Any]]) -> None:
@@ -87,8 +64,8 @@ def test_switching_replaces_the_profile_namespaces_store_objects(
     monkeypatch.setenv("KFP_S3_SECRET_KEY", "s3-secret-key-of-the-test-platform")
     in_cluster = platform_file()
     apply(load_platform(in_cluster), cluster)
-    cluster.create(_namespace())
-    _controller_writes(cluster, _release_objects(release_server))
+    cluster.create(pipelines_sync.pipelines_namespace(_TEAM))
+    _controller_writes(cluster, pipelines_sync.release_objects(release_server, _TEAM))
     store_objects = [f"ConfigMap {_TEAM}/artifact-repositories",
                      f"ConfigMap {_TEAM}/kfp-launcher", f"Secret {_TEAM}/{hook.STORE_SECRET}"]
     assert _replaced(in_cluster, cluster) == []  # the release's own objects, its own store
@@ -110,8 +87,8 @@ def test_switching_replaces_the_profile_namespaces_store_objects(
     store = rendered_settings([o.obj for o in result.render.bundle.objects])
     assert store is not None and store["endpoint"] == "https://s3.lab.internal:9443"
     hook.wrap(release_server, store, keys)
-    answer = release_server.RequestHandlerClass.sync(None, _namespace(), {
-        "Secret.v1": {}, "ConfigMap.v1": {}, "Deployment.apps/v1": {}, "Service.v1": {}})
+    answer = release_server.RequestHandlerClass.sync(
+        None, pipelines_sync.pipelines_namespace(_TEAM), pipelines_sync.NO_ATTACHMENTS)
     _controller_writes(cluster, answer["attachments"])
     launcher = cluster.get("v1", "ConfigMap", "kfp-launcher", _TEAM)
     assert launcher is not None
