@@ -1,5 +1,6 @@
 """The 26.03 local platform on a real control plane: apply, plan, re-apply, drift, prune,
-an apply killed half-way, uninstall and --purge-data, each as an administrator runs it.
+an apply killed half-way, a switch to an S3 store and back, uninstall and --purge-data,
+each as an administrator runs it.
 
 The tests share one control plane and one install, and run in this order. Writes are
 counted from the API server's audit log.
@@ -7,6 +8,7 @@ counted from the API server's audit log.
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -18,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from kfops.cluster import Cluster
 from kfops.config import load_platform
 from kfops.objects import ApplySet
 from kfops.operations import render_platform
@@ -26,6 +29,7 @@ from kfops.targets import starter_text
 from tests.controlplane import ControlPlane
 from tests.controlplane._run import Write
 from tests.controlplane._webhookless import kustomize_wrapper
+from tests.helpers import pipelines_sync
 from tests.helpers.cli import kfops
 from tests.helpers.presets import fill, offline
 from tests.helpers.rest import Rest
@@ -158,6 +162,7 @@ _KILLABLE_APPLY = """
 import sys
 from pathlib import Path
 from kfops.cluster import ApplyOptions, Cluster, LeaseSettings
+from kfops.cluster import Cluster
 from kfops.config import load_platform
 from kfops.operations import apply_platform
 from kfops.render import RenderOptions
@@ -187,6 +192,42 @@ def test_an_apply_killed_half_way_converges_when_run_again(lab: Lab) -> None:
     code, _, err = lab.run("apply", "--timeout", "300")
     assert code == 0, err
     assert lab.get("apps/v1", "Deployment", "katib-controller", "kubeflow") is not None
+    assert lab.run("plan")[0] == 0
+
+
+_S3 = ("  objectStore:\n    type: s3\n    endpoint: https://s3.storage.internal:9443\n"
+       "    bucket: kubeflow\n    credentials: {accessKey: {env: KFP_S3_ACCESS_KEY}, "
+       "secretKey: {env: KFP_S3_SECRET_KEY}}\n")
+
+
+def test_switching_to_an_s3_store_replaces_what_the_controller_wrote(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KFP_S3_ACCESS_KEY", "AKIAKFOPSREALCLUSTER")
+    monkeypatch.setenv("KFP_S3_SECRET_KEY", "s3-secret-of-the-real-cluster-test")
+    with Cluster.connect(lab.plane.kubeconfig) as cluster, \
+            pipelines_sync.release_server() as server:
+        cluster.create(pipelines_sync.pipelines_namespace("team-s3"))
+        for obj in pipelines_sync.release_objects(server, "team-s3"):
+            cluster.create(obj)
+    in_cluster = lab.path.read_text()
+    lab.path.write_text(in_cluster + _S3)
+    code, out, err = lab.run("plan", "-o", "json")
+    replaced = sorted(o["object"] for o in json.loads(out)["objects"]
+                      if o["action"] == "replace")
+    assert (code, replaced) == (3, ["ConfigMap team-s3/artifact-repositories",
+                                    "ConfigMap team-s3/kfp-launcher",
+                                    "Secret team-s3/mlpipeline-minio-artifact"]), err
+    code, out, err = lab.run("apply", "--timeout", "300", "-o", "json")
+    assert code == 0, err
+    assert sorted(json.loads(out)["replaced"]) == replaced
+    assert lab.get("v1", "ConfigMap", "kfp-launcher", "team-s3") is None
+    assert lab.get("v1", "ConfigMap", "metadata-grpc-configmap", "team-s3") is not None
+    assert lab.get("apps/v1", "Deployment", "seaweedfs", "kubeflow") is None
+    assert lab.get("v1", "PersistentVolumeClaim", "seaweedfs-pvc", "kubeflow") is not None
+    assert lab.run("plan")[0] == 0
+    lab.path.write_text(in_cluster)
+    assert lab.run("apply", "--timeout", "300")[0] == 0
+    assert lab.get("apps/v1", "Deployment", "seaweedfs", "kubeflow") is not None
     assert lab.run("plan")[0] == 0
 
 
