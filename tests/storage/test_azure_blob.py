@@ -15,6 +15,7 @@ import pytest
 
 from kfops.catalog import SEAWEEDFS_REMOTE_SYNC_IMAGE
 from kfops.render import IMAGES, RenderResult, write_bundle
+from kfops.storage._azure_blob import sync_image
 from kfops.targets import starter_text
 from tests.helpers.cli import kfops
 from tests.helpers.presets import Objects, fill, offline, render_preset, secret
@@ -297,3 +298,31 @@ def test_a_mount_of_another_container_is_left_alone(aks: RenderResult,
     assert not any(line.startswith("stdin: remote.mount -dir") for line in log)
     assert not any("unmount" in line or "filer.remote.sync" in line for line in log)
 
+
+
+@pytest.mark.parametrize(("release", "kept"), [
+    ("chrislusf/seaweedfs:4.00", False),
+    ("chrislusf/seaweedfs:4.45", False),
+    ("ghcr.io/chrislusf/seaweedfs:4.30", False),
+    ("chrislusf/seaweedfs:latest", False),
+    ("chrislusf/seaweedfs", False),
+    ("chrislusf/seaweedfs:4.46", True),
+    ("ghcr.io/chrislusf/seaweedfs:4.100_large_disk", True),
+    ("chrislusf/seaweedfs:5.1@sha256:" + "0" * 64, True),
+])
+def test_a_release_image_with_the_fixed_sync_is_kept(release: str, kept: bool) -> None:
+    assert sync_image(release) == (release if kept else SEAWEEDFS_REMOTE_SYNC_IMAGE)
+
+
+def test_a_render_without_pipelines_names_the_missing_store(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENTRA_CLIENT_SECRET", "x")
+    monkeypatch.setenv(KEY_ENV, KEY)
+    path = write_platform(tmp_path, "aks", "26.03",
+                          "  components:\n    pipelines: false\n" + azure_blob())
+    code, out, err = kfops("render", "-f", str(path), "--offline")
+    assert code == 1, err
+    assert "azureBlob mounts the container into the release's SeaweedFS" in err
+    assert "Pipelines switched off" in err and "Traceback" not in err
+    assert KEY not in out + err
+    assert not (tmp_path / "bundle").exists()

@@ -130,7 +130,7 @@ class AzureBlobStore:
         release_image = store.image
         pod = bundle.edit(store.deployment)["spec"]["template"]["spec"]
         server = _server(pod)
-        server["image"] = _sync_image(release_image)
+        server["image"] = sync_image(release_image)
         server.setdefault("envFrom", []).append({"secretRef": {"name": AZURE_SECRET}})
         pod["containers"].append(_sidecar(server, sync_script(azure, bucket)))
         bundle.restart_on_change(store.deployment, secret)
@@ -177,7 +177,7 @@ def _server(pod: dict[str, Any]) -> dict[str, Any]:
                 "seaweedfs")
 
 
-def _sync_image(image: str) -> str:
+def sync_image(image: str) -> str:
     """The release's image when its remote sync keeps failed uploads, else kfops's."""
     tag = split_reference(image)[1].lstrip(":").partition("@")[0]
     match = _VERSION.match(tag)
