@@ -26,6 +26,12 @@ from ._prereqs import (
     NFS_STORAGE_CLASS,
     TIME_SLICING_CONFIGMAP,
 )
+from ._seaweedfs import (
+    PIPELINES_BUCKET_KEY,
+    PIPELINES_CONFIG,
+    SEAWEEDFS_REMOTE_SYNC_IMAGE,
+    SEAWEEDFS_REMOTE_SYNC_MINIMUM,
+)
 from ._select import SelectedComponent, select_components
 from ._settings import DEFAULT_SETTINGS, Credential, ObjectRef, Settings
 
@@ -46,6 +52,10 @@ __all__ = [
     "NFS_IMAGE",
     "NFS_NAMESPACE",
     "NFS_STORAGE_CLASS",
+    "PIPELINES_BUCKET_KEY",
+    "PIPELINES_CONFIG",
+    "SEAWEEDFS_REMOTE_SYNC_IMAGE",
+    "SEAWEEDFS_REMOTE_SYNC_MINIMUM",
     "TIME_SLICING_CONFIGMAP",
     "Credential",
     "ObjectRef",
