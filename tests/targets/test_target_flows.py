@@ -37,9 +37,10 @@ def _device_plugin(text: str) -> str:
         "    timeSlicing: {replicas: 4}\n")
 
 
-#: The administrator's S3 keys (issue 14), read from the environment at render time.
+#: The administrator's object-store keys (S3, Azure), read from the environment at render.
 S3_KEYS = {"KFP_S3_ACCESS_KEY": "AKIAKFOPSFLOWTEST01",
-           "KFP_S3_SECRET_KEY": "s3-secret-of-the-flow-test"}
+           "KFP_S3_SECRET_KEY": "s3-secret-of-the-flow-test",
+           "AZURE_STORAGE_KEY": base64.b64encode(b"azure-account-key-of-the-flow").decode()}
 
 
 def _s3_store(text: str) -> str:
@@ -48,6 +49,15 @@ def _s3_store(text: str) -> str:
         "  objectStore:\n    type: s3\n    endpoint: https://s3.storage.internal:9443\n"
         "    bucket: kubeflow\n    credentials: {accessKey: {env: KFP_S3_ACCESS_KEY}, "
         "secretKey: {env: KFP_S3_SECRET_KEY}}\n")
+
+
+def _blob_store(text: str) -> str:
+    """The AKS starter with its commented Azure Blob Storage section on."""
+    section = ("  # objectStore:                  # Pipelines' artifacts in Azure Blob Storage "
+               "(docs/object-store.md)\n  #   type: azureBlob\n  #   azureBlob:")
+    assert section in text
+    lines = [line.replace("  # ", "  ", 1) for line in section.split("\n")]
+    return text.replace(section, "\n".join(lines))
 
 
 def _helm_prerequisites(cluster: Cluster) -> None:
@@ -71,7 +81,7 @@ VARIANTS = {
     "onprem": Variant("onprem"),
     "onprem-gpu": Variant("onprem", _device_plugin),
     "onprem-s3": Variant("onprem", _s3_store),
-    "aks-gpu": Variant("aks", prepare=_helm_prerequisites),
+    "aks-gpu-blob": Variant("aks", _blob_store, prepare=_helm_prerequisites),
     "generic": Variant("generic"),
 }
 
@@ -127,7 +137,9 @@ def _secret_values(folder: Path) -> set[str]:
     values |= {"github-secret-from-env", "entra-secret-from-env", *S3_KEYS.values()}
     for file in (folder / "bundle" / "secrets").rglob("*.yaml"):
         for secret in yaml.safe_load_all(file.read_text()):
-            values |= {base64.b64decode(v).decode() for v in (secret.get("data") or {}).values()}
+            # the storage account's name sits beside its key, but the platform file holds it
+            values |= {base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()
+                       if k != "AZURE_STORAGE_ACCOUNT"}
             values |= set((secret.get("stringData") or {}).values())
     # bcrypt hashes are not secrets in this sense: the platform file holds them (PLATFORM.md).
     values = {v for v in values if len(v) >= 8 and not v.startswith("$2")}
