@@ -92,6 +92,7 @@ class ExternalObjectStore:
         _point_launcher(bundle, namespace, platform)
         _point_install_config(bundle, namespace, store)
         _point_profile_controller(bundle, namespace, settings, shared)
+        _restart_readers(bundle, namespace)
         bundle.warnings.append(
             "objectStore: artifacts already in the in-cluster store are not copied to "
             f"{store.url}; its volume is kept (docs/object-store.md: moving artifacts)")
@@ -220,7 +221,7 @@ def _point_install_config(bundle: EditableBundle, namespace: str, store: ObjectS
 
 def _point_profile_controller(bundle: EditableBundle, namespace: str,
                               settings: dict[str, Any], secret: str | None) -> None:
-    deployment, pod = _containers(bundle, PROFILE_CONTROLLER, namespace)
+    _, pod = _containers(bundle, PROFILE_CONTROLLER, namespace)
     code = _code_config_map(bundle, pod, namespace)
     bundle.edit(code).setdefault("data", {})[HOOK_FILE] = hook_source()
     container = pod["containers"][0]
@@ -239,7 +240,18 @@ def _point_profile_controller(bundle: EditableBundle, namespace: str,
             assert entry is not None
             entry.pop("value")
             entry["valueFrom"] = {"secretKeyRef": {"name": secret, "key": key}}
-    bundle.restart_on_change(deployment, code)
+
+
+def _restart_readers(bundle: EditableBundle, namespace: str) -> None:
+    """The API server, the UI and the profile controller read the keys and the CA once, at
+    start: their pods restart when either changes (the controller's also when its code does).
+    The keys are the administrator's, not generated, so nothing else rolls them."""
+    secrets = [item for name in (hook.STORE_SECRET, hook.CA_SECRET)
+               if (item := bundle.find("Secret", name, namespace)) is not None]
+    for name in (API_SERVER, UI, PROFILE_CONTROLLER):
+        deployment, pod = _containers(bundle, name, namespace)
+        code = [_code_config_map(bundle, pod, namespace)] if name == PROFILE_CONTROLLER else []
+        bundle.restart_on_change(deployment, *code, *secrets)
 
 
 def _code_config_map(bundle: EditableBundle, pod: dict[str, Any],
