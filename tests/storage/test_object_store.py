@@ -73,6 +73,7 @@ class Expected:
     keys: bool
     """Static keys (from the Secret); False: workload identity."""
     launcher_secret: str | None
+    """The kubeflow namespace's launcher keys: the platform's, never a team's Secret."""
     ca: bool = False
 
 
@@ -86,7 +87,8 @@ EXPECTED = {
     "fromEnv": Expected("s3.eu-central-1.amazonaws.com", "", "443", True, "eu-central-1",
                         "https://s3.eu-central-1.amazonaws.com", False, False, None),
     "perNamespace": Expected("objects.example.net", "443", "443", True, "eu-west-3",
-                             "https://objects.example.net", True, True, "kubeflow-s3"),
+                             "https://objects.example.net", True, True,
+                             "mlpipeline-minio-artifact"),
     "caBundle": Expected("store.lab.internal", "8443", "8443", True, "lab-1",
                          "https://store.lab.internal:8443", True, True,
                          "mlpipeline-minio-artifact", ca=True),

@@ -27,7 +27,7 @@ import pytest
 
 from kfops.config import ObjectStore
 from kfops.storage._object_store import hook_settings, hook_source
-from kfops.storage._pipelines_hook import load_release_sync, wrap
+from kfops.storage._pipelines_hook import MARK, load_release_sync, wrap
 from tests.conftest import MANIFESTS, RELEASES
 from tests.helpers.oci import free_port
 
@@ -274,7 +274,12 @@ def test_store_objects_are_kfops_own(hook: Hook) -> None:
 
     repositories = mine[("ConfigMap", "artifact-repositories")]
     assert repositories["metadata"]["annotations"] == {
-        "workflows.argoproj.io/default-artifact-repository": "default-namespaced"}
+        "workflows.argoproj.io/default-artifact-repository": "default-namespaced",
+        MARK: "s3"}
+    # every store object carries the mark that tells a switch back what kfops wrote
+    store = [("ConfigMap", "kfp-launcher"), ("ConfigMap", "artifact-repositories"),
+             ("Secret", "mlpipeline-minio-artifact"), ("Secret", "kfp-object-store-ca")]
+    assert {mine[key]["metadata"]["annotations"][MARK] for key in store if key in mine} == {"s3"}
     repository = json.loads(repositories["data"]["default-namespaced"])
     s3 = repository["s3"]
     assert repository["archiveLogs"] is True
