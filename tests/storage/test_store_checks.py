@@ -16,10 +16,11 @@ from kfops.config import load_platform
 from kfops.storage import store_checks
 from kfops.storage._azure_rest import BlobClient, decoded_key
 from tests.conftest import PlatformWriter
-from tests.helpers.azurite import Azurite, running_azurite
+from tests.helpers.azurite import AZURITE_ACCOUNT, Azurite, running_azurite
 from tests.helpers.cli import kfops
 from tests.helpers.oci import free_port
 from tests.helpers.s3_server import S3Server, running_moto
+from tests.helpers.tls import wrong_name_server
 
 #: A key Azure would hand out, but not the emulator's.
 OTHER_AZURE_KEY = "b3RoZXIga2V5IG9mIHNpeHR5LWZvdXIgYnl0ZXMsIG5vdCB0aGUgZW11bGF0b3IncyBrZXkhIQ=="
@@ -101,7 +102,8 @@ def test_s3_over_https_with_its_ca_passes_and_leaves_no_probe(
     assert list(checks) == ["objectStore reach", "objectStore write"]
     assert checks["objectStore reach"].state == "pass"
     assert checks["objectStore reach"].detail == (
-        f"bucket {bucket} at {s3.url} with the configured keys")
+        f"bucket {bucket} at {s3.url} with the configured keys; TLS verified against caBundle "
+        "store-ca.pem")
     assert checks["objectStore write"].state == "pass"
     assert checks["objectStore write"].detail.startswith(
         f"wrote, read back and deleted s3://{bucket}/kfops-probe/")
@@ -175,7 +177,7 @@ def test_http_endpoint_with_tls_false_passes(
         platform_file, tmp_path, monkeypatch, s3_http, bucket))))
     assert checks["objectStore reach"] == Check(
         "objectStore reach", "pass",
-        f"bucket {bucket} at {s3_http.url} with the configured keys (tls: false, unencrypted)")
+        f"bucket {bucket} at {s3_http.url} with the configured keys; tls: false, unencrypted")
     assert checks["objectStore write"].state == "pass"
 
 
@@ -194,30 +196,46 @@ def test_keys_that_may_read_but_not_write_fail_the_write_step(
         platform_file: PlatformWriter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         s3: S3Server) -> None:
     bucket = bucket_of(s3)
-    reader = _reader_key(s3, bucket)
-    path = s3_platform(platform_file, tmp_path, monkeypatch, S3Server(
-        s3.url, s3.ca, *reader), bucket)
-    checks = by_name(store_checks(load_platform(path)))
+    reader = S3Server(s3.url, s3.ca, *_key_for(s3, bucket, "s3:GetObject"))
+    checks = by_name(store_checks(load_platform(s3_platform(
+        platform_file, tmp_path, monkeypatch, reader, bucket))))
     assert checks["objectStore reach"].state == "pass"
     write = checks["objectStore write"]
     assert write.state == "fail"
-    assert write.detail.startswith(f"put_object s3://{bucket}/kfops-probe/")
-    assert " failed: AccessDenied (" in write.detail
+    assert write.detail.startswith(f"put s3://{bucket}/kfops-probe/")
+    assert write.detail.endswith(" failed: AccessDenied (Access Denied)")
 
 
-def _reader_key(s3: S3Server, bucket: str) -> tuple[str, str]:
-    """A key of a user who may list and read `bucket`, not write to it."""
+def test_a_failed_read_still_deletes_the_probe(
+        platform_file: PlatformWriter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        s3: S3Server) -> None:
+    bucket = bucket_of(s3)
+    writer = S3Server(s3.url, s3.ca, *_key_for(s3, bucket, "s3:PutObject", "s3:DeleteObject"))
+    checks = by_name(store_checks(load_platform(s3_platform(
+        platform_file, tmp_path, monkeypatch, writer, bucket))))
+    write = checks["objectStore write"]
+    assert write.state == "fail"
+    assert write.detail.startswith(f"get s3://{bucket}/kfops-probe/")
+    assert write.detail.endswith(" failed: AccessDenied (Access Denied)")
+    assert "delete" not in write.detail
+    assert "Contents" not in s3.client().list_objects_v2(Bucket=bucket)
+
+
+def _key_for(s3: S3Server, bucket: str, *actions: str) -> tuple[str, str]:
+    """A key of a user who may see `bucket` and do `actions` on its objects, nothing else."""
     import boto3  # noqa: PLC0415
 
     iam = boto3.client("iam", endpoint_url=s3.url, region_name="us-east-1", verify=str(s3.ca),
                        aws_access_key_id=s3.access_key, aws_secret_access_key=s3.secret_key)
-    user = f"reader-{uuid.uuid4().hex[:8]}"
+    user = f"limited-{uuid.uuid4().hex[:8]}"
     iam.create_user(UserName=user)
     # AWS authorises HeadBucket as s3:ListBucket; moto asks for an action named after the call.
-    iam.put_user_policy(UserName=user, PolicyName="read", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Action": ["s3:ListBucket", "s3:HeadBucket", "s3:GetObject"],
-            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]}]}))
+    iam.put_user_policy(UserName=user, PolicyName="limited", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:HeadBucket"],
+             "Resource": f"arn:aws:s3:::{bucket}"},
+            {"Effect": "Allow", "Action": list(actions),
+             "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
     key = iam.create_access_key(UserName=user)["AccessKey"]
     return str(key["AccessKeyId"]), str(key["SecretAccessKey"])
 
@@ -250,7 +268,8 @@ def test_workload_identity_probes_with_this_machines_keys_and_says_so(
     checks = by_name(store_checks(load_platform(path)))
     assert checks["objectStore reach"] == Check(
         "objectStore reach", "pass", f"bucket {bucket} at {s3.url} with this machine's "
-                                     "credentials (env), not the pods' workload identity")
+                                     "credentials (env), not the pods' workload identity; TLS "
+                                     "verified against caBundle store-ca.pem")
     assert checks["objectStore write"].state == "pass"
 
 
@@ -290,7 +309,8 @@ def test_azure_container_with_its_key_passes(
         platform_file, monkeypatch, azurite, container))))
     assert checks["objectStore reach"] == Check(
         "objectStore reach", "pass",
-        f"container {container} of {azurite.endpoint} with the account key")
+        f"container {container} of {azurite.endpoint} with the account key; unencrypted (a "
+        "test or emulator endpoint)")
     assert checks["objectStore write"].state == "pass"
     assert checks["objectStore write"].detail.startswith(
         f"wrote, read back and deleted blob {container}/kfops-probe/")
@@ -336,6 +356,19 @@ def test_azure_key_that_is_not_base64_fails_without_quoting_it(
     assert check == Check("objectStore reach", "fail",
                           "the account key is not base64 text (copy key1 or key2 from the "
                           "storage account's Access keys)")
+
+
+def test_azure_endpoint_whose_certificate_fails_verification(
+        platform_file: PlatformWriter, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with wrong_name_server(tmp_path) as (port, _, connections):
+        endpoint = f"https://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
+        path = azure_platform(platform_file, monkeypatch, Azurite(endpoint), "kfops-x")
+        [check] = store_checks(load_platform(path))
+    assert connections
+    assert check.state == "fail"
+    assert check.detail.startswith(f"TLS verification of {endpoint} failed ([SSL: "
+                                   "CERTIFICATE_VERIFY_FAILED]")
+    assert check.detail.endswith("a TLS-inspecting proxy's CA can be added with SSL_CERT_FILE")
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ message holds.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -151,9 +152,16 @@ def _s3_probe(client: Any, store: ObjectStore, source: str) -> list[Check]:
         return [Check(REACH, "fail", _head_failure(error, store))]
     except botocore.exceptions.BotoCoreError as error:
         return [Check(REACH, "fail", _transport_failure(error, store))]
-    reach = Check(REACH, "pass", f"bucket {bucket} at {store.url} {source}"
-                                 + ("" if store.tls else " (tls: false, unencrypted)"))
+    reach = Check(REACH, "pass", f"bucket {bucket} at {store.url} {source}; {_tls(store)}")
     return [reach, _s3_write(client, bucket)]
+
+
+def _tls(store: ObjectStore) -> str:
+    if not store.tls:
+        return "tls: false, unencrypted"
+    if store.ca_bundle is not None:
+        return f"TLS verified against caBundle {store.ca_bundle.file}"
+    return "TLS verified against the default CA bundle"
 
 
 def _head_failure(error: botocore.exceptions.ClientError, store: ObjectStore) -> str:
@@ -187,48 +195,80 @@ def _transport_failure(error: botocore.exceptions.BotoCoreError, store: ObjectSt
 
 def _reason(error: BaseException) -> str:
     """The innermost cause's text (urllib3 and ssl say what went wrong; botocore wraps it)."""
-    inner = error
-    while (outer := inner.__cause__ or inner.__context__) is not None:
-        inner = outer
+    inner = _innermost(error)
     return str(inner) or type(inner).__name__
 
 
+def _innermost(error: BaseException) -> BaseException:
+    inner = error
+    while (outer := inner.__cause__ or inner.__context__) is not None:
+        inner = outer
+    return inner
+
+
 def _s3_write(client: Any, bucket: str) -> Check:
-    key = PROBE_PREFIX + secrets.token_hex(8)
-    body = f"kfops check {secrets.token_hex(16)}\n".encode()
-    where = f"s3://{bucket}/{key}"
-    with _step(f"put_object {where}") as failed:
-        client.put_object(Bucket=bucket, Key=key, Body=body)
-    if failed:
-        return Check(WRITE, "fail", failed[0])
-    problem = None
-    with _step(f"get_object {where}") as failed:
-        read = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-        if read != body:
-            problem = f"get_object {where} returned other bytes than were written"
-    problem = problem or (failed[0] if failed else None)
-    with _step(f"delete_object {where}") as deleted:
-        client.delete_object(Bucket=bucket, Key=key)
-    if deleted:
-        problem = (problem + "; " if problem else "") + deleted[0] + " (remove it by hand)"
-    if problem:
-        return Check(WRITE, "fail", problem)
-    return Check(WRITE, "pass", f"wrote, read back and deleted {where}")
+    key = _probe_name()
+    body = _probe_body()
+
+    def get() -> bytes | _Failed:
+        answer = _s3_call(lambda: client.get_object(Bucket=bucket, Key=key))
+        return answer if isinstance(answer, _Failed) else _s3_call(answer["Body"].read)
+
+    return _write_probe(
+        f"s3://{bucket}/{key}", body,
+        put=lambda: _s3_call(lambda: client.put_object(Bucket=bucket, Key=key, Body=body)),
+        get=get, delete=lambda: _s3_call(lambda: client.delete_object(Bucket=bucket, Key=key)))
 
 
-@contextmanager
-def _step(what: str) -> Iterator[list[str]]:
-    """Run one probe step; a store error lands in the yielded list as '<what> failed: <code>'."""
-    failed: list[str] = []
+def _s3_call(call: Callable[[], Any]) -> Any:
+    """What `call` returns, or _Failed with the store's error code and message."""
     try:
-        yield failed
+        return call()
     except botocore.exceptions.ClientError as error:
         details = error.response.get("Error", {})
         code = details.get("Code") or error.response.get("ResponseMetadata", {}).get(
             "HTTPStatusCode")
-        failed.append(f"{what} failed: {code} ({details.get('Message') or 'no message'})")
+        return _Failed(f"{code} ({details.get('Message') or 'no message'})")
     except botocore.exceptions.BotoCoreError as error:
-        failed.append(f"{what} failed: {_reason(error)}")
+        return _Failed(_reason(error))
+
+
+# The probe, for either store ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Failed:
+    """Why a step of the probe failed (the store's error code, or why it did not answer)."""
+
+    why: str
+
+
+def _probe_name() -> str:
+    return PROBE_PREFIX + secrets.token_hex(8)
+
+
+def _probe_body() -> bytes:
+    return f"kfops check {secrets.token_hex(16)}\n".encode()
+
+
+def _write_probe(where: str, body: bytes, put: Callable[[], object],
+                 get: Callable[[], bytes | _Failed], delete: Callable[[], object]) -> Check:
+    """Write `body`, read it back and delete it: each failure names its step; the delete is
+    tried whatever the read gave."""
+    put_result = put()
+    if isinstance(put_result, _Failed):
+        return Check(WRITE, "fail", f"put {where} failed: {put_result.why}")
+    problems = []
+    read = get()
+    if isinstance(read, _Failed):
+        problems.append(f"get {where} failed: {read.why}")
+    elif read != body:
+        problems.append(f"get {where} returned other bytes than were written")
+    deleted = delete()
+    if isinstance(deleted, _Failed):
+        problems.append(f"delete {where} failed: {deleted.why} (remove it by hand)")
+    if problems:
+        return Check(WRITE, "fail", "; ".join(problems))
+    return Check(WRITE, "pass", f"wrote, read back and deleted {where}")
 
 
 # Azure Blob --------------------------------------------------------------------------------
@@ -243,21 +283,23 @@ def _azure_checks(loaded: LoadedPlatform, store: ObjectStore) -> list[Check]:
         return [Check(REACH, "fail", str(error))]
     client = BlobClient(blob_endpoint(blob.account), blob.account, key, TIMEOUT)
     where = f"container {blob.container} of {client.endpoint}"
-    found = _azure_call(lambda: client.container(blob.container))
-    if isinstance(found, str):
-        return [keys.scrub(Check(REACH, "fail", f"cannot reach {client.endpoint}: {found}"))]
+    try:
+        found = client.container(blob.container)
+    except OSError as error:
+        return [keys.scrub(Check(REACH, "fail", _unreachable(error, client.endpoint)))]
     if not found.ok:
         return [keys.scrub(Check(REACH, "fail", _container_failure(found, blob.container, where)))]
-    reach = Check(REACH, "pass", f"{where} with the account key")
+    tls = ("TLS verified" if client.endpoint.startswith("https://")
+           else "unencrypted (a test or emulator endpoint)")
+    reach = Check(REACH, "pass", f"{where} with the account key; {tls}")
     return [keys.scrub(c) for c in (reach, _azure_write(client, blob.container))]
 
 
-def _azure_call(call: Callable[[], BlobResponse]) -> BlobResponse | str:
-    """The service's answer, or why there was none (connection, TLS, timeout)."""
-    try:
-        return call()
-    except OSError as error:
-        return _reason(error)
+def _unreachable(error: OSError, endpoint: str) -> str:
+    if isinstance(_innermost(error), ssl.SSLError):
+        return (f"TLS verification of {endpoint} failed ({_reason(error)}): a TLS-inspecting "
+                "proxy's CA can be added with SSL_CERT_FILE")
+    return f"cannot reach {endpoint}: {_reason(error)}"
 
 
 def _container_failure(found: BlobResponse, container: str, where: str) -> str:
@@ -270,28 +312,25 @@ def _container_failure(found: BlobResponse, container: str, where: str) -> str:
 
 
 def _azure_write(client: BlobClient, container: str) -> Check:
-    name = PROBE_PREFIX + secrets.token_hex(8)
-    body = f"kfops check {secrets.token_hex(16)}\n".encode()
-    where = f"{container}/{name}"
-    put = _azure_call(lambda: client.put_blob(container, name, body))
-    if isinstance(put, str) or not put.ok:
-        return Check(WRITE, "fail", f"put blob {where} failed: {_blob_error(put)}")
-    problem = None
-    got = _azure_call(lambda: client.get_blob(container, name))
-    if isinstance(got, str) or not got.ok:
-        problem = f"get blob {where} failed: {_blob_error(got)}"
-    elif got.body != body:
-        problem = f"get blob {where} returned other bytes than were written"
-    deleted = _azure_call(lambda: client.delete_blob(container, name))
-    if isinstance(deleted, str) or not deleted.ok:
-        problem = ((problem + "; ") if problem else "") + \
-            f"delete blob {where} failed: {_blob_error(deleted)} (remove it by hand)"
-    if problem:
-        return Check(WRITE, "fail", problem)
-    return Check(WRITE, "pass", f"wrote, read back and deleted blob {where}")
+    name = _probe_name()
+    body = _probe_body()
+
+    def get() -> bytes | _Failed:
+        answer = _blob_call(lambda: client.get_blob(container, name))
+        return answer if isinstance(answer, _Failed) else answer.body
+
+    return _write_probe(
+        f"blob {container}/{name}", body,
+        put=lambda: _blob_call(lambda: client.put_blob(container, name, body)),
+        get=get, delete=lambda: _blob_call(lambda: client.delete_blob(container, name)))
 
 
-def _blob_error(answer: BlobResponse | str) -> str:
-    if isinstance(answer, str):
+def _blob_call(call: Callable[[], BlobResponse]) -> BlobResponse | _Failed:
+    """The service's 2xx answer, or _Failed with its status and error code (or why none)."""
+    try:
+        answer = call()
+    except OSError as error:
+        return _Failed(_reason(error))
+    if answer.ok:
         return answer
-    return f"{answer.status} {answer.error_code or ''}".rstrip()
+    return _Failed(f"{answer.status} {answer.error_code or ''}".rstrip())
