@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.oci import free_port
+from tests.helpers.processes import stop
 
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
@@ -70,12 +71,7 @@ def running_azurite(folder: Path) -> Iterator[Azurite]:
         _wait_until_serving(f"{endpoint}?comp=list", server)
         yield Azurite(endpoint)
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
 
 
 def _wait_until_serving(url: str, server: subprocess.Popen[bytes], timeout: float = 60) -> None:

@@ -27,6 +27,7 @@ import botocore.config
 
 from tests.controlplane._pki import generate
 from tests.helpers.oci import free_port
+from tests.helpers.processes import stop
 
 _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
                     "all_proxy")
@@ -84,12 +85,7 @@ def running_moto(folder: Path, tls: bool = True) -> Iterator[S3Server]:
         _post(f"{url}/moto-api/reset-auth", context, b"0")  # from now on, check every request
         yield S3Server(url, ca, access_key, secret_key)
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
 
 
 def _wait_until_serving(url: str, context: ssl.SSLContext | None,
