@@ -273,6 +273,17 @@ def test_workload_identity_probes_with_this_machines_keys_and_says_so(
     assert checks["objectStore write"].state == "pass"
 
 
+def test_workload_identity_with_a_broken_aws_profile_says_so(
+        platform_file: PlatformWriter, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "kfops-missing")
+    path = platform_file(spec_extra=(
+        "  objectStore: {type: s3, region: eu-west-1, bucket: kfops-x, "
+        "credentials: {fromEnv: true}}\n"))
+    assert store_checks(load_platform(path)) == [Check(
+        "objectStore reach", "fail",
+        "boto3 on this machine: The config profile (kfops-missing) could not be found")]
+
+
 def test_an_unset_key_variable_fails_with_its_path(
         platform_file: PlatformWriter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         s3: S3Server) -> None:

@@ -89,6 +89,8 @@ def _s3_checks(loaded: LoadedPlatform, store: ObjectStore) -> list[Check]:
         client, source = _s3_client(loaded, store, keys)
     except SecretUnavailable as error:
         return [Check(REACH, "fail", str(error))]
+    except botocore.exceptions.BotoCoreError as error:  # this machine's AWS settings are broken
+        return [keys.scrub(Check(REACH, "fail", f"boto3 on this machine: {error}"))]
     if client is None:
         return [Check(REACH, "warn", (
             "workload identity: the keys exist only in the cluster's pods; kfops cannot "
