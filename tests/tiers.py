@@ -4,7 +4,8 @@
   `find_kustomize`.
 - `emulator`: runs the Kubernetes API emulator (tests/emulator), in this process or another.
 - `registry`: the local network standing in for the world: Debian's docker-registry servers
-  and skopeo, the stand-in GitHub, a TLS server, a port found free (and left closed).
+  and skopeo, the stand-in GitHub, a TLS server, a port found free (and left closed), the S3
+  (moto) and Azure Blob (Azurite) servers.
 - `realcluster`: everything in tests/realcluster (marked by its own conftest; its `render`
   markers set by hand, and the guard leaves it alone: it needs the whole real stack).
 - `unit`: none of these.
@@ -47,9 +48,11 @@ import kfops.cli._app
 import kfops.render
 import kfops.render._kustomize
 import tests.emulator
+import tests.helpers.azurite
 import tests.helpers.cli
 import tests.helpers.github
 import tests.helpers.oci
+import tests.helpers.s3_server
 import tests.helpers.tls
 
 #: The tiers a test can reach besides `unit` and `realcluster`.
@@ -60,7 +63,8 @@ ROOTS: dict[int, str] = {id(o): tier for tier, objects in {
     "emulator": (tests.emulator.RunningEmulator,),
     "registry": (tests.helpers.oci.running_registry, tests.helpers.oci.push, kfops.airgap.Skopeo,
                  tests.helpers.github.serve, tests.helpers.tls.wrong_name_server,
-                 tests.helpers.oci.free_port),
+                 tests.helpers.oci.free_port, tests.helpers.s3_server.running_moto,
+                 tests.helpers.azurite.running_azurite),
 }.items() for o in objects}
 #: Strings that start a tier in another process (`python -m tests.emulator`).
 ROOT_STRINGS = {"tests.emulator": "emulator"}

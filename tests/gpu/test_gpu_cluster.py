@@ -183,8 +183,9 @@ def test_check_on_prem_with_and_without_gpus(platform_file: PlatformWriter, clus
         f"  gpu: {{enabled: true, install: devicePlugin, source: {DEVICE_PLUGIN}}}\n"))
     loaded = load_platform(path)
     checks = preflight(loaded, cluster)
-    assert states(checks) == {"kubernetes": "pass", "storage": "fail", "load-balancer": "fail",
-                              "inotify": states(checks)["inotify"], "gpus": "warn"}
+    assert states(checks) == {"kubernetes": "pass", "storage": "fail", "objectStore": "pass",
+                              "load-balancer": "fail", "inotify": states(checks)["inotify"],
+                              "gpus": "warn"}
     default_class(cluster)
     add_node(cluster, emulator, node("gpu-1", gpus=4, taints=TAINT, provider="kind://x"))
     cluster.apply({"apiVersion": "v1", "kind": "Service", "metadata": {

@@ -8,6 +8,7 @@ from ._profile_store_objects import (
     replace_stale,
     stale_store_objects,
 )
+from ._store_checks import store_checks
 
 __all__ = [
     "StaleObject",
@@ -17,4 +18,5 @@ __all__ = [
     "stale_store_objects",
     "storage_checks",
     "storage_features",
+    "store_checks",
 ]
