@@ -8,12 +8,21 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
+import botocore.config
+import botocore.exceptions
 import pytest
+import yaml
 
 from kfops.cluster import Check, Cluster
 from kfops.config import load_platform
-from kfops.storage import store_checks
+from kfops.objects import secret_value
+from kfops.operations import render_platform
+from kfops.render import RenderOptions
+from kfops.storage import _pipelines_hook as hook
+from kfops.storage import rendered_settings, store_checks
 from kfops.storage._azure_rest import BlobClient, decoded_key
 from tests.conftest import PlatformWriter
 from tests.helpers.azurite import AZURITE_ACCOUNT, Azurite, running_azurite
@@ -390,3 +399,76 @@ def checked_cluster(kubeconfig: Path, cluster: Cluster) -> Path:
                        "storageclass.kubernetes.io/is-default-class": "true"}},
                    "provisioner": "rancher.io/local-path"})
     return kubeconfig
+
+
+# --- what the rendered pieces see ------------------------------------------------------
+
+
+def _client(endpoint: str, region: str, keys: tuple[str, str], ca: Path | None,
+            path_style: bool) -> Any:
+    """A client configured the way the launcher's `providers` and Argo's repository say."""
+    return boto3.client(
+        "s3", endpoint_url=endpoint, region_name=region, aws_access_key_id=keys[0],
+        aws_secret_access_key=keys[1], verify=str(ca) if ca else True,
+        config=botocore.config.Config(
+            s3={"addressing_style": "path" if path_style else "virtual"}, proxies={},
+            retries={"max_attempts": 1}))
+
+
+def test_the_rendered_launcher_and_argo_settings_reach_the_store(
+        platform_file: PlatformWriter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        s3: S3Server) -> None:
+    """The launcher (`providers`, `defaultPipelineRoot`), Argo (`artifactRepository`) and a
+    profile namespace's launcher (kfops's hook) put and read artifacts on a real S3 server
+    over TLS, with exactly the endpoint, region, addressing, CA and keys the render wrote."""
+    bucket = bucket_of(s3)
+    path = s3_platform(platform_file, tmp_path, monkeypatch, s3, bucket)
+    result = render_platform(load_platform(path), RenderOptions(offline=True))
+    objects = {(o.kind, o.obj["metadata"]["name"]): o.obj for o in result.bundle.objects
+               if o.obj["metadata"].get("namespace") == "kubeflow"}
+    ca = tmp_path / "rendered-ca.pem"
+    ca.write_text(str(secret_value(objects[("Secret", hook.CA_SECRET)], hook.CA_KEY)))
+
+    def keys_of(secret: str) -> tuple[str, str]:
+        obj = objects[("Secret", secret)]
+        return str(secret_value(obj, "accesskey")), str(secret_value(obj, "secretkey"))
+
+    launcher = objects[("ConfigMap", "kfp-launcher")]["data"]
+    default = json.loads(launcher["providers"])["s3"]["default"]
+    assert not default["disableSSL"]
+    launcher_client = _client(default["endpoint"], default["region"],
+                              keys_of(default["credentials"]["secretRef"]["secretName"]), ca,
+                              default["forcePathStyle"])
+    root = str(launcher["defaultPipelineRoot"])
+    assert root.startswith(f"s3://{bucket}/")
+    key = f"{root.split('/', 3)[3]}/run-1/output.txt"
+    launcher_client.put_object(Bucket=bucket, Key=key, Body=b"an artifact")
+
+    repository = yaml.safe_load(
+        objects[("ConfigMap", "workflow-controller-configmap")]["data"]["artifactRepository"])
+    argo = repository["s3"]
+    assert argo["caSecret"]["name"] == hook.CA_SECRET
+    scheme = "http" if argo["insecure"] else "https"
+    argo_client = _client(f"{scheme}://{argo['endpoint']}", argo["region"],
+                          keys_of(argo["accessKeySecret"]["name"]), ca, path_style=True)
+    body = argo_client.get_object(Bucket=argo["bucket"], Key=key)["Body"].read()
+    assert body == b"an artifact"
+
+    # a profile namespace's launcher, as kfops's hook writes it
+    settings = rendered_settings([o.obj for o in result.bundle.objects])
+    assert settings is not None
+    shared = keys_of(hook.STORE_SECRET)
+    team = {o["metadata"]["name"]: o for o in hook.store_objects(
+        settings, "team-a", {"accesskey": shared[0], "secretkey": shared[1]})}
+    team_default = json.loads(team["kfp-launcher"]["data"]["providers"])["s3"]["default"]
+    team_client = _client(team_default["endpoint"], team_default["region"], shared, ca,
+                          team_default["forcePathStyle"])
+    team_root = team["kfp-launcher"]["data"]["defaultPipelineRoot"]
+    assert team_root == f"s3://{bucket}/private-artifacts/team-a/v2/artifacts"
+    team_client.put_object(Bucket=bucket, Key="private-artifacts/team-a/v2/artifacts/x",
+                           Body=b"team-a's")
+
+    # and TLS is verified: without the store's CA the same settings are refused
+    with pytest.raises(botocore.exceptions.SSLError):
+        _client(default["endpoint"], default["region"], shared, None,
+                default["forcePathStyle"]).head_bucket(Bucket=bucket)
