@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from ._types import DnsSubdomain, Host, Secret, SecretRef, Source, Strict, Text
+from ._types import DnsSubdomain, Host, Secret, SecretRef, Source, Strict, Text, matching
 
 NFS_SOURCE = (
     "https://raw.githubusercontent.com/kubernetes-sigs/nfs-subdir-external-provisioner/v4.0.2/deploy/"
@@ -120,30 +120,15 @@ class CaBundle(Strict):
 class AzureBlob(Strict):
     """An Azure Blob Storage container, reached through the release's SeaweedFS."""
 
-    account: str
-    """The storage account name (3-24 lower-case letters and digits)."""
-    container: str
+    account: Annotated[str, matching(
+        _AZURE_ACCOUNT, "azure_account",
+        "expected a storage account name: 3-24 lower-case letters and digits")]
+    container: Annotated[str, matching(
+        _AZURE_CONTAINER, "azure_container",
+        "expected a container name: 3-63 lower-case letters, digits and single '-', starting "
+        "and ending with a letter or digit")]
     key: Secret
     """The account's access key, as a secret reference."""
-
-    @field_validator("account")
-    @classmethod
-    def _account(cls, value: str) -> str:
-        if not _AZURE_ACCOUNT.fullmatch(value):
-            raise PydanticCustomError(
-                "azure_account", "expected a storage account name: 3-24 lower-case letters "
-                                 "and digits")
-        return value
-
-    @field_validator("container")
-    @classmethod
-    def _container(cls, value: str) -> str:
-        if not _AZURE_CONTAINER.fullmatch(value):
-            raise PydanticCustomError(
-                "azure_container", "expected a container name: 3-63 lower-case letters, "
-                                   "digits and single '-', starting and ending with a letter "
-                                   "or digit")
-        return value
 
     @field_validator("key")
     @classmethod
