@@ -35,7 +35,8 @@ def test_apply_plan_status_uninstall(platform_file: PlatformWriter, kubeconfig: 
     assert (code, err) == (0, "")
     summary = json.loads(out)
     assert set(summary) == {"created", "updated", "unchanged", "pruned", "kept", "adopted",
-                            "notRotated", "alsoDeleted", "ignored", "takenOver", "warnings"}
+                            "notRotated", "alsoDeleted", "ignored", "takenOver", "replaced",
+                            "warnings"}
     assert len(summary["created"]) == 672
 
     code, out, _ = run(capsys, "apply", *where)
