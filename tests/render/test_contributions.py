@@ -31,7 +31,7 @@ class Probe:
     """A contribution that notes when it ran and does what the test gives it."""
 
     def __init__(self, name: str, phase: Phase, ran: list[str],
-                 does: Callable[[EditableBundle], None] = lambda bundle: None) -> None:
+                 does: Callable[[EditableBundle], object] = lambda bundle: None) -> None:
         self.name = name
         self.phase = phase
         self.ran = ran

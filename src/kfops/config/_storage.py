@@ -208,11 +208,17 @@ class ObjectStore(Strict):
         return host is None or host == "s3.amazonaws.com" or bool(_AWS_ENDPOINT.match(host))
 
     @property
+    def signing_region(self) -> str:
+        """The region requests are signed for: `region`, else us-east-1 (which S3-compatible
+        stores accept whatever they call themselves)."""
+        return self.region or "us-east-1"
+
+    @property
     def url(self) -> str:
         """The store's URL: the endpoint, or AWS S3's for the region."""
         if self.endpoint is not None:
             return self.endpoint
-        return f"https://s3.{self.region or 'us-east-1'}.amazonaws.com"
+        return f"https://s3.{self.signing_region}.amazonaws.com"
 
     @property
     def path_style(self) -> bool:

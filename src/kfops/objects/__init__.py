@@ -17,7 +17,7 @@ from ._applyset import (
     TOOLING,
     ApplySet,
 )
-from ._containers import container_env, set_container_env
+from ._containers import container_env, set_container_env, set_container_secret_env
 from ._identity import (
     BUILTIN_CLUSTER_SCOPED,
     WORKLOAD_KINDS,
@@ -82,6 +82,7 @@ __all__ = [
     "secret_value",
     "selector_matches",
     "set_container_env",
+    "set_container_secret_env",
     "set_secret_value",
     "split_reference",
     "stage_of",

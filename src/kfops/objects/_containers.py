@@ -18,3 +18,15 @@ def set_container_env(container: dict[str, Any], name: str, value: str) -> None:
     else:
         entry.pop("valueFrom", None)
         entry["value"] = value
+
+
+def set_container_secret_env(container: dict[str, Any], name: str, secret: str,
+                             key: str) -> None:
+    """Set env `name` of a container to `key` of the Secret `secret` (replacing a value)."""
+    entry = container_env(container, name)
+    reference = {"secretKeyRef": {"name": secret, "key": key}}
+    if entry is None:
+        container.setdefault("env", []).append({"name": name, "valueFrom": reference})
+    else:
+        entry.pop("value", None)
+        entry["valueFrom"] = reference

@@ -117,7 +117,8 @@ class EditableBundle:
         self._dirty.add(id(item))
         return item.obj
 
-    def add(self, obj: dict[str, Any], component: str, why: str, prereq: bool = False) -> None:
+    def add(self, obj: dict[str, Any], component: str, why: str,
+            prereq: bool = False) -> BundleObject:
         """A new object of a (possibly new) component, labelled like every other."""
         metadata = obj.setdefault("metadata", {})
         metadata["labels"] = {**(metadata.get("labels") or {}), **self.labels}
@@ -129,6 +130,7 @@ class EditableBundle:
         self.added.setdefault(component, why)
         if prereq:
             self.prereqs.add(component)
+        return self.items[-1]
 
     def add_file(self, path: str, text: str) -> None:
         """A file beside the objects, e.g. `helm/gpu-operator-values.yaml`."""
@@ -181,6 +183,11 @@ class EditableBundle:
         """Note that the generated value `state_name` is `key` of the Secret `secret`."""
         self.generated.append(GeneratedValue(state_name, identity_of(secret.obj), key,
                                              rotatable))
+
+    def forget_generated(self, secret: BundleObject) -> None:
+        """`secret` holds no generated value any more (a feature set it from elsewhere)."""
+        identity = identity_of(secret.obj)
+        self.generated = [g for g in self.generated if g.secret != identity]
 
     def restart_on_change(self, workload: BundleObject, *configs: BundleObject) -> None:
         """Make `workload`'s pods restart when the content of `configs` changes.

@@ -14,7 +14,7 @@ from typing import Any
 
 from kfops.catalog import Credential, Settings
 from kfops.errors import ValidationError, ValidationProblem
-from kfops.objects import describe, secret_value, set_container_env, set_secret_value
+from kfops.objects import describe, secret_value, set_container_secret_env, set_secret_value
 from kfops.render import EditableBundle, Phase, RenderContext
 
 from ._state import random_token
@@ -52,11 +52,8 @@ class GeneratedCredentials:
             env = [e for e in container.get("env") or []
                    if e.get("name") != "MYSQL_ALLOW_EMPTY_PASSWORD"]
             container["env"] = env
-            set_container_env(container, "MYSQL_ROOT_PASSWORD", "")
-            entry = next(e for e in env if e["name"] == "MYSQL_ROOT_PASSWORD")
-            entry.pop("value")
-            entry["valueFrom"] = {"secretKeyRef": {"name": credential.secret.name,
-                                                   "key": credential.key}}
+            set_container_secret_env(container, "MYSQL_ROOT_PASSWORD",
+                                     credential.secret.name, credential.key)
 
 
 class NoUpstreamCredentials:

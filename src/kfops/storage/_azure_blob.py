@@ -124,12 +124,11 @@ class AzureBlobStore:
         namespace = str(store.deployment.obj["metadata"].get("namespace") or "")
         bucket = pipelines_bucket(bundle, namespace)
         key = resolve(azure.key, context.loaded, context.state, _STATE_NAME)
-        bundle.add(_secret(namespace, azure.account, key), store.deployment.component,
-                   "spec.objectStore.azureBlob")
-        secret = bundle.items[-1]
+        secret = bundle.add(_secret(namespace, azure.account, key), store.deployment.component,
+                            "spec.objectStore.azureBlob")
         release_image = store.image
         pod = bundle.edit(store.deployment)["spec"]["template"]["spec"]
-        server = _server(pod)
+        server = store.server
         server["image"] = sync_image(release_image)
         server.setdefault("envFrom", []).append({"secretRef": {"name": AZURE_SECRET}})
         pod["containers"].append(_sidecar(server, sync_script(azure, bucket)))
@@ -161,20 +160,10 @@ def _seaweedfs(store: InClusterStore | None) -> InClusterStore:
         raise RenderError("spec.objectStore.type azureBlob mounts the container into the "
                           "release's SeaweedFS, and this render has none (is Pipelines "
                           "switched off?)")
-    if _repository(store.image) != "seaweedfs":
+    if store.product != "seaweedfs":
         raise RenderError(f"spec.objectStore.type azureBlob needs the release's store to be "
                           f"SeaweedFS; this release runs {store.image}")
     return store
-
-
-def _repository(image: str) -> str:
-    return split_reference(image)[0].rsplit("/", 1)[-1]
-
-
-def _server(pod: dict[str, Any]) -> dict[str, Any]:
-    """The container running SeaweedFS itself (master, volume, filer, S3 and IAM)."""
-    return next(c for c in pod["containers"] if _repository(str(c.get("image", ""))) ==
-                "seaweedfs")
 
 
 def sync_image(image: str) -> str:

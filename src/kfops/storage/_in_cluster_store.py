@@ -35,9 +35,20 @@ class InClusterStore:
         return tuple(item for item in self.objects if item.kind == "PersistentVolumeClaim")
 
     @property
+    def server(self) -> dict[str, Any]:
+        """The container running the store (in the Deployment's object itself)."""
+        return next(c for c in _pod(self.deployment.obj).get("containers") or []
+                    if image_repository(str(c.get("image", ""))) in STORE_IMAGES)
+
+    @property
     def image(self) -> str:
         """The store's image, as the release names it."""
-        return str(_pod(self.deployment.obj)["containers"][0]["image"])
+        return str(self.server["image"])
+
+    @property
+    def product(self) -> str:
+        """`minio` or `seaweedfs`."""
+        return image_repository(self.image)
 
 
 def find_in_cluster_store(bundle: EditableBundle) -> InClusterStore | None:
@@ -65,14 +76,19 @@ def find_in_cluster_store(bundle: EditableBundle) -> InClusterStore | None:
     return InClusterStore(deployment, tuple(found), hosts)
 
 
+def image_repository(image: str) -> str:
+    """The last part of an image's repository: `seaweedfs` of docker.io/chrislusf/seaweedfs:4.00."""
+    return split_reference(image)[0].rsplit("/", 1)[-1]
+
+
 def _runs_store(obj: dict[str, Any]) -> bool:
-    containers = _pod(obj).get("containers") or []
-    return any(split_reference(str(c.get("image", "")))[0].rsplit("/", 1)[-1] in STORE_IMAGES
-               for c in containers)
+    return any(image_repository(str(c.get("image", ""))) in STORE_IMAGES
+               for c in _pod(obj).get("containers") or [])
 
 
 def _pod(obj: dict[str, Any]) -> dict[str, Any]:
-    return dict(obj["spec"]["template"]["spec"])
+    pod: dict[str, Any] = obj["spec"]["template"]["spec"]
+    return pod
 
 
 def _in(items: Iterable[BundleObject], namespace: str) -> list[BundleObject]:

@@ -16,13 +16,15 @@ from typing import Any
 
 import yaml
 
-from kfops.config import SECRET_FILE_LIMIT, FileRefused, ObjectStore
-from kfops.errors import RenderError, SecretUnavailable
-from kfops.objects import container_env, identity_of, set_container_env, set_secret_value
+from kfops.catalog import PIPELINES_BUCKET_KEY, PIPELINES_CONFIG
+from kfops.config import ObjectStore
+from kfops.errors import RenderError
+from kfops.objects import set_container_env, set_container_secret_env, set_secret_value
 from kfops.render import BundleObject, EditableBundle, Phase, RenderContext
 from kfops.secrets import resolve
 
 from . import _pipelines_hook as hook
+from ._ca_bundle import ca_bundle_pem
 from ._in_cluster_store import InClusterStore, find_in_cluster_store
 
 #: The objects of Kubeflow Pipelines kfops points at the store (all in its namespace).
@@ -30,7 +32,6 @@ API_SERVER = "ml-pipeline"
 UI = "ml-pipeline-ui"
 PROFILE_CONTROLLER = "kubeflow-pipelines-profile-controller"
 ARGO_CONFIG = "workflow-controller-configmap"
-INSTALL_CONFIG = "pipeline-install-config"
 HOOK_FILE = "kfops_store.py"
 #: The release's own hook settings that point at its store.
 _RELEASE_STORE_ENV = ("AWS_ENDPOINT_URL", "S3_ENDPOINT_URL", "OBJECT_STORE_HOST")
@@ -44,7 +45,7 @@ def hook_settings(store: ObjectStore, ca_pem: str | None) -> dict[str, Any]:
     mode = "fromEnv" if credentials is not None and credentials.from_env else "shared"
     if store.per_namespace_credentials is not None:
         mode = "perNamespace"
-    return {"endpoint": store.url, "region": store.region or "us-east-1",
+    return {"endpoint": store.url, "region": store.signing_region,
             "bucket": store.bucket, "tls": store.tls, "pathStyle": store.path_style,
             "credentials": mode,
             "secretName": (store.per_namespace_credentials.secret_name
@@ -76,16 +77,15 @@ class ExternalObjectStore:
                                   "store Deployment (MinIO or SeaweedFS) to replace")
             return  # Pipelines is switched off: nothing keeps artifacts
         namespace = str(found.deployment.obj["metadata"]["namespace"])
-        settings = hook_settings(store, _ca_pem(context, store))
+        settings = hook_settings(store, ca_bundle_pem(context.loaded, store))
         _leave_out(bundle, found)
         keys = _platform_keys(context, bundle, store, namespace)
+        shared = None if keys is None else hook.STORE_SECRET
         # the kubeflow namespace's pieces use the platform's keys, never a team's
         platform = {**settings, "credentials": "fromEnv" if keys is None else "shared"}
-        shared = hook.secret_name(platform, namespace)
         if settings["caPem"]:
-            bundle.add(hook.v1_object("Secret", hook.CA_SECRET, namespace,
-                                    data={hook.CA_KEY: hook.encoded(settings["caPem"])}),
-                       "pipelines", "spec.objectStore.caBundle")
+            bundle.add(hook.ca_secret(settings["caPem"], namespace), "pipelines",
+                       "spec.objectStore.caBundle")
         _point_api_server(bundle, namespace, settings, store.aws, shared)
         _point_ui(bundle, namespace, settings, shared)
         _point_argo(bundle, namespace, settings, shared)
@@ -93,33 +93,20 @@ class ExternalObjectStore:
         _point_install_config(bundle, namespace, store)
         _point_profile_controller(bundle, namespace, settings, shared)
         _restart_readers(bundle, namespace)
-        bundle.warnings.append(
+        bundle.warn(
             "objectStore: artifacts already in the in-cluster store are not copied to "
             f"{store.url}; its volume is kept (docs/object-store.md: moving artifacts)")
         version = _kfp_version(bundle, namespace)
         if settings["caPem"] and version < _CA_FOR_RUNS:
-            bundle.warnings.append(
+            bundle.warn(
                 "objectStore: caBundle: KFP before 2.15 gives pipeline steps no CA bundle "
                 "setting kfops can use; the API server, UI and Argo trust it, the launcher "
                 "only if the step's image does")
         if keys is None and version >= _CA_FOR_RUNS:
-            bundle.warnings.append(
+            bundle.warn(
                 "objectStore: credentials fromEnv: KFP 2.15 and newer's API server refuses "
                 "to start without static keys (kubeflow/pipelines#12508); kfops could not "
                 "check whether this release fixed it")
-
-
-def _ca_pem(context: RenderContext, store: ObjectStore) -> str | None:
-    if store.ca_bundle is None:
-        return None
-    try:
-        text = context.loaded.read_file(store.ca_bundle.file, SECRET_FILE_LIMIT).decode("utf-8")
-    except (FileRefused, UnicodeDecodeError) as error:
-        raise SecretUnavailable(f"spec.objectStore.caBundle.file: {error}") from None
-    if "-----BEGIN CERTIFICATE-----" not in text:
-        raise SecretUnavailable(f"spec.objectStore.caBundle.file: {store.ca_bundle.file} holds "
-                                "no PEM certificate (-----BEGIN CERTIFICATE-----)")
-    return text
 
 
 def _leave_out(bundle: EditableBundle, found: InClusterStore) -> None:
@@ -135,8 +122,7 @@ def _platform_keys(context: RenderContext, bundle: EditableBundle, store: Object
     assert credentials is not None  # checked with the platform file
     if secret is not None:
         # The in-cluster store's generated keys are not this store's: nothing to adopt.
-        identity = identity_of(secret.obj)
-        bundle.generated[:] = [g for g in bundle.generated if g.secret != identity]
+        bundle.forget_generated(secret)
     if credentials.from_env:
         if secret is not None:
             bundle.remove(secret)
@@ -165,11 +151,11 @@ def _point_api_server(bundle: EditableBundle, namespace: str, settings: dict[str
                       aws: bool, secret: str | None) -> None:
     _, pod = _containers(bundle, API_SERVER, namespace)
     container = pod["containers"][0]
-    host, _, port = hook.host_port(settings).partition(":")
+    host, _, explicit_port = hook.host_port(settings).partition(":")
     tls = bool(settings["tls"])
     values = {"OBJECTSTORECONFIG_HOST": host,
               # AWS is reached by name only, as upstream's env/aws overlay does
-              "OBJECTSTORECONFIG_PORT": port or ("" if aws else "443" if tls else "80"),
+              "OBJECTSTORECONFIG_PORT": "" if aws and not explicit_port else hook.port(settings),
               "OBJECTSTORECONFIG_SECURE": "true" if tls else "false",
               "OBJECTSTORECONFIG_REGION": str(settings["region"])}
     for name, value in values.items():
@@ -215,8 +201,8 @@ def _point_launcher(bundle: EditableBundle, namespace: str, settings: dict[str, 
 
 
 def _point_install_config(bundle: EditableBundle, namespace: str, store: ObjectStore) -> None:
-    config = bundle.require("ConfigMap", INSTALL_CONFIG, namespace)
-    bundle.edit(config).setdefault("data", {})["bucketName"] = store.bucket
+    config = bundle.require("ConfigMap", PIPELINES_CONFIG, namespace)
+    bundle.edit(config).setdefault("data", {})[PIPELINES_BUCKET_KEY] = store.bucket
 
 
 def _point_profile_controller(bundle: EditableBundle, namespace: str,
@@ -235,11 +221,7 @@ def _point_profile_controller(bundle: EditableBundle, namespace: str,
     set_container_env(container, hook.SETTINGS_ENV, json.dumps(settings, sort_keys=True))
     if secret is not None:
         for name, key in ((hook.ACCESS_KEY_ENV, "accesskey"), (hook.SECRET_KEY_ENV, "secretkey")):
-            set_container_env(container, name, "")
-            entry = container_env(container, name)
-            assert entry is not None
-            entry.pop("value")
-            entry["valueFrom"] = {"secretKeyRef": {"name": secret, "key": key}}
+            set_container_secret_env(container, name, secret, key)
 
 
 def _restart_readers(bundle: EditableBundle, namespace: str) -> None:
@@ -267,7 +249,7 @@ def _code_config_map(bundle: EditableBundle, pod: dict[str, Any],
 
 
 def _kfp_version(bundle: EditableBundle, namespace: str) -> tuple[int, int]:
-    config = bundle.find("ConfigMap", INSTALL_CONFIG, namespace)
+    config = bundle.find("ConfigMap", PIPELINES_CONFIG, namespace)
     version = str(((config.obj.get("data") or {}) if config else {}).get("appVersion", ""))
     parts = version.lstrip("v").split(".")
     try:

@@ -37,9 +37,11 @@ SETTINGS_ENV = "KFOPS_OBJECT_STORE"
 MARK = "kfops.io/object-store"
 ACCESS_KEY_ENV = "KFOPS_STORE_ACCESS_KEY"
 SECRET_KEY_ENV = "KFOPS_STORE_SECRET_KEY"
+#: What the controller writes per namespace for the store (kind, name).
+STORE_OBJECTS = (("ConfigMap", "kfp-launcher"), ("ConfigMap", "artifact-repositories"),
+                 ("Secret", STORE_SECRET), ("Secret", CA_SECRET))
 #: What the release's per-namespace objects are keyed by (metacontroller's attachment keys).
 _SECRETS = "Secret.v1"
-_STORE_CONFIGMAPS = ("kfp-launcher", "artifact-repositories")
 _KEY_FORMAT = ("private-artifacts/{namespace}/{{{{workflow.name}}}}/"
                "{{{{workflow.creationTimestamp.Y}}}}/{{{{workflow.creationTimestamp.m}}}}/"
                "{{{{workflow.creationTimestamp.d}}}}/{{{{pod.name}}}}")
@@ -51,6 +53,12 @@ def host_port(settings: Obj) -> str:
     """The store as `host[:port]` (Argo's and the UI's form: no scheme)."""
     url = str(settings["endpoint"])
     return url.split("://", 1)[1].rstrip("/")
+
+
+def port(settings: Obj) -> str:
+    """The store's port: the endpoint's, else HTTPS's or HTTP's."""
+    explicit = host_port(settings).partition(":")[2]
+    return explicit or ("443" if settings["tls"] else "80")
 
 
 def secret_name(settings: Obj, namespace: str) -> str | None:
@@ -102,11 +110,11 @@ def ui_env(settings: Obj, secret: str | None) -> list[Obj]:
     The MINIO_* settings serve archived logs and `minio://` links (they take a
     port), the AWS_* ones `s3://` links (frontend/server/configs.ts).
     """
-    host, _, port = host_port(settings).partition(":")
+    host = host_port(settings).partition(":")[0]
     tls = bool(settings["tls"])
     env: list[Obj] = [
         {"name": "MINIO_HOST", "value": host},
-        {"name": "MINIO_PORT", "value": port or ("443" if tls else "80")},
+        {"name": "MINIO_PORT", "value": port(settings)},
         {"name": "MINIO_SSL", "value": "true" if tls else "false"},
         {"name": "MINIO_NAMESPACE", "value": ""},
         {"name": "AWS_REGION", "value": settings["region"]},
@@ -169,9 +177,13 @@ def store_objects(settings: Obj, namespace: str, keys: dict[str, str] | None,
         objects.append(v1_object("Secret", STORE_SECRET, namespace, data={
             "accesskey": encoded(keys["accesskey"]), "secretkey": encoded(keys["secretkey"])}))
     if settings.get("caPem"):
-        objects.append(v1_object("Secret", CA_SECRET, namespace,
-                               data={CA_KEY: encoded(str(settings["caPem"]))}))
+        objects.append(ca_secret(str(settings["caPem"]), namespace))
     return objects
+
+
+def ca_secret(pem: str, namespace: str) -> Obj:
+    """The Secret holding the store's CA bundle in `namespace`."""
+    return v1_object("Secret", CA_SECRET, namespace, data={CA_KEY: encoded(pem)})
 
 
 def rewrite(settings: Obj, namespace: str, desired: list[Obj],
@@ -182,11 +194,9 @@ def rewrite(settings: Obj, namespace: str, desired: list[Obj],
     kept: list[Obj] = []
     for obj in copy.deepcopy(desired):
         kind, obj_name = obj.get("kind"), obj["metadata"]["name"]
-        if kind == "ConfigMap" and obj_name == "kfp-launcher":
+        if (kind, obj_name) == ("ConfigMap", "kfp-launcher"):
             launcher = dict(obj.get("data") or {})
-            continue
-        if (kind == "ConfigMap" and obj_name in _STORE_CONFIGMAPS) or \
-                (kind == "Secret" and obj_name in (STORE_SECRET, CA_SECRET)):
+        if (kind, obj_name) in STORE_OBJECTS:
             continue
         if kind == "Deployment":
             _point_workload(obj, settings, name)

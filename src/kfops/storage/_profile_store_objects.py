@@ -21,9 +21,6 @@ from kfops.objects import container_env, secret_value
 from . import _pipelines_hook as hook
 
 PIPELINES_LABEL = "pipelines.kubeflow.org/enabled"
-#: What the controller writes per namespace for the store (kind, name).
-_STORE_OBJECTS = (("ConfigMap", "kfp-launcher"), ("ConfigMap", "artifact-repositories"),
-                  ("Secret", hook.STORE_SECRET), ("Secret", hook.CA_SECRET))
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,7 @@ def stale_store_objects(cluster: Cluster, objects: Sequence[dict[str, Any]]
     stale = []
     for namespace in cluster.list("v1", "Namespace", labels={PIPELINES_LABEL: "true"}):
         name = namespace["metadata"]["name"]
-        live = {(kind, obj_name): obj for kind, obj_name in _STORE_OBJECTS
+        live = {(kind, obj_name): obj for kind, obj_name in hook.STORE_OBJECTS
                 if (obj := cluster.get("v1", kind, obj_name, name)) is not None}
         stale += (_stale_for_release_store(name, live) if settings is None
                   else _stale_for(settings, keys, name, live))

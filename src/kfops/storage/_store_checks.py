@@ -21,11 +21,12 @@ import botocore.config
 import botocore.exceptions
 
 from kfops.cluster import Check
-from kfops.config import SECRET_FILE_LIMIT, FileRefused, LoadedPlatform, ObjectStore, SecretRef
+from kfops.config import LoadedPlatform, ObjectStore, SecretRef
 from kfops.errors import SecretUnavailable
 from kfops.secrets import StateDir, resolve, state_dir_for
 
 from ._azure_rest import AccountKeyInvalid, BlobClient, BlobResponse, blob_endpoint, decoded_key
+from ._ca_bundle import ca_bundle_path
 
 REACH = "objectStore reach"
 WRITE = "objectStore write"
@@ -125,25 +126,15 @@ def _s3_client(loaded: LoadedPlatform, store: ObjectStore,
         # interoperability, older MinIO and Ceph) refuse them: only where S3 requires them.
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required")
-    client = session.client("s3", endpoint_url=store.url, region_name=store.region or "us-east-1",
+    client = session.client("s3", endpoint_url=store.url, region_name=store.signing_region,
                             verify=_verify(loaded, store), config=config)
     return client, source
 
 
 def _verify(loaded: LoadedPlatform, store: ObjectStore) -> str | bool:
-    """The CA bundle file to verify the store's certificate with, else the system's CAs."""
-    if store.ca_bundle is None:
-        return True
-    at = "spec.objectStore.caBundle.file"
-    try:
-        text = loaded.read_file(store.ca_bundle.file, SECRET_FILE_LIMIT)
-        path = loaded.path_rules().check(store.ca_bundle.file, "file")
-    except FileRefused as error:
-        raise SecretUnavailable(f"{at}: {error}") from None  # the message is all it holds
-    if b"-----BEGIN CERTIFICATE-----" not in text:
-        raise SecretUnavailable(f"{at}: {store.ca_bundle.file} holds no PEM certificate "
-                                "(-----BEGIN CERTIFICATE-----)")
-    return str(path)
+    """The CA bundle file to verify the store's certificate with, else the default CAs."""
+    path = ca_bundle_path(loaded, store)
+    return True if path is None else str(path)
 
 
 def _s3_probe(client: Any, store: ObjectStore, source: str) -> list[Check]:
