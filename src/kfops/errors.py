@@ -200,6 +200,10 @@ class SecretUnavailable(OperationError):
     """A referenced secret could not be read (the message never holds the value)."""
 
 
+class UpgradeBlocked(OperationError):
+    """An upgrade's gates stopped it before any write (each names what to do)."""
+
+
 class ClusterError(OperationError):
     """The Kubernetes API refused a request or could not be reached.
 

@@ -36,7 +36,7 @@ def test_apply_plan_status_uninstall(platform_file: PlatformWriter, kubeconfig: 
     summary = json.loads(out)
     assert set(summary) == {"created", "updated", "unchanged", "pruned", "kept", "adopted",
                             "notRotated", "alsoDeleted", "ignored", "takenOver", "replaced",
-                            "warnings"}
+                            "warnings", "upgrade"}
     assert len(summary["created"]) == 672
 
     code, out, _ = run(capsys, "apply", *where)

@@ -3,6 +3,7 @@
 from ._lookup import (
     catalog_for,
     known_versions,
+    release_line,
     releases_matching,
     same_release,
     supported_kubernetes,
@@ -34,6 +35,17 @@ from ._seaweedfs import (
 )
 from ._select import SelectedComponent, select_components
 from ._settings import DEFAULT_SETTINGS, Credential, ObjectRef, Settings
+from ._upgrades import (
+    ONE_WAY,
+    PROJECTS,
+    REPLACEMENTS,
+    OneWay,
+    ProjectPolicy,
+    Replacement,
+    release_order,
+    releases_between,
+    version_numbers,
+)
 
 __all__ = [
     "DEFAULT_CLASS_ANNOTATION",
@@ -52,20 +64,30 @@ __all__ = [
     "NFS_IMAGE",
     "NFS_NAMESPACE",
     "NFS_STORAGE_CLASS",
+    "ONE_WAY",
     "PIPELINES_BUCKET_KEY",
     "PIPELINES_CONFIG",
+    "PROJECTS",
+    "REPLACEMENTS",
     "SEAWEEDFS_REMOTE_SYNC_IMAGE",
     "SEAWEEDFS_REMOTE_SYNC_MINIMUM",
     "TIME_SLICING_CONFIGMAP",
     "Credential",
     "ObjectRef",
+    "OneWay",
+    "ProjectPolicy",
     "ReleaseCatalog",
+    "Replacement",
     "SelectedComponent",
     "Settings",
     "catalog_for",
     "known_versions",
+    "release_line",
+    "release_order",
+    "releases_between",
     "releases_matching",
     "same_release",
     "select_components",
     "supported_kubernetes",
+    "version_numbers",
 ]

@@ -17,7 +17,7 @@ def known_versions() -> list[str]:
 
 def catalog_for(version: str, root: Path) -> ReleaseCatalog:
     """The catalog of `version`; a release not in the catalog is read from `root`'s example/."""
-    line = _release_line(version)
+    line = release_line(version)
     if line in RELEASES:
         return _from_entry(version, RELEASES[line])
     newest = list(RELEASES)[-1]
@@ -33,13 +33,13 @@ def releases_matching(root: Path) -> list[str]:
 def same_release(version: str, tag: str) -> bool:
     """Whether a checkout tagged `tag` is release `version` (`v1.10.x` takes any v1.10 tag)."""
     if version.endswith(".x"):
-        return _release_line(tag) == _release_line(version)
+        return release_line(tag) == release_line(version)
     return tag.lstrip("v") == version.lstrip("v")
 
 
 def supported_kubernetes(version: str) -> tuple[str, str] | None:
     """The Kubernetes range a catalogued release was tested on; None for other releases."""
-    entry = RELEASES.get(_release_line(version))
+    entry = RELEASES.get(release_line(version))
     return entry.supported_kubernetes if entry else None
 
 
@@ -50,7 +50,7 @@ def _from_entry(version: str, entry: ReleaseEntry) -> ReleaseCatalog:
     )
 
 
-def _release_line(version: str) -> str:
+def release_line(version: str) -> str:
     """`v1.10.2` -> `v1.10.x`; `26.03.1` -> `26.03`."""
     semver = re.match(r"^v1\.(\d+)\.", version)
     if semver:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -12,10 +14,13 @@ from rich.markup import escape
 
 from kfops.cluster import ApplyOptions, LeaseHolder, LeaseSettings, WaitSettings
 from kfops.config import DEFAULT_PLATFORM_FILE, LoadedPlatform, load_platform
+from kfops.errors import InputError
 from kfops.operations import (
     ApplyResult,
     InstallChoice,
     PlanResult,
+    UpgradeOptions,
+    UpgradePreview,
     apply_platform,
     changes,
     install_status,
@@ -25,6 +30,7 @@ from kfops.operations import (
     uninstall_platform,
 )
 from kfops.render import RenderOptions
+from kfops.upgrade import GATES
 
 from ._cluster_progress import ApplyBar
 from ._options import (
@@ -40,6 +46,7 @@ from ._options import (
     grouped,
 )
 from ._output import err, out, print_json, warn
+from ._upgrade_output import upgrade_done_json, upgrade_done_lines, upgrade_json, upgrade_lines
 
 TimeoutOption = Annotated[float, typer.Option(
     "--timeout", help="Seconds to wait for CRDs, webhooks and workloads.")]
@@ -61,6 +68,13 @@ AdoptOption = Annotated[list[str] | None, typer.Option(
 OptionalFileOption = Annotated[Path | None, typer.Option(
     "--file", "-f", help="The platform file (default: ./platform.yaml if it exists, else the "
                          "one install the cluster holds).")]
+ForceGateOption = Annotated[list[str] | None, typer.Option(
+    "--force-gate", metavar="NAME", help="Pass an upgrade gate on purpose (" + ", ".join(GATES)
+    + "); repeatable.")]
+RestartUserOption = Annotated[bool, typer.Option(
+    "--restart-user-workloads", help="On an upgrade, also restart workloads in profile "
+                                     "namespaces whose Istio sidecar is old (interrupts "
+                                     "notebooks).")]
 NameOption = Annotated[str | None, typer.Option(
     "--name", help="The install on the cluster (its metadata.name), read from its ApplySet "
                    "parent; no platform file needed.")]
@@ -78,6 +92,16 @@ class ChangeFlags(OptionGroup):
     purge_data: PurgeDataOption = False
     purge_foreign: PurgeForeignOption = False
     adopt: AdoptOption = None
+    force_gate: ForceGateOption = None
+
+    def upgrade_options(self, confirm: Callable[[UpgradePreview], bool] | None = None,
+                        restart_user_workloads: bool = False) -> UpgradeOptions:
+        """What an upgrade may do (gates forced on purpose), checked before anything runs."""
+        unknown = sorted(set(self.force_gate or ()) - set(GATES))
+        if unknown:
+            raise InputError(f"--force-gate {', '.join(unknown)}: no such gate (the gates: "
+                             f"{', '.join(GATES)})")
+        return UpgradeOptions(tuple(self.force_gate or ()), restart_user_workloads, confirm)
 
     def apply_options(self, waits: WaitSettings | None = None) -> ApplyOptions:
         """The apply (or plan) these flags ask for."""
@@ -121,17 +145,56 @@ def apply_command(
     allow_paths_outside: AllowPathsOption = False,
     output: OutputOption = Output.text,
     no_wait: NoWaitOption = False,
+    yes: Annotated[bool, typer.Option(
+        "--yes", help="Do not ask before an upgrade to another release (needed without a "
+                      "terminal).")] = False,
+    restart_user_workloads: RestartUserOption = False,
 ) -> None:
-    """Render, validate and apply the platform in one ordered pass; wait until healthy."""
+    """Render, validate and apply the platform in one ordered pass; wait until healthy.
+
+    An apply that changes the Kubeflow release is an upgrade: it shows the upgrade section
+    of the plan and asks first, checks the gates before any write, and runs the upgrade's
+    steps (docs/upgrades.md).
+    """
     options = flags.apply_options(WaitSettings(timeout=timeout, failure_grace=failure_grace))
+    upgrade = flags.upgrade_options(_Confirm(yes, output), restart_user_workloads)
     run_apply(load_platform(flags.file, allow_outside=allow_paths_outside),
               flags.connection, options, RenderOptions(offline=flags.offline), output,
-              flags.rotate_secrets, wait=not no_wait)
+              flags.rotate_secrets, wait=not no_wait, upgrade=upgrade)
+
+
+@dataclass
+class _Confirm:
+    """Shows the upgrade section, then asks (a terminal), or goes on with --yes."""
+
+    yes: bool
+    output: Output
+    bar: ApplyBar | None = None
+
+    def __call__(self, preview: UpgradePreview) -> bool:
+        if self.output is Output.json:
+            if not self.yes:
+                raise InputError("this apply is an upgrade: with -o json, --yes is required")
+            return True
+        if self.bar is not None:
+            self.bar.pause()
+        for line in upgrade_lines(preview):
+            out.print(line, markup=False)
+        if self.yes:
+            return True
+        if not sys.stdin.isatty():
+            raise InputError("this apply is an upgrade and there is no terminal to ask: "
+                             "review `kfops plan`, then run `kfops apply --yes`")
+        answer = typer.confirm(f"Upgrade to {preview.changes.target}?")
+        if self.bar is not None:
+            self.bar.resume()
+        return answer
 
 
 def run_apply(loaded: LoadedPlatform, connection: Connection, options: ApplyOptions,
               render_options: RenderOptions, output: Output,
-              rotate_secrets: bool = False, wait: bool = True) -> None:
+              rotate_secrets: bool = False, wait: bool = True,
+              upgrade: UpgradeOptions | None = None) -> None:
     """`kfops apply` of `loaded`, with its progress display and summary.
 
     Another run holding the install's Lease is waited for, unless `wait` is False.
@@ -140,12 +203,15 @@ def run_apply(loaded: LoadedPlatform, connection: Connection, options: ApplyOpti
     with connection.connect() as cluster:
         if output is Output.json:
             result = apply_platform(loaded, cluster, options, render_options=render_options,
-                                    rotate_secrets=rotate_secrets, on_wait=waiting_for_lease)
+                                    rotate_secrets=rotate_secrets, on_wait=waiting_for_lease,
+                                    upgrade=upgrade)
         else:
             with ApplyBar() as bar:
+                if upgrade is not None and isinstance(upgrade.confirm, _Confirm):
+                    upgrade.confirm.bar = bar
                 result = apply_platform(loaded, cluster, options, render_options=render_options,
                                         rotate_secrets=rotate_secrets, progress=bar,
-                                        on_wait=waiting_for_lease)
+                                        on_wait=waiting_for_lease, upgrade=upgrade)
     _print_apply(result, output)
 
 
@@ -163,7 +229,8 @@ def _print_apply(result: ApplyResult, output: Output) -> None:
                     "kept": summary.kept, "alsoDeleted": summary.also_deleted,
                     "ignored": summary.ignored, "takenOver": summary.taken_over,
                     "adopted": result.adopted, "notRotated": result.not_rotated,
-                    "replaced": result.replaced, "warnings": result.render.bundle.warnings})
+                    "replaced": result.replaced, "warnings": result.render.bundle.warnings,
+                    "upgrade": upgrade_done_json(result.upgrade) if result.upgrade else None})
         return
     warn(result.render.bundle.warnings)
     for name in summary.taken_over:
@@ -177,6 +244,9 @@ def _print_apply(result: ApplyResult, output: Output) -> None:
     _print_each("pruned", summary.also_deleted)
     _print_each("ignored", summary.ignored)
     _print_each("replaced", result.replaced)
+    if result.upgrade is not None:
+        for line in upgrade_done_lines(result.upgrade):
+            out.print(line, markup=False)
     out.print(f"[green]applied[/] {len(summary.created)} created, {len(summary.updated)} "
               f"updated, {len(summary.unchanged)} unchanged, {len(summary.pruned)} pruned")
 
@@ -199,11 +269,13 @@ def plan_command(
     loaded = load_platform(flags.file, allow_outside=allow_paths_outside)
     with flags.connection.connect() as cluster:
         plan = plan_platform(loaded, cluster, RenderOptions(offline=flags.offline),
-                             flags.rotate_secrets, flags.apply_options())
+                             flags.rotate_secrets, flags.apply_options(),
+                             upgrade=flags.upgrade_options())
     pending = changes(plan.entries)
     if output is Output.json:
         print_json({"changes": pending, "adopted": plan.adopted, "missing": plan.missing,
                     "warnings": plan.render.bundle.warnings,
+                    "upgrade": upgrade_json(plan.upgrade) if plan.upgrade else None,
                     "objects": [{"object": e.object, "action": e.action, "changes": e.changes}
                                 for e in plan.entries]})
     else:
@@ -212,7 +284,7 @@ def plan_command(
         raise typer.Exit(3)
 
 
-_EXPLAINED = ("prune", "keep", "ignore", "adopt", "replace")
+_EXPLAINED = ("prune", "keep", "ignore", "adopt", "replace", "recreate")
 """Actions whose reason plan always prints (with -v or not)."""
 
 
@@ -230,9 +302,12 @@ def _print_plan(plan: PlanResult, verbose: bool) -> None:
                     out.print(f"           {line}", markup=False)
     counts = {a: sum(1 for e in plan.entries if e.action == a)
               for a in ("create", "update", "prune", "keep", "unchanged", "adopt", "ignore",
-                        "replace")}
+                        "replace", "recreate")}
     out.print(", ".join(f"{n} {a}" for a, n in counts.items()
-                        if n or a not in ("adopt", "ignore", "replace")))
+                        if n or a not in ("adopt", "ignore", "replace", "recreate")))
+    if plan.upgrade is not None:
+        for line in upgrade_lines(plan.upgrade, verbose):
+            out.print(line, markup=False)
 
 
 @grouped

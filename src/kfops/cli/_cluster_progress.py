@@ -27,6 +27,14 @@ class ApplyBar:
                  trace: TracebackType | None) -> None:
         self._progress.stop()
 
+    def pause(self) -> None:
+        """Stop drawing (while a question is asked)."""
+        self._progress.stop()
+
+    def resume(self) -> None:
+        """Draw again."""
+        self._progress.start()
+
     def step(self, label: str, total: int) -> None:
         self._progress.update(self._task, description=label, total=total, completed=0)
 

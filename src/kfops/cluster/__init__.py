@@ -10,10 +10,11 @@ from ._engine import (
     UninstallSummary,
     apply_bundle,
     plan_bundle,
+    prune_bundle,
     uninstall,
 )
 from ._guarded import GeneratedValueHeld, Guard, keep_values, write_guarded
-from ._inventory import installs, recorded_workloads
+from ._inventory import installed_release, installs, recorded_workloads
 from ._kinds import KindInfo
 from ._lease import (
     InstallLease,
@@ -22,6 +23,7 @@ from ._lease import (
     LeaseSettings,
     holder_identity,
 )
+from ._live import Installed, installed_platform
 from ._pods import (
     IMAGE_PULL_REASONS,
     PodFailure,
@@ -50,6 +52,7 @@ __all__ = [
     "GeneratedValueHeld",
     "Guard",
     "InstallLease",
+    "Installed",
     "KindInfo",
     "LeaseHolder",
     "LeaseNotice",
@@ -63,12 +66,15 @@ __all__ = [
     "container_waiting",
     "failing_pod",
     "holder_identity",
+    "installed_platform",
+    "installed_release",
     "installs",
     "keep_values",
     "namespace_claims",
     "namespace_pending",
     "plan_bundle",
     "pod_failure",
+    "prune_bundle",
     "recorded_workloads",
     "rollout_restart",
     "uninstall",

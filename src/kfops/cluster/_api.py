@@ -151,17 +151,20 @@ class Cluster:
             return []  # the kind is not served (yet): nothing of it exists
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
-               dry_run: bool = False, *, dependents: bool = False) -> bool:
+               dry_run: bool = False, *, dependents: bool = False,
+               orphan: bool = False) -> bool:
         """Delete an object; False when it was already gone.
 
         `dependents` deletes what it owns too (a Job's pods: the Job API orphans
-        them by default).
+        them by default); `orphan` keeps them, without their owner reference
+        (https://kubernetes.io/docs/concepts/architecture/garbage-collection/#orphaned-dependents).
         """
         from lightkube.types import CascadeType  # noqa: PLC0415 - only this call needs it
 
         resource = self._resource(api_version, kind)
         subject = Subject(kind, namespace, name)
-        cascade = CascadeType.BACKGROUND if dependents else None
+        cascade = (CascadeType.ORPHAN if orphan else
+                   CascadeType.BACKGROUND if dependents else None)
         try:
             self._call(lambda: self._lightkube.delete(
                 resource, name, namespace=namespace, dry_run=dry_run, cascade=cascade), subject)
@@ -170,11 +173,14 @@ class Cluster:
         return True
 
     def merge_patch(self, api_version: str, kind: str, name: str, patch: dict[str, Any],
-                    namespace: str | None = None) -> dict[str, Any]:
-        """A JSON merge patch (e.g. removing finalizers, restarting a Deployment)."""
+                    namespace: str | None = None, *, status: bool = False) -> dict[str, Any]:
+        """A JSON merge patch (e.g. removing finalizers, restarting a Deployment); `status`
+        patches the status subresource (a CRD's storedVersions)."""
         from lightkube.types import PatchType  # noqa: PLC0415 - only this call needs it
 
-        resource = self._resource(api_version, kind)
+        resource: Any = self._resource(api_version, kind)
+        if status:
+            resource = resource.Status
         subject = Subject(kind, namespace, name)
         result = self._call(lambda: self._lightkube.patch(
             resource, name, patch, namespace=namespace, patch_type=PatchType.MERGE), subject)

@@ -117,6 +117,8 @@ class ApplyOptions:
     waits: WaitSettings = field(default_factory=WaitSettings)
     lease: LeaseSettings = field(default_factory=LeaseSettings)
     """How the install's Lease is held and waited for (kfops.operations takes it)."""
+    release: str = ""
+    """The Kubeflow release the bundle installs, recorded on the parent."""
 
     @property
     def rules(self) -> PruneRules:
@@ -178,14 +180,14 @@ def _another_install(strangers: list[ApplySet]) -> str:
             f"(`kfops uninstall --name {first}`).")
 
 
-def _current(files: Sequence[BundleFile], applyset: ApplySet) -> Inventory:
+def _current(files: Sequence[BundleFile], applyset: ApplySet, release: str = "") -> Inventory:
     """What this apply installs, with the workloads `status` checks by component."""
     objects = [obj for f in files for obj in f.objects]
     workloads: list[Workload] = [
         (f.component, str(o["apiVersion"]), str(o["kind"]), str(o["metadata"]["namespace"]),
          str(o["metadata"]["name"]))
         for f in files for o in f.objects if o["kind"] in WORKLOAD_KINDS]
-    return with_workloads(inventory_of(objects, [applyset.id]), workloads)
+    return with_workloads(inventory_of(objects, [applyset.id]), workloads, release)
 
 
 def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], applyset: ApplySet,
@@ -203,7 +205,7 @@ def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], applyset: ApplyS
     existing = frozenset(n["metadata"]["name"] for n in cluster.list("v1", "Namespace"))
     _learn_kinds(cluster, objects)
     steps = apply_steps(files, cluster.kinds, existing)
-    current, previous = _current(files, applyset), claim.previous
+    current, previous = _current(files, applyset, options.release), claim.previous
     both = current.union(previous)
     # The parent lists the union first (ids of adopted installs included), so an apply
     # killed before pruning still finds both; only then do adopted parents go.
@@ -232,11 +234,33 @@ def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], applyset: ApplyS
     summary.ignored = [str(d) for d in membership.ignored]
     remaining = both
     if options.prune and previous is not None:
-        decisions = prune_decisions(cluster, objects, membership, options.rules)
-        _carry_out(cluster, decisions, summary.pruned, summary.kept, summary.also_deleted)
-        remaining = current.union(_inventory_of([d.obj for d in decisions if not d.delete]))
+        remaining = _prune(cluster, objects, membership, current, options, summary=summary)
     _record(cluster, applyset, remaining, both)
     return summary
+
+
+def prune_bundle(cluster: Cluster, files: Sequence[BundleFile], applyset: ApplySet,
+                 options: ApplyOptions | None = None) -> ApplySummary:
+    """Only the prune of an apply of `files` (which were applied before): what left the
+    bundle is deleted or kept, and the parent then records what stays."""
+    options = options or ApplyOptions()
+    objects = [obj for f in files for obj in f.objects]
+    claim = _claim(cluster, applyset, options.adopt)
+    current = _current(files, applyset, options.release)
+    both = current.union(claim.previous)
+    membership = members(snapshot(cluster, both), both)
+    summary = ApplySummary(ignored=[str(d) for d in membership.ignored])
+    remaining = _prune(cluster, objects, membership, current, options, summary=summary)
+    _record(cluster, applyset, remaining, claim.previous)
+    return summary
+
+
+def _prune(cluster: Cluster, objects: Sequence[dict[str, Any]], membership: Membership,
+           current: Inventory, options: ApplyOptions, *, summary: ApplySummary) -> Inventory:
+    """Carry out the prune decisions; the inventory of what stays."""
+    decisions = prune_decisions(cluster, objects, membership, options.rules)
+    _carry_out(cluster, decisions, summary.pruned, summary.kept, summary.also_deleted)
+    return current.union(_inventory_of([d.obj for d in decisions if not d.delete]))
 
 
 def prune_decisions(cluster: Cluster, objects: Sequence[dict[str, Any]],
@@ -404,23 +428,33 @@ class PlanEntry:
     object: str
     action: str
     """create | update | unchanged | prune | keep | ignore | adopt | replace (a controller
-    writes it anew once kfops deletes it)."""
+    writes it anew once kfops deletes it) | recreate (deleted and created again: an
+    immutable field changes)."""
     changes: list[str] = field(default_factory=list)
     """Field paths that differ (`-v`), Secret values never shown; for prune, keep and
     ignore, why."""
 
 
 def plan_bundle(cluster: Cluster, files: Sequence[BundleFile], applyset: ApplySet,
-                options: ApplyOptions | None = None) -> list[PlanEntry]:
+                options: ApplyOptions | None = None, *,
+                recreate: Mapping[Identity, str] | None = None) -> list[PlanEntry]:
     """What apply with `options` would do: create, update, unchanged per object (by
-    server-side dry-run), the installs it adopts, and what it prunes and keeps."""
+    server-side dry-run), the installs it adopts, and what it prunes and keeps.
+
+    Objects in `recreate` (an upgrade changes their immutable fields, named) are
+    deleted and created again: the API server would refuse their update.
+    """
+    recreate = recreate or {}
     options = options or ApplyOptions()
     objects = [obj for f in files for obj in f.objects]
     claim = _claim(cluster, applyset, options.adopt)
     cluster.learn_crds([o for o in objects if o["kind"] == "CustomResourceDefinition"])
     both = _current(files, applyset).union(claim.previous)
     live = snapshot(cluster, both)
-    entries = [_plan_one(cluster, without_injected_ca(obj), live.get(identity_of(obj)))
+    entries = [PlanEntry(describe(obj), "recreate",
+                         [f"{recreate[identity_of(obj)]} cannot change: deleted and created again"])
+               if identity_of(obj) in recreate and identity_of(obj) in live else
+               _plan_one(cluster, without_injected_ca(obj), live.get(identity_of(obj)))
                for obj in objects]
     entries += [PlanEntry(f"install {t.platform} (Secret {PARENT_NAMESPACE}/{t.parent_name})",
                           "adopt", ["its objects become this install's; what the platform "

@@ -37,6 +37,7 @@ from ._steps import BundleFile
 KINDS = "kfops.io/api-version-kinds"
 IDS = "kfops.io/applyset-ids"
 WORKLOADS = "kfops.io/workloads"
+RELEASE = "kfops.io/release"
 
 Workload = tuple[str, str, str, str, str]
 """(component, apiVersion, kind, namespace, name) of a Deployment, StatefulSet or DaemonSet."""
@@ -52,6 +53,9 @@ class Inventory:
     """Every ApplySet id whose members belong to this install (renames and adoptions)."""
     workloads: tuple[Workload, ...] = ()
     """What `status` checks, by component in bundle order (from the latest apply)."""
+    release: str = ""
+    """The Kubeflow release the latest apply installed ("" when not recorded: applied by
+    an earlier kfops, or from a bundle without a lock)."""
 
     @property
     def group_kinds(self) -> frozenset[str]:
@@ -66,7 +70,7 @@ class Inventory:
         if other is None:
             return self
         return Inventory(self.kinds | other.kinds, self.namespaces | other.namespaces,
-                         self.ids | other.ids, self.workloads)
+                         self.ids | other.ids, self.workloads, self.release or other.release)
 
     def outside(self, obj: dict[str, Any]) -> str | None:
         """Why `obj` cannot be a member by KEP-3659 (kind or namespace not listed), or None."""
@@ -94,9 +98,11 @@ def inventory_of(objects: Iterable[dict[str, Any]], ids: Iterable[str] = ()) -> 
                      frozenset(ids))
 
 
-def with_workloads(inventory: Inventory, workloads: Iterable[Workload]) -> Inventory:
-    """`inventory` recording `workloads` (in bundle order) for status."""
-    return Inventory(inventory.kinds, inventory.namespaces, inventory.ids, tuple(workloads))
+def with_workloads(inventory: Inventory, workloads: Iterable[Workload],
+                   release: str = "") -> Inventory:
+    """`inventory` recording `workloads` (in bundle order) for status, and the release."""
+    return Inventory(inventory.kinds, inventory.namespaces, inventory.ids, tuple(workloads),
+                     release)
 
 
 def read_inventory(cluster: Cluster, platform: str) -> Inventory | None:
@@ -113,7 +119,8 @@ def _parse(parent: dict[str, Any]) -> Inventory:
     return Inventory(frozenset((a, k) for a, k in kinds),
                      frozenset(_split(annotations.get(ADDITIONAL_NAMESPACES))),
                      frozenset({own, *_split(annotations.get(IDS))} - {""}),
-                     _workloads(metadata["name"], annotations.get(WORKLOADS)))
+                     _workloads(metadata["name"], annotations.get(WORKLOADS)),
+                     str(annotations.get(RELEASE) or ""))
 
 
 def _workloads(name: str, text: str | None) -> tuple[Workload, ...]:
@@ -153,9 +160,16 @@ def parent(applyset: ApplySet, inventory: Inventory) -> dict[str, Any]:
                 IDS: ",".join(sorted(inventory.ids | {applyset.id})),
                 # In bundle order, so `status` lists components as it does with the file.
                 WORKLOADS: json.dumps(workloads, separators=(",", ":")),
+                **({RELEASE: inventory.release} if inventory.release else {}),
             },
         },
     }
+
+
+def installed_release(cluster: Cluster, platform: str) -> str:
+    """The release the install's latest apply recorded ("" when none)."""
+    inventory = read_inventory(cluster, platform)
+    return inventory.release if inventory else ""
 
 
 def installs(cluster: Cluster) -> list[ApplySet]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kfops.objects import PART_OF, Identity, identity_of
+from kfops.objects import PART_OF, ApplySet, Identity, identity_of
 
 from ._api import FIELD_MANAGER, Cluster
-from ._inventory import Inventory
+from ._inventory import Inventory, read_inventory
 from ._prune import Decision
 
 
@@ -72,3 +72,24 @@ def _not_applied_by_kfops(obj: dict[str, Any]) -> str | None:
     if not setters:
         return "kfops never applied it (no field manager owns the label)"
     return f"kfops never applied it (the label was set by {', '.join(sorted(set(setters)))})"
+
+
+@dataclass(frozen=True)
+class Installed:
+    """What the cluster holds of an install: its recorded release and components, and its
+    live members."""
+
+    release: str
+    components: tuple[str, ...]
+    members: tuple[dict[str, Any], ...]
+
+
+def installed_platform(cluster: Cluster, applyset: ApplySet) -> Installed | None:
+    """The install's record and members (one list per recorded kind); None before its
+    first apply."""
+    inventory = read_inventory(cluster, applyset.platform)
+    if inventory is None:
+        return None
+    components = tuple(dict.fromkeys(w[0] for w in inventory.workloads))
+    found = members(snapshot(cluster, inventory), inventory).members
+    return Installed(inventory.release, components, tuple(found[i] for i in sorted(found)))

@@ -25,8 +25,15 @@ def kind_rank(kind: str) -> int:
     return _RANK.get(kind, len(_KIND_ORDER))
 
 
+_HOOKS = frozenset({"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+                    "APIService"})
+
+
 def deletion_order(obj: dict[str, Any]) -> int:
-    """Objects first, then Profiles (their namespace goes with them), namespaces, CRDs."""
+    """Webhooks first (a webhook whose Service is gone refuses what it guards), objects, then
+    Profiles (their namespace goes with them), namespaces, CRDs."""
+    if obj["kind"] in _HOOKS:
+        return -1
     if obj["kind"] == "CustomResourceDefinition":
         return 3
     if obj["kind"] == "Namespace":

@@ -18,6 +18,7 @@ from ._installs import installed_applyset
 from ._offline_kit import KitProgress, OfflineKit, create_offline_kit
 from ._preflight import preflight
 from ._render import render_platform, validate_platform
+from ._upgrade import UpgradeOptions, UpgradePreview, UpgradeResult, gate_lines
 from ._write import bundle_folder, check_bundle, write_rendered
 
 __all__ = [
@@ -26,6 +27,9 @@ __all__ = [
     "KitProgress",
     "OfflineKit",
     "PlanResult",
+    "UpgradeOptions",
+    "UpgradePreview",
+    "UpgradeResult",
     "apply_platform",
     "applyset_of",
     "bundle_files",
@@ -33,6 +37,7 @@ __all__ = [
     "changes",
     "check_bundle",
     "create_offline_kit",
+    "gate_lines",
     "gpu_test",
     "gpu_test_image",
     "install_status",

@@ -28,15 +28,23 @@ from kfops.cluster import (
     uninstall,
 )
 from kfops.config import LoadedPlatform, UserEntry
-from kfops.errors import InputError, MissingPrerequisite, OperationError
+from kfops.errors import InputError, MissingPrerequisite, OperationError, UpgradeBlocked
 from kfops.gpu import crd_requirements
 from kfops.identity import DexUsers, live_user_guards
-from kfops.objects import ApplySet, Identity, secret_value
+from kfops.objects import ApplySet, Identity, identity_of, secret_value
 from kfops.render import LOCK, Bundle, RenderOptions, RenderResult, read_bundle_files
 from kfops.secrets import StateDir, state_dir_for
 from kfops.storage import replace_stale, stale_store_objects
 
 from ._render import render_platform
+from ._upgrade import (
+    UpgradeOptions,
+    UpgradePreview,
+    UpgradeResult,
+    Upgrading,
+    gate_lines,
+    upgrade_preview,
+)
 
 
 @dataclass
@@ -51,6 +59,8 @@ class ApplyResult:
     replaced: list[str] = field(default_factory=list)
     """Controller-written objects deleted for their controller to write anew (a new
     object store in the profile namespaces)."""
+    upgrade: UpgradeResult | None = None
+    """What the upgrade's own steps did, when the apply changed the release."""
 
 
 def bundle_files(bundle: Bundle) -> list[BundleFile]:
@@ -87,7 +97,8 @@ _PASSES = 3
 def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptions, *,
                    render_options: RenderOptions | None = None, rotate_secrets: bool = False,
                    progress: ApplyProgress | None = None,
-                   on_wait: LeaseNotice | None = None) -> ApplyResult:
+                   on_wait: LeaseNotice | None = None,
+                   upgrade: UpgradeOptions | None = None) -> ApplyResult:
     """Render, then, holding the install's Lease, adopt what the cluster holds and apply.
 
     The first render checks the platform before anything is written, the Lease
@@ -97,6 +108,10 @@ def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptio
     another install created it first, its value is adopted and the apply runs
     again. `rotate_secrets` generates every value anew instead, but database
     passwords (a database keeps the one it was initialised with).
+
+    An apply that changes the installed release is an upgrade: it needs `upgrade`
+    (the CLI asks first), passes the gates before any write, and runs the
+    upgrade's steps around the staged apply (kfops.operations._upgrade).
     """
     renders = _Renders(loaded, cluster, render_options or RenderOptions(), rotate_secrets)
     result = renders.current()
@@ -104,24 +119,60 @@ def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptio
     if missing:
         raise MissingPrerequisite("nothing was applied; the cluster lacks what others install:\n"
                                   + "\n".join(f"  {line}" for line in missing))
+    preview = upgrade_preview(cluster, result.bundle, upgrade)
+    if preview is not None:
+        _check_upgrade(preview, upgrade)
+    options = dataclasses.replace(options, release=_release(result.bundle))
     with InstallLease(cluster, loaded.platform.metadata.name, options.lease, on_wait) as lease:
         not_rotated = renders.rotate() if rotate_secrets else []
         watched = _Watched(progress, lease)
+        upgrading = None if preview is None else Upgrading(
+            cluster, preview, upgrade or UpgradeOptions(), options,
+            lambda what: watched.object_done(what, "upgrade"))
+        if upgrading is not None:
+            upgrading.before(result.bundle, backup="")
         for _ in range(_PASSES):
             result = renders.current()
             bundle = result.bundle
+            files = bundle_files(bundle)
+            staged = options if upgrading is None else dataclasses.replace(options, prune=False)
             try:
-                summary = apply_bundle(cluster, bundle_files(bundle), applyset_of(bundle), options,
+                summary = apply_bundle(cluster, files, applyset_of(bundle), staged,
                                        watched, guards=_guards(cluster, bundle, rotate_secrets))
             except GeneratedValueHeld:
                 continue  # created by another install first: the next pass adopts its value
             lease.check()
             # after the apply: the profile controller now runs with the new store's hook
             stale = stale_store_objects(cluster, [o.obj for o in bundle.objects])
-            return ApplyResult(result, summary, renders.adopted, not_rotated,
-                               replace_stale(cluster, stale))
+            replaced = replace_stale(cluster, stale)
+            done = None if upgrading is None else upgrading.after(bundle, files,
+                                                                    applyset_of(bundle))
+            if done is not None:
+                summary.pruned += done.pruned
+                summary.kept += done.kept
+            return ApplyResult(result, summary, renders.adopted, not_rotated, replaced, done)
     raise OperationError(f"generated Secrets kept being created by another install "
                          f"({_PASSES} passes); run apply again")
+
+
+def _release(bundle: Bundle) -> str:
+    return str((bundle.lock.get("release") or {}).get("version") or "")
+
+
+def _check_upgrade(preview: UpgradePreview, upgrade: UpgradeOptions | None) -> None:
+    """An upgrade goes on only when asked for, and when every gate passed (or was forced)."""
+    changes = preview.changes
+    if upgrade is None:
+        raise InputError(f"this apply upgrades the platform from {changes.installed} to "
+                         f"{changes.target}; nothing was changed. `kfops plan` shows the "
+                         "upgrade; `kfops apply` asks before it starts (--yes to skip).")
+    if preview.blocking:
+        raise UpgradeBlocked(
+            f"the upgrade from {changes.installed} to {changes.target} stopped before any "
+            "change:\n" + "\n".join(gate_lines(preview.blocking)))
+    if upgrade.confirm is not None and not upgrade.confirm(preview):
+        raise OperationError(f"the upgrade to {changes.target} was not confirmed; nothing "
+                             "was changed")
 
 
 def _guards(cluster: Cluster, bundle: Bundle, rotating: bool) -> dict[Identity, Guard]:
@@ -272,12 +323,15 @@ class PlanResult:
     adopted: list[str]
     missing: list[str]
     """Prerequisites the cluster lacks: apply would stop before any change."""
+    upgrade: UpgradePreview | None = None
+    """The upgrade section, when the apply would change the installed release."""
 
 
 def plan_platform(loaded: LoadedPlatform, cluster: Cluster,
                   render_options: RenderOptions | None = None,
                   rotate_secrets: bool = False,
-                  options: ApplyOptions | None = None) -> PlanResult:
+                  options: ApplyOptions | None = None, *,
+                  upgrade: UpgradeOptions | None = None) -> PlanResult:
     """What apply with `options` would do, object by object; nothing is changed, not even
     the state directory.
 
@@ -294,15 +348,18 @@ def plan_platform(loaded: LoadedPlatform, cluster: Cluster,
     if rotate_secrets:
         renders.rotate()
         result = renders.current()
+    preview = upgrade_preview(cluster, result.bundle, upgrade)
+    recreate = {identity_of(c.obj): c.field for c in preview.changes.immutable
+                if not c.keeps_data} if preview else {}
     entries = plan_bundle(cluster, bundle_files(result.bundle), applyset_of(result.bundle),
-                          options)
+                          options, recreate=recreate)
     entries += [PlanEntry(item.what, "replace", [item.reason]) for item in
                 stale_store_objects(cluster, [o.obj for o in result.bundle.objects])]
     return PlanResult(result, entries, renders.adopted,
-                      missing_requirements(cluster, result.bundle))
+                      missing_requirements(cluster, result.bundle), preview)
 
 
 def changes(entries: Sequence[PlanEntry]) -> int:
     """How many entries would change the cluster."""
     return sum(1 for e in entries if e.action in ("create", "update", "prune", "adopt",
-                                                  "replace"))
+                                                  "replace", "recreate"))
