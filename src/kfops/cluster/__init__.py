@@ -33,6 +33,7 @@ from ._pods import (
     workload_failure,
 )
 from ._protect import PRUNE_RULE, WITHOUT_PVCS, namespace_claims
+from ._prune import crd_instances
 from ._retry import RetryPolicy
 from ._rollout import rollout_restart
 from ._steps import BundleFile
@@ -64,6 +65,7 @@ __all__ = [
     "WaitSettings",
     "apply_bundle",
     "container_waiting",
+    "crd_instances",
     "failing_pod",
     "holder_identity",
     "installed_platform",

@@ -38,7 +38,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kfops.errors import ClusterError, Forbidden, Unavailable
-from kfops.objects import Identity, deletion_order, describe, identity_of, is_profile
+from kfops.objects import (
+    Identity,
+    deletion_order,
+    describe,
+    identity_of,
+    is_profile,
+    storage_version,
+)
 
 from ._api import Cluster
 from ._protect import data_reason
@@ -113,7 +120,7 @@ def held_back(cluster: Cluster, obj: dict[str, Any],
     staying = {o["metadata"]["name"] for o in left if o["kind"] == "Namespace" or is_profile(o)}
     if staying and not of_kind:
         try:
-            of_kind = [o for o in _instances(cluster, obj)
+            of_kind = [o for o in crd_instances(cluster, obj)
                        if o["metadata"].get("namespace") in staying]
         except ClusterError as error:
             return f"cannot tell whether namespaces that stay hold its objects ({error})"
@@ -229,7 +236,7 @@ class _World:
 
     def instances(self, crd: dict[str, Any]) -> list[dict[str, Any]]:
         """Every object of the CRD's kind (listed in its storage version)."""
-        return _instances(self.cluster, crd)
+        return crd_instances(self.cluster, crd)
 
     def held(self, namespace: str) -> list[dict[str, Any]]:
         """Every object in `namespace`, of every namespaced kind the API server serves."""
@@ -334,19 +341,14 @@ class _World:
         return self._by_uid
 
 
-def _instances(cluster: Cluster, crd: dict[str, Any]) -> list[dict[str, Any]]:
+def crd_instances(cluster: Cluster, crd: dict[str, Any]) -> list[dict[str, Any]]:
     """Every object of the CRD's kind (listed in its storage version)."""
+    version = storage_version(crd)
+    if not version:
+        return []
     cluster.learn_crds([crd])
     spec = crd["spec"]
-    for version in spec.get("versions") or []:
-        if version.get("storage"):
-            api_version = f"{spec['group']}/{version['name']}"
-            found = cluster.list(api_version, spec["names"]["kind"])
-            for obj in found:
-                obj.setdefault("apiVersion", api_version)
-                obj.setdefault("kind", spec["names"]["kind"])
-            return found
-    return []
+    return cluster.list(f"{spec['group']}/{version}", spec["names"]["kind"])
 
 
 def _is_data(obj: dict[str, Any]) -> bool:

@@ -26,6 +26,7 @@ from ._identity import (
     describe,
     identity_of,
     is_profile,
+    storage_version,
 )
 from ._images import (
     is_image_reference,
@@ -86,4 +87,5 @@ __all__ = [
     "set_secret_value",
     "split_reference",
     "stage_of",
+    "storage_version",
 ]

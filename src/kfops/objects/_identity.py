@@ -49,6 +49,14 @@ def cluster_scoped_kinds(objects: list[dict[str, Any]]) -> set[tuple[str, str]]:
     return kinds
 
 
+def storage_version(crd: dict[str, Any]) -> str:
+    """The version a CustomResourceDefinition stores its objects in ("" when none is marked)."""
+    for version in (crd.get("spec") or {}).get("versions") or []:
+        if version.get("storage"):
+            return str(version["name"])
+    return ""
+
+
 #: The API group of Kubeflow's Profile.
 PROFILE_GROUP = "kubeflow.org"
 

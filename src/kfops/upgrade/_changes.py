@@ -23,7 +23,14 @@ from kfops.catalog import (
     release_line,
     version_numbers,
 )
-from kfops.objects import WORKLOAD_KINDS, Identity, describe, identity_of, split_reference
+from kfops.objects import (
+    WORKLOAD_KINDS,
+    Identity,
+    describe,
+    identity_of,
+    split_reference,
+    storage_version,
+)
 
 from ._immutable import ImmutableChange, immutable_changes
 
@@ -172,17 +179,10 @@ def _name(obj: dict[str, Any]) -> str:
     return str(obj["metadata"]["name"])
 
 
-def _storage_version(crd: dict[str, Any]) -> str:
-    for version in (crd.get("spec") or {}).get("versions") or []:
-        if version.get("storage"):
-            return str(version["name"])
-    return ""
-
-
 def _storage_change(live: dict[str, Any], new: dict[str, Any]) -> StorageChange | None:
     if new["kind"] != "CustomResourceDefinition":
         return None
-    old_version, new_version = _storage_version(live), _storage_version(new)
+    old_version, new_version = storage_version(live), storage_version(new)
     if old_version and new_version and old_version != new_version:
         return StorageChange(_crd_name(new), old_version, new_version)
     return None

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kfops.catalog import supported_kubernetes, version_numbers
-from kfops.cluster import Cluster
+from kfops.cluster import Cluster, crd_instances
 
 KUBERNETES = "kubernetes-version"
 HEALTHY = "healthy"
@@ -122,10 +122,9 @@ def removed_crd_gate(cluster: Cluster, crds: Iterable[str]) -> Gate:
         crd = cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
         if crd is None:
             continue
-        spec = crd["spec"]
-        count = _count(cluster, f"{spec['group']}/{_storage(crd)}", spec["names"]["kind"])
+        count = len(crd_instances(cluster, crd))
         if count:
-            held.append(f"{count} {spec['names']['kind']} ({name})")
+            held.append(f"{count} {crd['spec']['names']['kind']} ({name})")
     if not held:
         return Gate(REMOVED_CRDS, True, "no objects of a CRD the new release removes")
     return Gate(REMOVED_CRDS, False, "the new release removes CRDs that still hold objects",
@@ -152,16 +151,6 @@ def _running(work: _Work, obj: dict[str, Any]) -> bool:
         return state not in ("COMPLETED", "FAILED")
     return not any(c.get("type") in work.finished and c.get("status") == "True"
                    for c in status.get("conditions") or [])
-
-
-def _count(cluster: Cluster, api_version: str, kind: str) -> int:
-    return len(cluster.list(api_version, kind)) if cluster.serves(api_version, kind) else 0
-
-
-def _storage(crd: dict[str, Any]) -> str:
-    versions = crd["spec"].get("versions") or []
-    served = [v["name"] for v in versions if v.get("storage")] or [v["name"] for v in versions]
-    return str(served[0])
 
 
 def _more(items: Sequence[str]) -> tuple[str, ...]:

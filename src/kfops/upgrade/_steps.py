@@ -13,9 +13,15 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from kfops.cluster import Cluster
+from kfops.cluster import Cluster, crd_instances
 from kfops.errors import ObjectConflict, ObjectNotFound, OperationError
-from kfops.objects import WORKLOAD_KINDS, describe, selector_matches, split_reference
+from kfops.objects import (
+    WORKLOAD_KINDS,
+    describe,
+    selector_matches,
+    split_reference,
+    storage_version,
+)
 
 from ._immutable import ImmutableChange
 
@@ -80,14 +86,11 @@ def migrate_storage(cluster: Cluster, crd_names: Iterable[str], notice: Notice) 
         crd = cluster.get(CRD_API, "CustomResourceDefinition", name)
         if crd is None:
             continue
-        storage = _storage_version(crd)
+        storage = storage_version(crd)
         stored = list((crd.get("status") or {}).get("storedVersions") or [])
         if not storage or not stored or stored == [storage]:
             continue  # nothing stored in another version
-        spec = crd["spec"]
-        api_version, kind = f"{spec['group']}/{storage}", spec["names"]["kind"]
-        cluster.learn_crds([crd])
-        for obj in cluster.list(api_version, kind):
+        for obj in crd_instances(cluster, crd):
             _rewrite(cluster, obj)
         cluster.merge_patch(CRD_API, "CustomResourceDefinition", name,
                             {"status": {"storedVersions": [storage]}}, status=True)
@@ -104,13 +107,6 @@ def _rewrite(cluster: Cluster, obj: dict[str, Any]) -> None:
         pass  # deleted meanwhile: nothing left to migrate
     except ObjectConflict:
         pass  # written meanwhile, so stored in the storage version already
-
-
-def _storage_version(crd: dict[str, Any]) -> str:
-    for version in (crd.get("spec") or {}).get("versions") or []:
-        if version.get("storage"):
-            return str(version["name"])
-    return ""
 
 
 def sidecar_tag(objects: Iterable[dict[str, Any]]) -> str | None:
