@@ -853,7 +853,26 @@ class ApiState:
             errors += update_errors(kind, previous.obj, self._as_stored(key, obj))
         if errors:
             raise invalid(kind, key[3], errors)
+        if previous is not None and key[:2] == ("", "persistentvolumeclaims"):
+            self._admit_resize(key, previous.obj, self._as_stored(key, obj))
         return obj
+
+    def _admit_resize(self, key: Key, old: dict[str, Any], new: dict[str, Any]) -> None:
+        """The PersistentVolumeClaimResize admission plugin: a (bound) claim's size changes
+        only when its StorageClass has `allowVolumeExpansion: true`."""
+        def size(obj: dict[str, Any]) -> Any:
+            return _get(obj, ("spec", "resources", "requests", "storage"))
+
+        if size(old) == size(new):
+            return
+        name = str((new.get("spec") or {}).get("storageClassName") or "")
+        storage_class = self.objects.get(("storage.k8s.io", "storageclasses", "", name))
+        if storage_class is not None and storage_class.obj.get("allowVolumeExpansion") is True:
+            return
+        raise ApiError(403, "Forbidden", (
+            f'persistentvolumeclaims "{key[3]}" is forbidden: only dynamically provisioned pvc '
+            "can be resized and the storageclass that provisions the pvc must support resize"),
+            {"name": key[3], "kind": "persistentvolumeclaims"})
 
     def _cluster_ips(self, obj: dict[str, Any], old: dict[str, Any] | None,
                      ) -> builtins.list[FieldError]:

@@ -495,8 +495,27 @@ def test_each_kind_words_what_may_not_change(emulator: RunningEmulator) -> None:
     # a Bound claim may grow; `immutable` may be set together with a last change
     emulator.state.report_status(("", "persistentvolumeclaims", "default", "data"),
                                  {"phase": "Bound"})
-    grown = {"spec": {"resources": {"requests": {"storage": "2Gi"}}}}
-    assert _request(emulator, "PATCH", f"{core}/persistentvolumeclaims/data", grown,
+    grown = {"spec": {"resources": {"requests": {"storage": "2Gi"}},
+                      "storageClassName": "expandable"}}
+    status, answer = _request(emulator, "PATCH", f"{core}/persistentvolumeclaims/data", grown,
+                              MERGE)
+    assert (status, answer["reason"]) == (422, "Invalid")  # the class is part of the spec
+    grown["spec"].pop("storageClassName")
+    status, answer = _request(emulator, "PATCH", f"{core}/persistentvolumeclaims/data", grown,
+                              MERGE)
+    assert (status, answer["message"]) == (403, (
+        'persistentvolumeclaims "data" is forbidden: only dynamically provisioned pvc can be '
+        "resized and the storageclass that provisions the pvc must support resize"))
+    expandable = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                  "metadata": {"name": "expandable"}, "provisioner": "example.com/disks",
+                  "allowVolumeExpansion": True}
+    _apply(emulator, "/apis/storage.k8s.io/v1/storageclasses/expandable", expandable)
+    resizable = {**claim, "metadata": {"name": "resizable", "namespace": "default"},
+                 "spec": {**claim["spec"], "storageClassName": "expandable"}}
+    assert _apply(emulator, f"{core}/persistentvolumeclaims/resizable", resizable)[0] == 201
+    emulator.state.report_status(("", "persistentvolumeclaims", "default", "resizable"),
+                                 {"phase": "Bound"})
+    assert _request(emulator, "PATCH", f"{core}/persistentvolumeclaims/resizable", grown,
                     MERGE)[0] == 200
     thawed = {**frozen, "metadata": {"name": "thawed", "namespace": "default"}}
     thawed.pop("immutable")
