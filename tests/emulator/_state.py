@@ -54,12 +54,63 @@ can show against both the emulator and kube-apiserver v1.35.4:
   `_encoding` lists (https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/).
 - `dryRun=All` runs every check (including webhooks) and returns the result
   without storing it (https://kubernetes.io/docs/reference/using-api/api-concepts/#dry-run).
+- An update (server-side apply, merge patch or PUT; a dry run too) is checked against the
+  old object, as each kind's registry strategy does, and refused with 422 Invalid whose
+  message (`Deployment.apps "web" is invalid: spec.selector: Invalid value:
+  {"matchLabels":{"app":"web"}}: field is immutable`; several errors in one `[..., ...]`) and
+  `details.causes` (reason, field, message) are worded as kube-apiserver v1.35.4 words them,
+  values printed as Go's encoding/json prints them (`_updates`):
+  a Deployment's, ReplicaSet's or DaemonSet's `spec.selector`
+  (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#label-selector-updates);
+  a StatefulSet's spec outside replicas, ordinals, template, updateStrategy,
+  revisionHistoryLimit, persistentVolumeClaimRetentionPolicy and minReadySeconds (one
+  `spec: Forbidden: updates to statefulset spec for fields other than ... are forbidden`,
+  https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#limitations); a Job's
+  `spec.selector`, `spec.template` and `spec.completions`
+  (https://kubernetes.io/docs/concepts/workloads/controllers/job/#mutable-scheduling-directives);
+  a RoleBinding's or ClusterRoleBinding's `roleRef` ("cannot change roleRef",
+  https://kubernetes.io/docs/reference/access-authn-authz/rbac/#clusterrolebinding-example);
+  a PersistentVolumeClaim's spec but for `volumeAttributesClassName` and, once its status is
+  Bound, `resources.requests` (`spec: Forbidden: spec is immutable after creation except ...`,
+  https://kubernetes.io/docs/concepts/storage/persistent-volumes/#expanding-persistent-volumes-claims),
+  whose size then changes only when its StorageClass has `allowVolumeExpansion: true` (else
+  403 Forbidden from the PersistentVolumeClaimResize admission plugin); the `immutable` flag,
+  `data` and `binaryData` of a ConfigMap or Secret marked `immutable: true`
+  (https://kubernetes.io/docs/concepts/configuration/configmap/#configmap-immutable,
+  https://kubernetes.io/docs/concepts/configuration/secret/#secret-immutable) and any
+  Secret's `type`.
+  Simpler: where the real server prints its internal Go type (a Job's template, the diff
+  after a claim's first line) the emulator prints the object as sent (the conformance tests
+  compare those messages' ends); a suspended Job's scheduling directives, an Indexed Job's
+  elastic completions and a bound claim's shrinking below its capacity are all refused; the
+  checks run before every webhook (the real server's mutating webhooks come first).
+- A Service gets a cluster IP on create from 10.96.0.0/12 (`spec.clusterIP` and
+  `spec.clusterIPs`), unique; `None` (headless) is kept and an ExternalName gets none; a
+  create naming a taken or out-of-range address is a 422 (`failed to allocate IP ...`). An
+  update that leaves the address out (an apply not naming it, a PUT, a merge patch) keeps
+  it; one that changes it is a 422 `spec.clusterIPs[0]: Invalid value: ["None"]: may not
+  change once set` (https://kubernetes.io/docs/reference/kubernetes-api/service-resources/service-v1/#ServiceSpec,
+  https://kubernetes.io/docs/concepts/services-networking/service/#choosing-your-own-ip-address).
+  Simpler: no other defaults (type, ipFamilies, ...) are filled in.
 - A CustomResourceDefinition's resource appears in discovery and its
   `Established` condition turns True after `crd_delay` seconds
   (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#create-a-customresourcedefinition).
   Its objects are stored in its storage version and answered in the version a
   request names: with conversion strategy None only `apiVersion` changes
   (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definition-versioning/#overview).
+  Each object remembers the version it was stored in (`ApiState.stored_versions(group,
+  plural)` tells tests), and any write of it (a PUT or apply changing nothing else, as the
+  storage version migrator sends) stores it in the current storage version: a new
+  resourceVersion. A CRD's `status.storedVersions` is its storage version on create; each
+  update keeps the list (status sent with it is ignored) and appends a new storage version,
+  and an update whose spec.versions lacks a listed version is a 422
+  `status.storedVersions[0]: Invalid value: "v1alpha1": missing from spec.versions; ...`.
+  The `customresourcedefinitions/NAME/status` subresource (GET, PUT, merge patch, apply)
+  writes only `status.storedVersions` (spec ignored; an empty list becomes the storage
+  version alone), without checking the list, as kube-apiserver v1.35.4 does
+  (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definition-versioning/#upgrade-existing-objects-to-a-new-stored-version).
+  Simpler: a CRD's spec is not validated (two storage versions pass); the status
+  subresource of other kinds is not emulated (404).
 - Names must be DNS-1123 subdomains (422 Invalid otherwise); RBAC kinds only
   refuse `/` and `%` (https://kubernetes.io/docs/concepts/overview/working-with-objects/names/).
 - Namespaced objects are refused with 404 while their namespace does not exist; a
@@ -76,6 +127,17 @@ can show against both the emulator and kube-apiserver v1.35.4:
   every object of its kind
   (https://kubernetes.io/docs/concepts/architecture/garbage-collection/,
   https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#delete-a-customresourcedefinition).
+  DeleteOptions' `propagationPolicy` (query parameter or body; `orphanDependents: true` is
+  Orphan) is honoured (https://kubernetes.io/docs/concepts/architecture/garbage-collection/#cascading-deletion,
+  https://kubernetes.io/docs/tasks/administer-cluster/use-cascading-deletion/): Orphan
+  removes the owner's entry from each dependent's ownerReferences (a write to each) and
+  keeps them; Foreground leaves the owner with deletionTimestamp and the
+  `foregroundDeletion` finalizer until no dependent with `blockOwnerDeletion` is left;
+  Background is the default, but a batch/v1 Job without a policy orphans its pods and the
+  answer carries the Warning `child pods are preserved by default when jobs are deleted; ...`
+  (seen on kube-apiserver v1.35.4). The answer shows the `orphan` or `foregroundDeletion`
+  finalizer; another policy value, or both spellings at once, is a 422 worded as the API
+  server words it.
   Simpler: deletion is immediate (no background queue).
 - An admission webhook whose Service has no ready endpoint refuses the objects
   it intercepts with "connection refused" when its failurePolicy is Fail
@@ -84,7 +146,14 @@ can show against both the emulator and kube-apiserver v1.35.4:
   selector; namespaceSelector and objectSelector support matchLabels and
   matchExpressions.
 - Deployments, StatefulSets and DaemonSets report all replicas available
-  `workload_delay` seconds (as set then) after their last change, and EndpointSlices
+  `workload_delay` seconds (as set then) after their last change (a change that only lowers
+  `replicas` keeps them available, and at zero replicas they are available at once); a
+  Deployment's status leaves out every count that is zero (Go's omitempty, so at zero it has
+  only observedGeneration, `terminatingReplicas: 0` and the Available condition, True with
+  "Deployment has minimum availability."), a StatefulSet's keeps `replicas` and
+  `availableReplicas` (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#deployment-status,
+  https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/deployment-v1/#DeploymentStatus;
+  seen on kube-apiserver v1.35.4). Simpler: no Progressing condition. EndpointSlices
   list a ready endpoint for every Service whose selector matches such pods; each
   EndpointSlice is owned by its Service (an ownerReference, and the labels
   `kubernetes.io/service-name` and `endpointslice.kubernetes.io/managed-by`)

@@ -136,7 +136,7 @@ def _claim(old: dict[str, Any], new: dict[str, Any]) -> list[FieldError]:
     bound = ((old.get("status") or {}).get("phase")) == "Bound"
 
     def fixed(obj: dict[str, Any]) -> dict[str, Any]:
-        spec = json.loads(json.dumps(_spec(obj)))
+        spec: dict[str, Any] = json.loads(json.dumps(_spec(obj)))
         spec.pop("volumeAttributesClassName", None)
         spec.setdefault("volumeMode", "Filesystem")
         if bound:

@@ -445,27 +445,27 @@ def test_an_update_may_not_change_an_immutable_field(emulator: RunningEmulator) 
 def test_each_kind_words_what_may_not_change(emulator: RunningEmulator) -> None:
     core, rbac = "/api/v1/namespaces/default", \
         "/apis/rbac.authorization.k8s.io/v1/namespaces/default"
-    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet",
+    sts: dict[str, Any] = {"apiVersion": "apps/v1", "kind": "StatefulSet",
            "metadata": {"name": "db", "namespace": "default"},
            "spec": {"serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
                     "template": {"metadata": {"labels": {"app": "db"}},
                                  "spec": {"containers": [{"name": "m", "image": "x:1"}]}}}}
-    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+    binding: dict[str, Any] = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
                "metadata": {"name": "rb", "namespace": "default"},
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
                            "name": "one"}}
-    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+    claim: dict[str, Any] = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
              "metadata": {"name": "data", "namespace": "default"},
              "spec": {"accessModes": ["ReadWriteOnce"],
                       "resources": {"requests": {"storage": "1Gi"}}}}
-    frozen = {"apiVersion": "v1", "kind": "ConfigMap",
+    frozen: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap",
               "metadata": {"name": "frozen", "namespace": "default"},
               "data": {"a": "1"}, "immutable": True}
-    job = {"apiVersion": "batch/v1", "kind": "Job",
+    job: dict[str, Any] = {"apiVersion": "batch/v1", "kind": "Job",
            "metadata": {"name": "j", "namespace": "default"},
            "spec": {"template": {"spec": {"restartPolicy": "Never",
                                           "containers": [{"name": "m", "image": "x:1"}]}}}}
-    cases = [
+    cases: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
         ("/apis/apps/v1/namespaces/default/statefulsets/db", sts,
          {"spec": {**sts["spec"], "serviceName": "db2"}},
          "StatefulSet.apps \"db\" is invalid: spec: Forbidden: updates to statefulset spec for "
@@ -651,7 +651,7 @@ def test_a_job_deleted_without_a_policy_keeps_its_pods(cluster: Cluster,
                          "metadata": {"name": "j", "namespace": "default"},
                          "spec": {"template": {"spec": {"containers": [
                              {"name": "m", "image": "x:1"}], "restartPolicy": "Never"}}}})
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {
+    pod: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": {
         "name": "j-abcde", "namespace": "default", "ownerReferences": [{
             "apiVersion": "batch/v1", "kind": "Job", "name": "j",
             "uid": job["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]},

@@ -19,7 +19,13 @@ deletes its objects; Deployments become available and EndpointSlices are owned b
 Service; a new namespace's ServiceAccount, kube-root-ca.crt and name label; discovery drops a
 deleted CRD's kind; Lease validation and leases that never expire; 403 for a denied verb;
 plain-text 404 for a group nothing serves; a multi-version CRD answering in the version
-asked for; quantities in canonical form; zero values of omitempty fields dropped.
+asked for; quantities in canonical form; zero values of omitempty fields dropped; fields an
+update may not change (workload selectors, a StatefulSet's spec, a Job's template and
+completions, roleRef, a claim's spec, immutable ConfigMaps and Secrets) refused with the
+server's 422 wording, through apply, dry run, PUT and merge patch; Service cluster IPs
+allocated, kept and never changed; CRD status.storedVersions, the status subresource and a
+storage-version migration's rewrite; deletion propagation (Orphan, Foreground, a Job's Orphan
+default with its Warning, DeleteOptions validation); a workload scaled to zero.
 
 Emulator-only (no real variant): admission webhooks refusing writes while their Service has
 no ready endpoint, and cert-manager's CA injector (no webhook server can run without
@@ -862,7 +868,7 @@ def test_a_job_template_and_completions_may_not_change(server: Server) -> None:
 def test_a_binding_role_ref_may_not_change(server: Server) -> None:
     where = server.namespace("roleref")
     group = "rbac.authorization.k8s.io"
-    binding = {"apiVersion": f"{group}/v1", "kind": "RoleBinding",
+    binding: dict[str, Any] = {"apiVersion": f"{group}/v1", "kind": "RoleBinding",
                "metadata": {"name": "rb", "namespace": where},
                "roleRef": {"apiGroup": group, "kind": "Role", "name": "one"},
                "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": where}]}
@@ -1047,8 +1053,8 @@ def test_stored_versions_record_each_storage_version_until_trimmed(server: Serve
     live = body(server.rest.client.get(status_path))
     live["spec"]["versions"][0]["served"] = False
     live["status"]["storedVersions"] = []
-    answer = body(server.rest.client.put(status_path, json=live))
-    assert (answer["spec"]["versions"][0]["served"], answer["status"]["storedVersions"]) == (
+    emptied = body(server.rest.client.put(status_path, json=live))
+    assert (emptied["spec"]["versions"][0]["served"], emptied["status"]["storedVersions"]) == (
         True, ["v1"])
 
 
@@ -1081,7 +1087,10 @@ def test_an_orphaning_delete_keeps_the_dependents(server: Server) -> None:
 
         assert answer.status_code == 200
         assert "orphan" in body(answer)["metadata"]["finalizers"]
-        server.wait(lambda owner=owner: gone(server, owner), f"the owner deleted ({how})")
+        def deleted(owner: dict[str, Any] = owner) -> bool:
+            return gone(server, owner)
+
+        server.wait(deleted, f"the owner deleted ({how})")
 
         def orphaned(dependent: dict[str, Any] = dependent) -> dict[str, Any] | None:
             live = body(server.rest.get(dependent))
