@@ -181,6 +181,9 @@ can show against both the emulator and kube-apiserver v1.35.4:
   Profile, labelled `app.kubernetes.io/part-of: kubeflow-profile`)
   `profile_delay` seconds after it was written, as Kubeflow's profile
   controller makes it. Simpler: no RoleBindings, ServiceAccounts or quota.
+- With `statefulset_pods` on, StatefulSets get their pods and the claims of their
+  volumeClaimTemplates, and adopt orphaned pods, as `_statefulsets` describes
+  (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/).
 - With `jobs` on, Jobs get a pod that is scheduled, run and logged as
   `_jobs` describes (for `kfops gpu test`); GET /version reports
   `server_version`.
@@ -235,6 +238,7 @@ from typing import Any
 from ._encoding import normalize
 from ._jobs import run_jobs
 from ._kubelet import pod_key, run_failing_workloads
+from ._statefulsets import run_stateful_sets
 from ._updates import FieldError, invalid, invalid_value, update_errors
 
 Leaf = tuple[str, ...]
@@ -301,6 +305,8 @@ class Settings:
     """Seconds after a failing workload's last change until its pod recovers (None: never)."""
     crash_restarts: int = 5
     """How often a CrashLoopBackOff pod reports its container restarted."""
+    statefulset_pods: bool = False
+    """Act as the StatefulSet controller: pods and volume claims (see _statefulsets)."""
 
 
 @dataclass(frozen=True)
@@ -424,6 +430,8 @@ class ApiState:
             run_jobs(self)
         if self.settings.failing:
             run_failing_workloads(self)
+        if self.settings.statefulset_pods:
+            run_stateful_sets(self)
         if self.settings.profile_controller:
             self._make_profile_namespaces()
 

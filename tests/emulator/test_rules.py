@@ -694,3 +694,46 @@ def test_a_deployment_scaled_to_zero_stays_available_and_its_pods_go(
     assert cluster.list("v1", "Pod", "default", {"app": "broken"}) == []
     broken = cluster.get("apps/v1", "Deployment", "broken", "default")
     assert broken is not None and broken["status"]["conditions"][0]["status"] == "True"
+
+
+def test_an_orphaning_delete_of_a_stateful_set_keeps_its_pods_and_claims(
+        cluster: Cluster, emulator: RunningEmulator) -> None:
+    emulator.state.settings.statefulset_pods = True
+    sts: dict[str, Any] = {
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "db", "namespace": "default"},
+        "spec": {"replicas": 2, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                 "template": {"metadata": {"labels": {"app": "db"}},
+                              "spec": {"containers": [{"name": "m", "image": "x:1"}]}},
+                 "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+                     "accessModes": ["ReadWriteOnce"],
+                     "resources": {"requests": {"storage": "1Gi"}}}}]}}
+    first = cluster.apply(sts)
+    pods = cluster.list("v1", "Pod", "default", {"app": "db"})
+    claims = cluster.list("v1", "PersistentVolumeClaim", "default", {"app": "db"})
+    assert [p["metadata"]["name"] for p in pods] == ["db-0", "db-1"]
+    assert [c["metadata"]["name"] for c in claims] == ["data-db-0", "data-db-1"]
+    assert all("ownerReferences" not in c["metadata"] for c in claims)  # whenDeleted: Retain
+    assert pods[0]["spec"]["volumes"] == [{"name": "data", "persistentVolumeClaim": {
+        "claimName": "data-db-0"}}]
+
+    # a changed serviceName is a delete and recreate, orphaning what runs
+    sts["spec"]["serviceName"] = "db-headless"
+    with pytest.raises(ClusterError, match="updates to statefulset spec"):
+        cluster.apply(sts)
+    status, _ = _request(emulator, "DELETE", "/apis/apps/v1/namespaces/default/statefulsets/db"
+                         "?propagationPolicy=Orphan", {}, MERGE)
+    assert status == 200
+    kept = cluster.list("v1", "Pod", "default", {"app": "db"})
+    assert [("ownerReferences" in p["metadata"]) for p in kept] == [False, False]
+    assert len(cluster.list("v1", "PersistentVolumeClaim", "default", {"app": "db"})) == 2
+
+    second = cluster.apply(sts)
+    adopted = cluster.list("v1", "Pod", "default", {"app": "db"})
+    assert [p["metadata"]["ownerReferences"][0]["uid"] for p in adopted] == [
+        second["metadata"]["uid"]] * 2 != [first["metadata"]["uid"]] * 2
+    # scaled down, a pod goes and its claim stays
+    cluster.apply({**sts, "spec": {**sts["spec"], "replicas": 1}})
+    assert [p["metadata"]["name"] for p in cluster.list("v1", "Pod", "default",
+                                                        {"app": "db"})] == ["db-0"]
+    assert len(cluster.list("v1", "PersistentVolumeClaim", "default", {"app": "db"})) == 2

@@ -1206,3 +1206,42 @@ def test_a_workload_scaled_to_zero_reports_no_counts_and_stays_available(server:
     # a StatefulSet keeps `replicas` and `availableReplicas` (not omitempty)
     assert (sts["replicas"], sts["availableReplicas"]) == (0, 0)
     assert not {"readyReplicas", "currentReplicas", "updatedReplicas"} & set(sts)
+
+
+def test_an_orphaning_delete_of_a_stateful_set_keeps_its_pods_and_claims(
+        server: Server, request: pytest.FixtureRequest) -> None:
+    if server.name == "emulator":  # its StatefulSet controller is a setting
+        emulated: RunningEmulator = request.getfixturevalue("emulator")
+        emulated.state.settings.statefulset_pods = True
+    where = server.namespace("sts-orphan")
+    db = stateful_set("db", where, replicas=2)
+    first = body(server.rest.apply(db))
+    pod_names, claim_names = ("db-0", "db-1"), ("data-db-0", "data-db-1")
+
+    def listed(plural: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
+        items = body(server.rest.client.get(f"/api/v1/namespaces/{where}/{plural}"))["items"]
+        found = sorted((i for i in items if i["metadata"]["name"] in names),
+                       key=lambda i: i["metadata"]["name"])
+        return found if len(found) == len(names) else []
+
+    def owned_by_uid(uid: str) -> list[dict[str, Any]]:
+        pods = listed("pods", pod_names)
+        return pods if all([r["uid"] for r in p["metadata"].get("ownerReferences") or []
+                            if r.get("controller")] == [uid] for p in pods) else []
+
+    server.wait(lambda: owned_by_uid(first["metadata"]["uid"]), "the StatefulSet's pods")
+    claims = server.wait(lambda: listed("persistentvolumeclaims", claim_names), "its claims")
+    assert all("ownerReferences" not in c["metadata"] for c in claims)  # whenDeleted: Retain
+
+    answer = server.rest.delete(db, propagationPolicy="Orphan")
+
+    assert answer.status_code == 200
+    server.wait(lambda: gone(server, db), "the StatefulSet deleted")
+    orphans = server.wait(lambda: [p for p in listed("pods", pod_names)
+                                   if "ownerReferences" not in p["metadata"]],
+                          "the pods orphaned")
+    assert len(orphans) == 2
+    assert listed("persistentvolumeclaims", claim_names)
+    # made anew, the StatefulSet adopts them
+    second = body(server.rest.apply(db))
+    server.wait(lambda: owned_by_uid(second["metadata"]["uid"]), "the pods adopted")
