@@ -21,6 +21,7 @@ documentation describes it:
   recorder names them (so a namespace lists them in the order made).
 - With `Settings.failing_for`, the pod recovers that many seconds after the
   workload's last change: Running and ready, and the workload available.
+  A failing workload scaled to zero replicas has its pod deleted (and is available).
   Simpler: no ReplicaSet between a Deployment and its pod, one pod per workload,
   events are never aggregated (no `count` increments).
 """
@@ -65,6 +66,9 @@ def run_failing_workloads(state: ApiState) -> None:
         reason = state.settings.failing.get(f"{key[2]}/{key[3]}")
         if reason is None:
             continue
+        if int((stored.obj.get("spec") or {}).get("replicas", 1)) == 0:
+            _remove_pod(state, key, stored.obj)  # scaled to zero: its pod is deleted
+            continue
         try:
             pod = _pod(state, key, stored.obj)
         except ApiError:
@@ -83,6 +87,13 @@ def pod_key(workload: Key, kind: str) -> Key:
 
 def _pod_key(pod: dict[str, Any]) -> Key:
     return ("", "pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
+
+
+def _remove_pod(state: ApiState, key: Key, workload: dict[str, Any]) -> None:
+    pod = pod_key(key, workload["kind"])
+    state.pod_states.pop(pod, None)
+    if pod in state.objects:
+        state.delete(state.kind("", "pods"), pod[2], pod[3], dry_run=False)
 
 
 def _pod(state: ApiState, key: Key, workload: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,16 @@ import yaml
 from kmock import KubernetesEmulator, KubernetesError, ResourceInfo, Server
 
 from ._faults import FaultPlan
-from ._state import ApiError, ApiState, Kind, Record, Settings
+from ._state import (
+    JOB_ORPHANS_WARNING,
+    PROPAGATION,
+    ApiError,
+    ApiState,
+    Kind,
+    Record,
+    Settings,
+    default_propagation,
+)
 
 
 def bundled_kinds() -> list[Kind]:
@@ -86,11 +95,19 @@ class Emulator(KubernetesEmulator):
                     record.status = 200
                     return aiohttp.web.Response(text=log, content_type="text/plain")
                 body, status = self._serve(raw, path, method, dry_run, text)
+                warning = self._warning(path, method, raw, text)
         except ApiError as error:
             record.status = error.status
             return _status(error.status, error.reason, error.message, details=error.details)
         record.status = status
-        return _json(body, status=status)
+        return _json(body, status=status, headers={"Warning": warning} if warning else None)
+
+    def _warning(self, path: ResourcePath, method: str, raw: aiohttp.web.BaseRequest,
+                 text: str) -> str | None:
+        """The Warning header of a DELETE that orphans a Job's pods by default."""
+        if method != "DELETE" or (path.group, path.plural) != ("batch", "jobs") or not path.name:
+            return None
+        return JOB_ORPHANS_WARNING if _propagation(raw, text) is None else None
 
     async def _render_error(self, exc: Exception) -> aiohttp.web.StreamResponse:
         if isinstance(exc, KubernetesError):
@@ -122,6 +139,9 @@ class Emulator(KubernetesEmulator):
         # with strategy None: only apiVersion changes).
         api_version = f"{kind.group}/{kind.version}" if kind.group else kind.version
         namespace, name = path.namespace, path.name
+        if path.subresource == "status" and name is not None:
+            return {**self._status_subresource(raw, kind, name, dry_run, text),
+                    "apiVersion": api_version}, 200
         if path.subresource:
             raise ApiError(404, "NotFound", f"subresource {path.subresource} is not emulated")
         if method == "GET" and name is None:
@@ -133,6 +153,25 @@ class Emulator(KubernetesEmulator):
         body, status = self._write(raw, kind, (namespace, name), dry_run=dry_run, text=text)
         return {**body, "apiVersion": api_version}, status
 
+    def _status_subresource(self, raw: aiohttp.web.BaseRequest, kind: Kind, name: str,
+                            dry_run: bool, text: str) -> dict[str, Any]:
+        """GET, PUT, merge PATCH and apply of `.../NAME/status` (CRDs only: storedVersions)."""
+        method = raw.method.upper()
+        if method == "GET":
+            if (kind.group, kind.plural) != ("apiextensions.k8s.io",
+                                             "customresourcedefinitions"):
+                raise ApiError(404, "NotFound", "subresource status is not emulated")
+            return self.state.get(kind, "", name)
+        request = {"PUT": "update", "PATCH": "patch"}.get(method)
+        if request is None:
+            raise ApiError(405, "MethodNotAllowed", f"{method} is not supported")
+        if "apply-patch" in raw.headers.get("Content-Type", ""):
+            if not raw.query.get("fieldManager"):
+                raise ApiError(422, "Invalid", "fieldManager is required for apply")
+            request = "apply"
+        return self.state.write_status(kind, name, _body(text), request=request,
+                                       dry_run=dry_run)
+
     def _write(self, raw: aiohttp.web.BaseRequest, kind: Kind, where: tuple[str, str | None], *,
                dry_run: bool, text: str) -> tuple[dict[str, Any], int]:
         """GET of one object (namespace, name), or a write; the object and the status code."""
@@ -141,7 +180,7 @@ class Emulator(KubernetesEmulator):
         namespace, name = where
         if method == "GET" and name is not None:
             return state.get(kind, namespace, name), 200
-        body = _body(text)
+        body = _body(text) if method != "DELETE" else {}
         if method == "POST":
             return state.create(kind, namespace or _namespace(body), body, dry_run,
                                 raw.query.get("fieldManager") or ""), 201
@@ -161,7 +200,8 @@ class Emulator(KubernetesEmulator):
                                    dry_run=dry_run), 200 if existed else 201
             return state.merge_patch(kind, namespace, name, body, dry_run), 200
         if method == "DELETE":
-            return state.delete(kind, namespace, name, dry_run), 200
+            policy = _propagation(raw, text) or default_propagation(kind)
+            return state.delete(kind, namespace, name, dry_run, policy), 200
         raise ApiError(405, "MethodNotAllowed", f"{method} is not supported")
 
     def _publish_kinds(self) -> None:
@@ -220,6 +260,35 @@ def _listed(item: dict[str, Any], api_version: str, builtin: bool) -> dict[str, 
     if builtin:
         return {k: v for k, v in item.items() if k not in ("apiVersion", "kind")}
     return {**item, "apiVersion": api_version}
+
+
+def _propagation(raw: aiohttp.web.BaseRequest, text: str) -> str | None:
+    """The DeleteOptions' propagation policy, from the query or the body (`orphanDependents`
+    is the older spelling of Orphan); None when the request names none. A value that is not
+    Foreground, Background or Orphan, or both spellings at once, is a 422 as the API server
+    answers it (seen on kube-apiserver v1.35.4)."""
+    options = _body(text) if text.strip() else {}
+    policy = raw.query.get("propagationPolicy") or options.get("propagationPolicy")
+    orphan = raw.query.get("orphanDependents") or options.get("orphanDependents")
+    if isinstance(orphan, str):
+        orphan = orphan == "true"
+    if policy is not None and policy not in PROPAGATION:
+        _invalid_options("FieldValueNotSupported",
+                         f'Unsupported value: "{policy}": supported values: "Foreground", '
+                         '"Background", "Orphan", "nil"')
+    if policy is not None and orphan is not None:
+        _invalid_options("FieldValueInvalid", f'Invalid value: "{policy}": orphanDependents '
+                                              "and deletionPropagation cannot be both set")
+    if orphan is not None:
+        return "Orphan" if orphan else "Background"
+    return str(policy) if policy else None
+
+
+def _invalid_options(reason: str, detail: str) -> None:
+    raise ApiError(422, "Invalid", f'DeleteOptions.meta.k8s.io "" is invalid: '
+                                   f"propagationPolicy: {detail}", {
+        "group": "meta.k8s.io", "kind": "DeleteOptions",
+        "causes": [{"reason": reason, "message": detail, "field": "propagationPolicy"}]})
 
 
 def _verb(method: str, name: str | None) -> str:

@@ -54,12 +54,63 @@ can show against both the emulator and kube-apiserver v1.35.4:
   `_encoding` lists (https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/).
 - `dryRun=All` runs every check (including webhooks) and returns the result
   without storing it (https://kubernetes.io/docs/reference/using-api/api-concepts/#dry-run).
+- An update (server-side apply, merge patch or PUT; a dry run too) is checked against the
+  old object, as each kind's registry strategy does, and refused with 422 Invalid whose
+  message (`Deployment.apps "web" is invalid: spec.selector: Invalid value:
+  {"matchLabels":{"app":"web"}}: field is immutable`; several errors in one `[..., ...]`) and
+  `details.causes` (reason, field, message) are worded as kube-apiserver v1.35.4 words them,
+  values printed as Go's encoding/json prints them (`_updates`):
+  a Deployment's, ReplicaSet's or DaemonSet's `spec.selector`
+  (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#label-selector-updates);
+  a StatefulSet's spec outside replicas, ordinals, template, updateStrategy,
+  revisionHistoryLimit, persistentVolumeClaimRetentionPolicy and minReadySeconds (one
+  `spec: Forbidden: updates to statefulset spec for fields other than ... are forbidden`,
+  https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#limitations); a Job's
+  `spec.selector`, `spec.template` and `spec.completions`
+  (https://kubernetes.io/docs/concepts/workloads/controllers/job/#mutable-scheduling-directives);
+  a RoleBinding's or ClusterRoleBinding's `roleRef` ("cannot change roleRef",
+  https://kubernetes.io/docs/reference/access-authn-authz/rbac/#clusterrolebinding-example);
+  a PersistentVolumeClaim's spec but for `volumeAttributesClassName` and, once its status is
+  Bound, `resources.requests` (`spec: Forbidden: spec is immutable after creation except ...`,
+  https://kubernetes.io/docs/concepts/storage/persistent-volumes/#expanding-persistent-volumes-claims),
+  whose size then changes only when its StorageClass has `allowVolumeExpansion: true` (else
+  403 Forbidden from the PersistentVolumeClaimResize admission plugin); the `immutable` flag,
+  `data` and `binaryData` of a ConfigMap or Secret marked `immutable: true`
+  (https://kubernetes.io/docs/concepts/configuration/configmap/#configmap-immutable,
+  https://kubernetes.io/docs/concepts/configuration/secret/#secret-immutable) and any
+  Secret's `type`.
+  Simpler: where the real server prints its internal Go type (a Job's template, the diff
+  after a claim's first line) the emulator prints the object as sent (the conformance tests
+  compare those messages' ends); a suspended Job's scheduling directives, an Indexed Job's
+  elastic completions and a bound claim's shrinking below its capacity are all refused; the
+  checks run before every webhook (the real server's mutating webhooks come first).
+- A Service gets a cluster IP on create from 10.96.0.0/12 (`spec.clusterIP` and
+  `spec.clusterIPs`), unique; `None` (headless) is kept and an ExternalName gets none; a
+  create naming a taken or out-of-range address is a 422 (`failed to allocate IP ...`). An
+  update that leaves the address out (an apply not naming it, a PUT, a merge patch) keeps
+  it; one that changes it is a 422 `spec.clusterIPs[0]: Invalid value: ["None"]: may not
+  change once set` (https://kubernetes.io/docs/reference/kubernetes-api/service-resources/service-v1/#ServiceSpec,
+  https://kubernetes.io/docs/concepts/services-networking/service/#choosing-your-own-ip-address).
+  Simpler: no other defaults (type, ipFamilies, ...) are filled in.
 - A CustomResourceDefinition's resource appears in discovery and its
   `Established` condition turns True after `crd_delay` seconds
   (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#create-a-customresourcedefinition).
   Its objects are stored in its storage version and answered in the version a
   request names: with conversion strategy None only `apiVersion` changes
   (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definition-versioning/#overview).
+  Each object remembers the version it was stored in (`ApiState.stored_versions(group,
+  plural)` tells tests), and any write of it (a PUT or apply changing nothing else, as the
+  storage version migrator sends) stores it in the current storage version: a new
+  resourceVersion. A CRD's `status.storedVersions` is its storage version on create; each
+  update keeps the list (status sent with it is ignored) and appends a new storage version,
+  and an update whose spec.versions lacks a listed version is a 422
+  `status.storedVersions[0]: Invalid value: "v1alpha1": missing from spec.versions; ...`.
+  The `customresourcedefinitions/NAME/status` subresource (GET, PUT, merge patch, apply)
+  writes only `status.storedVersions` (spec ignored; an empty list becomes the storage
+  version alone), without checking the list, as kube-apiserver v1.35.4 does
+  (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definition-versioning/#upgrade-existing-objects-to-a-new-stored-version).
+  Simpler: a CRD's spec is not validated (two storage versions pass); the status
+  subresource of other kinds is not emulated (404).
 - Names must be DNS-1123 subdomains (422 Invalid otherwise); RBAC kinds only
   refuse `/` and `%` (https://kubernetes.io/docs/concepts/overview/working-with-objects/names/).
 - Namespaced objects are refused with 404 while their namespace does not exist; a
@@ -76,6 +127,17 @@ can show against both the emulator and kube-apiserver v1.35.4:
   every object of its kind
   (https://kubernetes.io/docs/concepts/architecture/garbage-collection/,
   https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#delete-a-customresourcedefinition).
+  DeleteOptions' `propagationPolicy` (query parameter or body; `orphanDependents: true` is
+  Orphan) is honoured (https://kubernetes.io/docs/concepts/architecture/garbage-collection/#cascading-deletion,
+  https://kubernetes.io/docs/tasks/administer-cluster/use-cascading-deletion/): Orphan
+  removes the owner's entry from each dependent's ownerReferences (a write to each) and
+  keeps them; Foreground leaves the owner with deletionTimestamp and the
+  `foregroundDeletion` finalizer until no dependent with `blockOwnerDeletion` is left;
+  Background is the default, but a batch/v1 Job without a policy orphans its pods and the
+  answer carries the Warning `child pods are preserved by default when jobs are deleted; ...`
+  (seen on kube-apiserver v1.35.4). The answer shows the `orphan` or `foregroundDeletion`
+  finalizer; another policy value, or both spellings at once, is a 422 worded as the API
+  server words it.
   Simpler: deletion is immediate (no background queue).
 - An admission webhook whose Service has no ready endpoint refuses the objects
   it intercepts with "connection refused" when its failurePolicy is Fail
@@ -84,7 +146,14 @@ can show against both the emulator and kube-apiserver v1.35.4:
   selector; namespaceSelector and objectSelector support matchLabels and
   matchExpressions.
 - Deployments, StatefulSets and DaemonSets report all replicas available
-  `workload_delay` seconds (as set then) after their last change, and EndpointSlices
+  `workload_delay` seconds (as set then) after their last change (a change that only lowers
+  `replicas` keeps them available, and at zero replicas they are available at once); a
+  Deployment's status leaves out every count that is zero (Go's omitempty, so at zero it has
+  only observedGeneration, `terminatingReplicas: 0` and the Available condition, True with
+  "Deployment has minimum availability."), a StatefulSet's keeps `replicas` and
+  `availableReplicas` (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#deployment-status,
+  https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/deployment-v1/#DeploymentStatus;
+  seen on kube-apiserver v1.35.4). Simpler: no Progressing condition. EndpointSlices
   list a ready endpoint for every Service whose selector matches such pods; each
   EndpointSlice is owned by its Service (an ownerReference, and the labels
   `kubernetes.io/service-name` and `endpointslice.kubernetes.io/managed-by`)
@@ -112,6 +181,9 @@ can show against both the emulator and kube-apiserver v1.35.4:
   Profile, labelled `app.kubernetes.io/part-of: kubeflow-profile`)
   `profile_delay` seconds after it was written, as Kubeflow's profile
   controller makes it. Simpler: no RoleBindings, ServiceAccounts or quota.
+- With `statefulset_pods` on, StatefulSets get their pods and the claims of their
+  volumeClaimTemplates, and adopt orphaned pods, as `_statefulsets` describes
+  (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/).
 - With `jobs` on, Jobs get a pod that is scheduled, run and logged as
   `_jobs` describes (for `kfops gpu test`); GET /version reports
   `server_version`.
@@ -154,6 +226,7 @@ from __future__ import annotations
 import base64
 import builtins
 import copy
+import ipaddress
 import itertools
 import re
 import time
@@ -165,6 +238,8 @@ from typing import Any
 from ._encoding import normalize
 from ._jobs import run_jobs
 from ._kubelet import pod_key, run_failing_workloads
+from ._statefulsets import run_stateful_sets
+from ._updates import FieldError, invalid, invalid_value, update_errors
 
 Leaf = tuple[str, ...]
 Key = tuple[str, str, str, str]
@@ -230,6 +305,8 @@ class Settings:
     """Seconds after a failing workload's last change until its pod recovers (None: never)."""
     crash_restarts: int = 5
     """How often a CrashLoopBackOff pod reports its container restarted."""
+    statefulset_pods: bool = False
+    """Act as the StatefulSet controller: pods and volume claims (see _statefulsets)."""
 
 
 @dataclass(frozen=True)
@@ -252,6 +329,10 @@ class Record:
 
 
 _WORKLOADS = {("apps", "deployments"), ("apps", "statefulsets"), ("apps", "daemonsets")}
+_CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
+SERVICE_RANGE = ipaddress.ip_network("10.96.0.0/12")
+"""Where Services' cluster IPs are allocated (the API server's --service-cluster-ip-range)."""
+PROPAGATION = ("Foreground", "Background", "Orphan")
 _PROFILES = ("kubeflow.org", "profiles")
 _BOOKKEEPING = ("uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
                 "managedFields")
@@ -271,6 +352,7 @@ class ApiState:
         self.history: list[Written] = []
         """Every stored change in order (creations, updates; deletions are not listed)."""
         self._versions = itertools.count(1)
+        self._ip_counter = itertools.count(1)
         self._by_kind: dict[tuple[str, str], set[Key]] = {}
         self.logs: dict[tuple[str, str], str] = {}
         """Pods' logs by (namespace, name), as the kubelet would serve them."""
@@ -348,6 +430,8 @@ class ApiState:
             run_jobs(self)
         if self.settings.failing:
             run_failing_workloads(self)
+        if self.settings.statefulset_pods:
+            run_stateful_sets(self)
         if self.settings.profile_controller:
             self._make_profile_namespaces()
 
@@ -387,6 +471,8 @@ class ApiState:
         return recovers is None or time.monotonic() < stored.changed_at + recovers
 
     def _available(self, key: Key, stored: Stored) -> bool:
+        if _replicas(stored.obj) == 0:
+            return True  # nothing to wait for: zero replicas are all available
         if time.monotonic() < stored.ready_at:
             return False
         if f"{key[2]}/{key[3]}" not in self.settings.failing:
@@ -470,7 +556,8 @@ class ApiState:
             obj["status"] = {"conditions": [
                 {"type": "NamesAccepted", "status": "True"},
                 {"type": "Established", "status": established},
-            ], "acceptedNames": obj["spec"]["names"]}
+            ], "acceptedNames": obj["spec"]["names"],
+                "storedVersions": (stored.obj.get("status") or {}).get("storedVersions") or []}
         if (kind.group, kind.plural) in _WORKLOADS:
             metadata = obj["metadata"]
             key = self._key(kind, metadata.get("namespace", ""), metadata["name"])
@@ -489,8 +576,9 @@ class ApiState:
         self._check_body(kind, namespace, name, body, creating=stored is None)
         config = _without_bookkeeping(body)
         if stored is None:
-            self._admit(kind, namespace, config, "CREATE", "apply")
-            return self._store(kind, key, config, {manager: _owned(config)}, dry_run=dry_run)
+            created = self._prepare(kind, key, None, config)
+            self._admit(kind, namespace, created, "CREATE", "apply")
+            return self._store(kind, key, created, {manager: _owned(config)}, dry_run=dry_run)
         self._check_version(stored, body)
         leaves = _owned(config)
         conflicts = self._conflicts(kind, stored, manager, config, leaves)
@@ -506,6 +594,7 @@ class ApiState:
         owners = {m: (paths - taken if m != manager else leaves)
                   for m, paths in stored.owners.items()}
         owners.setdefault(manager, leaves)
+        merged = self._prepare(kind, key, stored, merged)
         self._admit(kind, namespace, merged, "UPDATE", "apply")
         return self._store(kind, key, merged, owners, dry_run=dry_run, previous=stored)
 
@@ -522,19 +611,20 @@ class ApiState:
         if key in self.objects:
             raise ApiError(409, "AlreadyExists", f'{kind.plural} "{name}" already exists')
         config = _without_bookkeeping(body)
-        self._admit(kind, namespace, config, "CREATE", "create")
+        created = self._prepare(kind, key, None, config)
+        self._admit(kind, namespace, created, "CREATE", "create")
         owner = f"{manager}{_UPDATE_OWNER}" if manager else "before-first-apply"
-        return self._store(kind, key, config, {owner: _owned(config)}, dry_run=dry_run)
+        return self._store(kind, key, created, {owner: _owned(config)}, dry_run=dry_run)
 
     def replace(self, kind: Kind, namespace: str, name: str, body: dict[str, Any],
                 dry_run: bool) -> dict[str, Any]:
         """PUT: replace the object (409 on a stale resourceVersion)."""
         stored = self._existing(kind, namespace, name)
         self._check_version(stored, body)
-        config = _without_bookkeeping(body)
+        key = self._key(kind, namespace, name)
+        config = self._prepare(kind, key, stored, _without_bookkeeping(body))
         self._admit(kind, namespace, config, "UPDATE", "update")
-        return self._store(kind, self._key(kind, namespace, name), config, stored.owners,
-                           dry_run=dry_run, previous=stored)
+        return self._store(kind, key, config, stored.owners, dry_run=dry_run, previous=stored)
 
     def merge_patch(self, kind: Kind, namespace: str, name: str, patch: dict[str, Any],
                     dry_run: bool) -> dict[str, Any]:
@@ -543,28 +633,83 @@ class ApiState:
         self._check_version(stored, patch)
         merged = copy.deepcopy(stored.obj)
         _merge(merged, _without_bookkeeping(patch), nulls_delete=True)
+        key = self._key(kind, namespace, name)
+        merged = self._prepare(kind, key, stored, merged)
         self._admit(kind, namespace, merged, "UPDATE", "patch")
-        return self._store(kind, self._key(kind, namespace, name), merged, stored.owners,
-                           dry_run=dry_run, previous=stored)
+        return self._store(kind, key, merged, stored.owners, dry_run=dry_run, previous=stored)
+
+    def write_status(self, kind: Kind, name: str, body: dict[str, Any], *, request: str,
+                     dry_run: bool) -> dict[str, Any]:
+        """A write to a CRD's `status` subresource (`request`: update, patch or apply).
+
+        Only `status.storedVersions` is taken (the spec sent is ignored); an empty or missing
+        list becomes the storage version alone. kube-apiserver v1.35.4 does not check the list
+        here: a version missing from spec.versions is refused by the next update of the CRD.
+        """
+        if (kind.group, kind.plural) != _CRDS:
+            raise ApiError(404, "NotFound", f"subresource status of {kind.plural} is not "
+                                            "emulated")
+        stored = self._existing(kind, "", name)
+        self._check_version(stored, body)
+        current = list((stored.obj.get("status") or {}).get("storedVersions") or [])
+        sent = body.get("status") or {}
+        if request == "patch":
+            status = {"storedVersions": current}
+            _merge(status, sent, nulls_delete=True)
+            versions = status.get("storedVersions")
+        elif request == "apply" and "storedVersions" not in sent:
+            versions = current
+        else:
+            versions = sent.get("storedVersions")
+        obj = copy.deepcopy(stored.obj)
+        obj["status"] = {"storedVersions": list(versions or [_storage_name(obj)])}
+        return self._store(kind, self._key(kind, "", name), obj, stored.owners, dry_run=dry_run,
+                           previous=stored)
+
+    def stored_versions(self, group: str, plural: str) -> dict[str, str]:
+        """The version each object of a custom resource is stored in, by "namespace/name"
+        ("name" when cluster-scoped): the CRD's storage version at the object's last write."""
+        return {f"{key[2]}/{key[3]}" if key[2] else key[3]:
+                str(self.objects[key].obj["apiVersion"]).rpartition("/")[2]
+                for key in sorted(self._indexed(group, plural))}
 
     def exists(self, kind: Kind, namespace: str, name: str) -> bool:
         """Whether the object is stored (a write to it updates rather than creates)."""
         return self._key(kind, namespace, name) in self.objects
 
-    def delete(self, kind: Kind, namespace: str, name: str, dry_run: bool) -> dict[str, Any]:
-        """Delete (or mark deleting, with finalizers) and cascade to dependents."""
+    def delete(self, kind: Kind, namespace: str, name: str, dry_run: bool,
+               policy: str | None = None) -> dict[str, Any]:
+        """Delete (or mark deleting, with finalizers) and propagate to dependents as `policy`
+        (Background, Foreground or Orphan; None: the kind's default) says."""
         stored = self._existing(kind, namespace, name)
+        policy = policy or default_propagation(kind)
         result = self._with_status(kind, stored)
+        if policy != "Background":
+            # What the answer shows: the finalizer the garbage collector acts on.
+            result["metadata"].setdefault("deletionTimestamp", _now())
+            finalizer = "orphan" if policy == "Orphan" else "foregroundDeletion"
+            result["metadata"]["finalizers"] = [*result["metadata"].get("finalizers", []),
+                                                finalizer]
         if dry_run:
             return result
-        self._delete(self._key(kind, namespace, name))
+        self._delete(self._key(kind, namespace, name), policy)
         return result
 
-    def _delete(self, key: Key) -> None:
+    def _delete(self, key: Key, policy: str = "Background") -> None:
         stored = self.objects.get(key)
         if stored is None:
             return
         metadata = stored.obj["metadata"]
+        if policy == "Orphan":
+            self._orphan_dependents(metadata.get("uid"))
+        elif policy == "Foreground" and key[:2] != ("", "namespaces"):
+            metadata.setdefault("deletionTimestamp", _now())
+            metadata["finalizers"] = [*metadata.get("finalizers", []), "foregroundDeletion"]
+            metadata["resourceVersion"] = str(next(self._versions))
+            for dependent in self._dependents(key, stored):
+                self._delete(dependent, "Foreground")
+            self._finish_foreground(key)
+            return
         if key[:2] == ("", "namespaces"):
             # Terminating: its contents go first; it goes once nothing is left in it.
             metadata.setdefault("deletionTimestamp", _now())
@@ -578,19 +723,68 @@ class ApiState:
             return
         del self.objects[key]
         self._indexed(key[0], key[1]).discard(key)
-        uid = metadata.get("uid")
-        dependents = [k for k, s in self.objects.items()
-                      if any(r.get("uid") == uid for r in
-                             s.obj["metadata"].get("ownerReferences") or [])]
-        if key[:2] == ("apiextensions.k8s.io", "customresourcedefinitions"):
-            spec = stored.obj["spec"]
-            dependents += list(self._indexed(spec["group"], spec["names"]["plural"]))
-        for dependent in dependents:
+        for dependent in self._dependents(key, stored):
             self._delete(dependent)
+        for reference in metadata.get("ownerReferences") or []:
+            owner = self._by_uid(reference.get("uid"))
+            if owner is not None:
+                self._finish_foreground(owner)
         namespace = self.objects.get(("", "namespaces", "", key[2]))
         if key[2] and namespace and namespace.obj["metadata"].get("deletionTimestamp") \
                 and not self._holds_objects(key[2]):
             self._delete(("", "namespaces", "", key[2]))
+
+    def _dependents(self, key: Key, stored: Stored) -> builtins.list[Key]:
+        """What goes with an object: what it owns, and a CRD's objects."""
+        uid = stored.obj["metadata"].get("uid")
+        dependents = [k for k, s in self.objects.items()
+                      if any(r.get("uid") == uid for r in
+                             s.obj["metadata"].get("ownerReferences") or [])]
+        if key[:2] == _CRDS:
+            spec = stored.obj["spec"]
+            dependents += list(self._indexed(spec["group"], spec["names"]["plural"]))
+        return dependents
+
+    def _by_uid(self, uid: str | None) -> Key | None:
+        return next((k for k, s in self.objects.items() if s.obj["metadata"].get("uid") == uid),
+                    None)
+
+    def _orphan_dependents(self, uid: str | None) -> None:
+        """The garbage collector's `orphan` finalizer: every dependent loses its reference to
+        the owner (a write to each), and stays."""
+        for key, stored in list(self.objects.items()):
+            references = stored.obj["metadata"].get("ownerReferences") or []
+            if not any(r.get("uid") == uid for r in references):
+                continue
+            kept = [r for r in references if r.get("uid") != uid]
+            obj = copy.deepcopy(stored.obj)
+            if kept:
+                obj["metadata"]["ownerReferences"] = kept
+            else:
+                del obj["metadata"]["ownerReferences"]
+            self._store(self._kind_of(key), key, obj, stored.owners, dry_run=False,
+                        previous=stored)
+
+    def _finish_foreground(self, key: Key) -> None:
+        """An owner deleted in the foreground goes once no dependent that blocks it is left."""
+        stored = self.objects.get(key)
+        if stored is None or "foregroundDeletion" not in (
+                stored.obj["metadata"].get("finalizers") or []):
+            return
+        uid = stored.obj["metadata"].get("uid")
+        if any(r.get("uid") == uid and r.get("blockOwnerDeletion")
+               for s in self.objects.values()
+               for r in s.obj["metadata"].get("ownerReferences") or []):
+            return
+        metadata = stored.obj["metadata"]
+        metadata["finalizers"] = [f for f in metadata["finalizers"] if f != "foregroundDeletion"]
+        if not metadata["finalizers"]:
+            del metadata["finalizers"]
+        self._delete(key)
+
+    def _kind_of(self, key: Key) -> Kind:
+        found = next((k for k in self.kinds() if (k.group, k.plural) == key[:2]), None)
+        return found or Kind(key[0], "", key[1], "", bool(key[2]))
 
     def _holds_objects(self, namespace: str) -> bool:
         return any(k[2] == namespace for k in self.objects)
@@ -660,18 +854,8 @@ class ApiState:
 
     def _store(self, kind: Kind, key: Key, obj: dict[str, Any], owners: dict[str, set[Leaf]], *,
                dry_run: bool, previous: Stored | None = None) -> dict[str, Any]:
-        obj = copy.deepcopy(obj)
+        obj = self._as_stored(key, obj)
         builtin = key[:2] in self.builtin
-        if key[:2] == ("", "secrets") and "stringData" in obj:
-            data = obj.setdefault("data", {})
-            for name, value in (obj.pop("stringData") or {}).items():
-                data[name] = base64.b64encode(str(value).encode()).decode()
-        _drop_empty_maps(obj, key[1] if builtin else "")
-        if builtin:
-            normalize(obj)
-        else:
-            # Stored in the CRD's storage version; read back in whichever version is asked.
-            obj["apiVersion"] = self._storage_version(key[0], key[1]) or obj.get("apiVersion")
         metadata = obj.setdefault("metadata", {})
         metadata["name"] = key[3]
         if kind.namespaced:
@@ -684,7 +868,8 @@ class ApiState:
             if field_name in old:
                 metadata[field_name] = old[field_name]
         unchanged = previous is not None and _without_bookkeeping(previous.obj) == \
-            _without_bookkeeping(obj)
+            _without_bookkeeping(obj) and (key[:2] != _CRDS or
+                                           previous.obj.get("status") == obj.get("status"))
         counted = not builtin or key[:2] in _GENERATION_KINDS
         if previous is None:
             metadata.update(uid=str(uuid.uuid4()), creationTimestamp=_now())
@@ -696,7 +881,8 @@ class ApiState:
                     _generation_moves(key, builtin, previous.obj, obj):
                 metadata["generation"] = int(old.get("generation", 1)) + 1
         now = time.monotonic()
-        stored = Stored(obj, owners, previous.ready_at if unchanged and previous
+        kept = previous is not None and (unchanged or _scaled_down(key, previous.obj, obj))
+        stored = Stored(obj, owners, previous.ready_at if kept and previous
                         else now + self._delay(kind),
                         previous.changed_at if unchanged and previous else now)
         if not dry_run:
@@ -710,6 +896,124 @@ class ApiState:
             elif previous is None and key[:2] == ("", "namespaces"):
                 self._furnish(key[3])
         return self._with_status(kind, stored)
+
+    def _as_stored(self, key: Key, obj: dict[str, Any]) -> dict[str, Any]:
+        """A copy of `obj` as it is stored: a Secret's stringData in data, empty omitempty maps
+        left out, built-in objects normalized, custom objects in the storage version."""
+        obj = copy.deepcopy(obj)
+        builtin = key[:2] in self.builtin
+        if key[:2] == ("", "secrets") and "stringData" in obj:
+            data = obj.setdefault("data", {})
+            for name, value in (obj.pop("stringData") or {}).items():
+                data[name] = base64.b64encode(str(value).encode()).decode()
+        _drop_empty_maps(obj, key[1] if builtin else "")
+        if builtin:
+            normalize(obj)
+        else:
+            # Stored in the CRD's storage version; read back in whichever version is asked.
+            obj["apiVersion"] = self._storage_version(key[0], key[1]) or obj.get("apiVersion")
+        return obj
+
+    def _prepare(self, kind: Kind, key: Key, previous: Stored | None,
+                 obj: dict[str, Any]) -> dict[str, Any]:
+        """What the registry strategy does before storing (fields the server sets), then the
+        checks against the old object: a 422 Invalid listing every field that may not change.
+        Simpler: the real server validates after mutating admission; the emulator before
+        every webhook (it runs none that mutate)."""
+        obj = copy.deepcopy(obj)
+        errors: builtins.list[FieldError] = []
+        if key[:2] == ("", "services"):
+            errors += self._cluster_ips(obj, previous.obj if previous else None)
+        if key[:2] == _CRDS:
+            errors += _stored_versions(obj, previous.obj if previous else None)
+        if previous is not None:
+            errors += update_errors(kind, previous.obj, self._as_stored(key, obj))
+        if errors:
+            raise invalid(kind, key[3], errors)
+        if previous is not None and key[:2] == ("", "persistentvolumeclaims"):
+            self._admit_resize(key, previous.obj, self._as_stored(key, obj))
+        return obj
+
+    def _admit_resize(self, key: Key, old: dict[str, Any], new: dict[str, Any]) -> None:
+        """The PersistentVolumeClaimResize admission plugin: a (bound) claim's size changes
+        only when its StorageClass has `allowVolumeExpansion: true`."""
+        def size(obj: dict[str, Any]) -> Any:
+            return _get(obj, ("spec", "resources", "requests", "storage"))
+
+        if size(old) == size(new):
+            return
+        name = str((new.get("spec") or {}).get("storageClassName") or "")
+        storage_class = self.objects.get(("storage.k8s.io", "storageclasses", "", name))
+        if storage_class is not None and storage_class.obj.get("allowVolumeExpansion") is True:
+            return
+        raise ApiError(403, "Forbidden", (
+            f'persistentvolumeclaims "{key[3]}" is forbidden: only dynamically provisioned pvc '
+            "can be resized and the storageclass that provisions the pvc must support resize"),
+            {"name": key[3], "kind": "persistentvolumeclaims"})
+
+    def _cluster_ips(self, obj: dict[str, Any], old: dict[str, Any] | None,
+                     ) -> builtins.list[FieldError]:
+        """A Service's clusterIP: allocated on create (unless headless, `None`, or an
+        ExternalName), kept when an update leaves it out, never changed."""
+        spec = obj.setdefault("spec", {})
+        if spec.get("type") == "ExternalName":
+            return []
+        before = ((old or {}).get("spec") or {}) if old else {}
+        old_ips = before.get("clusterIPs") or ([before["clusterIP"]] if before.get("clusterIP")
+                                               else [])
+        ip, ips = spec.get("clusterIP"), spec.get("clusterIPs")
+        if not ip and not ips:
+            ip, ips = (old_ips[0], old_ips) if old_ips else (None, None)
+        elif not ips:
+            ips = [ip]
+        elif not ip:
+            ip = ips[0]
+        elif old_ips and ip != old_ips[0] and ips == old_ips:
+            ips = [ip, *ips[1:]]  # clusterIP changed alone: clusterIPs follows it
+        if not ip:
+            ip = self._free_cluster_ip()
+            ips = [ip]
+        spec["clusterIP"], spec["clusterIPs"] = ip, list(ips or [ip])
+        if spec["clusterIPs"][0] != ip:
+            return [invalid_value("spec.clusterIPs", spec["clusterIPs"],
+                                  "first value must match `clusterIP`")]
+        if old_ips:
+            if spec["clusterIPs"][0] != old_ips[0]:
+                return [invalid_value("spec.clusterIPs[0]", spec["clusterIPs"],
+                                      "may not change once set")]
+            return []
+        return self._allocatable(ip)
+
+    def _allocatable(self, ip: str) -> builtins.list[FieldError]:
+        """A cluster IP a create names: in the range and free (the allocator's answers)."""
+        if ip == "None":
+            return []
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return [invalid_value("spec.clusterIPs[0]", ip, "must be a valid IP address")]
+        if address not in SERVICE_RANGE:
+            why = f"failed to allocate IP {ip}: the provided network does not match the " \
+                  "current range"
+        elif ip in self._cluster_ips_used():
+            why = f"failed to allocate IP {ip}: provided IP is already allocated"
+        else:
+            return []
+        return [invalid_value("spec.clusterIPs", [ip], why)]
+
+    def _cluster_ips_used(self) -> set[str]:
+        return {ip for key in self._indexed("", "services")
+                for ip in (self.objects[key].obj.get("spec") or {}).get("clusterIPs") or []}
+
+    def _free_cluster_ip(self) -> str:
+        used = self._cluster_ips_used()
+        hosts = SERVICE_RANGE.num_addresses
+        while True:
+            # Spread over the range's upper part, as the allocator prefers for dynamic IPs.
+            offset = hosts // 16 + next(self._ip_counter) * 7919 % (hosts - hosts // 16 - 1)
+            candidate = str(SERVICE_RANGE.network_address + offset)
+            if candidate not in used:
+                return candidate
 
     def _furnish(self, namespace: str) -> None:
         """What the controller manager puts in every new namespace."""
@@ -805,6 +1109,52 @@ class ApiState:
         return False
 
 
+def default_propagation(kind: Kind) -> str:
+    """The deletion propagation a DELETE without one gets: batch/v1 Jobs orphan their pods
+    (their registry's DefaultGarbageCollectionPolicy), everything else is Background."""
+    return "Orphan" if (kind.group, kind.plural) == ("batch", "jobs") else "Background"
+
+
+JOB_ORPHANS_WARNING = ('299 - "child pods are preserved by default when jobs are deleted; set '
+                       'propagationPolicy=Background to remove them or set '
+                       'propagationPolicy=Orphan to suppress this warning"')
+"""The Warning header kube-apiserver v1.35.4 answers a DELETE of a Job without a policy."""
+
+
+def _storage_name(crd: dict[str, Any]) -> str:
+    versions = (crd.get("spec") or {}).get("versions") or []
+    return next((v["name"] for v in versions if v.get("storage")), "")
+
+
+def _stored_versions(crd: dict[str, Any], old: dict[str, Any] | None) -> list[FieldError]:
+    """`status.storedVersions`: the storage version on create; on each update the old list
+    (whatever the client sent is ignored) with the storage version appended when new; every
+    listed version must still be in spec.versions."""
+    versions = list(((old or {}).get("status") or {}).get("storedVersions") or [])
+    storage = _storage_name(crd)
+    if storage and storage not in versions:
+        versions.append(storage)
+    crd["status"] = {"storedVersions": versions}
+    if old is None:
+        return []
+    defined = {v.get("name") for v in (crd.get("spec") or {}).get("versions") or []}
+    return [invalid_value(f"status.storedVersions[{i}]", version, (
+        f"missing from spec.versions; {version} was previously a storage version, and must "
+        f"remain in spec.versions until a storage migration ensures no data remains persisted "
+        f"in {version} and removes {version} from status.storedVersions"))
+        for i, version in enumerate(versions) if version not in defined]
+
+
+def _scaled_down(key: Key, old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether a workload's change only lowers its replicas (it stays available meanwhile)."""
+    if key[:2] not in _WORKLOADS:
+        return False
+    before, after = old.get("spec") or {}, new.get("spec") or {}
+    rest = {k: v for k, v in before.items() if k != "replicas"} == {
+        k: v for k, v in after.items() if k != "replicas"}
+    return rest and int(after.get("replicas", 1)) < int(before.get("replicas", 1))
+
+
 _EMPTY_DROPPED = {"secrets": ("data",), "configmaps": ("data", "binaryData")}
 
 
@@ -887,21 +1237,37 @@ _UPDATE_OWNER = "\tUpdate"
 """Suffix of an owner that wrote with an Update operation (POST with a fieldManager)."""
 
 
+def _replicas(obj: dict[str, Any]) -> int:
+    return int((obj.get("spec") or {}).get("replicas", 1))
+
+
 def _workload_status(obj: dict[str, Any], ready: bool) -> dict[str, Any]:
-    replicas = int((obj.get("spec") or {}).get("replicas", 1))
+    """A workload's status as its controller reports it (fields with Go's `omitempty` left
+    out when zero: every count of a Deployment, all but `replicas` and `availableReplicas`
+    of a StatefulSet; a Deployment's `terminatingReplicas` is always there)."""
+    replicas = _replicas(obj)
     available = replicas if ready else 0
     generation = obj["metadata"].get("generation", 1)
     if obj["kind"] == "DaemonSet":
         return {"desiredNumberScheduled": 1, "numberReady": int(ready),
                 "numberAvailable": int(ready), "updatedNumberScheduled": 1,
                 "observedGeneration": generation}
-    status: dict[str, Any] = {"replicas": replicas, "readyReplicas": available,
-                              "availableReplicas": available, "updatedReplicas": replicas,
-                              "observedGeneration": generation}
-    if obj["kind"] == "Deployment":
-        status["conditions"] = [{"type": "Available", "status": "True" if ready else "False",
-                                 "reason": "MinimumReplicasAvailable" if ready else
-                                 "MinimumReplicasUnavailable"}]
+    counts = {"replicas": replicas, "updatedReplicas": replicas, "readyReplicas": available,
+              "availableReplicas": available}
+    if obj["kind"] == "StatefulSet":
+        counts["currentReplicas"] = replicas
+        status = {"observedGeneration": generation,
+                  **{k: v for k, v in counts.items() if v or k in ("replicas",
+                                                                   "availableReplicas")}}
+        return status
+    counts["unavailableReplicas"] = replicas - available
+    status = {"observedGeneration": generation, **{k: v for k, v in counts.items() if v},
+              "terminatingReplicas": 0}
+    status["conditions"] = [
+        {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+         "message": "Deployment has minimum availability."} if ready else
+        {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable",
+         "message": "Deployment does not have minimum availability."}]
     return status
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import subprocess
 import sys
@@ -331,11 +332,13 @@ def test_a_failing_workload_has_a_pod_and_events_as_the_kubelet_reports_them(
                                              "BackOff", "Failed"]
     assert all(e["involvedObject"]["name"] == pod["metadata"]["name"] for e in events)
     live = cluster.get("apps/v1", "Deployment", "web", "default")
-    assert live is not None and live["status"]["availableReplicas"] == 0
+    # zero counts are left out (omitempty), as the deployment controller reports them
+    assert live is not None and "availableReplicas" not in live["status"]
+    assert live["status"]["unavailableReplicas"] == 1
 
     def recovered() -> bool:
         deployment = cluster.get("apps/v1", "Deployment", "web", "default")
-        return deployment is not None and deployment["status"]["availableReplicas"] == 1
+        return deployment is not None and deployment["status"].get("availableReplicas") == 1
 
     _wait_until(recovered)
     [pod] = cluster.list("v1", "Pod", "default", {"app": "web"})
@@ -388,3 +391,349 @@ def test_history_keeps_every_stored_change_in_order(cluster: Cluster,
         kept = [w.obj["data"]["k"] for w in emulator.state.history
                 if w.key == ("", "secrets", "default", "s")]
     assert kept == ["MQ==", "Mg=="]
+
+
+# ---- updates against the old object, storage versions, deletion propagation ---------------
+
+MERGE = "application/merge-patch+json"
+APPLY = "application/apply-patch+yaml"
+
+
+def _apply(emulator: RunningEmulator, path: str, body: dict[str, Any],
+           dry_run: bool = False) -> tuple[int, dict[str, Any]]:
+    query = "?fieldManager=test&force=true" + ("&dryRun=All" if dry_run else "")
+    return _request(emulator, "PATCH", path + query, body, APPLY)
+
+
+def _deployment(name: str, labels: dict[str, str]) -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "m", "image": "x:1"}]}}}}
+
+
+def test_an_update_may_not_change_an_immutable_field(emulator: RunningEmulator) -> None:
+    path = "/apis/apps/v1/namespaces/default/deployments/web"
+    assert _apply(emulator, path, _deployment("web", {"app": "web"}))[0] == 201
+    moved = _deployment("web", {"app": "web", "tier": "x"})
+
+    for dry_run in (True, False):  # a dry run is validated as a write
+        status, answer = _apply(emulator, path, moved, dry_run=dry_run)
+        assert (status, answer["reason"]) == (422, "Invalid")
+        assert answer["message"] == (
+            'Deployment.apps "web" is invalid: spec.selector: Invalid value: '
+            '{"matchLabels":{"app":"web","tier":"x"}}: field is immutable')
+        assert answer["details"] == {"name": "web", "group": "apps", "kind": "Deployment",
+                                     "causes": [{
+                                         "reason": "FieldValueInvalid", "field": "spec.selector",
+                                         "message": 'Invalid value: {"matchLabels":{"app":"web",'
+                                                    '"tier":"x"}}: field is immutable'}]}
+    # a merge patch and a PUT are refused alike; the object is untouched
+    status, _ = _request(emulator, "PATCH", path,
+                         {"spec": {"selector": {"matchLabels": {"z": "1"}}}}, MERGE)
+    assert status == 422
+    assert _request(emulator, "PUT", path, moved, "application/json")[0] == 422
+    kept = emulator.state.objects[("apps", "deployments", "default", "web")].obj
+    assert kept["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    # what may change still does
+    assert _apply(emulator, path, {**_deployment("web", {"app": "web"}),
+                                   "spec": {**_deployment("web", {"app": "web"})["spec"],
+                                            "replicas": 3}})[0] == 200
+
+
+def test_each_kind_words_what_may_not_change(emulator: RunningEmulator) -> None:
+    core, rbac = "/api/v1/namespaces/default", \
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/default"
+    sts: dict[str, Any] = {"apiVersion": "apps/v1", "kind": "StatefulSet",
+           "metadata": {"name": "db", "namespace": "default"},
+           "spec": {"serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                    "template": {"metadata": {"labels": {"app": "db"}},
+                                 "spec": {"containers": [{"name": "m", "image": "x:1"}]}}}}
+    binding: dict[str, Any] = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "rb", "namespace": "default"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                           "name": "one"}}
+    claim: dict[str, Any] = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+             "metadata": {"name": "data", "namespace": "default"},
+             "spec": {"accessModes": ["ReadWriteOnce"],
+                      "resources": {"requests": {"storage": "1Gi"}}}}
+    frozen: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap",
+              "metadata": {"name": "frozen", "namespace": "default"},
+              "data": {"a": "1"}, "immutable": True}
+    job: dict[str, Any] = {"apiVersion": "batch/v1", "kind": "Job",
+           "metadata": {"name": "j", "namespace": "default"},
+           "spec": {"template": {"spec": {"restartPolicy": "Never",
+                                          "containers": [{"name": "m", "image": "x:1"}]}}}}
+    cases: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
+        ("/apis/apps/v1/namespaces/default/statefulsets/db", sts,
+         {"spec": {**sts["spec"], "serviceName": "db2"}},
+         "StatefulSet.apps \"db\" is invalid: spec: Forbidden: updates to statefulset spec for "
+         "fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', "
+         "'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' "
+         "are forbidden"),
+        (f"{rbac}/rolebindings/rb", binding,
+         {"roleRef": {**binding["roleRef"], "kind": "ClusterRole", "name": "two"}},
+         'RoleBinding.rbac.authorization.k8s.io "rb" is invalid: roleRef: Invalid value: '
+         '{"APIGroup":"rbac.authorization.k8s.io","Kind":"ClusterRole","Name":"two"}: '
+         "cannot change roleRef"),
+        (f"{core}/persistentvolumeclaims/data", claim,
+         {"spec": {**claim["spec"], "accessModes": ["ReadWriteMany"]}},
+         'PersistentVolumeClaim "data" is invalid: spec: Forbidden: spec is immutable after '
+         "creation except resources.requests and volumeAttributesClassName for bound claims\n"),
+        (f"{core}/configmaps/frozen", frozen, {"data": {"a": "2"}, "immutable": None},
+         'ConfigMap "frozen" is invalid: [immutable: Forbidden: field is immutable when '
+         "`immutable` is set, data: Forbidden: field is immutable when `immutable` is set]"),
+        ("/apis/batch/v1/namespaces/default/jobs/j", job, {"spec": {"completions": 3}},
+         'Job.batch "j" is invalid: spec.completions: Invalid value: 3: field is immutable'),
+    ]
+    for path, created, change, message in cases:
+        assert _apply(emulator, path, created)[0] == 201, path
+        status, answer = _request(emulator, "PATCH", path, change, MERGE)
+        assert status == 422, path
+        assert answer["message"].startswith(message), answer["message"]
+    # a Bound claim may grow; `immutable` may be set together with a last change
+    emulator.state.report_status(("", "persistentvolumeclaims", "default", "data"),
+                                 {"phase": "Bound"})
+    grown = {"spec": {"resources": {"requests": {"storage": "2Gi"}},
+                      "storageClassName": "expandable"}}
+    status, answer = _request(emulator, "PATCH", f"{core}/persistentvolumeclaims/data", grown,
+                              MERGE)
+    assert (status, answer["reason"]) == (422, "Invalid")  # the class is part of the spec
+    grown["spec"].pop("storageClassName")
+    status, answer = _request(emulator, "PATCH", f"{core}/persistentvolumeclaims/data", grown,
+                              MERGE)
+    assert (status, answer["message"]) == (403, (
+        'persistentvolumeclaims "data" is forbidden: only dynamically provisioned pvc can be '
+        "resized and the storageclass that provisions the pvc must support resize"))
+    expandable = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                  "metadata": {"name": "expandable"}, "provisioner": "example.com/disks",
+                  "allowVolumeExpansion": True}
+    _apply(emulator, "/apis/storage.k8s.io/v1/storageclasses/expandable", expandable)
+    resizable = {**claim, "metadata": {"name": "resizable", "namespace": "default"},
+                 "spec": {**claim["spec"], "storageClassName": "expandable"}}
+    assert _apply(emulator, f"{core}/persistentvolumeclaims/resizable", resizable)[0] == 201
+    emulator.state.report_status(("", "persistentvolumeclaims", "default", "resizable"),
+                                 {"phase": "Bound"})
+    assert _request(emulator, "PATCH", f"{core}/persistentvolumeclaims/resizable", grown,
+                    MERGE)[0] == 200
+    thawed = {**frozen, "metadata": {"name": "thawed", "namespace": "default"}}
+    thawed.pop("immutable")
+    assert _apply(emulator, f"{core}/configmaps/thawed", thawed)[0] == 201
+    assert _apply(emulator, f"{core}/configmaps/thawed",
+                  {**thawed, "data": {"a": "9"}, "immutable": True})[0] == 200
+
+
+def test_a_service_gets_a_cluster_ip_that_never_changes(cluster: Cluster,
+                                                        emulator: RunningEmulator) -> None:
+    def service(name: str, **spec: Any) -> dict[str, Any]:
+        return {"apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": name, "namespace": "default"},
+                "spec": {"selector": {"app": name}, "ports": [{"port": 80}], **spec}}
+
+    web = cluster.apply(service("web"))
+    other = cluster.apply(service("other"))
+    headless = cluster.apply(service("headless", clusterIP="None"))
+    address = web["spec"]["clusterIP"]
+    assert web["spec"]["clusterIPs"] == [address]
+    assert ipaddress.ip_address(address) in ipaddress.ip_network("10.96.0.0/12")
+    assert other["spec"]["clusterIP"] != address
+    assert headless["spec"]["clusterIPs"] == ["None"]
+    # an apply that leaves it out keeps it
+    again = cluster.apply(service("web", ports=[{"port": 81}]))
+    assert again["spec"]["clusterIP"] == address
+
+    path = "/api/v1/namespaces/default/services/web"
+    status, answer = _apply(emulator, path, service("web", clusterIP="None"), dry_run=True)
+    assert (status, answer["message"]) == (422, 'Service "web" is invalid: spec.clusterIPs[0]: '
+                                                'Invalid value: ["None"]: may not change once set')
+    taken = _apply(emulator, "/api/v1/namespaces/default/services/copy",
+                   service("copy", clusterIP=address))
+    assert taken[0] == 422
+    assert taken[1]["message"].endswith(f"failed to allocate IP {address}: provided IP is "
+                                        "already allocated")
+
+
+def _versioned_crd(*versions: str, storage: str) -> dict[str, Any]:
+    return {**CRD, "spec": {**CRD["spec"], "versions": [
+        {"name": v, "served": True, "storage": v == storage,
+         "schema": {"openAPIV3Schema": {"type": "object"}}} for v in versions]}}
+
+
+def test_crd_stored_versions_and_storage_migration(emulator: RunningEmulator) -> None:
+    emulator.state.settings.crd_delay = 0
+    crd_path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com"
+    widgets = "/apis/example.com/{}/namespaces/default/widgets/w"
+    assert _apply(emulator, crd_path, _versioned_crd("v1alpha1", storage="v1alpha1"))[0] == 201
+    widget = {"apiVersion": "example.com/v1alpha1", "kind": "Widget",
+              "metadata": {"name": "w", "namespace": "default"}, "spec": {"size": 1}}
+    assert _apply(emulator, widgets.format("v1alpha1"), widget)[0] == 201
+
+    status, moved = _apply(emulator, crd_path, _versioned_crd("v1alpha1", "v1", storage="v1"))
+    assert (status, moved["status"]["storedVersions"]) == (200, ["v1alpha1", "v1"])
+    assert emulator.state.stored_versions("example.com", "widgets") == {"default/w": "v1alpha1"}
+    # dropping v1alpha1 while it may still hold data is refused (a dry run too)
+    status, refused = _apply(emulator, crd_path, _versioned_crd("v1", storage="v1"), dry_run=True)
+    assert (status, refused["details"]["causes"][0]["field"]) == (422, "status.storedVersions[0]")
+    assert refused["message"].endswith('status.storedVersions[0]: Invalid value: "v1alpha1": '
+                                       "missing from spec.versions; v1alpha1 was previously a "
+                                       "storage version, and must remain in spec.versions until "
+                                       "a storage migration ensures no data remains persisted in "
+                                       "v1alpha1 and removes v1alpha1 from status.storedVersions")
+
+    # the migration: a write changing nothing but the version stores it in v1 (a new version)
+    _, read = _request(emulator, "GET", widgets.format("v1"), {}, MERGE)
+    status, written = _request(emulator, "PUT", widgets.format("v1"), read, "application/json")
+    assert status == 200
+    assert written["metadata"]["resourceVersion"] != read["metadata"]["resourceVersion"]
+    assert emulator.state.stored_versions("example.com", "widgets") == {"default/w": "v1"}
+    # then the list is trimmed through the status subresource
+    status, trimmed = _request(emulator, "PATCH", crd_path + "/status",
+                               {"status": {"storedVersions": ["v1"]}}, MERGE)
+    assert (status, trimmed["status"]["storedVersions"]) == (200, ["v1"])
+    assert _request(emulator, "GET", crd_path + "/status", {}, MERGE)[1]["status"][
+        "storedVersions"] == ["v1"]
+    assert _apply(emulator, crd_path, _versioned_crd("v1", storage="v1"))[0] == 200
+    # an empty list becomes the storage version; the spec of a status write is ignored
+    status, put = _request(emulator, "PUT", crd_path + "/status",
+                           {**_versioned_crd("v9", storage="v9"), "status": {}},
+                           "application/json")
+    assert (status, put["status"]["storedVersions"], put["spec"]["versions"][0]["name"]) == (
+        200, ["v1"], "v1")
+
+
+def _owned_map(name: str, owner: dict[str, Any], block: bool = False) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": name, "namespace": "default", "ownerReferences": [{
+            "apiVersion": "v1", "kind": "ConfigMap", "name": owner["metadata"]["name"],
+            "uid": owner["metadata"]["uid"], **({"blockOwnerDeletion": True} if block else {})}]}}
+
+
+def test_deletion_propagation_orphans_or_waits_as_asked(cluster: Cluster,
+                                                        emulator: RunningEmulator) -> None:
+    base = "/api/v1/namespaces/default/configmaps/"
+    for how, query, body in (("query", "?propagationPolicy=Orphan", {}),
+                             ("body", "", {"kind": "DeleteOptions", "apiVersion": "v1",
+                                           "propagationPolicy": "Orphan"}),
+                             ("legacy", "", {"orphanDependents": True})):
+        owner = cluster.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                               "metadata": {"name": f"owner-{how}", "namespace": "default"}})
+        kept = cluster.apply(_owned_map(f"kept-{how}", owner))
+        status, answer = _request(emulator, "DELETE", base + f"owner-{how}{query}", body, MERGE)
+        assert (status, answer["metadata"]["finalizers"]) == (200, ["orphan"])
+        assert cluster.get("v1", "ConfigMap", f"owner-{how}", "default") is None
+        left = cluster.get("v1", "ConfigMap", f"kept-{how}", "default")
+        assert left is not None and "ownerReferences" not in left["metadata"], how
+        assert left["metadata"]["resourceVersion"] != kept["metadata"]["resourceVersion"]
+
+    # Foreground: the owner stays until its blocking dependents are gone
+    owner = cluster.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": "owner", "namespace": "default"}})
+    held = {**_owned_map("held", owner, block=True)}
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    cluster.apply(held)
+    status, _ = _request(emulator, "DELETE", base + "owner?propagationPolicy=Foreground", {},
+                         MERGE)
+    waiting = cluster.get("v1", "ConfigMap", "owner", "default")
+    assert waiting is not None and waiting["metadata"]["finalizers"] == ["foregroundDeletion"]
+    cluster.merge_patch("v1", "ConfigMap", "held", {"metadata": {"finalizers": None}},
+                        "default")
+    assert cluster.get("v1", "ConfigMap", "owner", "default") is None
+
+    status, answer = _request(emulator, "DELETE", base + "kept-query?propagationPolicy=Sideways",
+                              {}, MERGE)
+    assert (status, answer["details"]["causes"][0]["reason"]) == (422, "FieldValueNotSupported")
+
+
+def test_a_job_deleted_without_a_policy_keeps_its_pods(cluster: Cluster,
+                                                       emulator: RunningEmulator) -> None:
+    job = cluster.apply({"apiVersion": "batch/v1", "kind": "Job",
+                         "metadata": {"name": "j", "namespace": "default"},
+                         "spec": {"template": {"spec": {"containers": [
+                             {"name": "m", "image": "x:1"}], "restartPolicy": "Never"}}}})
+    pod: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "j-abcde", "namespace": "default", "ownerReferences": [{
+            "apiVersion": "batch/v1", "kind": "Job", "name": "j",
+            "uid": job["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]},
+           "spec": {"containers": [{"name": "m", "image": "x:1"}]}}
+    cluster.apply(pod)
+    request = urllib.request.Request(emulator.url + "/apis/batch/v1/namespaces/default/jobs/j",
+                                     method="DELETE")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.headers["Warning"].startswith(
+            '299 - "child pods are preserved by default when jobs are deleted')
+    left = cluster.get("v1", "Pod", "j-abcde", "default")
+    assert left is not None and "ownerReferences" not in left["metadata"]
+    # kfops asks for the pods to go with the Job (Background), and they do
+    job = cluster.apply({**job, "metadata": {"name": "k", "namespace": "default"}})
+    cluster.apply({**pod, "metadata": {**pod["metadata"], "name": "k-abcde", "ownerReferences": [
+        {**pod["metadata"]["ownerReferences"][0], "name": "k", "uid": job["metadata"]["uid"]}]}})
+    cluster.delete("batch/v1", "Job", "k", "default", dependents=True)
+    assert cluster.get("v1", "Pod", "k-abcde", "default") is None
+
+
+def test_a_deployment_scaled_to_zero_stays_available_and_its_pods_go(
+        cluster: Cluster, emulator: RunningEmulator) -> None:
+    emulator.state.settings.failing = {"default/broken": "CrashLoopBackOff"}
+    cluster.apply(_deployment("web", {"app": "web"}))
+    cluster.apply(_deployment("broken", {"app": "broken"}))
+    _wait_until(lambda: (cluster.get("apps/v1", "Deployment", "web", "default") or {})[
+        "status"].get("availableReplicas") == 1)
+    assert cluster.list("v1", "Pod", "default", {"app": "broken"})
+
+    for name in ("web", "broken"):
+        scaled = _deployment(name, {"app": name})
+        scaled["spec"]["replicas"] = 0
+        cluster.apply(scaled)
+
+    live = cluster.get("apps/v1", "Deployment", "web", "default")
+    assert live is not None
+    assert live["status"] == {"observedGeneration": 2, "terminatingReplicas": 0, "conditions": [
+        {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+         "message": "Deployment has minimum availability."}]}
+    assert cluster.list("v1", "Pod", "default", {"app": "broken"}) == []
+    broken = cluster.get("apps/v1", "Deployment", "broken", "default")
+    assert broken is not None and broken["status"]["conditions"][0]["status"] == "True"
+
+
+def test_an_orphaning_delete_of_a_stateful_set_keeps_its_pods_and_claims(
+        cluster: Cluster, emulator: RunningEmulator) -> None:
+    emulator.state.settings.statefulset_pods = True
+    sts: dict[str, Any] = {
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "db", "namespace": "default"},
+        "spec": {"replicas": 2, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                 "template": {"metadata": {"labels": {"app": "db"}},
+                              "spec": {"containers": [{"name": "m", "image": "x:1"}]}},
+                 "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+                     "accessModes": ["ReadWriteOnce"],
+                     "resources": {"requests": {"storage": "1Gi"}}}}]}}
+    first = cluster.apply(sts)
+    pods = cluster.list("v1", "Pod", "default", {"app": "db"})
+    claims = cluster.list("v1", "PersistentVolumeClaim", "default", {"app": "db"})
+    assert [p["metadata"]["name"] for p in pods] == ["db-0", "db-1"]
+    assert [c["metadata"]["name"] for c in claims] == ["data-db-0", "data-db-1"]
+    assert all("ownerReferences" not in c["metadata"] for c in claims)  # whenDeleted: Retain
+    assert pods[0]["spec"]["volumes"] == [{"name": "data", "persistentVolumeClaim": {
+        "claimName": "data-db-0"}}]
+
+    # a changed serviceName is a delete and recreate, orphaning what runs
+    sts["spec"]["serviceName"] = "db-headless"
+    with pytest.raises(ClusterError, match="updates to statefulset spec"):
+        cluster.apply(sts)
+    status, _ = _request(emulator, "DELETE", "/apis/apps/v1/namespaces/default/statefulsets/db"
+                         "?propagationPolicy=Orphan", {}, MERGE)
+    assert status == 200
+    kept = cluster.list("v1", "Pod", "default", {"app": "db"})
+    assert [("ownerReferences" in p["metadata"]) for p in kept] == [False, False]
+    assert len(cluster.list("v1", "PersistentVolumeClaim", "default", {"app": "db"})) == 2
+
+    second = cluster.apply(sts)
+    adopted = cluster.list("v1", "Pod", "default", {"app": "db"})
+    assert [p["metadata"]["ownerReferences"][0]["uid"] for p in adopted] == [
+        second["metadata"]["uid"]] * 2 != [first["metadata"]["uid"]] * 2
+    # scaled down, a pod goes and its claim stays
+    cluster.apply({**sts, "spec": {**sts["spec"], "replicas": 1}})
+    assert [p["metadata"]["name"] for p in cluster.list("v1", "Pod", "default",
+                                                        {"app": "db"})] == ["db-0"]
+    assert len(cluster.list("v1", "PersistentVolumeClaim", "default", {"app": "db"})) == 2

@@ -19,7 +19,13 @@ deletes its objects; Deployments become available and EndpointSlices are owned b
 Service; a new namespace's ServiceAccount, kube-root-ca.crt and name label; discovery drops a
 deleted CRD's kind; Lease validation and leases that never expire; 403 for a denied verb;
 plain-text 404 for a group nothing serves; a multi-version CRD answering in the version
-asked for; quantities in canonical form; zero values of omitempty fields dropped.
+asked for; quantities in canonical form; zero values of omitempty fields dropped; fields an
+update may not change (workload selectors, a StatefulSet's spec, a Job's template and
+completions, roleRef, a claim's spec, immutable ConfigMaps and Secrets) refused with the
+server's 422 wording, through apply, dry run, PUT and merge patch; Service cluster IPs
+allocated, kept and never changed; CRD status.storedVersions, the status subresource and a
+storage-version migration's rewrite; deletion propagation (Orphan, Foreground, a Job's Orphan
+default with its Warning, DeleteOptions validation); a workload scaled to zero.
 
 Emulator-only (no real variant): admission webhooks refusing writes while their Service has
 no ready endpoint, and cert-manager's CA injector (no webhook server can run without
@@ -31,6 +37,7 @@ injection and the `history` log (test controls of the emulator, not server behav
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import time
@@ -739,3 +746,502 @@ def test_listed_items_carry_their_kind_only_for_custom_resources(server: Server)
     assert server.rest.apply(widget).status_code == 201
     items = body(server.rest.client.get(f"/apis/{group}/v1/namespaces/default/widgets"))["items"]
     assert [(i["apiVersion"], i["kind"]) for i in items] == [(f"{group}/v1", "Widget")]
+
+
+# ---- updates against the old object --------------------------------------------------------
+
+def invalid(answer: httpx.Response) -> tuple[str, list[tuple[str, str, str]]]:
+    """A 422's message and its causes (reason, field, message)."""
+    assert answer.status_code == 422, answer.text
+    status = body(answer)
+    assert status["reason"] == "Invalid"
+    return status["message"], [(c["reason"], c["field"], c["message"])
+                               for c in status["details"]["causes"]]
+
+
+def put(server: Server, obj: dict[str, Any], change: Callable[[dict[str, Any]], None],
+        ) -> httpx.Response:
+    """PUT the live object with `change` made to it (no resourceVersion: no precondition)."""
+    live = body(server.rest.get(obj))
+    live["metadata"] = {k: v for k, v in live["metadata"].items()
+                        if k not in ("resourceVersion", "managedFields")}
+    change(live)
+    return server.rest.client.put(server.rest.path(obj), json=live)
+
+
+SELECTOR_MOVED = 'Invalid value: {"matchLabels":{"app":"web","tier":"x"}}: field is immutable'
+
+
+def test_a_workload_selector_may_not_change(server: Server) -> None:
+    where = server.namespace("selector")
+    for kind in ("Deployment", "DaemonSet"):
+        web = deployment("web", where)
+        web["kind"] = kind
+        if kind == "DaemonSet":
+            del web["spec"]["replicas"]
+        assert server.rest.apply(web).status_code == 201
+        moved = json.loads(json.dumps(web))
+        moved["spec"]["selector"]["matchLabels"]["tier"] = "x"
+        moved["spec"]["template"]["metadata"]["labels"]["tier"] = "x"
+
+        def relabel(obj: dict[str, Any], moved: dict[str, Any] = moved) -> None:
+            obj["spec"]["selector"] = moved["spec"]["selector"]
+            obj["spec"]["template"]["metadata"]["labels"] = moved["spec"]["selector"][
+                "matchLabels"]
+
+        # server-side apply (a dry run too: plan finds it so), PUT and merge patch alike
+        for answer in (server.rest.apply(moved), server.rest.apply(moved, dry_run=True),
+                       put(server, web, relabel),
+                       merge_patch(server, web, {"spec": {
+                           "selector": moved["spec"]["selector"],
+                           "template": {"metadata": moved["spec"]["template"]["metadata"]}}})):
+            assert invalid(answer) == (
+                f'{kind}.apps "web" is invalid: spec.selector: {SELECTOR_MOVED}',
+                [("FieldValueInvalid", "spec.selector", SELECTOR_MOVED)]), kind
+            assert body(answer)["details"]["group"] == "apps"
+        live = body(server.rest.get(web))
+        assert live["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+
+
+STATEFULSET_FORBIDDEN = (
+    "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', "
+    "'template', 'updateStrategy', 'revisionHistoryLimit', "
+    "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden")
+
+
+def stateful_set(name: str, where: str, replicas: int = 1) -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": name, "namespace": where},
+            "spec": {"replicas": replicas, "serviceName": name,
+                     "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": "main",
+                                                           "image": "example.com/db:1"}]}},
+                     "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+                         "accessModes": ["ReadWriteOnce"],
+                         "resources": {"requests": {"storage": "1Gi"}}}}]}}
+
+
+def test_a_stateful_set_spec_may_change_only_in_the_listed_fields(server: Server) -> None:
+    where = server.namespace("sts")
+    db = stateful_set("db", where)
+    assert server.rest.apply(db).status_code == 201
+    renamed = json.loads(json.dumps(db))
+    renamed["spec"]["serviceName"] = "db-headless"
+    bigger = json.loads(json.dumps(db))
+    bigger["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] = "2Gi"
+
+    for answer in (server.rest.apply(renamed), server.rest.apply(renamed, dry_run=True),
+                   server.rest.apply(bigger),
+                   merge_patch(server, db, {"spec": {"podManagementPolicy": "Parallel"}})):
+        assert invalid(answer) == (
+            f'StatefulSet.apps "db" is invalid: spec: {STATEFULSET_FORBIDDEN}',
+            [("FieldValueForbidden", "spec", STATEFULSET_FORBIDDEN)])
+    allowed = json.loads(json.dumps(db))
+    allowed["spec"].update(replicas=2, minReadySeconds=3, revisionHistoryLimit=4)
+    allowed["spec"]["template"]["spec"]["containers"][0]["image"] = "example.com/db:2"
+    assert server.rest.apply(allowed).status_code == 200
+
+
+def test_a_job_template_and_completions_may_not_change(server: Server) -> None:
+    where = server.namespace("job")
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j", "namespace": where},
+           "spec": {"suspend": True, "template": {"spec": {
+               "restartPolicy": "Never",
+               "containers": [{"name": "main", "image": "example.com/job:1"}]}}}}
+    assert server.rest.apply(job).status_code == 201
+    newer = json.loads(json.dumps(job))
+    newer["spec"]["template"]["spec"]["containers"][0]["image"] = "example.com/job:2"
+
+    message, causes = invalid(server.rest.apply(newer))
+    # the value is the server's own rendering of the template: only its ends are compared
+    assert message.startswith('Job.batch "j" is invalid: spec.template: Invalid value: {')
+    assert message.endswith("}: field is immutable")
+    assert "example.com/job:2" in message
+    assert [(reason, field) for reason, field, _ in causes] == [
+        ("FieldValueInvalid", "spec.template")]
+    assert invalid(merge_patch(server, job, {"spec": {"completions": 3}})) == (
+        'Job.batch "j" is invalid: spec.completions: Invalid value: 3: field is immutable',
+        [("FieldValueInvalid", "spec.completions", "Invalid value: 3: field is immutable")])
+
+
+def test_a_binding_role_ref_may_not_change(server: Server) -> None:
+    where = server.namespace("roleref")
+    group = "rbac.authorization.k8s.io"
+    binding: dict[str, Any] = {"apiVersion": f"{group}/v1", "kind": "RoleBinding",
+               "metadata": {"name": "rb", "namespace": where},
+               "roleRef": {"apiGroup": group, "kind": "Role", "name": "one"},
+               "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": where}]}
+    cluster_wide = {**binding, "kind": "ClusterRoleBinding",
+                    "metadata": {"name": f"conformance-{where}"},
+                    "roleRef": {"apiGroup": group, "kind": "ClusterRole", "name": "one"}}
+    for obj in (binding, cluster_wide):
+        assert server.rest.apply(obj).status_code == 201
+        name = obj["metadata"]["name"]
+        value = f'Invalid value: {{"APIGroup":"{group}","Kind":"ClusterRole","Name":"two"}}: ' \
+                "cannot change roleRef"
+        moved = {**obj, "roleRef": {"apiGroup": group, "kind": "ClusterRole", "name": "two"}}
+        for answer in (server.rest.apply(moved), server.rest.apply(moved, dry_run=True),
+                       merge_patch(server, obj, {"roleRef": moved["roleRef"]})):
+            assert invalid(answer) == (
+                f'{obj["kind"]}.{group} "{name}" is invalid: roleRef: {value}',
+                [("FieldValueInvalid", "roleRef", value)])
+    server.rest.delete(cluster_wide)
+
+
+PVC_FORBIDDEN = ("Forbidden: spec is immutable after creation except resources.requests and "
+                 "volumeAttributesClassName for bound claims\n")
+
+
+def test_a_claim_spec_may_not_change(server: Server) -> None:
+    where = server.namespace("claim")
+    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+             "metadata": {"name": "data", "namespace": where},
+             "spec": {"accessModes": ["ReadWriteOnce"],
+                      "resources": {"requests": {"storage": "1Gi"}}}}
+    assert server.rest.apply(claim).status_code == 201
+    shared = json.loads(json.dumps(claim))
+    shared["spec"]["accessModes"] = ["ReadWriteMany"]
+    # (resources.requests is left alone: whether it may grow depends on when the claim is
+    # bound, which this control plane's provisioner decides)
+    for answer in (server.rest.apply(shared), server.rest.apply(shared, dry_run=True),
+                   merge_patch(server, claim, {"spec": {"storageClassName": "other"}})):
+        message, [(reason, field, detail)] = invalid(answer)
+        # a diff of the server's own rendering follows the first line
+        assert message.startswith(f'PersistentVolumeClaim "data" is invalid: spec: '
+                                  f"{PVC_FORBIDDEN}")
+        assert (reason, field) == ("FieldValueForbidden", "spec")
+        assert detail.startswith(PVC_FORBIDDEN)
+        assert "group" not in body(answer)["details"]  # a core kind
+
+
+IMMUTABLE = "Forbidden: field is immutable when `immutable` is set"
+
+
+def test_immutable_config_maps_and_secrets_keep_their_data(server: Server) -> None:
+    where = server.namespace("immutable")
+    frozen = config_map("frozen", where, data={"a": "1"}, immutable=True)
+    assert server.rest.apply(frozen).status_code == 201
+    assert invalid(server.rest.apply({**frozen, "data": {"a": "2"}})) == (
+        f'ConfigMap "frozen" is invalid: data: {IMMUTABLE}',
+        [("FieldValueForbidden", "data", IMMUTABLE)])
+    assert invalid(merge_patch(server, frozen, {"immutable": False, "binaryData": {"b": "MQ=="}})
+                   ) == (
+        f'ConfigMap "frozen" is invalid: [immutable: {IMMUTABLE}, binaryData: {IMMUTABLE}]',
+        [("FieldValueForbidden", "immutable", IMMUTABLE),
+         ("FieldValueForbidden", "binaryData", IMMUTABLE)])
+    # metadata may change; and a mutable one may be frozen with a last change
+    assert merge_patch(server, frozen, {"metadata": {"labels": {"l": "1"}}}).status_code == 200
+    thawed = config_map("thawed", where, data={"a": "1"})
+    server.rest.apply(thawed)
+    assert server.rest.apply({**thawed, "data": {"a": "2"}, "immutable": True}).status_code == 200
+
+    secret = {"apiVersion": "v1", "kind": "Secret",
+              "metadata": {"name": "s", "namespace": where}, "data": {"a": "MQ=="},
+              "immutable": True}
+    assert server.rest.apply(secret).status_code == 201
+    for answer in (server.rest.apply({**secret, "data": {"a": "Mg=="}}, dry_run=True),
+                   merge_patch(server, secret, {"stringData": {"a": "2"}})):
+        assert invalid(answer) == (f'Secret "s" is invalid: data: {IMMUTABLE}',
+                                   [("FieldValueForbidden", "data", IMMUTABLE)])
+    # a Secret's type never changes, immutable or not
+    typed = 'Invalid value: "example.com/other": field is immutable'
+    assert invalid(merge_patch(server, secret, {"type": "example.com/other"})) == (
+        f'Secret "s" is invalid: type: {typed}', [("FieldValueInvalid", "type", typed)])
+
+
+# ---- Service cluster IPs -------------------------------------------------------------------
+
+def service(name: str, where: str, **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": where},
+            "spec": {"selector": {"app": name}, "ports": [{"port": 80}], **spec}}
+
+
+def test_a_service_cluster_ip_is_allocated_and_may_not_change(server: Server) -> None:
+    where = server.namespace("cluster-ip")
+    web = body(server.rest.apply(service("web", where)))
+    other = body(server.rest.apply(service("other", where)))
+    headless = body(server.rest.apply(service("headless", where, clusterIP="None")))
+    address = web["spec"]["clusterIP"]
+    assert web["spec"]["clusterIPs"] == [address]
+    assert ipaddress.ip_address(address) in ipaddress.ip_network("10.96.0.0/12")
+    assert other["spec"]["clusterIP"] != address
+    assert (headless["spec"]["clusterIP"], headless["spec"]["clusterIPs"]) == ("None", ["None"])
+    # left out by an apply, a PUT or a merge patch, it is kept
+    assert body(server.rest.apply(service("web", where, ports=[{"port": 81}])))["spec"][
+        "clusterIP"] == address
+
+    def forget(obj: dict[str, Any]) -> None:
+        del obj["spec"]["clusterIP"], obj["spec"]["clusterIPs"]
+
+    assert body(put(server, web, forget))["spec"]["clusterIPs"] == [address]
+    assert body(server.rest.apply(service("headless", where)))["spec"]["clusterIP"] == "None"
+
+    for answer in (server.rest.apply(service("web", where, clusterIP="None")),
+                   server.rest.apply(service("web", where, clusterIP="None"), dry_run=True)):
+        assert invalid(answer) == (
+            'Service "web" is invalid: spec.clusterIPs[0]: Invalid value: ["None"]: may not '
+            "change once set",
+            [("FieldValueInvalid", "spec.clusterIPs[0]",
+              'Invalid value: ["None"]: may not change once set')])
+    moved = invalid(merge_patch(server, headless, {"spec": {"clusterIP": address}}))
+    assert moved[0] == (f'Service "headless" is invalid: spec.clusterIPs[0]: Invalid value: '
+                        f'["{address}"]: may not change once set')
+    taken = f'Invalid value: ["{address}"]: failed to allocate IP {address}: provided IP is ' \
+            "already allocated"
+    assert invalid(server.rest.apply(service("copy", where, clusterIP=address))) == (
+        f'Service "copy" is invalid: spec.clusterIPs: {taken}',
+        [("FieldValueInvalid", "spec.clusterIPs", taken)])
+    outside = invalid(server.rest.apply(service("far", where, clusterIP="192.168.1.1")))
+    assert outside[0].endswith("failed to allocate IP 192.168.1.1: the provided network does "
+                               "not match the current range")
+
+
+# ---- CRD storage versions ------------------------------------------------------------------
+
+def test_stored_versions_record_each_storage_version_until_trimmed(server: Server) -> None:
+    where = server.namespace("stored")
+    group = unique_group()
+    alpha = crd(group, "Gauge", versions=("v1alpha1",))
+    served(server, alpha)
+    name = alpha["metadata"]["name"]
+    status_path = server.rest.path(alpha) + "/status"
+    gauge = {"apiVersion": f"{group}/v1alpha1", "kind": "Gauge",
+             "metadata": {"name": "g", "namespace": where}, "spec": {"size": 1}}
+    assert server.rest.apply(gauge).status_code == 201
+    assert body(server.rest.get(alpha))["status"]["storedVersions"] == ["v1alpha1"]
+
+    # v1 becomes the storage version: appended, nothing removed
+    both = crd(group, "Gauge", versions=("v1", "v1alpha1"))
+    assert server.rest.apply(both).status_code == 200
+    server.wait(lambda: _lists(server.rest.client.get(f"/apis/{group}/v1"), "gauges"),
+                "gauges served in v1")
+    assert body(server.rest.get(alpha))["status"]["storedVersions"] == ["v1alpha1", "v1"]
+    only_v1 = crd(group, "Gauge", versions=("v1",))
+    missing = ('Invalid value: "v1alpha1": missing from spec.versions; v1alpha1 was previously '
+               "a storage version, and must remain in spec.versions until a storage migration "
+               "ensures no data remains persisted in v1alpha1 and removes v1alpha1 from "
+               "status.storedVersions")
+    for answer in (server.rest.apply(only_v1), server.rest.apply(only_v1, dry_run=True)):
+        assert invalid(answer) == (
+            f'CustomResourceDefinition.apiextensions.k8s.io "{name}" is invalid: '
+            f"status.storedVersions[0]: {missing}",
+            [("FieldValueInvalid", "status.storedVersions[0]", missing)])
+
+    # the migration writes every object back unchanged: stored anew (in v1), a new version
+    url = f"/apis/{group}/v1/namespaces/{where}/gauges/g"
+    read = body(server.rest.client.get(url))
+    rewritten = body(server.rest.client.put(url, json=read))
+    assert rewritten["metadata"]["resourceVersion"] != read["metadata"]["resourceVersion"]
+    again = body(server.rest.client.put(url, json=rewritten))  # now nothing changes
+    assert again["metadata"]["resourceVersion"] == rewritten["metadata"]["resourceVersion"]
+
+    # then storedVersions is trimmed through the status subresource (merge patch or apply)
+    trimmed = server.rest.client.patch(status_path, headers=MERGE, content=json.dumps(
+        {"status": {"storedVersions": ["v1"]}}))
+    assert (trimmed.status_code, body(trimmed)["status"]["storedVersions"]) == (200, ["v1"])
+    applied = server.rest.client.patch(
+        status_path, params={"fieldManager": "migrator", "force": "true"},
+        headers={"Content-Type": "application/apply-patch+yaml"},
+        content=json.dumps({"apiVersion": CRD_API, "kind": "CustomResourceDefinition",
+                            "metadata": {"name": name}, "status": {"storedVersions": ["v1"]}}))
+    assert (applied.status_code, body(applied)["status"]["storedVersions"]) == (200, ["v1"])
+    assert body(server.rest.client.get(status_path))["status"]["storedVersions"] == ["v1"]
+    assert server.rest.apply(only_v1).status_code == 200
+
+    # a status write takes no spec, and an emptied list is the storage version alone
+    live = body(server.rest.client.get(status_path))
+    live["spec"]["versions"][0]["served"] = False
+    live["status"]["storedVersions"] = []
+    emptied = body(server.rest.client.put(status_path, json=live))
+    assert (emptied["spec"]["versions"][0]["served"], emptied["status"]["storedVersions"]) == (
+        True, ["v1"])
+
+
+# ---- deletion propagation ------------------------------------------------------------------
+
+def owned_by(name: str, where: str, owner: dict[str, Any], **reference: Any) -> dict[str, Any]:
+    return config_map(name, where, metadata={"ownerReferences": [{
+        "apiVersion": owner["apiVersion"], "kind": owner["kind"],
+        "name": owner["metadata"]["name"], "uid": owner["metadata"]["uid"], **reference}]})
+
+
+def test_an_orphaning_delete_keeps_the_dependents(server: Server) -> None:
+    where = server.namespace("orphan")
+    ways: list[tuple[str, dict[str, Any]]] = [
+        ("query", {"params": {"propagationPolicy": "Orphan"}}),
+        ("body", {"json": {"kind": "DeleteOptions", "apiVersion": "v1",
+                           "propagationPolicy": "Orphan"}}),
+        ("legacy", {"json": {"kind": "DeleteOptions", "apiVersion": "v1",
+                             "orphanDependents": True}})]
+    for how, options in ways:
+        owner = body(server.rest.apply(config_map(f"owner-{how}", where)))
+        other = body(server.rest.apply(config_map(f"other-{how}", where)))
+        dependent = owned_by(f"kept-{how}", where, owner)
+        dependent["metadata"]["ownerReferences"].append({
+            "apiVersion": "v1", "kind": "ConfigMap", "name": f"other-{how}",
+            "uid": other["metadata"]["uid"]})
+        written = body(server.rest.apply(dependent))
+
+        answer = server.rest.client.request("DELETE", server.rest.path(owner), **options)
+
+        assert answer.status_code == 200
+        assert "orphan" in body(answer)["metadata"]["finalizers"]
+        def deleted(owner: dict[str, Any] = owner) -> bool:
+            return gone(server, owner)
+
+        server.wait(deleted, f"the owner deleted ({how})")
+
+        def orphaned(dependent: dict[str, Any] = dependent) -> dict[str, Any] | None:
+            live = body(server.rest.get(dependent))
+            return live if len(live["metadata"]["ownerReferences"]) == 1 else None
+
+        live = server.wait(orphaned, f"the reference removed ({how})")
+        assert [r["name"] for r in live["metadata"]["ownerReferences"]] == [f"other-{how}"]
+        assert live["metadata"]["resourceVersion"] != written["metadata"]["resourceVersion"]
+
+
+def test_a_foreground_delete_waits_for_blocking_dependents(server: Server) -> None:
+    where = server.namespace("foreground")
+    owner = body(server.rest.apply(config_map("owner", where)))
+    held = owned_by("held", where, owner, blockOwnerDeletion=True)
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    server.rest.apply(held)
+
+    answer = server.rest.delete(owner, propagationPolicy="Foreground")
+
+    assert body(answer)["metadata"]["finalizers"] == ["foregroundDeletion"]
+    server.wait(lambda: "deletionTimestamp" in body(server.rest.get(held))["metadata"],
+                "the dependent being deleted")
+    assert body(server.rest.get(owner))["metadata"]["finalizers"] == ["foregroundDeletion"]
+    merge_patch(server, held, {"metadata": {"finalizers": None}})
+    server.wait(lambda: gone(server, owner), "the owner deleted after its dependent")
+
+
+def test_delete_options_are_validated(server: Server) -> None:
+    where = server.namespace("options")
+    target = config_map("target", where)
+    server.rest.apply(target)
+    unsupported = ('Unsupported value: "Sideways": supported values: "Foreground", "Background", '
+                   '"Orphan", "nil"')
+    assert invalid(server.rest.delete(target, propagationPolicy="Sideways")) == (
+        f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: {unsupported}',
+        [("FieldValueNotSupported", "propagationPolicy", unsupported)])
+    both = 'Invalid value: "Background": orphanDependents and deletionPropagation cannot be ' \
+           "both set"
+    answer = server.rest.client.request("DELETE", server.rest.path(target), json={
+        "kind": "DeleteOptions", "apiVersion": "v1", "orphanDependents": True,
+        "propagationPolicy": "Background"})
+    assert invalid(answer) == (
+        f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: {both}',
+        [("FieldValueInvalid", "propagationPolicy", both)])
+    assert not gone(server, target)
+
+
+def test_a_job_deleted_without_a_policy_orphans_its_dependents(server: Server) -> None:
+    where = server.namespace("job-delete")
+    # suspended: no pods of the job controller's; a dependent of the test's own stands for one
+    def suspended(name: str) -> dict[str, Any]:
+        return {"apiVersion": "batch/v1", "kind": "Job",
+                "metadata": {"name": name, "namespace": where},
+                "spec": {"suspend": True, "template": {"spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "main", "image": "x:1"}]}}}}
+
+    job = body(server.rest.apply(suspended("j")))
+    dependent = owned_by("part", where, job)
+    server.rest.apply(dependent)
+
+    answer = server.rest.client.delete(server.rest.path(job))
+
+    assert answer.headers["warning"] == (
+        '299 - "child pods are preserved by default when jobs are deleted; set '
+        "propagationPolicy=Background to remove them or set propagationPolicy=Orphan to "
+        'suppress this warning"')
+    server.wait(lambda: gone(server, job), "the Job deleted")
+    server.wait(lambda: "ownerReferences" not in body(server.rest.get(dependent))["metadata"],
+                "the dependent orphaned")
+    # with Background (what kfops sends for a Job's pods) they go with it
+    job = body(server.rest.apply(suspended("k")))
+    dependent = owned_by("part-k", where, job)
+    server.rest.apply(dependent)
+    answer = server.rest.delete(job, propagationPolicy="Background")
+    assert "warning" not in answer.headers
+    server.wait(lambda: gone(server, dependent), "the dependent deleted")
+
+
+# ---- scaling to zero -----------------------------------------------------------------------
+
+def test_a_workload_scaled_to_zero_reports_no_counts_and_stays_available(server: Server,
+                                                                         ) -> None:
+    where = server.namespace("zero")
+    web = deployment("web", where)
+    server.rest.apply(web)
+    db = stateful_set("db", where)
+    server.rest.apply(db)
+
+    def settled(obj: dict[str, Any], replicas: int) -> dict[str, Any] | None:
+        live = body(server.rest.get(obj))
+        status = live.get("status") or {}
+        current = status.get("observedGeneration") == live["metadata"]["generation"]
+        counted = status.get("availableReplicas" if obj["kind"] == "Deployment"
+                             else "readyReplicas", 0) == replicas
+        return status if current and counted else None
+
+    server.wait(lambda: settled(web, 1), "the Deployment available")
+    server.wait(lambda: settled(db, 1), "the StatefulSet ready")
+    for obj in (web, db):
+        obj["spec"]["replicas"] = 0
+        assert server.rest.apply(obj).status_code == 200
+
+    status = server.wait(lambda: settled(web, 0), "the Deployment at zero")
+    # every count is omitempty: none is left; Available stays True
+    assert not {"replicas", "readyReplicas", "availableReplicas", "updatedReplicas",
+                "unavailableReplicas"} & set(status)
+    assert status["terminatingReplicas"] == 0
+    available = next(c for c in status["conditions"] if c["type"] == "Available")
+    assert (available["status"], available["reason"], available["message"]) == (
+        "True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+    sts = server.wait(lambda: settled(db, 0), "the StatefulSet at zero")
+    # a StatefulSet keeps `replicas` and `availableReplicas` (not omitempty)
+    assert (sts["replicas"], sts["availableReplicas"]) == (0, 0)
+    assert not {"readyReplicas", "currentReplicas", "updatedReplicas"} & set(sts)
+
+
+def test_an_orphaning_delete_of_a_stateful_set_keeps_its_pods_and_claims(
+        server: Server, request: pytest.FixtureRequest) -> None:
+    if server.name == "emulator":  # its StatefulSet controller is a setting
+        emulated: RunningEmulator = request.getfixturevalue("emulator")
+        emulated.state.settings.statefulset_pods = True
+    where = server.namespace("sts-orphan")
+    db = stateful_set("db", where, replicas=2)
+    first = body(server.rest.apply(db))
+    pod_names, claim_names = ("db-0", "db-1"), ("data-db-0", "data-db-1")
+
+    def listed(plural: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
+        items = body(server.rest.client.get(f"/api/v1/namespaces/{where}/{plural}"))["items"]
+        found = sorted((i for i in items if i["metadata"]["name"] in names),
+                       key=lambda i: i["metadata"]["name"])
+        return found if len(found) == len(names) else []
+
+    def owned_by_uid(uid: str) -> list[dict[str, Any]]:
+        pods = listed("pods", pod_names)
+        return pods if all([r["uid"] for r in p["metadata"].get("ownerReferences") or []
+                            if r.get("controller")] == [uid] for p in pods) else []
+
+    server.wait(lambda: owned_by_uid(first["metadata"]["uid"]), "the StatefulSet's pods")
+    claims = server.wait(lambda: listed("persistentvolumeclaims", claim_names), "its claims")
+    assert all("ownerReferences" not in c["metadata"] for c in claims)  # whenDeleted: Retain
+
+    answer = server.rest.delete(db, propagationPolicy="Orphan")
+
+    assert answer.status_code == 200
+    server.wait(lambda: gone(server, db), "the StatefulSet deleted")
+    orphans = server.wait(lambda: [p for p in listed("pods", pod_names)
+                                   if "ownerReferences" not in p["metadata"]],
+                          "the pods orphaned")
+    assert len(orphans) == 2
+    assert listed("persistentvolumeclaims", claim_names)
+    # made anew, the StatefulSet adopts them
+    second = body(server.rest.apply(db))
+    server.wait(lambda: owned_by_uid(second["metadata"]["uid"]), "the pods adopted")
