@@ -178,9 +178,9 @@ class Cluster:
         patches the status subresource (a CRD's storedVersions)."""
         from lightkube.types import PatchType  # noqa: PLC0415 - only this call needs it
 
-        resource: Any = self._resource(api_version, kind)
+        resource = self._resource(api_version, kind)
         if status:
-            resource = resource.Status
+            resource = self.kinds.status_resource(api_version, kind)
         subject = Subject(kind, namespace, name)
         result = self._call(lambda: self._lightkube.patch(
             resource, name, patch, namespace=namespace, patch_type=PatchType.MERGE), subject)

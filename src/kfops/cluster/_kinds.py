@@ -13,7 +13,7 @@ from typing import Any
 
 from lightkube import LoadResourceError
 from lightkube.codecs import resource_registry
-from lightkube.core.resource import NamespacedResource, api_info
+from lightkube.core.resource import ApiInfo, NamespacedResource, api_info
 from lightkube.generic_resource import (
     GenericGlobalResource,
     GenericNamespacedResource,
@@ -106,3 +106,12 @@ class Kinds:
                 info.group, info.version, info.kind, info.plural)})
             self._classes[info] = made
         return made
+
+    def status_resource(self, api_version: str, kind: str) -> Any:
+        """The class of the kind's status subresource (as lightkube's generic resources
+        make theirs: the parent's resource, action `status`)."""
+        main = self.resource(api_version, kind)
+        parent = main._api_info
+        return type(f"{kind}Status", (main,), {"_api_info": ApiInfo(
+            resource=parent.resource, parent=parent.resource, plural=parent.plural,
+            verbs=["get", "patch", "put"], action="status")})
