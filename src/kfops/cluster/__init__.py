@@ -13,7 +13,7 @@ from ._engine import (
     uninstall,
 )
 from ._guarded import GeneratedValueHeld, Guard, keep_values, write_guarded
-from ._inventory import installs, recorded_workloads
+from ._inventory import Inventory, installs, read_inventory, recorded_workloads
 from ._kinds import KindInfo
 from ._lease import (
     InstallLease,
@@ -50,6 +50,7 @@ __all__ = [
     "GeneratedValueHeld",
     "Guard",
     "InstallLease",
+    "Inventory",
     "KindInfo",
     "LeaseHolder",
     "LeaseNotice",
@@ -69,6 +70,7 @@ __all__ = [
     "namespace_pending",
     "plan_bundle",
     "pod_failure",
+    "read_inventory",
     "recorded_workloads",
     "rollout_restart",
     "uninstall",
