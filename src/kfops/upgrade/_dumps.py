@@ -109,21 +109,21 @@ printf '[client]\nuser=root\npassword="%s"\nhost=%s\nport=%s\n' \
 
 DUMP_SCRIPT = "set -euo pipefail\n" + _CLIENT_CONFIG + r"""
 mkdir -p "$DUMP_DIR"
-schemas=$(mysql --defaults-extra-file="$cnf" --batch --skip-column-names -e 'SHOW DATABASES' \
+all=$(mysql --defaults-extra-file="$cnf" --batch --skip-column-names -e 'SHOW DATABASES')
+mapfile -t schemas < <(printf '%s\n' "$all" \
     | grep -v -x -e information_schema -e performance_schema -e mysql -e sys || true)
-if [ -z "$schemas" ]; then
+if [ "${#schemas[@]}" -eq 0 ]; then
     echo "kfops-dump: the server holds no database besides its own schemas" >&2
     exit 3
 fi
 partial="$DUMP_DIR/$DUMP_FILE.partial"
-# shellcheck disable=SC2086 # one word per database name (MySQL names have no spaces here)
 mysqldump --defaults-extra-file="$cnf" --single-transaction --routines --triggers --events \
-    --no-tablespaces --databases $schemas | gzip -c > "$partial"
+    --no-tablespaces --databases "${schemas[@]}" | gzip -c > "$partial"
 sum=$(sha256sum "$partial" | cut -d ' ' -f 1)
 mv "$partial" "$DUMP_DIR/$DUMP_FILE"
 printf '%s  %s\n' "$sum" "$DUMP_FILE" > "$DUMP_DIR/$DUMP_FILE.sha256"
 size=$(wc -c < "$DUMP_DIR/$DUMP_FILE")
-echo "kfops-dump $DUMP_FILE $size $sum $(echo $schemas | tr ' ' ',')"
+echo "kfops-dump $DUMP_FILE $size $sum $(IFS=,; echo "${schemas[*]}")"
 """
 
 LOAD_SCRIPT = "set -euo pipefail\n" + _CLIENT_CONFIG + r"""
