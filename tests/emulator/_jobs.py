@@ -2,8 +2,8 @@
 
 What `kfops gpu test` watches, simplified from what Kubernetes documents:
 
-- The job controller creates one pod per Job from its template, labelled
-  `job-name` and owned by the Job (so deleting the Job deletes it)
+- The job controller creates one pod per Job from its template (its labels and
+  annotations), labelled `job-name` and owned by the Job (so deleting the Job deletes it)
   (https://kubernetes.io/docs/concepts/workloads/controllers/job/).
 - The scheduler binds the pod to a node whose `status.allocatable` holds every
   extended resource its containers ask for (limits, as for nvidia.com/gpu) and
@@ -59,9 +59,10 @@ def _pod_of(job: dict[str, Any]) -> dict[str, Any]:
     template = job["spec"]["template"]
     name = job["metadata"]["name"]
     labels = {**(template.get("metadata") or {}).get("labels", {}), "job-name": name}
+    annotations = (template.get("metadata") or {}).get("annotations")
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": f"{name}-emu01", "namespace": job["metadata"]["namespace"],
-                         "labels": labels,
+                         "labels": labels, **({"annotations": annotations} if annotations else {}),
                          "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job",
                                               "name": name, "uid": job["metadata"]["uid"],
                                               "controller": True}]},

@@ -34,11 +34,13 @@ class MariaDB:
     port: int
     password: str
 
-    def sql(self, statement: str) -> str:
-        """Run `statement` as root; its rows, tab-separated, without column names."""
+    def sql(self, statement: str, password: str | None = None) -> str:
+        """Run `statement` as root (with `password`, default the one it started with); its
+        rows, tab-separated, without column names."""
         return subprocess.run(
             ["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", str(self.port), "-u", "root",
-             f"-p{self.password}", "--batch", "--skip-column-names", "-e", statement],
+             f"-p{self.password if password is None else password}", "--batch",
+             "--skip-column-names", "-e", statement],
             check=True, capture_output=True, text=True, timeout=30).stdout
 
 
