@@ -32,26 +32,26 @@ TEAMS = """\
     podDefaults: [pipelineAccess]
 """
 WAITS = WaitSettings(timeout=30, interval=0.02, failure_grace=0)
-NOTEBOOK = {"apiVersion": "kubeflow.org/v1", "kind": "Notebook",
+NOTEBOOK: dict[str, Any] = {"apiVersion": "kubeflow.org/v1", "kind": "Notebook",
             "metadata": {"name": "nb", "namespace": "team-a", "labels": {"app": "nb"}},
             "spec": {"template": {"spec": {"containers": [
                 {"name": "nb", "image": "kubeflownotebookswg/jupyter-scipy:v1.10.0"}]}}}}
-EXPERIMENT = {"apiVersion": "kubeflow.org/v1beta1", "kind": "Experiment",
+EXPERIMENT: dict[str, Any] = {"apiVersion": "kubeflow.org/v1beta1", "kind": "Experiment",
               "metadata": {"name": "tune", "namespace": "team-a"},
               "spec": {"objective": {"type": "maximize", "objectiveMetricName": "accuracy"},
                        "algorithm": {"algorithmName": "random"}, "maxTrialCount": 2}}
-TRIAL = {"apiVersion": "kubeflow.org/v1beta1", "kind": "Trial",
+TRIAL: dict[str, Any] = {"apiVersion": "kubeflow.org/v1beta1", "kind": "Trial",
          "metadata": {"name": "tune-1", "namespace": "team-a", "ownerReferences": [
              {"apiVersion": "kubeflow.org/v1beta1", "kind": "Experiment", "name": "tune",
               "uid": "set-below", "controller": True}]},
          "spec": {"objective": {"type": "maximize", "objectiveMetricName": "accuracy"}}}
-PODDEFAULT = {"apiVersion": "kubeflow.org/v1alpha1", "kind": "PodDefault",
+PODDEFAULT: dict[str, Any] = {"apiVersion": "kubeflow.org/v1alpha1", "kind": "PodDefault",
               "metadata": {"name": "team-gpu", "namespace": "team-a"},
               "spec": {"desc": "GPU", "selector": {"matchLabels": {"gpu": "true"}}}}
-PVC = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+PVC: dict[str, Any] = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
        "metadata": {"name": "workspace-nb", "namespace": "team-a"},
        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
-NODE = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"},
+NODE: dict[str, Any] = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"},
         "status": {"allocatable": {"cpu": "8", "memory": "32Gi"}}}
 
 

@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ PASSWORD = 'pa"ss\\wo%rd$1'
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> MariaDB:
+def server(tmp_path: Path) -> Iterator[MariaDB]:
     with running_mariadb(tmp_path / "mariadb", PASSWORD) as running:
         running.sql("CREATE DATABASE mlpipeline; CREATE DATABASE cachedb; "
                     "CREATE TABLE mlpipeline.run_details (uuid VARCHAR(64) PRIMARY KEY, "
