@@ -5,7 +5,7 @@
 - `emulator`: runs the Kubernetes API emulator (tests/emulator), in this process or another.
 - `registry`: the local network standing in for the world: Debian's docker-registry servers
   and skopeo, the stand-in GitHub, a TLS server, a port found free (and left closed), the S3
-  (moto) and Azure Blob (Azurite) servers.
+  (moto) and Azure Blob (Azurite) servers, MariaDB.
 - `realcluster`: everything in tests/realcluster (marked by its own conftest; its `render`
   markers set by hand, and the guard leaves it alone: it needs the whole real stack).
 - `unit`: none of these.
@@ -51,6 +51,7 @@ import tests.emulator
 import tests.helpers.azurite
 import tests.helpers.cli
 import tests.helpers.github
+import tests.helpers.mariadb
 import tests.helpers.oci
 import tests.helpers.s3_server
 import tests.helpers.tls
@@ -64,7 +65,7 @@ ROOTS: dict[int, str] = {id(o): tier for tier, objects in {
     "registry": (tests.helpers.oci.running_registry, tests.helpers.oci.push, kfops.airgap.Skopeo,
                  tests.helpers.github.serve, tests.helpers.tls.wrong_name_server,
                  tests.helpers.oci.free_port, tests.helpers.s3_server.running_moto,
-                 tests.helpers.azurite.running_azurite),
+                 tests.helpers.azurite.running_azurite, tests.helpers.mariadb.running_mariadb),
 }.items() for o in objects}
 #: Strings that start a tier in another process (`python -m tests.emulator`).
 ROOT_STRINGS = {"tests.emulator": "emulator"}

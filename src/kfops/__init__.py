@@ -11,6 +11,8 @@ The library's front door (what the `kfops` command line calls)::
         plan = kfops.plan_platform(loaded, cluster)     # plan.entries: what apply would change
         kfops.apply_platform(loaded, cluster, kfops.ApplyOptions())
         kfops.platform_status(cluster, kfops.bundle_files(result.bundle))
+        saved = kfops.backup_platform(cluster, kfops.platform_applyset(loaded))
+        kfops.restore_platform(cluster, saved.folder)   # puts back what the cluster lacks
         kfops.uninstall_platform(cluster, kfops.platform_applyset(loaded))
 
 Every error is a :class:`KfopsError` (`kfops.errors` draws the tree). The
@@ -27,10 +29,12 @@ from kfops.operations import (
     ApplyResult,
     PlanResult,
     apply_platform,
+    backup_platform,
     bundle_files,
     plan_platform,
     platform_applyset,
     render_platform,
+    restore_platform,
     uninstall_platform,
     validate_platform,
 )
@@ -48,12 +52,14 @@ __all__ = [
     "RenderResult",
     "__version__",
     "apply_platform",
+    "backup_platform",
     "bundle_files",
     "load_platform",
     "plan_platform",
     "platform_applyset",
     "platform_status",
     "render_platform",
+    "restore_platform",
     "uninstall_platform",
     "validate_platform",
 ]

@@ -2,8 +2,8 @@
 
 What `kfops gpu test` watches, simplified from what Kubernetes documents:
 
-- The job controller creates one pod per Job from its template, labelled
-  `job-name` and owned by the Job (so deleting the Job deletes it)
+- The job controller creates one pod per Job from its template (its labels and
+  annotations), labelled `job-name` and owned by the Job (so deleting the Job deletes it)
   (https://kubernetes.io/docs/concepts/workloads/controllers/job/).
 - The scheduler binds the pod to a node whose `status.allocatable` holds every
   extended resource its containers ask for (limits, as for nvidia.com/gpu) and
@@ -22,7 +22,10 @@ What `kfops gpu test` watches, simplified from what Kubernetes documents:
 - The kubelet pulls the image (or reports `ErrImagePull` when
   `Settings.image_pull_error`) and runs the container: the pod Succeeds, and
   its log lists one `GPU n: ...` line per nvidia.com/gpu the node has, as
-  `nvidia-smi -L` prints them; with no GPU on the node it Fails.
+  `nvidia-smi -L` prints them; with no GPU on the node it Fails. With
+  `Settings.run_container`, that function runs the container instead (the tests
+  run a database Job's script on this machine): exit 0 Succeeds, anything else Fails
+  (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-phase).
 """
 
 from __future__ import annotations
@@ -56,9 +59,10 @@ def _pod_of(job: dict[str, Any]) -> dict[str, Any]:
     template = job["spec"]["template"]
     name = job["metadata"]["name"]
     labels = {**(template.get("metadata") or {}).get("labels", {}), "job-name": name}
+    annotations = (template.get("metadata") or {}).get("annotations")
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": f"{name}-emu01", "namespace": job["metadata"]["namespace"],
-                         "labels": labels,
+                         "labels": labels, **({"annotations": annotations} if annotations else {}),
                          "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job",
                                               "name": name, "uid": job["metadata"]["uid"],
                                               "controller": True}]},
@@ -87,6 +91,9 @@ def _advance(state: ApiState, pod: dict[str, Any], nodes: list[dict[str, Any]]) 
                                                   "message": f"failed to pull {image}: not found"}
                                   }}]})
         return
+    if state.settings.run_container is not None:
+        _run(state, key, pod)
+        return
     node = next(n for n in nodes if n["metadata"]["name"] == node_name)
     gpus = int(((node.get("status") or {}).get("allocatable") or {}).get(GPU, 0))
     log = "".join(f"GPU {i}: NVIDIA A100 80GB PCIe (UUID: GPU-emulated-{i})\n"
@@ -98,6 +105,21 @@ def _advance(state: ApiState, pod: dict[str, Any], nodes: list[dict[str, Any]]) 
         "phase": "Succeeded" if gpus else "Failed", "conditions": [scheduled],
         "containerStatuses": [{"name": "c", "ready": False, "state": {
             "terminated": {"exitCode": code, "reason": "Completed" if gpus else "Error"}}}]})
+
+
+def _run(state: ApiState, key: tuple[str, str, str, str], pod: dict[str, Any]) -> None:
+    """The container as `Settings.run_container` runs it: Succeeded on exit 0, else Failed."""
+    assert state.settings.run_container is not None
+    secrets = {(k[2], k[3]): stored.obj for k, stored in state.objects.items()
+               if k[:2] == ("", "secrets")}
+    code, log = state.settings.run_container(pod, secrets)
+    state.logs[(key[2], key[3])] = log
+    name = pod["spec"]["containers"][0]["name"]
+    state.report_status(key, {
+        "phase": "Succeeded" if code == 0 else "Failed",
+        "conditions": [{"type": "PodScheduled", "status": "True"}],
+        "containerStatuses": [{"name": name, "ready": False, "state": {
+            "terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error"}}}]})
 
 
 def _pending(state: ApiState, key: tuple[str, str, str, str], pod: dict[str, Any],

@@ -185,7 +185,9 @@ can show against both the emulator and kube-apiserver v1.35.4:
   volumeClaimTemplates, and adopt orphaned pods, as `_statefulsets` describes
   (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/).
 - With `jobs` on, Jobs get a pod that is scheduled, run and logged as
-  `_jobs` describes (for `kfops gpu test`); GET /version reports
+  `_jobs` describes (for `kfops gpu test`; `run_container` stands in for what
+  another container does, e.g. the database dump Jobs of `kfops backup`, which the
+  tests run on this machine); GET /version reports
   `server_version`.
 - Workloads named in `failing` stay unavailable, with a pod and Events in the
   state the kubelet or scheduler reports for the chosen reason (ImagePullBackOff,
@@ -231,7 +233,7 @@ import itertools
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -291,6 +293,10 @@ class Settings:
     profile_delay: float = 0.0
     jobs: bool = False
     """Act as the job controller, scheduler and kubelet for Jobs' pods (see _jobs)."""
+    run_container: Callable[[dict[str, Any], dict[tuple[str, str], dict[str, Any]]],
+                            tuple[int, str]] | None = None
+    """What a Job's container does once it runs, given its pod and the Secrets by (namespace,
+    name): its exit code and log (None: `nvidia-smi -L`, see _jobs)."""
     image_pull_error: bool = False
     provision_node: dict[str, Any] | None = None
     """A Node (with status) that appears for an unschedulable pod, as Karpenter makes one."""

@@ -20,6 +20,7 @@ from kfops.render import RenderOptions, RenderResult, load_extra_crds
 from kfops.targets import write_starter
 
 from . import _aks_commands as aks_commands
+from . import _backup_commands as backup_commands
 from . import _bundle_commands as bundle_commands
 from . import _gpu_commands as gpu_commands
 from . import _images_commands as images_commands
@@ -165,6 +166,7 @@ def _times(result: RenderResult) -> str:
 
 
 register(app)
+backup_commands.register(app)
 app.add_typer(user_commands.app, name="user")
 app.add_typer(profile_commands.app, name="profile")
 app.add_typer(gpu_commands.gpu_app, name="gpu")

@@ -14,7 +14,7 @@ from ._engine import (
     uninstall,
 )
 from ._guarded import GeneratedValueHeld, Guard, keep_values, write_guarded
-from ._inventory import installed_release, installs, recorded_workloads
+from ._inventory import Inventory, installed_release, installs, read_inventory, recorded_workloads
 from ._kinds import KindInfo
 from ._lease import (
     InstallLease,
@@ -54,6 +54,7 @@ __all__ = [
     "Guard",
     "InstallLease",
     "Installed",
+    "Inventory",
     "KindInfo",
     "LeaseHolder",
     "LeaseNotice",
@@ -77,6 +78,7 @@ __all__ = [
     "plan_bundle",
     "pod_failure",
     "prune_bundle",
+    "read_inventory",
     "recorded_workloads",
     "rollout_restart",
     "uninstall",

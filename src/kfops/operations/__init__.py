@@ -11,6 +11,7 @@ from ._apply import (
     platform_applyset,
     uninstall_platform,
 )
+from ._backup import backup_install, backup_platform, restore_install, restore_platform
 from ._gpu_test import gpu_test, gpu_test_image
 from ._images import platform_airgap, platform_images
 from ._install_choice import InstallChoice, install_status
@@ -32,6 +33,8 @@ __all__ = [
     "UpgradeResult",
     "apply_platform",
     "applyset_of",
+    "backup_install",
+    "backup_platform",
     "bundle_files",
     "bundle_folder",
     "changes",
@@ -48,6 +51,8 @@ __all__ = [
     "platform_images",
     "preflight",
     "render_platform",
+    "restore_install",
+    "restore_platform",
     "uninstall_platform",
     "validate_platform",
     "write_rendered",

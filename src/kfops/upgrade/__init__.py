@@ -1,8 +1,10 @@
 """Upgrades between Kubeflow releases: what changes (from the renders and small catalog facts),
 the gates before any write, backup and restore, and the upgrade order."""
 
+from ._backup import BackupOptions, BackupResult, KindCount, backup
 from ._changes import OneWayChange, StorageChange, UpgradeChanges, VersionJump, upgrade_changes
 from ._direction import release_direction
+from ._dumps import DATABASES, Database, Dump, DumpStore
 from ._gates import (
     GATES,
     HEALTHY,
@@ -18,6 +20,7 @@ from ._gates import (
 )
 from ._immutable import ImmutableChange, immutable_changes
 from ._record import UpgradeRecord, read_record, remove_record, write_record
+from ._restore import RestoreOptions, RestoreResult, check_backup, restore
 from ._steps import (
     delete_for_recreation,
     migrate_storage,
@@ -29,19 +32,30 @@ from ._steps import (
 from ._verify import Counts, count_user_objects, lost
 
 __all__ = [
+    "DATABASES",
     "GATES",
     "HEALTHY",
     "KUBERNETES",
     "REMOVED_CRDS",
     "RUNNING_WORK",
+    "BackupOptions",
+    "BackupResult",
     "Counts",
+    "Database",
+    "Dump",
+    "DumpStore",
     "Gate",
     "ImmutableChange",
+    "KindCount",
     "OneWayChange",
+    "RestoreOptions",
+    "RestoreResult",
     "StorageChange",
     "UpgradeChanges",
     "UpgradeRecord",
     "VersionJump",
+    "backup",
+    "check_backup",
     "count_user_objects",
     "delete_for_recreation",
     "forced",
@@ -56,6 +70,7 @@ __all__ = [
     "release_direction",
     "remove_record",
     "removed_crd_gate",
+    "restore",
     "running_work_gate",
     "sidecar_tag",
     "stop_controllers",
