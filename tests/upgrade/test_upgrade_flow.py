@@ -4,7 +4,10 @@ upgrade section, each gate, the upgrade's steps and its verification."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import stat
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,8 @@ from kfops.render import RenderOptions
 from kfops.upgrade import KUBERNETES, REMOVED_CRDS, RUNNING_WORK, read_record
 from tests.conftest import FAST_WAITS, PlatformWriter
 from tests.emulator import RunningEmulator
+from tests.helpers.mariadb import LocalKubelet, running_mariadb
+from tests.upgrade.test_backup import NODE, secret_value
 
 GOLDEN = Path(__file__).parent / "golden" / "plan-v1.10.2-26.03.txt"
 OFFLINE = RenderOptions(offline=True)
@@ -37,6 +42,29 @@ def installed(platform_file: PlatformWriter, cluster: Cluster) -> LoadedPlatform
     """v1.10.2 applied; returns the same platform file moved to 26.03."""
     _apply(load_platform(platform_file("v1.10.2")), cluster)
     return load_platform(platform_file("26.03"))
+
+
+@pytest.fixture
+def databases(installed: LoadedPlatform, cluster: Cluster, emulator: RunningEmulator,
+              tmp_path: Path) -> Iterator[LocalKubelet]:
+    """The backup's database Jobs run here, against a MariaDB per database holding a row."""
+    with emulator.lock:
+        emulator.state.create(emulator.state.kind("", "nodes"), "",
+                              {k: v for k, v in NODE.items() if k != "status"}, dry_run=False)
+        emulator.state.report_status(("", "nodes", "", "node-1"), NODE["status"])
+    pipelines = secret_value(cluster, "mysql-secret", "password")
+    katib = secret_value(cluster, "katib-mysql-secrets", "MYSQL_ROOT_PASSWORD")
+    with running_mariadb(tmp_path / "pipelines-db", pipelines) as kfp, \
+            running_mariadb(tmp_path / "katib-db", katib) as katib_db:
+        kfp.sql("CREATE DATABASE mlpipeline; CREATE TABLE mlpipeline.runs (id INT PRIMARY KEY);"
+                " INSERT INTO mlpipeline.runs VALUES (1)")
+        katib_db.sql("CREATE DATABASE katib; CREATE TABLE katib.trials (name TEXT); "
+                     "INSERT INTO katib.trials VALUES ('tune-1')")
+        runner = LocalKubelet(tmp_path / "node", {"mysql.kubeflow.svc": kfp,
+                                                  "katib-mysql.kubeflow.svc": katib_db})
+        emulator.state.settings.jobs = True
+        emulator.state.settings.run_container = runner
+        yield runner
 
 
 def _pytorchjob(cluster: Cluster, emulator: RunningEmulator, running: bool) -> None:
@@ -96,21 +124,30 @@ def test_plan_gates_and_refusals_change_nothing(installed: LoadedPlatform, clust
     assert read_record(cluster, "lab") is None
 
 
+@pytest.mark.usefixtures("databases")
 def test_an_interrupted_upgrade_resumes_and_converges(installed: LoadedPlatform,
                                                       cluster: Cluster,
                                                       emulator: RunningEmulator,
-                                                      platform_file: PlatformWriter) -> None:
+                                                      platform_file: PlatformWriter,
+                                                      tmp_path: Path) -> None:
     _pytorchjob(cluster, emulator, running=False)  # finished, but its CRD goes: kept on purpose
     # A controller only 26.03 has cannot pull its image for 2 s: the apply stops after writing.
     trainer = "kubeflow-system/kubeflow-trainer-controller-manager"
     emulator.state.settings.failing = {trainer: "ImagePullBackOff"}
     emulator.state.settings.failing_for = 2.0
     short = dataclasses.replace(FAST_WAITS, failure_grace=0.2)
+    backup = tmp_path / "backup"
     with pytest.raises(WorkloadFailed, match="kubeflow-trainer-controller-manager"):
-        _apply(installed, cluster, UpgradeOptions(force_gates=(REMOVED_CRDS,)), waits=short)
+        _apply(installed, cluster, UpgradeOptions(force_gates=(REMOVED_CRDS,),
+                                                  backup_dir=backup), waits=short)
     record = read_record(cluster, "lab")
     assert record is not None and (record.installed, record.target) == ("v1.10.2", "26.03")
-    assert record.forced == (REMOVED_CRDS,)
+    assert record.forced == (REMOVED_CRDS,) and record.backup == str(backup)
+    # the backup was taken before the first change: the old release, its objects, both dumps
+    manifest = json.loads((backup / "manifest.json").read_text())
+    assert manifest["release"] == "v1.10.2"
+    assert sorted(d["database"] for d in manifest["dumps"]["files"]) == ["katib", "pipelines"]
+    assert (backup / "objects").is_dir() and stat.S_IMODE(backup.stat().st_mode) == 0o700
     time.sleep(2.0)
     plan = plan_platform(installed, cluster, OFFLINE)
     assert plan.upgrade is not None and plan.upgrade.resuming is not None
@@ -118,6 +155,16 @@ def test_an_interrupted_upgrade_resumes_and_converges(installed: LoadedPlatform,
     result = _apply(installed, cluster, UpgradeOptions())
     upgrade = result.upgrade
     assert upgrade is not None and (upgrade.installed, upgrade.target) == ("v1.10.2", "26.03")
+    assert upgrade.backup == str(backup)  # the resumed run takes no second backup
+    assert upgrade.stopped == []  # stopped by the first run already
+    # the 10 Istio CRDs now store v1 only, every object rewritten
+    assert len(upgrade.migrated) == 10
+    crd = cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition",
+                      "authorizationpolicies.security.istio.io")
+    assert crd is not None and crd["status"]["storedVersions"] == ["v1"]
+    with emulator.lock:
+        stored = emulator.state.stored_versions("security.istio.io", "authorizationpolicies")
+    assert stored and set(stored.values()) == {"v1"}
     assert "Deployment kubeflow/training-operator" in result.summary.pruned
     assert any(k.startswith("PersistentVolumeClaim kubeflow/minio-pvc") for k in
                result.summary.kept)

@@ -95,13 +95,15 @@ class ChangeFlags(OptionGroup):
     force_gate: ForceGateOption = None
 
     def upgrade_options(self, confirm: Callable[[UpgradePreview], bool] | None = None,
-                        restart_user_workloads: bool = False) -> UpgradeOptions:
+                        restart_user_workloads: bool = False, backup: bool = True,
+                        backup_dir: Path | None = None) -> UpgradeOptions:
         """What an upgrade may do (gates forced on purpose), checked before anything runs."""
         unknown = sorted(set(self.force_gate or ()) - set(GATES))
         if unknown:
             raise InputError(f"--force-gate {', '.join(unknown)}: no such gate (the gates: "
                              f"{', '.join(GATES)})")
-        return UpgradeOptions(tuple(self.force_gate or ()), restart_user_workloads, confirm)
+        return UpgradeOptions(tuple(self.force_gate or ()), restart_user_workloads, confirm,
+                              backup, backup_dir)
 
     def apply_options(self, waits: WaitSettings | None = None) -> ApplyOptions:
         """The apply (or plan) these flags ask for."""
@@ -149,6 +151,11 @@ def apply_command(
         "--yes", help="Do not ask before an upgrade to another release (needed without a "
                       "terminal).")] = False,
     restart_user_workloads: RestartUserOption = False,
+    no_backup: Annotated[bool, typer.Option(
+        "--no-backup", help="On an upgrade, do not back up first (kfops backup).")] = False,
+    backup_dir: Annotated[Path | None, typer.Option(
+        "--backup-dir", help="On an upgrade, where its backup goes (default: "
+                             "./kfops-backup-<platform>-<UTC time>).")] = None,
 ) -> None:
     """Render, validate and apply the platform in one ordered pass; wait until healthy.
 
@@ -157,7 +164,8 @@ def apply_command(
     steps (docs/upgrades.md).
     """
     options = flags.apply_options(WaitSettings(timeout=timeout, failure_grace=failure_grace))
-    upgrade = flags.upgrade_options(_Confirm(yes, output), restart_user_workloads)
+    upgrade = flags.upgrade_options(_Confirm(yes, output), restart_user_workloads,
+                                    not no_backup, backup_dir)
     run_apply(load_platform(flags.file, allow_outside=allow_paths_outside),
               flags.connection, options, RenderOptions(offline=flags.offline), output,
               flags.rotate_secrets, wait=not no_wait, upgrade=upgrade)

@@ -83,7 +83,8 @@ def upgrade_json(preview: UpgradePreview) -> dict[str, Any]:
 
 def upgrade_done_lines(result: UpgradeResult) -> list[str]:
     """What the upgrade's own steps did, and the verification."""
-    lines = [f"upgraded {result.installed} → {result.target}"]
+    lines = [f"upgraded {result.installed} → {result.target}",
+             f"  backup {result.backup}" if result.backup else "  no backup (--no-backup)"]
     for title, items in (("stopped", result.stopped), ("recreated", result.recreated),
                          ("migrated", result.migrated), ("restarted", result.restarted)):
         lines += [f"  {title} {item}" for item in items]
@@ -94,7 +95,8 @@ def upgrade_done_lines(result: UpgradeResult) -> list[str]:
 
 def upgrade_done_json(result: UpgradeResult) -> dict[str, Any]:
     """The upgrade's steps for scripts."""
-    return {"from": result.installed, "to": result.target, "stopped": result.stopped,
+    return {"from": result.installed, "to": result.target, "backup": result.backup or None,
+            "stopped": result.stopped,
             "recreated": result.recreated, "migrated": result.migrated,
             "restarted": result.restarted, "countsBefore": result.counts_before,
             "countsAfter": result.counts_after}

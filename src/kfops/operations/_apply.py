@@ -130,7 +130,7 @@ def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptio
             cluster, preview, upgrade or UpgradeOptions(), options,
             lambda what: watched.object_done(what, "upgrade"))
         if upgrading is not None:
-            upgrading.before(result.bundle, backup="")
+            upgrading.before(result.bundle, _state_path(loaded, renders.options))
         for _ in range(_PASSES):
             result = renders.current()
             bundle = result.bundle

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from kfops.cluster import (
@@ -22,10 +23,12 @@ from kfops.health import platform_status
 from kfops.objects import WORKLOAD_KINDS, ApplySet, describe, identity_of, is_profile
 from kfops.render import Bundle
 from kfops.upgrade import (
+    BackupOptions,
     Counts,
     Gate,
     UpgradeChanges,
     UpgradeRecord,
+    backup,
     count_user_objects,
     delete_for_recreation,
     forced,
@@ -58,6 +61,10 @@ class UpgradeOptions:
     older than the new release's (it interrupts them)."""
     confirm: Callable[[UpgradePreview], bool] | None = None
     """Shown the upgrade section once the gates passed, before any write; False stops it."""
+    backup: bool = True
+    """Back the install up (kfops backup) before the first change."""
+    backup_dir: Path | None = None
+    """Where (None: ./kfops-backup-<platform>-<UTC timestamp>)."""
 
 
 @dataclass
@@ -81,6 +88,8 @@ class UpgradeResult:
 
     installed: str
     target: str
+    backup: str = ""
+    """The backup taken before the first change ("" with --no-backup)."""
     stopped: list[str] = field(default_factory=list)
     recreated: list[str] = field(default_factory=list)
     migrated: list[str] = field(default_factory=list)
@@ -166,23 +175,34 @@ class Upgrading:
         changes = self.preview.changes
         self.result = UpgradeResult(changes.installed, changes.target)
 
-    def before(self, bundle: Bundle, backup: str) -> None:
-        """Record the upgrade, stop the controllers being replaced, delete what must be
-        created anew; nothing is written when a claim would have to go."""
+    def before(self, bundle: Bundle, state_dir: Path | None) -> None:
+        """Back up, record the upgrade, stop the controllers being replaced, delete what
+        must be created anew; nothing is written when a claim would have to go."""
         changes, platform = self.preview.changes, str(bundle.lock["platform"])
         refuse_data_changes(changes.immutable)
         record = self.preview.resuming
         if record is None:
+            backup = self._backup(ApplySet(platform), state_dir)
             record = UpgradeRecord(changes.installed, changes.target, backup,
                                    count_user_objects(self.cluster).as_dict(),
                                    tuple(g.name for g in self.preview.gates if g.forced))
             write_record(self.cluster, platform, record)
         self.result.counts_before = dict(record.counts)
+        self.result.backup = record.backup
         for replacement in changes.replaced:
             self.result.stopped += stop_controllers(self.cluster, replacement.stop_first,
                                                     self.notice)
         self.result.recreated = delete_for_recreation(self.cluster, changes.immutable,
                                                       self.notice)
+
+    def _backup(self, applyset: ApplySet, state_dir: Path | None) -> str:
+        """The backup's folder ("" when not asked for)."""
+        if not self.options.backup:
+            return ""
+        taken = backup(self.cluster, applyset, BackupOptions(
+            out=self.options.backup_dir, state_dir=state_dir, waits=self.apply_options.waits))
+        self.notice(f"backup {taken.folder}")
+        return str(taken.folder)
 
     def after(self, bundle: Bundle, files: Sequence[BundleFile],
               applyset: ApplySet) -> UpgradeResult:
