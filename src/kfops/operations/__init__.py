@@ -18,6 +18,7 @@ from ._installs import installed_applyset
 from ._offline_kit import KitProgress, OfflineKit, create_offline_kit
 from ._preflight import preflight
 from ._render import render_platform, validate_platform
+from ._store_move import StoreMoveResult, move_store_data
 from ._write import bundle_folder, check_bundle, write_rendered
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "KitProgress",
     "OfflineKit",
     "PlanResult",
+    "StoreMoveResult",
     "apply_platform",
     "applyset_of",
     "bundle_files",
@@ -37,6 +39,7 @@ __all__ = [
     "gpu_test_image",
     "install_status",
     "installed_applyset",
+    "move_store_data",
     "plan_platform",
     "platform_airgap",
     "platform_applyset",

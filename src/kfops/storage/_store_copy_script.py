@@ -93,7 +93,7 @@ class Store:
     def signed_headers(self, method: str, path: str, query: dict[str, str],
                        headers: dict[str, str], payload_hash: str) -> dict[str, str]:
         """`headers` with SigV4's Host, X-Amz-Date, X-Amz-Content-Sha256 and Authorization."""
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017 - Python 3.9 too
         stamp, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
         all_headers = {k.lower(): v.strip() for k, v in headers.items()}
         all_headers.update({"host": str(self._url.netloc), "x-amz-date": stamp,
@@ -164,13 +164,13 @@ class Client:
     retries: int = 5
     backoff: float = 1.0
 
-    def call(self, method: str, path: str, query: dict[str, str] | None = None,
-             headers: dict[str, str] | None = None, body: bytes = b"",
-             expect: tuple[int, ...] = (200,)) -> tuple[int, dict[str, str], bytes]:
+    def call(self, method: str, path: str, query: dict[str, str] | None = None, *,
+             body: bytes = b"", expect: tuple[int, ...] = (200,)
+             ) -> tuple[int, dict[str, str], bytes]:
         """A request with a body held in memory; the status, headers and the whole answer."""
         def once() -> tuple[int, dict[str, str], bytes]:
-            with self.open(method, path, query, headers, body,
-                           hashlib.sha256(body).hexdigest()) as answer:
+            with self.open(method, path, query=query, body=body,
+                           payload_hash=hashlib.sha256(body).hexdigest()) as answer:
                 data = answer.read()
                 _check(answer.status, data, expect)
                 return answer.status, {k.lower(): v for k, v in answer.getheaders()}, data
@@ -185,8 +185,9 @@ class Client:
         return StoreError(f"{self.name} store {self.store.endpoint}: {what}: "
                           f"{type(error).__name__}: {error}")
 
-    def open(self, method: str, path: str, query: dict[str, str] | None,
-             headers: dict[str, str] | None, body: Any, payload_hash: str) -> _Answer:
+    def open(self, method: str, path: str, *, query: dict[str, str] | None = None,
+             headers: dict[str, str] | None = None, body: Any = b"",
+             payload_hash: str = _EMPTY_SHA256) -> _Answer:
         """Send one request (a body: bytes or an iterable of chunks) and return its answer."""
         query = query or {}
         signed = self.store.signed_headers(method, path, query, headers or {}, payload_hash)
@@ -379,7 +380,7 @@ class Copier:
     def _get(self, path: str, byte_range: str | None) -> _Answer:
         """The source object (or a range of it) as a stream; retried with the transfer."""
         headers = {"range": byte_range} if byte_range else {}
-        answer = self.source.open("GET", path, None, headers, b"", _EMPTY_SHA256)
+        answer = self.source.open("GET", path, headers=headers)
         if answer.status not in (200, 206):
             with answer:
                 _check(answer.status, answer.read(), (200, 206))
@@ -389,8 +390,9 @@ class Copier:
               length: int) -> dict[str, str]:
         """Stream `length` bytes of `source` into a request to the target."""
         headers = {"content-length": str(length)}
-        with self.target.open(method, path, query, headers, _chunks(source, length),
-                              "UNSIGNED-PAYLOAD") as answer:
+        with self.target.open(method, path, query=query, headers=headers,
+                              body=_chunks(source, length),
+                              payload_hash="UNSIGNED-PAYLOAD") as answer:
             data = answer.read()
             _check(answer.status, data, (200,))
             return {k.lower(): v for k, v in answer.getheaders()}
