@@ -23,6 +23,17 @@ What `kfops gpu test` watches, simplified from what Kubernetes documents:
   `Settings.image_pull_error`) and runs the container: the pod Succeeds, and
   its log lists one `GPU n: ...` line per nvidia.com/gpu the node has, as
   `nvidia-smi -L` prints them; with no GPU on the node it Fails.
+  The emulator runs no program: a Job named in `Settings.job_results` ends
+  with the exit code and log the test gives (the pod Succeeds on 0, Fails
+  otherwise), or keeps running (`Running`, an empty log) while its entry is
+  None.
+- Once its pod has ended, the job controller marks the Job: `status.succeeded`
+  or `status.failed` counts the pod, and the terminal condition `Complete` or
+  `Failed` (status "True") says how it ended; a Job with `backoffLimit: 0`
+  fails with its first failed pod (reason `BackoffLimitExceeded`)
+  (https://kubernetes.io/docs/concepts/workloads/controllers/job/#terminal-job-conditions).
+  Simpler: no `SuccessCriteriaMet`/`FailureTarget` conditions before them, and a
+  failed pod is never retried (every Job counts as `backoffLimit: 0`).
 """
 
 from __future__ import annotations
@@ -50,6 +61,7 @@ def run_jobs(state: ApiState) -> None:
             owned = state.list(pods, namespace, f"job-name={name}")
         for pod in owned:
             _advance(state, pod, state.list(nodes, ""))
+        _mark_job(state, job, state.list(pods, namespace, f"job-name={name}"))
 
 
 def _pod_of(job: dict[str, Any]) -> dict[str, Any]:
@@ -87,6 +99,10 @@ def _advance(state: ApiState, pod: dict[str, Any], nodes: list[dict[str, Any]]) 
                                                   "message": f"failed to pull {image}: not found"}
                                   }}]})
         return
+    job = f"{key[2]}/{pod['metadata']['labels']['job-name']}"
+    if job in state.settings.job_results:
+        _run_as_told(state, key, scheduled, state.settings.job_results[job])
+        return
     node = next(n for n in nodes if n["metadata"]["name"] == node_name)
     gpus = int(((node.get("status") or {}).get("allocatable") or {}).get(GPU, 0))
     log = "".join(f"GPU {i}: NVIDIA A100 80GB PCIe (UUID: GPU-emulated-{i})\n"
@@ -98,6 +114,38 @@ def _advance(state: ApiState, pod: dict[str, Any], nodes: list[dict[str, Any]]) 
         "phase": "Succeeded" if gpus else "Failed", "conditions": [scheduled],
         "containerStatuses": [{"name": "c", "ready": False, "state": {
             "terminated": {"exitCode": code, "reason": "Completed" if gpus else "Error"}}}]})
+
+
+def _run_as_told(state: ApiState, key: tuple[str, str, str, str], scheduled: dict[str, str],
+                 result: tuple[int, str] | None) -> None:
+    """The container runs until the test gives its exit code and log."""
+    if result is None:
+        state.logs[(key[2], key[3])] = ""
+        state.report_status(key, {"phase": "Running", "conditions": [scheduled],
+                                  "containerStatuses": [{"name": "c", "ready": True, "state": {
+                                      "running": {}}}]})
+        return
+    code, log = result
+    state.logs[(key[2], key[3])] = log
+    state.report_status(key, {
+        "phase": "Succeeded" if code == 0 else "Failed", "conditions": [scheduled],
+        "containerStatuses": [{"name": "c", "ready": False, "state": {"terminated": {
+            "exitCode": code, "reason": "Completed" if code == 0 else "Error"}}}]})
+
+
+def _mark_job(state: ApiState, job: dict[str, Any], pods: list[dict[str, Any]]) -> None:
+    """The job controller's terminal condition once the Job's pod has ended."""
+    phases = [(p.get("status") or {}).get("phase") for p in pods]
+    if (job.get("status") or {}).get("conditions") or not any(
+            phase in ("Succeeded", "Failed") for phase in phases):
+        return
+    succeeded = "Succeeded" in phases
+    condition = {"type": "Complete", "status": "True"} if succeeded else {
+        "type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+        "message": "Job has reached the specified backoff limit"}
+    key = ("batch", "jobs", job["metadata"]["namespace"], job["metadata"]["name"])
+    state.report_status(key, {"succeeded" if succeeded else "failed": 1,
+                              "conditions": [condition]})
 
 
 def _pending(state: ApiState, key: tuple[str, str, str, str], pod: dict[str, Any],

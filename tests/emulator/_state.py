@@ -113,8 +113,11 @@ can show against both the emulator and kube-apiserver v1.35.4:
   `profile_delay` seconds after it was written, as Kubeflow's profile
   controller makes it. Simpler: no RoleBindings, ServiceAccounts or quota.
 - With `jobs` on, Jobs get a pod that is scheduled, run and logged as
-  `_jobs` describes (for `kfops gpu test`); GET /version reports
-  `server_version`.
+  `_jobs` describes (for `kfops gpu test`; `job_results` gives other Jobs' exit
+  code and log), and the Job its terminal condition, `Complete` or `Failed`,
+  once the pod ended
+  (https://kubernetes.io/docs/concepts/workloads/controllers/job/#terminal-job-conditions);
+  GET /version reports `server_version`.
 - Workloads named in `failing` stay unavailable, with a pod and Events in the
   state the kubelet or scheduler reports for the chosen reason (ImagePullBackOff,
   ErrImagePull, CrashLoopBackOff, CreateContainerConfigError, Unschedulable),
@@ -217,6 +220,9 @@ class Settings:
     jobs: bool = False
     """Act as the job controller, scheduler and kubelet for Jobs' pods (see _jobs)."""
     image_pull_error: bool = False
+    job_results: dict[str, tuple[int, str] | None] = field(default_factory=dict)
+    """Jobs ("namespace/name") whose container ends with this exit code and log (the
+    emulator runs no program); None: it keeps running (see _jobs)."""
     provision_node: dict[str, Any] | None = None
     """A Node (with status) that appears for an unschedulable pod, as Karpenter makes one."""
     provision_delay: float = 0.0

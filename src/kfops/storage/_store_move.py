@@ -91,7 +91,7 @@ class StoreMove:
     @property
     def name(self) -> str:
         """The Job's and ConfigMap's name: the same for the same copy, whatever run makes it."""
-        digest = hashlib.sha256(json.dumps([self._script(), self._pod()], sort_keys=True)
+        digest = hashlib.sha256(json.dumps([self._script(), self._pod("")], sort_keys=True)
                                 .encode()).hexdigest()[:10]
         return f"kfops-store-copy-{digest}"
 
@@ -109,13 +109,13 @@ class StoreMove:
                    # stores take plain-text clients (PERMISSIVE mTLS, AuthorizationPolicies
                    # that allow any source) and their NetworkPolicies the same namespace.
                    "metadata": {"labels": {**labels, "sidecar.istio.io/inject": "false"}},
-                   "spec": self._pod()}}}
+                   "spec": self._pod(self.name)}}}
         return [config, job]
 
     def _script(self) -> str:
         return script_source()
 
-    def _pod(self) -> dict[str, Any]:
+    def _pod(self, config_map: str) -> dict[str, Any]:
         source, target = self.source, self.target
         env = [{"name": "SOURCE_ENDPOINT", "value": source.url},
                _secret_env("SOURCE_ACCESS_KEY", source.secret, source.access_key),
@@ -140,7 +140,7 @@ class StoreMove:
                                     "readOnlyRootFilesystem": True},
                 "volumeMounts": [{"name": "script", "mountPath": _MOUNT, "readOnly": True}],
             }],
-            "volumes": [{"name": "script", "configMap": {"name": self.name}}],
+            "volumes": [{"name": "script", "configMap": {"name": config_map}}],
         }
 
 
