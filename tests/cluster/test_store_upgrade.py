@@ -19,15 +19,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from kfops.cluster import Cluster
 from kfops.config import load_platform
 from kfops.operations import move_store_data, plan_platform
 from kfops.render import RenderOptions
-from kfops.storage import decide_store_move
 from kfops.storage import _pipelines_hook as hook
 from kfops.storage import _store_copy_script as script
+from kfops.storage import decide_store_move
 from tests.cluster.conftest import apply
 from tests.conftest import FAST_WAITS, MANIFESTS, PlatformWriter
 from tests.emulator import RunningEmulator

@@ -222,9 +222,11 @@ def _summary_line(**totals: Any) -> str:
 
 
 def _copy_jobs(cluster: Cluster) -> list[str]:
+    """The copy's Jobs and ConfigMaps left in the cluster, by name."""
+    label = {"kfops.io/store-copy": "artifacts"}
     return sorted(o["metadata"]["name"] for kind, api in (("Job", "batch/v1"),
                                                           ("ConfigMap", "v1"))
-                  for o in cluster.list(api, kind, "kubeflow", {"kfops.io/store-copy": "artifacts"}))
+                  for o in cluster.list(api, kind, "kubeflow", label))
 
 
 @pytest.fixture(scope="module")
@@ -292,7 +294,7 @@ def test_an_error_of_the_copy_is_reported(between_applies: RunningEmulator, clus
     move = _move(renders)
     error = "source store http://minio-service.kubeflow:9000: GET /: S3Error: 403 AccessDenied"
     _result(between_applies, move, (1, _summary_line(error=error)))
-    with pytest.raises(OperationError, match="failed .*403 AccessDenied.*run again to resume"):
+    with pytest.raises(OperationError, match=r"failed .*403 AccessDenied.*run again to resume"):
         move_store_data(cluster, renders["26.03"], FAST_WAITS)
 
 
@@ -300,7 +302,7 @@ def test_a_copy_without_a_summary_is_reported_with_its_last_line(
         between_applies: RunningEmulator, cluster: Cluster, renders: dict[str, Objects]) -> None:
     move = _move(renders)
     _result(between_applies, move, (137, "bucket mlpipeline: 3 objects, 3 to copy\n"))
-    with pytest.raises(OperationError, match="ended without a summary .*3 to copy"):
+    with pytest.raises(OperationError, match=r"ended without a summary .*3 to copy"):
         move_store_data(cluster, renders["26.03"], FAST_WAITS)
 
 
