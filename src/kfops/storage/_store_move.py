@@ -339,15 +339,14 @@ class StoreCopy:
         move, cluster = self._move, self._cluster
         for job in cluster.list("batch/v1", "Job", move.namespace, {COPY_LABEL: _COPY_VALUE}):
             name = job["metadata"]["name"]
-            if name != move.name:
-                self._remove(name)  # another kfops version's copy: this one replaces it
-            elif _state(job) == "failed":
+            # another kfops version's copy, or a failed one: this run starts anew
+            if name != move.name or _state(job) == "failed":
                 self._remove(name)
             else:
                 self.resumed = True
-                return
-        for obj in move.objects():
-            cluster.apply(obj)
+        if not self.resumed:
+            for obj in move.objects():
+                cluster.apply(obj)
 
     def _remove(self, name: str) -> None:
         namespace = self._move.namespace
