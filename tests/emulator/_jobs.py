@@ -22,10 +22,20 @@ What `kfops gpu test` watches, simplified from what Kubernetes documents:
 - The kubelet pulls the image (or reports `ErrImagePull` when
   `Settings.image_pull_error`) and runs the container: the pod Succeeds, and
   its log lists one `GPU n: ...` line per nvidia.com/gpu the node has, as
-  `nvidia-smi -L` prints them; with no GPU on the node it Fails. With
-  `Settings.run_container`, that function runs the container instead (the tests
-  run a database Job's script on this machine): exit 0 Succeeds, anything else Fails
+  `nvidia-smi -L` prints them; with no GPU on the node it Fails.
+  The emulator runs no program of its own: a Job named in `Settings.job_results`
+  ends with the exit code and log the test gives (the pod Succeeds on 0, Fails
+  otherwise), or keeps running (`Running`, an empty log) while its entry is
+  None; with `Settings.run_container`, that function runs the container (the
+  tests run a database Job's script on this machine), with the same outcome
   (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-phase).
+- Once its pod has ended, the job controller marks the Job: `status.succeeded`
+  or `status.failed` counts the pod, and the terminal condition `Complete` or
+  `Failed` (status "True") says how it ended; a Job with `backoffLimit: 0`
+  fails with its first failed pod (reason `BackoffLimitExceeded`)
+  (https://kubernetes.io/docs/concepts/workloads/controllers/job/#terminal-job-conditions).
+  Simpler: no `SuccessCriteriaMet`/`FailureTarget` conditions before them, and a
+  failed pod is never retried (every Job counts as `backoffLimit: 0`).
 """
 
 from __future__ import annotations
@@ -53,6 +63,7 @@ def run_jobs(state: ApiState) -> None:
             owned = state.list(pods, namespace, f"job-name={name}")
         for pod in owned:
             _advance(state, pod, state.list(nodes, ""))
+        _mark_job(state, job, state.list(pods, namespace, f"job-name={name}"))
 
 
 def _pod_of(job: dict[str, Any]) -> dict[str, Any]:
@@ -91,8 +102,12 @@ def _advance(state: ApiState, pod: dict[str, Any], nodes: list[dict[str, Any]]) 
                                                   "message": f"failed to pull {image}: not found"}
                                   }}]})
         return
+    job = f"{key[2]}/{pod['metadata']['labels']['job-name']}"
+    if job in state.settings.job_results:
+        _run_as_told(state, key, scheduled, pod, state.settings.job_results[job])
+        return
     if state.settings.run_container is not None:
-        _run(state, key, pod)
+        _run(state, key, scheduled, pod)
         return
     node = next(n for n in nodes if n["metadata"]["name"] == node_name)
     gpus = int(((node.get("status") or {}).get("allocatable") or {}).get(GPU, 0))
@@ -107,19 +122,37 @@ def _advance(state: ApiState, pod: dict[str, Any], nodes: list[dict[str, Any]]) 
             "terminated": {"exitCode": code, "reason": "Completed" if gpus else "Error"}}}]})
 
 
-def _run(state: ApiState, key: tuple[str, str, str, str], pod: dict[str, Any]) -> None:
+def _run(state: ApiState, key: tuple[str, str, str, str], scheduled: dict[str, str],
+         pod: dict[str, Any]) -> None:
     """The container as `Settings.run_container` runs it: Succeeded on exit 0, else Failed."""
     assert state.settings.run_container is not None
     secrets = {(k[2], k[3]): stored.obj for k, stored in state.objects.items()
                if k[:2] == ("", "secrets")}
-    code, log = state.settings.run_container(pod, secrets)
-    state.logs[(key[2], key[3])] = log
+    _ended(state, key, scheduled, pod, state.settings.run_container(pod, secrets))
+
+
+def _run_as_told(state: ApiState, key: tuple[str, str, str, str], scheduled: dict[str, str],
+                 pod: dict[str, Any], result: tuple[int, str] | None) -> None:
+    """The container runs until the test gives its exit code and log."""
+    if result is None:
+        state.logs[(key[2], key[3])] = ""
+        state.report_status(key, {"phase": "Running", "conditions": [scheduled],
+                                  "containerStatuses": [{"name": "c", "ready": True, "state": {
+                                      "running": {}}}]})
+        return
+    _ended(state, key, scheduled, pod, result)
+
+
+def _ended(state: ApiState, key: tuple[str, str, str, str], scheduled: dict[str, str],
+           pod: dict[str, Any], result: tuple[int, str]) -> None:
+    """The pod's container exited with `result` (exit code, log)."""
+    code, log = result
     name = pod["spec"]["containers"][0]["name"]
+    state.logs[(key[2], key[3])] = log
     state.report_status(key, {
-        "phase": "Succeeded" if code == 0 else "Failed",
-        "conditions": [{"type": "PodScheduled", "status": "True"}],
-        "containerStatuses": [{"name": name, "ready": False, "state": {
-            "terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error"}}}]})
+        "phase": "Succeeded" if code == 0 else "Failed", "conditions": [scheduled],
+        "containerStatuses": [{"name": name, "ready": False, "state": {"terminated": {
+            "exitCode": code, "reason": "Completed" if code == 0 else "Error"}}}]})
 
 
 def _pending(state: ApiState, key: tuple[str, str, str, str], pod: dict[str, Any],

@@ -185,10 +185,12 @@ can show against both the emulator and kube-apiserver v1.35.4:
   volumeClaimTemplates, and adopt orphaned pods, as `_statefulsets` describes
   (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/).
 - With `jobs` on, Jobs get a pod that is scheduled, run and logged as
-  `_jobs` describes (for `kfops gpu test`; `run_container` stands in for what
-  another container does, e.g. the database dump Jobs of `kfops backup`, which the
-  tests run on this machine); GET /version reports
-  `server_version`.
+  `_jobs` describes (for `kfops gpu test`; `job_results` gives other Jobs' exit
+  code and log, and `run_container` stands in for what another container does, e.g.
+  the database dump Jobs of `kfops backup`, which the tests run on this machine), and
+  the Job its terminal condition, `Complete` or `Failed`, once the pod ended
+  (https://kubernetes.io/docs/concepts/workloads/controllers/job/#terminal-job-conditions);
+  GET /version reports `server_version`.
 - Workloads named in `failing` stay unavailable, with a pod and Events in the
   state the kubelet or scheduler reports for the chosen reason (ImagePullBackOff,
   ErrImagePull, CrashLoopBackOff, CreateContainerConfigError, Unschedulable),
@@ -298,6 +300,9 @@ class Settings:
     """What a Job's container does once it runs, given its pod and the Secrets by (namespace,
     name): its exit code and log (None: `nvidia-smi -L`, see _jobs)."""
     image_pull_error: bool = False
+    job_results: dict[str, tuple[int, str] | None] = field(default_factory=dict)
+    """Jobs ("namespace/name") whose container ends with this exit code and log (the
+    emulator runs no program); None: it keeps running (see _jobs)."""
     provision_node: dict[str, Any] | None = None
     """A Node (with status) that appears for an unschedulable pod, as Karpenter makes one."""
     provision_delay: float = 0.0

@@ -37,7 +37,7 @@ from ._prune import crd_instances
 from ._retry import RetryPolicy
 from ._rollout import rollout_restart
 from ._steps import BundleFile
-from ._waits import WaitSettings, namespace_pending, wait_for
+from ._waits import WaitSettings, namespace_pending, wait_for, wait_for_workloads
 
 __all__ = [
     "IMAGE_PULL_REASONS",
@@ -83,6 +83,7 @@ __all__ = [
     "rollout_restart",
     "uninstall",
     "wait_for",
+    "wait_for_workloads",
     "workload_failure",
     "write_guarded",
 ]

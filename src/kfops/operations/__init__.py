@@ -19,6 +19,7 @@ from ._installs import installed_applyset
 from ._offline_kit import KitProgress, OfflineKit, create_offline_kit
 from ._preflight import preflight
 from ._render import render_platform, validate_platform
+from ._store_move import StoreMoveResult, move_store_data
 from ._upgrade import UpgradeOptions, UpgradePreview, UpgradeResult, gate_lines
 from ._write import bundle_folder, check_bundle, write_rendered
 
@@ -28,6 +29,7 @@ __all__ = [
     "KitProgress",
     "OfflineKit",
     "PlanResult",
+    "StoreMoveResult",
     "UpgradeOptions",
     "UpgradePreview",
     "UpgradeResult",
@@ -45,6 +47,7 @@ __all__ = [
     "gpu_test_image",
     "install_status",
     "installed_applyset",
+    "move_store_data",
     "plan_platform",
     "platform_airgap",
     "platform_applyset",

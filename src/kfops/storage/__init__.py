@@ -9,9 +9,24 @@ from ._profile_store_objects import (
     stale_store_objects,
 )
 from ._store_checks import store_checks
+from ._store_move import (
+    CopySummary,
+    MoveDecision,
+    StoreCopy,
+    StoreEndpoint,
+    StoreMove,
+    decide_store_move,
+    store_namespace,
+)
 
 __all__ = [
+    "CopySummary",
+    "MoveDecision",
     "StaleObject",
+    "StoreCopy",
+    "StoreEndpoint",
+    "StoreMove",
+    "decide_store_move",
     "object_store_features",
     "rendered_settings",
     "replace_stale",
@@ -19,4 +34,5 @@ __all__ = [
     "storage_checks",
     "storage_features",
     "store_checks",
+    "store_namespace",
 ]

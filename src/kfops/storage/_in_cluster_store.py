@@ -53,10 +53,17 @@ class InClusterStore:
 
 def find_in_cluster_store(bundle: EditableBundle) -> InClusterStore | None:
     """The release's store in `bundle`, or None when Pipelines (or its store) is left out."""
-    deployment = next((item for item in bundle.of_kind("Deployment") if _runs_store(item.obj)),
-                      None)
-    if deployment is None:
-        return None
+    return next(iter(find_in_cluster_stores(bundle)), None)
+
+
+def find_in_cluster_stores(bundle: EditableBundle) -> list[InClusterStore]:
+    """Every store in `bundle`: one in a render; two in a cluster during an upgrade (the
+    old release's, the new one's)."""
+    return [_store_of(bundle, item) for item in bundle.of_kind("Deployment")
+            if _runs_store(item.obj)]
+
+
+def _store_of(bundle: EditableBundle, deployment: BundleObject) -> InClusterStore:
     namespace = deployment.obj["metadata"].get("namespace", "")
     pod = _pod(deployment.obj)
     labels = (deployment.obj["spec"]["template"].get("metadata") or {}).get("labels") or {}

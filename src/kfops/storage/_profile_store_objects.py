@@ -6,6 +6,18 @@ namespaces keep pointing at the old one until those objects are deleted and
 the controller writes them anew. kfops finds them by comparing each one with
 what the controller's hook (`_pipelines_hook`, the same code) writes for the
 rendered settings; with the in-cluster store, by the hook's mark.
+
+With the in-cluster SeaweedFS (v1.11 and newer) the release's controller makes
+each namespace its own SeaweedFS identity, limited to the namespace's
+artifacts, but only when the namespace has no key Secret yet. A namespace
+from v1.10 holds the controller's copy of the platform's shared key instead,
+and would keep it for good: that copy is stale too. It is told apart exactly:
+metacontroller wrote it for the pipelines profile controller (its
+`metacontroller.k8s.io/decorator-controller` annotation, which metacontroller
+puts on every attachment it makes: metacontroller's
+pkg/controller/decorator/controller.go), and its access key is the
+platform's. A Secret an administrator made carries no such annotation, and a
+key SeaweedFS's IAM made for the namespace is never the platform's.
 """
 
 from __future__ import annotations
@@ -17,10 +29,14 @@ from typing import Any
 
 from kfops.cluster import Cluster
 from kfops.objects import container_env, secret_value
+from kfops.render import BundleObject, EditableBundle
 
 from . import _pipelines_hook as hook
+from ._in_cluster_store import find_in_cluster_store
 
 PIPELINES_LABEL = "pipelines.kubeflow.org/enabled"
+#: Metacontroller's mark on what a DecoratorController attached (its value: the controller).
+DECORATOR_ANNOTATION = "metacontroller.k8s.io/decorator-controller"
 
 
 @dataclass(frozen=True)
@@ -43,12 +59,13 @@ def stale_store_objects(cluster: Cluster, objects: Sequence[dict[str, Any]]
     """Objects in pipelines-enabled namespaces that the rendered `objects` would change."""
     settings = rendered_settings(objects)
     keys = _rendered_keys(objects, settings)
+    shared = _shared_key_copies(objects) if settings is None else None
     stale = []
     for namespace in cluster.list("v1", "Namespace", labels={PIPELINES_LABEL: "true"}):
         name = namespace["metadata"]["name"]
         live = {(kind, obj_name): obj for kind, obj_name in hook.STORE_OBJECTS
                 if (obj := cluster.get("v1", kind, obj_name, name)) is not None}
-        stale += (_stale_for_release_store(name, live) if settings is None
+        stale += (_stale_for_release_store(name, live, shared) if settings is None
                   else _stale_for(settings, keys, name, live))
     return stale
 
@@ -83,12 +100,46 @@ def _rendered_keys(objects: Sequence[dict[str, Any]], settings: dict[str, Any] |
     return None
 
 
-def _stale_for_release_store(namespace: str, live: dict[tuple[str, str], dict[str, Any]]
-                             ) -> list[StaleObject]:
-    return [StaleObject(kind, namespace, name, "written for an external object store; the "
-                                               "release's controller writes it for its own")
-            for (kind, name), obj in live.items()
-            if hook.MARK in ((obj.get("metadata") or {}).get("annotations") or {})]
+@dataclass(frozen=True)
+class _SharedKey:
+    """The platform's access key and the DecoratorControllers that copied it (v1.10)."""
+
+    access_key: str
+    controllers: frozenset[str]
+
+
+def _shared_key_copies(objects: Sequence[dict[str, Any]]) -> _SharedKey | None:
+    """What a copy of the platform's key looks like when the rendered store is the release's
+    SeaweedFS (whose controller gives each namespace a key of its own); None otherwise."""
+    store = find_in_cluster_store(EditableBundle([BundleObject(o, "", "") for o in objects], {}))
+    if store is None or store.product != "seaweedfs":
+        return None
+    namespace = store.deployment.obj["metadata"].get("namespace")
+    key = next((secret_value(o, "accesskey") for o in objects if o.get("kind") == "Secret"
+                and o["metadata"]["name"] == hook.STORE_SECRET
+                and o["metadata"].get("namespace") == namespace), None)
+    controllers = frozenset(str(o["metadata"]["name"]) for o in objects
+                            if o.get("kind") == "DecoratorController"
+                            and any(a.get("resource") == "secrets"
+                                    for a in (o.get("spec") or {}).get("attachments") or []))
+    return _SharedKey(key, controllers) if key and controllers else None
+
+
+def _stale_for_release_store(namespace: str, live: dict[tuple[str, str], dict[str, Any]],
+                             shared: _SharedKey | None) -> list[StaleObject]:
+    stale = []
+    for (kind, name), obj in live.items():
+        annotations = (obj.get("metadata") or {}).get("annotations") or {}
+        if hook.MARK in annotations:
+            stale.append(StaleObject(kind, namespace, name, "written for an external object "
+                                     "store; the release's controller writes it for its own"))
+        elif (shared is not None and (kind, name) == ("Secret", hook.STORE_SECRET)
+              and annotations.get(DECORATOR_ANNOTATION) in shared.controllers
+              and secret_value(obj, "accesskey") == shared.access_key):
+            stale.append(StaleObject(kind, namespace, name, "a copy of the platform's shared "
+                                     "store key (v1.10's controller wrote it); SeaweedFS's "
+                                     "controller writes a key of the namespace's own"))
+    return stale
 
 
 def _stale_for(settings: dict[str, Any], keys: dict[str, str] | None, namespace: str,
