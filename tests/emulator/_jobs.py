@@ -155,6 +155,21 @@ def _ended(state: ApiState, key: tuple[str, str, str, str], scheduled: dict[str,
             "exitCode": code, "reason": "Completed" if code == 0 else "Error"}}}]})
 
 
+def _mark_job(state: ApiState, job: dict[str, Any], pods: list[dict[str, Any]]) -> None:
+    """The job controller's terminal condition once the Job's pod has ended."""
+    phases = [(p.get("status") or {}).get("phase") for p in pods]
+    if (job.get("status") or {}).get("conditions") or not any(
+            phase in ("Succeeded", "Failed") for phase in phases):
+        return
+    succeeded = "Succeeded" in phases
+    condition = {"type": "Complete", "status": "True"} if succeeded else {
+        "type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+        "message": "Job has reached the specified backoff limit"}
+    key = ("batch", "jobs", job["metadata"]["namespace"], job["metadata"]["name"])
+    state.report_status(key, {"succeeded" if succeeded else "failed": 1,
+                              "conditions": [condition]})
+
+
 def _pending(state: ApiState, key: tuple[str, str, str, str], pod: dict[str, Any],
              nodes: list[dict[str, Any]]) -> None:
     reasons: dict[str, int] = {}
