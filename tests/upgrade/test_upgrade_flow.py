@@ -20,6 +20,8 @@ from kfops.config import LoadedPlatform, load_platform
 from kfops.errors import InputError, UpgradeBlocked, WorkloadFailed
 from kfops.operations import UpgradeOptions, apply_platform, plan_platform
 from kfops.render import RenderOptions
+from kfops.storage import _store_copy_script as copy_script
+from kfops.storage import decide_store_move
 from kfops.upgrade import KUBERNETES, REMOVED_CRDS, RUNNING_WORK, read_record
 from tests.conftest import FAST_WAITS, PlatformWriter
 from tests.emulator import RunningEmulator
@@ -65,6 +67,26 @@ def databases(installed: LoadedPlatform, cluster: Cluster, emulator: RunningEmul
         emulator.state.settings.jobs = True
         emulator.state.settings.run_container = runner
         yield runner
+
+
+def _verified_copy() -> str:
+    """The copy Job's last log line after copying 4 objects (40 bytes) and verifying them."""
+    totals = copy_script.Totals(copied=4)
+    totals.buckets = {"mlpipeline": {"source": {"objects": 4, "bytes": 40},
+                                     "target": {"objects": 4, "bytes": 40}, "onlyInTarget": 0}}
+    return json.dumps(copy_script.summary(totals)) + "\n"
+
+
+VERIFIED = _verified_copy()
+
+
+def _copy_job(cluster: Cluster, new_objects: list[dict[str, Any]]) -> str:
+    """The name of the Job that copies MinIO's artifacts into SeaweedFS."""
+    live = [*cluster.list("apps/v1", "Deployment", "kubeflow"),
+            *cluster.list("v1", "Service", "kubeflow")]
+    move = decide_store_move(live, new_objects).move
+    assert move is not None
+    return move.name
 
 
 def _pytorchjob(cluster: Cluster, emulator: RunningEmulator, running: bool) -> None:
@@ -152,6 +174,11 @@ def test_an_interrupted_upgrade_resumes_and_converges(installed: LoadedPlatform,
     plan = plan_platform(installed, cluster, OFFLINE)
     assert plan.upgrade is not None and plan.upgrade.resuming is not None
     assert plan.upgrade.gates == []  # a half-upgraded platform is not gated again
+    # MinIO's artifacts go to SeaweedFS by a Job (the script itself runs against real S3
+    # servers in tests/storage): here its pod ends with the summary of a verified copy
+    copy = _copy_job(cluster, [o.obj for o in plan.render.bundle.objects])
+    with emulator.lock:
+        emulator.state.settings.job_results[f"kubeflow/{copy}"] = (0, VERIFIED)
     result = _apply(installed, cluster, UpgradeOptions())
     upgrade = result.upgrade
     assert upgrade is not None and (upgrade.installed, upgrade.target) == ("v1.10.2", "26.03")
@@ -159,6 +186,8 @@ def test_an_interrupted_upgrade_resumes_and_converges(installed: LoadedPlatform,
     assert upgrade.stopped == []  # stopped by the first run already
     # the 10 Istio CRDs now store v1 only, every object rewritten
     assert len(upgrade.migrated) == 10
+    assert upgrade.store.startswith("artifacts copied and verified: 4 objects, 40 bytes")
+    assert cluster.get("batch/v1", "Job", copy, "kubeflow") is None  # gone once verified
     crd = cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition",
                       "authorizationpolicies.security.istio.io")
     assert crd is not None and crd["status"]["storedVersions"] == ["v1"]

@@ -82,8 +82,8 @@ REPLACEMENTS: dict[tuple[str, str], tuple[Replacement, ...]] = {
             "pipelines", "MinIO (artifacts in PVC minio-pvc)",
             "SeaweedFS (artifacts in PVC seaweedfs-pvc, per-namespace credentials)",
             "upstream does not move the artifacts (Kubeflow 1.11 release notes: 'Please "
-            "backup and restore any data that you have on MinIO'); minio-pvc is kept, and "
-            "the artifacts stay there until copied (docs/upgrades.md)"),
+            "backup and restore any data that you have on MinIO'); kfops copies them with a "
+            "Job, verifies the copy, and keeps minio-pvc"),
     ),
 }
 """Per (installed line, new line), the components implemented anew."""

@@ -88,6 +88,8 @@ def upgrade_done_lines(result: UpgradeResult) -> list[str]:
     for title, items in (("stopped", result.stopped), ("recreated", result.recreated),
                          ("migrated", result.migrated), ("restarted", result.restarted)):
         lines += [f"  {title} {item}" for item in items]
+    if result.store:
+        lines.append(f"  {result.store}")
     counts = ", ".join(f"{what} {n}" for what, n in result.counts_after.items())
     lines.append(f"  verified: every workload available; kept {counts or 'nothing to count'}")
     return lines
@@ -98,5 +100,6 @@ def upgrade_done_json(result: UpgradeResult) -> dict[str, Any]:
     return {"from": result.installed, "to": result.target, "backup": result.backup or None,
             "stopped": result.stopped,
             "recreated": result.recreated, "migrated": result.migrated,
-            "restarted": result.restarted, "countsBefore": result.counts_before,
+            "restarted": result.restarted, "store": result.store,
+            "countsBefore": result.counts_before,
             "countsAfter": result.counts_after}

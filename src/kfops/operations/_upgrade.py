@@ -49,6 +49,8 @@ from kfops.upgrade import (
     write_record,
 )
 
+from ._store_move import StoreMoveResult, move_store_data
+
 
 @dataclass(frozen=True)
 class UpgradeOptions:
@@ -94,6 +96,9 @@ class UpgradeResult:
     recreated: list[str] = field(default_factory=list)
     migrated: list[str] = field(default_factory=list)
     restarted: list[str] = field(default_factory=list)
+    store: str = ""
+    """What happened to the pipelines' artifacts (copied between in-cluster stores, and
+    verified; or why nothing was to be copied)."""
     pruned: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     counts_before: dict[str, int] = field(default_factory=dict)
@@ -136,6 +141,14 @@ def upgrade_preview(cluster: Cluster, bundle: Bundle,
     gates = [kubernetes_gate(cluster, target), health_gate(_problems(cluster, applyset)),
              running_work_gate(cluster), removed_crd_gate(cluster, changes.crds_removed)]
     return UpgradePreview(changes, forced(gates, options.force_gates))
+
+
+def _moved(result: StoreMoveResult) -> str:
+    summary = result.summary
+    if summary is None:
+        return f"artifacts not copied: {result.reason}"
+    return (f"artifacts copied and verified: {summary.objects} objects, {summary.bytes} bytes "
+            f"({summary.copied} copied, {summary.skipped} already there; Job {summary.job})")
 
 
 def gate_lines(gates: Sequence[Gate]) -> list[str]:
@@ -212,6 +225,9 @@ class Upgrading:
                 if o["kind"] == "CustomResourceDefinition"]
         self.result.migrated = migrate_storage(self.cluster, crds, self.notice)
         self.result.restarted = self._restart_sidecars(objects)
+        # before prune: the old store still runs, its claim stays after either way
+        self.result.store = _moved(move_store_data(self.cluster, objects,
+                                                   self.apply_options.waits))
         if self.apply_options.prune:
             summary = prune_bundle(self.cluster, files, applyset, self.apply_options)
             self.result.pruned, self.result.kept = summary.pruned, summary.kept
