@@ -17,19 +17,21 @@ from kfops.cli import main
 from kfops.cli._upgrade_output import upgrade_lines
 from kfops.cluster import ApplyOptions, Cluster, installed_release
 from kfops.config import LoadedPlatform, load_platform
-from kfops.errors import InputError, UpgradeBlocked, WorkloadFailed
+from kfops.errors import ClusterError, InputError, UpgradeBlocked, WaitTimeout, WorkloadFailed
+from kfops.objects import storage_version
 from kfops.operations import UpgradeOptions, apply_platform, plan_platform
 from kfops.render import RenderOptions
 from kfops.storage import _store_copy_script as copy_script
 from kfops.storage import decide_store_move
 from kfops.upgrade import KUBERNETES, REMOVED_CRDS, RUNNING_WORK, read_record
 from tests.conftest import FAST_WAITS, PlatformWriter
-from tests.emulator import RunningEmulator
+from tests.emulator import Fault, RunningEmulator
 from tests.helpers.mariadb import LocalKubelet, running_mariadb
-from tests.upgrade.test_backup import NODE, secret_value
+from tests.upgrade.test_backup import NODE, NOTEBOOK, PVC, secret_value
 
 GOLDEN = Path(__file__).parent / "golden" / "plan-v1.10.2-26.03.txt"
 OFFLINE = RenderOptions(offline=True)
+USER_NAMESPACE = "kubeflow-user-example-com"
 
 
 def _apply(loaded: LoadedPlatform, cluster: Cluster, upgrade: UpgradeOptions | None = None,
@@ -89,6 +91,14 @@ def _copy_job(cluster: Cluster, new_objects: list[dict[str, Any]]) -> str:
     return move.name
 
 
+def _fail_all(emulator: RunningEmulator, method: str | None) -> None:
+    """Every request of `method` answered 500 until the client gives up (None: no faults)."""
+    with emulator.lock:
+        emulator.faults.methods = (method,) if method else ()
+        emulator.faults.writes_only = True
+        emulator.faults.queued = [Fault("500") for _ in range(8)] if method else []
+
+
 def _pytorchjob(cluster: Cluster, emulator: RunningEmulator, running: bool) -> None:
     """A PyTorchJob whose controller reported it running or succeeded."""
     cluster.create({"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob",
@@ -146,14 +156,23 @@ def test_plan_gates_and_refusals_change_nothing(installed: LoadedPlatform, clust
     assert read_record(cluster, "lab") is None
 
 
-@pytest.mark.usefixtures("databases")
-def test_an_interrupted_upgrade_resumes_and_converges(installed: LoadedPlatform,
-                                                      cluster: Cluster,
-                                                      emulator: RunningEmulator,
-                                                      platform_file: PlatformWriter,
-                                                      tmp_path: Path) -> None:
+def _interrupt_five_times(installed: LoadedPlatform, cluster: Cluster,
+                          emulator: RunningEmulator, tmp_path: Path) -> tuple[Path, str]:
+    """Stop the upgrade at five points in turn, each run going further than the last; the
+    backup folder and the copy Job's name."""
     _pytorchjob(cluster, emulator, running=False)  # finished, but its CRD goes: kept on purpose
-    # A controller only 26.03 has cannot pull its image for 2 s: the apply stops after writing.
+    for obj in (NOTEBOOK, PVC):  # a user's notebook and its volume, in the example profile
+        cluster.create({**obj, "metadata": {**obj["metadata"], "namespace": USER_NAMESPACE}})
+    # 1. the backup's first database dump fails: nothing of the platform is changed yet
+    runs = emulator.state.settings.run_container
+    emulator.state.settings.run_container = lambda pod, secrets: (1, "mysqldump: error 2013\n")
+    with pytest.raises(ClusterError, match="kfops-dump"):
+        _apply(installed, cluster, UpgradeOptions(force_gates=(REMOVED_CRDS,),
+                                                  backup_dir=tmp_path / "first-try"))
+    assert read_record(cluster, "lab") is None
+    assert installed_release(cluster, "lab") == "v1.10.2"
+    emulator.state.settings.run_container = runs
+    # 2. a controller only 26.03 has cannot pull its image for 2 s: the staged apply stops
     trainer = "kubeflow-system/kubeflow-trainer-controller-manager"
     emulator.state.settings.failing = {trainer: "ImagePullBackOff"}
     emulator.state.settings.failing_for = 2.0
@@ -174,18 +193,48 @@ def test_an_interrupted_upgrade_resumes_and_converges(installed: LoadedPlatform,
     plan = plan_platform(installed, cluster, OFFLINE)
     assert plan.upgrade is not None and plan.upgrade.resuming is not None
     assert plan.upgrade.gates == []  # a half-upgraded platform is not gated again
-    # MinIO's artifacts go to SeaweedFS by a Job (the script itself runs against real S3
-    # servers in tests/storage): here its pod ends with the summary of a verified copy
+    # 3. the API server fails every rewrite of the storage-version migration
+    _fail_all(emulator, "PUT")
+    with pytest.raises(ClusterError):
+        _apply(installed, cluster, UpgradeOptions())
+    _fail_all(emulator, None)
+    # 4. the copy of MinIO's artifacts into SeaweedFS is still running when the wait ends
+    # (the copy script itself runs against real S3 servers in tests/storage; here its pod
+    # runs until the test gives its log: the summary of a verified copy)
     copy = _copy_job(cluster, [o.obj for o in plan.render.bundle.objects])
-    with emulator.lock:
-        emulator.state.settings.job_results[f"kubeflow/{copy}"] = (0, VERIFIED)
+    emulator.state.settings.job_results[f"kubeflow/{copy}"] = None
+    with pytest.raises(WaitTimeout):
+        _apply(installed, cluster, UpgradeOptions(),
+               waits=dataclasses.replace(FAST_WAITS, timeout=1.0))
+    # 5. the copy verified, the API server refuses to delete its Job (prune comes after)
+    emulator.state.settings.job_results[f"kubeflow/{copy}"] = (0, VERIFIED)
+    _fail_all(emulator, "DELETE")
+    with pytest.raises(ClusterError):
+        _apply(installed, cluster, UpgradeOptions())
+    _fail_all(emulator, None)
+    assert read_record(cluster, "lab") is not None
+    return backup, copy
+
+
+@pytest.mark.usefixtures("databases")
+def test_an_upgrade_interrupted_at_five_points_resumes_and_converges(installed: LoadedPlatform,
+                                                      cluster: Cluster,
+                                                      emulator: RunningEmulator,
+                                                      platform_file: PlatformWriter,
+                                                      tmp_path: Path) -> None:
+    """Stopped at five points in turn, each run goes further; the last one converges."""
+    backup, copy = _interrupt_five_times(installed, cluster, emulator, tmp_path)
     result = _apply(installed, cluster, UpgradeOptions())
     upgrade = result.upgrade
     assert upgrade is not None and (upgrade.installed, upgrade.target) == ("v1.10.2", "26.03")
     assert upgrade.backup == str(backup)  # the resumed run takes no second backup
     assert upgrade.stopped == []  # stopped by the first run already
-    # the 10 Istio CRDs now store v1 only, every object rewritten
-    assert len(upgrade.migrated) == 10
+    # every CRD stores only its storage version: the 10 Istio ones moved to v1 were migrated
+    # (by the 4th run), every object rewritten
+    crds = cluster.list("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+    assert all(c["status"]["storedVersions"] == [storage_version(c)] for c in crds)
+    assert sum(1 for c in crds if c["spec"]["group"].endswith("istio.io")
+               and storage_version(c) == "v1") >= 10
     assert upgrade.store.startswith("artifacts copied and verified: 4 objects, 40 bytes")
     assert cluster.get("batch/v1", "Job", copy, "kubeflow") is None  # gone once verified
     crd = cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition",
@@ -201,7 +250,8 @@ def test_an_interrupted_upgrade_resumes_and_converges(installed: LoadedPlatform,
     # users' objects all kept; one claim more: the new store's (the old one's is kept)
     assert upgrade.counts_after == {**upgrade.counts_before,
                                     "volume claims": upgrade.counts_before["volume claims"] + 1}
-    assert upgrade.counts_before["profiles"] == 1
+    assert upgrade.counts_before["profiles"] == 1 and upgrade.counts_after["notebooks"] == 1
+    assert cluster.get("kubeflow.org/v1", "Notebook", "nb", USER_NAMESPACE) is not None
     assert installed_release(cluster, "lab") == "26.03"
     assert read_record(cluster, "lab") is None
     # plan after the upgrade: nothing to do; a re-apply writes nothing
