@@ -216,12 +216,9 @@ def _interrupt_five_times(installed: LoadedPlatform, cluster: Cluster,
     return backup, copy
 
 
-@pytest.mark.usefixtures("databases")
-def test_an_upgrade_interrupted_at_five_points_resumes_and_converges(installed: LoadedPlatform,
-                                                      cluster: Cluster,
-                                                      emulator: RunningEmulator,
-                                                      platform_file: PlatformWriter,
-                                                      tmp_path: Path) -> None:
+def test_an_upgrade_interrupted_at_five_points_resumes_and_converges(
+        installed: LoadedPlatform, cluster: Cluster, emulator: RunningEmulator,
+        platform_file: PlatformWriter, tmp_path: Path, *, databases: LocalKubelet) -> None:
     """Stopped at five points in turn, each run goes further; the last one converges."""
     backup, copy = _interrupt_five_times(installed, cluster, emulator, tmp_path)
     result = _apply(installed, cluster, UpgradeOptions())
@@ -259,9 +256,23 @@ def test_an_upgrade_interrupted_at_five_points_resumes_and_converges(installed: 
     writes = len(emulator.writes())
     assert _apply(installed, cluster).upgrade is None
     assert len(emulator.writes()) == writes
-    # and going back is refused, writing nothing
+    # going back is refused, writing nothing, unless the backup of v1.10.2 is named
+    old = load_platform(platform_file("v1.10.2", folder=installed.path.parent / "old"))
     with pytest.raises(InputError, match=r"older than the installed 26\.03: a downgrade is "
                                          "refused"):
-        _apply(load_platform(platform_file("v1.10.2", folder=installed.path.parent / "old")),
-               cluster, UpgradeOptions())
+        _apply(old, cluster, UpgradeOptions())
+    with pytest.raises(InputError, match=r"not a kfops backup|no manifest"):
+        _apply(old, cluster, UpgradeOptions(restore_from=tmp_path / "first-try"))
     assert len(emulator.writes()) == writes
+    # the rollback: the databases created anew and loaded from the backup's dumps
+    pipelines = databases.servers["mysql.kubeflow.svc"]
+    pipelines.sql("DROP DATABASE mlpipeline")  # what the newer release did to the data
+    back = _apply(old, cluster, UpgradeOptions(restore_from=backup))
+    assert back.upgrade is not None and back.upgrade.target == "v1.10.2"
+    assert back.upgrade.reset == ["PersistentVolumeClaim kubeflow/mysql-pv-claim",
+                                  "PersistentVolumeClaim kubeflow/katib-mysql"]
+    assert "databases pipelines, katib" in back.upgrade.restored
+    assert "1" in pipelines.sql("SELECT id FROM mlpipeline.runs")
+    assert installed_release(cluster, "lab") == "v1.10.2"
+    assert cluster.get("apps/v1", "Deployment", "training-operator", "kubeflow") is not None
+    assert read_record(cluster, "lab") is None

@@ -93,6 +93,10 @@ class ChangeFlags(OptionGroup):
     purge_foreign: PurgeForeignOption = False
     adopt: AdoptOption = None
     force_gate: ForceGateOption = None
+    restore_from: Annotated[Path | None, typer.Option(
+        "--restore-from", metavar="DIR", help="Go back to an older release: reset the "
+                                              "databases and restore this backup, taken on "
+                                              "that release (docs/upgrades.md).")] = None
 
     def upgrade_options(self, confirm: Callable[[UpgradePreview], bool] | None = None,
                         restart_user_workloads: bool = False, backup: bool = True,
@@ -103,7 +107,7 @@ class ChangeFlags(OptionGroup):
             raise InputError(f"--force-gate {', '.join(unknown)}: no such gate (the gates: "
                              f"{', '.join(GATES)})")
         return UpgradeOptions(tuple(self.force_gate or ()), restart_user_workloads, confirm,
-                              backup, backup_dir)
+                              backup, backup_dir, self.restore_from)
 
     def apply_options(self, waits: WaitSettings | None = None) -> ApplyOptions:
         """The apply (or plan) these flags ask for."""

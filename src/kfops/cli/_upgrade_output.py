@@ -14,8 +14,11 @@ def upgrade_lines(preview: UpgradePreview, verbose: bool = False) -> list[str]:
     """The upgrade section, most important first: what cannot be undone, replacements,
     version jumps, CRDs, objects, then the gates."""
     c = preview.changes
-    lines = [f"upgrade {c.installed} → {c.target}"
-             + (" (resuming the upgrade an earlier run started)" if preview.resuming else "")]
+    lines = [f"{'downgrade' if preview.downgrade else 'upgrade'} {c.installed} → {c.target}"
+             + (" (resuming what an earlier run started)" if preview.resuming else "")]
+    if preview.downgrade:
+        lines.append("  the databases are deleted and created anew, then the backup's dumps "
+                     "and custom objects are restored: work since the backup is lost")
     for one in c.one_way:
         lines.append(f"  cannot be undone: {one.what} ({one.old} → {one.new}): {one.why} "
                      f"({one.url})")
@@ -85,6 +88,9 @@ def upgrade_done_lines(result: UpgradeResult) -> list[str]:
     """What the upgrade's own steps did, and the verification."""
     lines = [f"upgraded {result.installed} → {result.target}",
              f"  backup {result.backup}" if result.backup else "  no backup (--no-backup)"]
+    lines += [f"  reset {claim}" for claim in result.reset]
+    if result.restored:
+        lines.append(f"  {result.restored}")
     for title, items in (("stopped", result.stopped), ("recreated", result.recreated),
                          ("migrated", result.migrated), ("restarted", result.restarted)):
         lines += [f"  {title} {item}" for item in items]
@@ -100,6 +106,7 @@ def upgrade_done_json(result: UpgradeResult) -> dict[str, Any]:
     return {"from": result.installed, "to": result.target, "backup": result.backup or None,
             "stopped": result.stopped,
             "recreated": result.recreated, "migrated": result.migrated,
-            "restarted": result.restarted, "store": result.store,
+            "restarted": result.restarted, "store": result.store, "reset": result.reset,
+            "restored": result.restored or None,
             "countsBefore": result.counts_before,
             "countsAfter": result.counts_after}

@@ -35,6 +35,7 @@ from kfops.objects import ApplySet, Identity, identity_of, secret_value
 from kfops.render import LOCK, Bundle, RenderOptions, RenderResult, read_bundle_files
 from kfops.secrets import StateDir, state_dir_for
 from kfops.storage import replace_stale, stale_store_objects
+from kfops.upgrade import check_rollback
 
 from ._render import render_platform
 from ._upgrade import (
@@ -121,7 +122,7 @@ def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptio
                                   + "\n".join(f"  {line}" for line in missing))
     preview = upgrade_preview(cluster, result.bundle, upgrade)
     if preview is not None:
-        _check_upgrade(preview, upgrade)
+        _check_upgrade(preview, upgrade, loaded.platform.metadata.name)
     options = dataclasses.replace(options, release=_release(result.bundle))
     with InstallLease(cluster, loaded.platform.metadata.name, options.lease, on_wait) as lease:
         not_rotated = renders.rotate() if rotate_secrets else []
@@ -159,13 +160,17 @@ def _release(bundle: Bundle) -> str:
     return str((bundle.lock.get("release") or {}).get("version") or "")
 
 
-def _check_upgrade(preview: UpgradePreview, upgrade: UpgradeOptions | None) -> None:
-    """An upgrade goes on only when asked for, and when every gate passed (or was forced)."""
+def _check_upgrade(preview: UpgradePreview, upgrade: UpgradeOptions | None,
+                   platform: str) -> None:
+    """An upgrade goes on only when asked for, when every gate passed (or was forced), and a
+    downgrade only from a backup of the release it goes back to."""
     changes = preview.changes
     if upgrade is None:
         raise InputError(f"this apply upgrades the platform from {changes.installed} to "
                          f"{changes.target}; nothing was changed. `kfops plan` shows the "
                          "upgrade; `kfops apply` asks before it starts (--yes to skip).")
+    if preview.downgrade and preview.resuming is None and upgrade.restore_from is not None:
+        check_rollback(upgrade.restore_from, platform, changes.target)
     if preview.blocking:
         raise UpgradeBlocked(
             f"the upgrade from {changes.installed} to {changes.target} stopped before any "

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kfops.catalog import release_order
 from kfops.cluster import (
     ApplyOptions,
     BundleFile,
@@ -26,6 +27,7 @@ from kfops.upgrade import (
     BackupOptions,
     Counts,
     Gate,
+    RestoreOptions,
     UpgradeChanges,
     UpgradeRecord,
     backup,
@@ -42,6 +44,8 @@ from kfops.upgrade import (
     release_direction,
     remove_record,
     removed_crd_gate,
+    reset_databases,
+    restore,
     running_work_gate,
     sidecar_tag,
     stop_controllers,
@@ -67,6 +71,9 @@ class UpgradeOptions:
     """Back the install up (kfops backup) before the first change."""
     backup_dir: Path | None = None
     """Where (None: ./kfops-backup-<platform>-<UTC timestamp>)."""
+    restore_from: Path | None = None
+    """A backup taken on the older release being applied: the downgrade it allows resets the
+    databases and restores the backup into them."""
 
 
 @dataclass
@@ -83,6 +90,11 @@ class UpgradePreview:
         """The gates that stop the upgrade."""
         return [g for g in self.gates if not g.passed]
 
+    @property
+    def downgrade(self) -> bool:
+        """Whether the change goes back to an older release (from a backup)."""
+        return release_order(self.changes.target) < release_order(self.changes.installed)
+
 
 @dataclass
 class UpgradeResult:
@@ -96,6 +108,10 @@ class UpgradeResult:
     recreated: list[str] = field(default_factory=list)
     migrated: list[str] = field(default_factory=list)
     restarted: list[str] = field(default_factory=list)
+    reset: list[str] = field(default_factory=list)
+    """A downgrade's database claims, deleted to be created empty for the backup's dumps."""
+    restored: str = ""
+    """A downgrade's restore of its backup."""
     store: str = ""
     """What happened to the pipelines' artifacts (copied between in-cluster stores, and
     verified; or why nothing was to be copied)."""
@@ -129,15 +145,17 @@ def upgrade_preview(cluster: Cluster, bundle: Bundle,
         return None
     record = read_record(cluster, applyset.platform)
     target = _release(bundle)
-    if record is None and release_direction(installed.release, target) == "same":
+    direction = release_direction(installed.release, target,
+                                  restoring=options.restore_from is not None)
+    if record is None and direction == "same":
         return None
     objects = [o.obj for o in bundle.objects]
     changes = upgrade_changes(record.installed if record else installed.release, target,
                               installed.members, objects,
                               live_components=installed.components,
                               new_components=_components(bundle))
-    if record is not None:
-        return UpgradePreview(changes, [], record)
+    if record is not None or direction == "downgrade":
+        return UpgradePreview(changes, [], record)  # a rollback is not gated: it repairs
     gates = [kubernetes_gate(cluster, target), health_gate(_problems(cluster, applyset)),
              running_work_gate(cluster), removed_crd_gate(cluster, changes.crds_removed)]
     return UpgradePreview(changes, forced(gates, options.force_gates))
@@ -195,11 +213,14 @@ class Upgrading:
         refuse_data_changes(changes.immutable)
         record = self.preview.resuming
         if record is None:
-            backup = self._backup(ApplySet(platform), state_dir)
+            backup = (str(self.options.restore_from) if self.preview.downgrade
+                      else self._backup(ApplySet(platform), state_dir))
             record = UpgradeRecord(changes.installed, changes.target, backup,
                                    count_user_objects(self.cluster).as_dict(),
                                    tuple(g.name for g in self.preview.gates if g.forced))
             write_record(self.cluster, platform, record)
+            if self.preview.downgrade:
+                self.result.reset = reset_databases(self.cluster, self.notice)
         self.result.counts_before = dict(record.counts)
         self.result.backup = record.backup
         for replacement in changes.replaced:
@@ -225,15 +246,27 @@ class Upgrading:
                 if o["kind"] == "CustomResourceDefinition"]
         self.result.migrated = migrate_storage(self.cluster, crds, self.notice)
         self.result.restarted = self._restart_sidecars(objects)
-        # before prune: the old store still runs, its claim stays after either way
-        self.result.store = _moved(move_store_data(self.cluster, objects,
-                                                   self.apply_options.waits))
+        if self.preview.downgrade:
+            self.result.restored = self._restore(applyset)
+        else:
+            # before prune: the old store still runs, its claim stays after either way
+            self.result.store = _moved(move_store_data(self.cluster, objects,
+                                                       self.apply_options.waits))
         if self.apply_options.prune:
             summary = prune_bundle(self.cluster, files, applyset, self.apply_options)
             self.result.pruned, self.result.kept = summary.pruned, summary.kept
         self._verify(applyset)
         remove_record(self.cluster, applyset.platform)
         return self.result
+
+    def _restore(self, applyset: ApplySet) -> str:
+        """Load the backup's dumps into the databases created anew, and put back the custom
+        objects that are missing."""
+        done = restore(self.cluster, Path(self.result.backup), RestoreOptions(
+            platform=applyset.platform, databases=True, waits=self.apply_options.waits))
+        databases = ", ".join(done.databases) or "none"
+        return (f"restored {self.result.backup}: databases {databases}, "
+                f"{len(done.restored)} objects put back, {len(done.kept)} already there")
 
     def _restart_sidecars(self, objects: list[dict[str, Any]]) -> list[str]:
         tag = sidecar_tag(objects)
@@ -256,8 +289,10 @@ class Upgrading:
         """Every workload available and the counts of users' objects kept, or OperationError
         (the record stays: the next run resumes and verifies again)."""
         self.result.counts_after = count_user_objects(self.cluster).as_dict()
-        missing = lost(Counts(tuple(self.result.counts_before.items())),
-                       Counts(tuple(self.result.counts_after.items())))
+        # a rollback goes back to the backup's objects: fewer than before it is expected
+        before = Counts(tuple(self.result.counts_before.items()))
+        after = Counts(tuple(self.result.counts_after.items()))
+        missing = [] if self.preview.downgrade else lost(before, after)
         problems = _problems(self.cluster, applyset)
         if missing or problems:
             raise OperationError(

@@ -20,12 +20,13 @@ from ._gates import (
 )
 from ._immutable import ImmutableChange, immutable_changes
 from ._record import UpgradeRecord, read_record, remove_record, write_record
-from ._restore import RestoreOptions, RestoreResult, check_backup, restore
+from ._restore import RestoreOptions, RestoreResult, check_backup, check_rollback, restore
 from ._steps import (
     delete_for_recreation,
     migrate_storage,
     old_sidecar_workloads,
     refuse_data_changes,
+    reset_databases,
     sidecar_tag,
     stop_controllers,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "VersionJump",
     "backup",
     "check_backup",
+    "check_rollback",
     "count_user_objects",
     "delete_for_recreation",
     "forced",
@@ -70,6 +72,7 @@ __all__ = [
     "release_direction",
     "remove_record",
     "removed_crd_gate",
+    "reset_databases",
     "restore",
     "running_work_gate",
     "sidecar_tag",

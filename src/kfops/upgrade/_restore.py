@@ -239,3 +239,15 @@ def _outcome(cluster: Cluster, obj: dict[str, Any]) -> Outcome:
     except AlreadyExists:
         return "kept"  # made since it was looked at (a controller, another admin)
     return "restored"
+
+
+def check_rollback(folder: Path, platform: str, release: str) -> None:
+    """The backup in `folder` can take `platform` back to `release`: a backup of that install
+    and that release, with its database dumps; InputError otherwise (nothing read from or
+    written to the cluster)."""
+    check_backup(folder, RestoreOptions(platform=platform, databases=True))
+    taken = read_manifest(folder).document.get("release")
+    if taken != release:
+        raise InputError(f"{folder} is a backup of release {taken or 'unknown'}, not of "
+                         f"{release}: a downgrade restores the backup taken on the release "
+                         "it goes back to")

@@ -23,6 +23,7 @@ from kfops.objects import (
     storage_version,
 )
 
+from ._dumps import DATABASES
 from ._immutable import ImmutableChange
 
 CRD_API = "apiextensions.k8s.io/v1"
@@ -151,3 +152,23 @@ def _selects(workload: dict[str, Any], pod: dict[str, Any]) -> bool:
     selector = (workload.get("spec") or {}).get("selector")
     # An empty selector selects nothing here: every workload of apps/v1 has one.
     return bool(selector) and selector_matches(selector, pod["metadata"].get("labels") or {})
+
+
+def reset_databases(cluster: Cluster, notice: Notice) -> list[str]:
+    """Delete the platform's databases (their Deployments, then their claims) for the apply
+    to create them empty: a downgrade's older MySQL cannot open what the newer one wrote,
+    and the backup's dumps are loaded into them after. The claims deleted."""
+    deleted = []
+    for database in DATABASES:
+        live = cluster.get("apps/v1", "Deployment", database.deployment, database.namespace)
+        if live is None:
+            continue
+        pod = ((live.get("spec") or {}).get("template") or {}).get("spec") or {}
+        claims = [str(v["persistentVolumeClaim"]["claimName"]) for v in pod.get("volumes") or []
+                  if v.get("persistentVolumeClaim")]
+        cluster.delete("apps/v1", "Deployment", database.deployment, database.namespace)
+        for claim in claims:
+            if cluster.delete("v1", "PersistentVolumeClaim", claim, database.namespace):
+                deleted.append(f"PersistentVolumeClaim {database.namespace}/{claim}")
+                notice(claim)
+    return deleted
