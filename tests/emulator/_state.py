@@ -95,7 +95,8 @@ can show against both the emulator and kube-apiserver v1.35.4:
 - A CustomResourceDefinition's resource appears in discovery and its
   `Established` condition turns True after `crd_delay` seconds
   (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#create-a-customresourcedefinition).
-  Its objects are stored in its storage version and answered in the version a
+  An update keeps it Established (the condition says its names were accepted,
+  which they stay). Its objects are stored in its storage version and answered in the version a
   request names: with conversion strategy None only `apiVersion` changes
   (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definition-versioning/#overview).
   Each object remembers the version it was stored in (`ApiState.stored_versions(group,
@@ -892,7 +893,9 @@ class ApiState:
                     _generation_moves(key, builtin, previous.obj, obj):
                 metadata["generation"] = int(old.get("generation", 1)) + 1
         now = time.monotonic()
-        kept = previous is not None and (unchanged or _scaled_down(key, previous.obj, obj))
+        # A CRD stays Established through its updates (its names were accepted once).
+        kept = previous is not None and (unchanged or _scaled_down(key, previous.obj, obj)
+                                         or key[:2] == _CRDS)
         stored = Stored(obj, owners, previous.ready_at if kept and previous
                         else now + self._delay(kind),
                         previous.changed_at if unchanged and previous else now)
