@@ -17,7 +17,7 @@ from tests.realcluster.test_conformance import (  # noqa: F401 - `server` is a f
     crd,
     deployment,
     served,
-    server,  # noqa: F401 - the fixture: the emulator, then kube-apiserver v1.35.4
+    server,  # the fixture: the emulator, then kube-apiserver v1.35.4
     unique_group,
 )
 
