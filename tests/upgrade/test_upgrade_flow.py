@@ -91,6 +91,20 @@ def _copy_job(cluster: Cluster, new_objects: list[dict[str, Any]]) -> str:
     return move.name
 
 
+PIPELINES_UI_LABELS = {"app": "ml-pipeline-ui", "app.kubernetes.io/component": "ml-pipeline",
+                       "app.kubernetes.io/name": "kubeflow-pipelines",
+                       "application-crd-id": "kubeflow-pipelines"}
+
+
+def _pod_with_sidecar(name: str, namespace: str, labels: dict[str, str]) -> dict[str, Any]:
+    """A pod as Istio 1.26's injector left it: its container and an istio-proxy."""
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
+            "spec": {"containers": [
+                {"name": "main", "image": "example.com/app:1"},
+                {"name": "istio-proxy", "image": "gcr.io/istio-release/proxyv2:1.26.1"}]}}
+
+
 def _fail_all(emulator: RunningEmulator, method: str | None) -> None:
     """Every request of `method` answered 500 until the client gives up (None: no faults)."""
     with emulator.lock:
@@ -163,6 +177,14 @@ def _interrupt_five_times(installed: LoadedPlatform, cluster: Cluster,
     _pytorchjob(cluster, emulator, running=False)  # finished, but its CRD goes: kept on purpose
     for obj in (NOTEBOOK, PVC):  # a user's notebook and its volume, in the example profile
         cluster.create({**obj, "metadata": {**obj["metadata"], "namespace": USER_NAMESPACE}})
+    # pods injected with v1.10.2's sidecar: the pipelines UI's, and the notebook's
+    cluster.create(_pod_with_sidecar("ml-pipeline-ui-1", "kubeflow", PIPELINES_UI_LABELS))
+    cluster.create(_pod_with_sidecar("nb-0", USER_NAMESPACE, {"app": "nb"}))
+    cluster.create({"apiVersion": "apps/v1", "kind": "StatefulSet",  # as the controller makes it
+                    "metadata": {"name": "nb", "namespace": USER_NAMESPACE},
+                    "spec": {"serviceName": "", "selector": {"matchLabels": {"app": "nb"}},
+                             "template": {"metadata": {"labels": {"app": "nb"}}, "spec": {
+                                 "containers": [{"name": "nb", "image": "example.com/nb:1"}]}}}})
     # 1. the backup's first database dump fails: nothing of the platform is changed yet
     runs = emulator.state.settings.run_container
     emulator.state.settings.run_container = lambda pod, secrets: (1, "mysqldump: error 2013\n")
@@ -226,6 +248,9 @@ def test_an_upgrade_interrupted_at_five_points_resumes_and_converges(
     assert upgrade is not None and (upgrade.installed, upgrade.target) == ("v1.10.2", "26.03")
     assert upgrade.backup == str(backup)  # the resumed run takes no second backup
     assert upgrade.stopped == []  # stopped by the first run already
+    # the platform's pods with the old sidecar restarted; users' only when asked
+    assert "Deployment kubeflow/ml-pipeline-ui" in upgrade.restarted
+    assert f"StatefulSet {USER_NAMESPACE}/nb" not in upgrade.restarted
     # every CRD stores only its storage version: the 10 Istio ones moved to v1 were migrated
     # (by the 4th run), every object rewritten
     crds = cluster.list("apiextensions.k8s.io/v1", "CustomResourceDefinition")
