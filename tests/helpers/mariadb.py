@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kfops.cluster import Cluster
+from tests.emulator import RunningEmulator
 from tests.helpers.oci import free_port
 from tests.helpers.processes import stop
 
@@ -146,3 +148,29 @@ class LocalKubelet:
         ref = entry["valueFrom"]["secretKeyRef"]
         data = secrets[(namespace, ref["name"])].get("data") or {}
         return base64.b64decode(data[ref["key"]]).decode()
+
+
+@contextmanager
+def platform_databases(emulator: RunningEmulator, cluster: Cluster, folder: Path, *,
+                       pipelines_sql: str, katib_sql: str) -> Iterator[LocalKubelet]:
+    """The platform's Pipelines and Katib databases as MariaDB servers with the passwords its
+    Secrets hold, each given its data by a statement; the emulator's Jobs run their
+    containers here for as long as it lasts."""
+    pipelines = _secret_value(cluster, "mysql-secret", "password")
+    katib = _secret_value(cluster, "katib-mysql-secrets", "MYSQL_ROOT_PASSWORD")
+    with running_mariadb(folder / "pipelines-db", pipelines) as kfp, \
+            running_mariadb(folder / "katib-db", katib) as katib_db:
+        kfp.sql(pipelines_sql)
+        katib_db.sql(katib_sql)
+        runner = LocalKubelet(folder / "node", {"mysql.kubeflow.svc": kfp,
+                                                "katib-mysql.kubeflow.svc": katib_db})
+        with emulator.lock:
+            emulator.state.settings.jobs = True
+            emulator.state.settings.run_container = runner
+        yield runner
+
+
+def _secret_value(cluster: Cluster, name: str, key: str) -> str:
+    secret = cluster.get("v1", "Secret", name, "kubeflow")
+    assert secret is not None
+    return base64.b64decode(secret["data"][key]).decode()

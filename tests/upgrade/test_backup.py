@@ -23,7 +23,7 @@ from tests.cluster.conftest import apply
 from tests.conftest import PlatformWriter
 from tests.emulator import RunningEmulator
 from tests.helpers.cli import kfops
-from tests.helpers.mariadb import LocalKubelet, running_mariadb
+from tests.helpers.mariadb import LocalKubelet, platform_databases
 
 TEAMS = """\
   profiles:
@@ -86,19 +86,14 @@ def kubelet(installed: Path, cluster: Cluster, emulator: RunningEmulator,
             tmp_path: Path) -> Iterator[LocalKubelet]:
     """Jobs' containers run here; each database Service answered by its own MariaDB, with
     the password the platform's Secret holds and a table of data."""
-    pipelines = secret_value(cluster, "mysql-secret", "password")
-    katib = secret_value(cluster, "katib-mysql-secrets", "MYSQL_ROOT_PASSWORD")
-    with running_mariadb(tmp_path / "pipelines-db", pipelines) as kfp, \
-            running_mariadb(tmp_path / "katib-db", katib) as katib_db:
-        kfp.sql("CREATE DATABASE mlpipeline; CREATE TABLE mlpipeline.runs (id INT PRIMARY KEY,"
-                " name TEXT); INSERT INTO mlpipeline.runs VALUES (1, 'train'), (2, 'eval')")
-        katib_db.sql("CREATE DATABASE katib; CREATE TABLE katib.observation_logs "
-                     "(trial_name VARCHAR(64), metric_name TEXT, value TEXT); INSERT INTO "
-                     "katib.observation_logs VALUES ('tune-1', 'accuracy', '0.93')")
-        runner = LocalKubelet(tmp_path / "node", {"mysql.kubeflow.svc": kfp,
-                                                  "katib-mysql.kubeflow.svc": katib_db})
-        emulator.state.settings.jobs = True
-        emulator.state.settings.run_container = runner
+    with platform_databases(
+            emulator, cluster, tmp_path,
+            pipelines_sql="CREATE DATABASE mlpipeline; CREATE TABLE mlpipeline.runs (id INT "
+                          "PRIMARY KEY, name TEXT); INSERT INTO mlpipeline.runs VALUES "
+                          "(1, 'train'), (2, 'eval')",
+            katib_sql="CREATE DATABASE katib; CREATE TABLE katib.observation_logs (trial_name "
+                      "VARCHAR(64), metric_name TEXT, value TEXT); INSERT INTO "
+                      "katib.observation_logs VALUES ('tune-1', 'accuracy', '0.93')") as runner:
         yield runner
 
 
@@ -135,7 +130,7 @@ def test_backup_holds_the_objects_state_and_dumps_privately(
     manifest = json.loads((out / "manifest.json").read_text())
     assert (manifest["apiVersion"], manifest["kind"], manifest["platform"]) == (
         "kfops.io/v1alpha1", "Backup", "lab")
-    assert manifest["release"] is None  # the parent has no kfops.io/release annotation yet
+    assert manifest["release"] == "26.03"  # as the install's parent records it
     inventory = json.loads((out / "inventory.json").read_text())
     assert inventory["metadata"]["name"] == "kfops-lab"
     assert "uid" not in inventory["metadata"]

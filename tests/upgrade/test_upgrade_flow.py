@@ -26,8 +26,8 @@ from kfops.storage import decide_store_move
 from kfops.upgrade import KUBERNETES, REMOVED_CRDS, RUNNING_WORK, read_record
 from tests.conftest import FAST_WAITS, PlatformWriter
 from tests.emulator import Fault, RunningEmulator
-from tests.helpers.mariadb import LocalKubelet, running_mariadb
-from tests.upgrade.test_backup import NODE, NOTEBOOK, PVC, secret_value
+from tests.helpers.mariadb import LocalKubelet, platform_databases
+from tests.upgrade.test_backup import NODE, NOTEBOOK, PVC
 
 GOLDEN = Path(__file__).parent / "golden" / "plan-v1.10.2-26.03.txt"
 OFFLINE = RenderOptions(offline=True)
@@ -56,18 +56,12 @@ def databases(installed: LoadedPlatform, cluster: Cluster, emulator: RunningEmul
         emulator.state.create(emulator.state.kind("", "nodes"), "",
                               {k: v for k, v in NODE.items() if k != "status"}, dry_run=False)
         emulator.state.report_status(("", "nodes", "", "node-1"), NODE["status"])
-    pipelines = secret_value(cluster, "mysql-secret", "password")
-    katib = secret_value(cluster, "katib-mysql-secrets", "MYSQL_ROOT_PASSWORD")
-    with running_mariadb(tmp_path / "pipelines-db", pipelines) as kfp, \
-            running_mariadb(tmp_path / "katib-db", katib) as katib_db:
-        kfp.sql("CREATE DATABASE mlpipeline; CREATE TABLE mlpipeline.runs (id INT PRIMARY KEY);"
-                " INSERT INTO mlpipeline.runs VALUES (1)")
-        katib_db.sql("CREATE DATABASE katib; CREATE TABLE katib.trials (name TEXT); "
-                     "INSERT INTO katib.trials VALUES ('tune-1')")
-        runner = LocalKubelet(tmp_path / "node", {"mysql.kubeflow.svc": kfp,
-                                                  "katib-mysql.kubeflow.svc": katib_db})
-        emulator.state.settings.jobs = True
-        emulator.state.settings.run_container = runner
+    with platform_databases(
+            emulator, cluster, tmp_path,
+            pipelines_sql="CREATE DATABASE mlpipeline; CREATE TABLE mlpipeline.runs (id INT "
+                          "PRIMARY KEY); INSERT INTO mlpipeline.runs VALUES (1)",
+            katib_sql="CREATE DATABASE katib; CREATE TABLE katib.trials (name TEXT); "
+                      "INSERT INTO katib.trials VALUES ('tune-1')") as runner:
         yield runner
 
 

@@ -73,7 +73,9 @@ class ApplyProgress(Protocol):
         """A wait polls; `reasons` says what is not ready yet."""
 
 
-class _Quiet:
+class QuietProgress:
+    """An ApplyProgress that shows nothing."""
+
     def step(self, label: str, total: int) -> None:
         pass
 
@@ -199,7 +201,7 @@ def apply_bundle(cluster: Cluster, files: Sequence[BundleFile], applyset: ApplyS
     Objects with a guard are written as it decides from a fresh read (_guarded).
     """
     options = options or ApplyOptions()
-    progress = progress or _Quiet()
+    progress = progress or QuietProgress()
     objects = [obj for f in files for obj in f.objects]
     claim = _claim(cluster, applyset, options.adopt)
     existing = frozenset(n["metadata"]["name"] for n in cluster.list("v1", "Namespace"))

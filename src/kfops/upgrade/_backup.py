@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from kfops._version import __version__
-from kfops.cluster import ApplyProgress, Cluster, WaitSettings, installed_release, read_inventory
+from kfops.cluster import (
+    ApplyProgress,
+    Cluster,
+    QuietProgress,
+    WaitSettings,
+    installed_release,
+    read_inventory,
+)
 from kfops.errors import ClusterError
 from kfops.objects import PARENT_NAMESPACE, ApplySet
 
@@ -85,17 +92,6 @@ class BackupOptions:
     waits: WaitSettings = field(default_factory=WaitSettings)
 
 
-class _Quiet:
-    def step(self, label: str, total: int) -> None:
-        pass
-
-    def object_done(self, what: str, outcome: str) -> None:
-        pass
-
-    def waiting(self, what: str, reasons: list[str]) -> None:
-        pass
-
-
 def backup(cluster: Cluster, applyset: ApplySet, options: BackupOptions | None = None,
            progress: ApplyProgress | None = None) -> BackupResult:
     """Back up the install `applyset` on `cluster` into a new folder.
@@ -105,7 +101,7 @@ def backup(cluster: Cluster, applyset: ApplySet, options: BackupOptions | None =
     so a folder without one is a backup that did not finish.
     """
     options = options or BackupOptions()
-    progress = progress or _Quiet()
+    progress = progress or QuietProgress()
     started = datetime.now(UTC)
     parent = _parent(cluster, applyset)
     folder = options.out or default_folder(applyset.platform, started)

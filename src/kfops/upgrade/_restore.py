@@ -19,11 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kfops.cluster import ApplyProgress, Cluster, WaitSettings, namespace_pending, wait_for
+from kfops.cluster import (
+    ApplyProgress,
+    Cluster,
+    QuietProgress,
+    WaitSettings,
+    namespace_pending,
+    wait_for,
+)
 from kfops.errors import AlreadyExists, ClusterError, InputError
 from kfops.objects import describe, is_profile
 
-from ._backup import _Quiet
 from ._custom_objects import finished, for_create
 from ._dumps import DATABASES, Database, database_job, live_database, loaded, remove_job, run_job
 from ._folder import Manifest, read_manifest, read_objects
@@ -86,7 +92,7 @@ def restore(cluster: Cluster, folder: Path, options: RestoreOptions | None = Non
     options = options or RestoreOptions()
     manifest, saved, dumps = _read(folder, options)
     run = _Restore(cluster, options.waits, RestoreResult(folder, manifest.platform),
-                   progress or _Quiet())
+                   progress or QuietProgress())
     if dumps:
         run.load_databases(manifest, dumps)
     ordered = sorted(saved, key=lambda s: (s.namespaced, not is_profile(s.obj)))
