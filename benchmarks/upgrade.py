@@ -7,7 +7,9 @@ of 26.03 on an empty cluster: the upgrade applies the same objects, plus its own
 workloads. Printed: both times and write counts, by method, and their ratios.
 
 The upgrade here runs without its backup (--no-backup): the backup's database Jobs need
-a container runtime (tests/upgrade/test_upgrade_flow.py runs them against MariaDB).
+a container runtime (tests/upgrade/test_upgrade_flow.py runs them against MariaDB). The
+copy of MinIO's artifacts into SeaweedFS runs as a Job whose pod the emulator ends with a
+verified summary (the script itself runs against real S3 servers in tests/storage).
 Profile namespaces hold the objects the profile controller writes (Istio
 AuthorizationPolicies among them), so the storage-version migration has objects to
 rewrite; `--profiles N` sets how many (default 20).
@@ -28,10 +30,11 @@ import time
 from pathlib import Path
 
 from tests.emulator import FaultPlan, RunningEmulator, Settings
+from tests.helpers.store_copy import copy_job_name, verified_copy_log
 
 from kfops.cluster import ApplyOptions, Cluster, WaitSettings
-from kfops.config import load_platform
-from kfops.operations import UpgradeOptions, apply_platform
+from kfops.config import LoadedPlatform, load_platform
+from kfops.operations import UpgradeOptions, apply_platform, render_platform
 from kfops.render import RenderOptions
 
 OFFLINE = RenderOptions(offline=True)
@@ -79,6 +82,7 @@ def upgrade(folder: Path, profiles: int) -> tuple[float, collections.Counter[str
     with RunningEmulator(_settings(), FaultPlan()) as emulator, \
             Cluster.connect(emulator.write_kubeconfig(folder / "up.kubeconfig")) as cluster:
         apply_platform(old, cluster, ApplyOptions(waits=WAITS), render_options=OFFLINE)
+        _copy_job_verifies(emulator, cluster, new)
         before = len(emulator.writes())
         started = time.perf_counter()
         result = apply_platform(new, cluster, ApplyOptions(waits=WAITS),
@@ -88,8 +92,21 @@ def upgrade(folder: Path, profiles: int) -> tuple[float, collections.Counter[str
         assert done is not None
         steps = [f"stopped {len(done.stopped)}", f"migrated {len(done.migrated)} CRDs",
                  f"restarted {len(done.restarted)}", f"pruned {len(done.pruned)}",
-                 f"kept {len(done.kept)}"]
+                 f"kept {len(done.kept)}", done.store]
         return seconds, _write_counts(emulator, before), steps
+
+
+def _copy_job_verifies(emulator: RunningEmulator, cluster: Cluster,
+                       new: LoadedPlatform) -> None:
+    """The artifact copy Job runs on a node and ends with a verified summary (the emulator
+    runs no container; tests/storage runs the script against real S3 servers)."""
+    objects = [o.obj for o in render_platform(new, OFFLINE).bundle.objects]
+    name = copy_job_name(cluster, objects)
+    cluster.apply({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"}})
+    with emulator.lock:
+        emulator.state.report_status(("", "nodes", "", "node-1"), {"allocatable": {}})
+        emulator.state.settings.jobs = True
+        emulator.state.settings.job_results[f"kubeflow/{name}"] = (0, verified_copy_log())
 
 
 def _settings() -> Settings:

@@ -21,12 +21,11 @@ from kfops.errors import ClusterError, InputError, UpgradeBlocked, WaitTimeout, 
 from kfops.objects import storage_version
 from kfops.operations import UpgradeOptions, apply_platform, plan_platform
 from kfops.render import RenderOptions
-from kfops.storage import _store_copy_script as copy_script
-from kfops.storage import decide_store_move
 from kfops.upgrade import KUBERNETES, REMOVED_CRDS, RUNNING_WORK, read_record
 from tests.conftest import FAST_WAITS, PlatformWriter
 from tests.emulator import Fault, RunningEmulator
 from tests.helpers.mariadb import LocalKubelet, platform_databases
+from tests.helpers.store_copy import copy_job_name, verified_copy_log
 from tests.upgrade.test_backup import NODE, NOTEBOOK, PVC
 
 GOLDEN = Path(__file__).parent / "golden" / "plan-v1.10.2-26.03.txt"
@@ -63,26 +62,6 @@ def databases(installed: LoadedPlatform, cluster: Cluster, emulator: RunningEmul
             katib_sql="CREATE DATABASE katib; CREATE TABLE katib.trials (name TEXT); "
                       "INSERT INTO katib.trials VALUES ('tune-1')") as runner:
         yield runner
-
-
-def _verified_copy() -> str:
-    """The copy Job's last log line after copying 4 objects (40 bytes) and verifying them."""
-    totals = copy_script.Totals(copied=4)
-    totals.buckets = {"mlpipeline": {"source": {"objects": 4, "bytes": 40},
-                                     "target": {"objects": 4, "bytes": 40}, "onlyInTarget": 0}}
-    return json.dumps(copy_script.summary(totals)) + "\n"
-
-
-VERIFIED = _verified_copy()
-
-
-def _copy_job(cluster: Cluster, new_objects: list[dict[str, Any]]) -> str:
-    """The name of the Job that copies MinIO's artifacts into SeaweedFS."""
-    live = [*cluster.list("apps/v1", "Deployment", "kubeflow"),
-            *cluster.list("v1", "Service", "kubeflow")]
-    move = decide_store_move(live, new_objects).move
-    assert move is not None
-    return move.name
 
 
 PIPELINES_UI_LABELS = {"app": "ml-pipeline-ui", "app.kubernetes.io/component": "ml-pipeline",
@@ -217,13 +196,13 @@ def _interrupt_five_times(installed: LoadedPlatform, cluster: Cluster,
     # 4. the copy of MinIO's artifacts into SeaweedFS is still running when the wait ends
     # (the copy script itself runs against real S3 servers in tests/storage; here its pod
     # runs until the test gives its log: the summary of a verified copy)
-    copy = _copy_job(cluster, [o.obj for o in plan.render.bundle.objects])
+    copy = copy_job_name(cluster, [o.obj for o in plan.render.bundle.objects])
     emulator.state.settings.job_results[f"kubeflow/{copy}"] = None
     with pytest.raises(WaitTimeout):
         _apply(installed, cluster, UpgradeOptions(),
                waits=dataclasses.replace(FAST_WAITS, timeout=1.0))
     # 5. the copy verified, the API server refuses to delete its Job (prune comes after)
-    emulator.state.settings.job_results[f"kubeflow/{copy}"] = (0, VERIFIED)
+    emulator.state.settings.job_results[f"kubeflow/{copy}"] = (0, verified_copy_log())
     _fail_all(emulator, "DELETE")
     with pytest.raises(ClusterError):
         _apply(installed, cluster, UpgradeOptions())
