@@ -19,9 +19,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from kfops.cluster import Cluster
+from kfops.cluster import ApplyOptions, Cluster
 from kfops.config import load_platform
-from kfops.operations import move_store_data, plan_platform
+from kfops.operations import (
+    UpgradeOptions,
+    apply_platform,
+    plan_platform,
+    render_platform,
+)
 from kfops.render import RenderOptions
 from kfops.storage import _pipelines_hook as hook
 from kfops.storage import _store_copy_script as script
@@ -53,6 +58,9 @@ def v110_server(cluster: Cluster) -> Iterator[Any]:
         yield server
     finally:
         server.server_close()
+
+
+OFFLINE = RenderOptions(offline=True)
 
 
 def _metacontroller_writes(cluster: Cluster, namespace: str, objects: list[dict[str, Any]]
@@ -104,17 +112,19 @@ def test_upgrade_rotates_shared_key_copies_and_moves_artifacts_before_prune(
     assert list(replaced) == [stale]
     assert "copy of the platform's shared store key" in replaced[stale][0]
 
-    # the upgrade: apply without prune, move the artifacts, then prune
-    result = apply(load_platform(new), cluster, prune=False)
+    # the upgrade (kfops apply across releases): the copies replaced after the staged apply,
+    # the artifacts moved while both stores run, then prune
+    loaded = load_platform(new)
+    _copy_job_ends(emulator, cluster,
+                   [o.obj for o in render_platform(loaded, OFFLINE).bundle.objects])
+    result = apply_platform(loaded, cluster, ApplyOptions(waits=FAST_WAITS),
+                            render_options=OFFLINE, upgrade=UpgradeOptions(backup=False))
     assert result.replaced == [stale]
     assert cluster.get("v1", "Secret", hook.STORE_SECRET, _TEAM) is None
     assert cluster.get("v1", "Secret", hook.STORE_SECRET, _ADMIN_MADE) is not None
-    assert cluster.get("apps/v1", "Deployment", "minio", "kubeflow") is not None
-    new_objects = [o.obj for o in result.render.bundle.objects]
-    _copy_job_ends(emulator, cluster, new_objects)
-    moved = move_store_data(cluster, new_objects, FAST_WAITS)
-    assert moved.verified and moved.summary is not None and moved.summary.objects == 4
-    apply(load_platform(new), cluster)
+    assert result.upgrade is not None
+    assert result.upgrade.store.startswith("artifacts copied and verified: 4 objects")
+    assert "Deployment kubeflow/minio" in result.summary.pruned
     assert cluster.get("apps/v1", "Deployment", "minio", "kubeflow") is None
     assert cluster.get("v1", "PersistentVolumeClaim", "minio-pvc", "kubeflow") is not None
 
