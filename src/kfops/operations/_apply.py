@@ -43,6 +43,7 @@ from ._upgrade import (
     UpgradePreview,
     UpgradeResult,
     Upgrading,
+    bundle_release,
     gate_lines,
     upgrade_preview,
 )
@@ -123,7 +124,7 @@ def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptio
     preview = upgrade_preview(cluster, result.bundle, upgrade)
     if preview is not None:
         _check_upgrade(preview, upgrade, loaded.platform.metadata.name)
-    options = dataclasses.replace(options, release=_release(result.bundle))
+    options = dataclasses.replace(options, release=bundle_release(result.bundle))
     with InstallLease(cluster, loaded.platform.metadata.name, options.lease, on_wait) as lease:
         not_rotated = renders.rotate() if rotate_secrets else []
         watched = _Watched(progress, lease)
@@ -154,10 +155,6 @@ def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptio
             return ApplyResult(result, summary, renders.adopted, not_rotated, replaced, done)
     raise OperationError(f"generated Secrets kept being created by another install "
                          f"({_PASSES} passes); run apply again")
-
-
-def _release(bundle: Bundle) -> str:
-    return str((bundle.lock.get("release") or {}).get("version") or "")
 
 
 def _check_upgrade(preview: UpgradePreview, upgrade: UpgradeOptions | None,

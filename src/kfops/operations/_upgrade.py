@@ -121,7 +121,8 @@ class UpgradeResult:
     counts_after: dict[str, int] = field(default_factory=dict)
 
 
-def _release(bundle: Bundle) -> str:
+def bundle_release(bundle: Bundle) -> str:
+    """The release version a rendered bundle installs (from its lock)."""
     return str((bundle.lock.get("release") or {}).get("version") or "")
 
 
@@ -144,7 +145,7 @@ def upgrade_preview(cluster: Cluster, bundle: Bundle,
     if installed is None:
         return None
     record = read_record(cluster, applyset.platform)
-    target = _release(bundle)
+    target = bundle_release(bundle)
     direction = release_direction(installed.release, target,
                                   restoring=options.restore_from is not None)
     if record is None and direction == "same":

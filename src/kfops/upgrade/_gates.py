@@ -7,7 +7,7 @@ progress is counted from the custom objects that hold it, one list per kind.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from kfops.catalog import supported_kubernetes, version_numbers
@@ -155,15 +155,3 @@ def _running(work: _Work, obj: dict[str, Any]) -> bool:
 
 def _more(items: Sequence[str]) -> tuple[str, ...]:
     return (f"... and {len(items) - _LISTED} more",) if len(items) > _LISTED else ()
-
-
-@dataclass
-class GateReport:
-    """Every gate's verdict; the upgrade goes on when all passed (some perhaps forced)."""
-
-    gates: list[Gate] = field(default_factory=list)
-
-    @property
-    def blocking(self) -> list[Gate]:
-        """The gates that stop the upgrade."""
-        return [g for g in self.gates if not g.passed]
