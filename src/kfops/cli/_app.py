@@ -140,12 +140,16 @@ def _print_render(result: RenderResult, target: Path, output: Output) -> None:
             "warnings": bundle.warnings,
             "timings": {k: round(v, 3) for k, v in result.timings.items()},
             "builds": {"built": result.built, "cached": result.cached},
+            "patches": bundle.lock.get("patches", []),
         })
         return
     warn(bundle.warnings)
     for component in components:
         out.print(f"  {component['name']:<24} {counts.get(component['name'], 0):>4} objects  "
                   f"({component['reason']})")
+    for patch in bundle.lock.get("patches", []):
+        out.print(f"  {patch['patch']} ({patch['target']}) changed: "
+                  f"{', '.join(patch['changed']) or 'nothing'}", markup=False)
     out.print(f"[green]rendered[/] {len(bundle.objects)} objects, {len(bundle.images)} images "
               f"-> {target}")
     out.print(f"  {result.built} kustomize builds, {result.cached} from cache; {_times(result)}")

@@ -2,6 +2,7 @@
 
 from ._airgap import Airgap
 from ._auth import Connector, StaticUser
+from ._customize import Patch, PatchTarget
 from ._edit import Change, Edited, edit_platform
 from ._edit_auth import UserEntry, add_users, remove_user, set_user_password
 from ._edit_tenancy import add_profile, remove_contributor, remove_profile, set_contributor
@@ -68,6 +69,8 @@ __all__ = [
     "Nfs",
     "NodePool",
     "ObjectStore",
+    "Patch",
+    "PatchTarget",
     "PipelinesSettings",
     "Platform",
     "Profile",

@@ -28,7 +28,7 @@ from ._files import (
     read_limited,
     size_text,
 )
-from ._platform import Platform, Spec, cross_section_problems
+from ._platform import Platform, cross_section_problems
 from ._problems import clean_loc, message, yaml_path
 from ._types import SecretRef, is_url
 from ._yaml import LineMap, Loc, YamlSyntaxError, read_yaml
@@ -221,7 +221,7 @@ def _reference_problems(loaded: LoadedPlatform, refs: list[tuple[Loc, dict[str, 
                         ) -> list[ConfigProblem]:
     """Values that name something missing or refused: paths, environment variables, files."""
     problems: list[ConfigProblem] = []
-    for loc, value, kind in _paths(loaded.platform.spec):
+    for loc, value, kind in _paths(loaded):
         if value is None or is_url(value):
             continue
         try:
@@ -235,8 +235,9 @@ def _reference_problems(loaded: LoadedPlatform, refs: list[tuple[Loc, dict[str, 
     return problems
 
 
-def _paths(spec: Spec) -> list[tuple[Loc, str | None, Kind]]:
+def _paths(loaded: LoadedPlatform) -> list[tuple[Loc, str | None, Kind]]:
     """Every path the render would read: (where, value, file or folder)."""
+    spec = loaded.platform.spec
     gpu_source = spec.gpu.enabled and spec.gpu.install == "devicePlugin"
     return [
         (("spec", "release", "source"), spec.release.source, "folder"),
@@ -247,6 +248,11 @@ def _paths(spec: Spec) -> list[tuple[Loc, str | None, Kind]]:
         (("spec", "gpu", "source"), spec.gpu.source if gpu_source else None, "file"),
         (("spec", "karpenter", "crds"), spec.karpenter.crds if spec.karpenter else None,
          "folder"),
+        *((("spec", "patches", index, "path"), patch.path, "file")
+          for index, patch in enumerate(spec.patches)),
+        *((("spec", "extraManifests", index), value,
+           "folder" if not is_url(value) and loaded.resolve_path(value).is_dir() else "file")
+          for index, value in enumerate(spec.extra_manifests)),
     ]
 
 

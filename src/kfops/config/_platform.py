@@ -9,6 +9,7 @@ from pydantic import Field
 
 from ._airgap import Airgap
 from ._auth import Auth
+from ._customize import ExtraManifest, Patch
 from ._gpu import Azure, Gpu, Karpenter
 from ._network import TLS, Ingress, MetalLB
 from ._release import Components, Metadata, Release
@@ -41,10 +42,16 @@ class Spec(Strict):
     azure: Azure | None = None
     profiles: list[Profile] = []
     airgap: Airgap | None = None
+    patches: list[Patch] = []
+    """Your own changes to rendered objects, applied after kfops's (docs/customizing.md)."""
+    extra_manifests: list[ExtraManifest] = Field([], alias="extraManifests")
+    """Files, folders or URLs of your own objects, applied, inventoried and pruned with the
+    rest (docs/customizing.md)."""
     allowed_paths: list[Text] = Field([], alias="allowedPaths")
     (
         "Folders outside the platform file's folder that paths in it (`{file}`, `source`, "
-        "`release.source`, `remoteCache`) may point into; review every entry."
+        "`release.source`, `remoteCache`, `patches[].path`, `extraManifests`) may point into; "
+        "review every entry."
     )
 
     @property

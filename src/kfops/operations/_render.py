@@ -9,7 +9,7 @@ from kfops.config import LoadedPlatform, UserEntry
 from kfops.gpu import gpu_features
 from kfops.identity import identity_features
 from kfops.ingress import ingress_features
-from kfops.render import RenderOptions, RenderResult, render
+from kfops.render import RenderOptions, RenderResult, customization_features, render
 from kfops.secrets import StateDir, credential_checks, credential_features, state_dir_for
 from kfops.storage import object_store_features, storage_features
 from kfops.tenancy import tenancy_checks, tenancy_features
@@ -19,6 +19,7 @@ def render_platform(loaded: LoadedPlatform, options: RenderOptions | None = None
                     live_users: tuple[UserEntry, ...] = ()) -> RenderResult:
     """Render `loaded` with its environment, identity, tenancy, GPU and air-gap features.
 
+    The administrator's own extra manifests and patches come after kfops's features.
     `live_users`: Dex users the cluster holds from `kfops user add --live`, which an
     apply keeps beside the file's. Within each phase the features run in this order,
     then `options.contributions`.
@@ -26,7 +27,7 @@ def render_platform(loaded: LoadedPlatform, options: RenderOptions | None = None
     options = options or RenderOptions()
     features = (*ingress_features(), *storage_features(), *credential_features(),
                 *object_store_features(), *identity_features(live_users), *tenancy_features(),
-                *gpu_features(),
+                *gpu_features(), *customization_features(),
                 *airgap_features(), *credential_checks(), *tenancy_checks(),
                 *options.contributions)
     state = options.state or StateDir(options.state_dir or state_dir_for(loaded.path),

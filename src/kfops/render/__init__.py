@@ -11,6 +11,7 @@ from ._contributions import (
     Phase,
     RenderContext,
 )
+from ._customize import customization_features
 from ._images import ImageUse, find_image_uses, image_list, public_references
 from ._objects import BundleObject
 from ._paths import cache_root, write_atomic
@@ -49,6 +50,7 @@ __all__ = [
     "RenderResult",
     "SourceFetcher",
     "cache_root",
+    "customization_features",
     "find_image_uses",
     "image_list",
     "load_extra_crds",

@@ -85,6 +85,15 @@ def load_documents(text: str, origin: str = "a manifest") -> list[dict[str, Any]
     return [d for d in _bounded(text, origin, 0) if isinstance(d, dict)]
 
 
+def load_any(text: str, origin: str, first_line: int = 0) -> list[Any]:
+    """Every document of an untrusted YAML stream, whatever it holds (a patch may be a list).
+
+    `first_line`: the line of the file the text starts after, so errors name the
+    file's own line (text embedded in the platform file).
+    """
+    return _bounded(text, origin, first_line)
+
+
 def _bounded(text: str, origin: str, first_line: int) -> list[Any]:
     loader = _BoundedLoader(text)
     documents = []
