@@ -4,6 +4,7 @@ changes the targeted objects and adds the extra ones, nothing else; bad input is
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from kfops.render import (
     customization_features,
 )
 from kfops.targets import starter_text
-from tests.conftest import MANIFESTS
+from tests.conftest import MANIFESTS, ROOT
 from tests.helpers.presets import fill, offline, render_preset
 
 RELEASES = ("v1.10.2", "26.03")
@@ -80,6 +81,16 @@ items:
   kind: ConfigMap
   metadata: {name: contacts, namespace: company-tools}
   data: {oncall: ops@example.com}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: oncall-bot, namespace: company-tools}
+spec:
+  selector: {matchLabels: {app: oncall-bot}}
+  template:
+    metadata: {labels: {app: oncall-bot}}
+    spec:
+      containers: [{name: bot, image: "docker.io/company/oncall-bot:1.0"}]
 """
 WIDGETS = """\
 apiVersion: apiextensions.k8s.io/v1
@@ -115,7 +126,7 @@ PATCHED = {"Deployment kubeflow/ml-pipeline", "Deployment kubeflow/ml-pipeline-u
            "Deployment kubeflow/mysql"}
 EXTRA = {"Namespace company-tools", "NetworkPolicy kubeflow/company-egress",
          "ConfigMap company-tools/contacts", "CustomResourceDefinition widgets.example.com",
-         "Widget company-tools/first"}
+         "Widget company-tools/first", "Deployment company-tools/oncall-bot"}
 
 
 def _write_company(folder: Path) -> None:
@@ -202,7 +213,10 @@ def test_extra_objects_go_to_their_stage_labelled_like_the_rest(
         "NetworkPolicy kubeflow/company-egress": "30-platform/extra-manifests.yaml",
         "ConfigMap company-tools/contacts": "30-platform/extra-manifests.yaml",
         "Widget company-tools/first": "30-platform/extra-manifests.yaml",
+        "Deployment company-tools/oncall-bot": "30-platform/extra-manifests.yaml",
     }
+    # Their images are pulled like the release's (images.txt, mirrored for an air gap).
+    assert "docker.io/company/oncall-bot:1.0" in renders[1].bundle.images
     for item in (i for items in files.values() for i in items if i.component == "extraManifests"):
         assert item.obj["metadata"]["labels"]["kfops.io/platform"] == "lab"
 
@@ -368,3 +382,27 @@ def test_patch_and_manifest_paths_follow_the_path_rules(tmp_path: Path) -> None:
     shown = str(error.value)
     assert "spec.patches[0].path: /etc/passwd" in shown
     assert "spec.extraManifests[0]: ./missing/ does not exist" in shown
+
+
+def _doc_files() -> dict[str, str]:
+    """The YAML examples of docs/customizing.md, by the file their first line names."""
+    text = (ROOT / "docs" / "customizing.md").read_text()
+    blocks = re.findall(r"```yaml\n# (\S+)\n(.*?)```", text, re.S)
+    return dict(blocks)
+
+
+def test_the_customizing_guide_example_renders_as_written(tmp_path: Path) -> None:
+    files = _doc_files()
+    for name, body in files.items():
+        if name != "platform.yaml":
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text(body)
+    spec = files["platform.yaml"].removeprefix("spec:\n")
+
+    result = render_preset(tmp_path, "local", "26.03", lambda text: text + spec)
+
+    assert [p["changed"] for p in result.bundle.lock["patches"]] == [
+        ["Deployment kubeflow/mysql"], ["Deployment kubeflow/ml-pipeline-ui"],
+        ["Deployment kubeflow/katib-controller", "Deployment kubeflow/katib-ui"]]
+    assert any(describe(o.obj) == "NetworkPolicy kubeflow/company-egress"
+               for o in result.bundle.objects)
