@@ -380,6 +380,9 @@ def test_a_patch_that_makes_an_object_invalid_is_refused_by_validation(
 
     assert any("Deployment kubeflow/ml-pipeline" in str(p) and "replicas" in str(p)
                for p in error.value.problems)
+    # The message says which of the administrator's patches made it so.
+    assert "Deployment kubeflow/ml-pipeline was changed by spec.patches[0] (kind=Deployment, " \
+           "name=ml-pipeline)" in error.value.lines()
 
 
 def test_patch_and_manifest_paths_follow_the_path_rules(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from kfops.errors import (
     InputError,
     RenderError,
     ValidationError,
+    ValidationProblem,
 )
 from kfops.objects import PARENT_NAMESPACE, ApplySet
 from kfops.validate import ExtraCrd, ValidationReport, Validator, kubernetes_version_problem
@@ -192,7 +193,10 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
             objects, [sha256_text(o.text) for objs in files.values() for o in objs])
         validator.save()
     if not report.ok:
-        raise ValidationError(report.problems)
+        error = ValidationError(report.problems)
+        for note in _patched_notes(report.problems, editable):
+            error.add_note(note)
+        raise error
     lock = _lock(loaded, source, workspace=workspace, catalog=catalog, selected=selected,
                  kubernetes=kubernetes, kustomize=kustomize.version,
                  counts={path: len(objs) for path, objs in files.items()})
@@ -204,6 +208,16 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
     bundle = Bundle(files, images, lock, warnings, editable.generated, dict(editable.files))
     return RenderResult(bundle, report, timings, stats.built, stats.cached, workspace.root,
                         tuple(contributed))
+
+
+def _patched_notes(problems: Sequence[ValidationProblem],
+                   editable: EditableBundle) -> list[str]:
+    """Which of the administrator's patches changed an object that fails validation."""
+    failing = {p.object_id for p in problems}
+    entry = editable.lock_entries().get("patches")
+    report = entry[1] if entry else []
+    return [f"{name} was changed by {patch['patch']} ({patch['target']})"
+            for patch in report for name in patch["changed"] if name in failing]
 
 
 def _contribute(contributions: Sequence[Contribution], context: RenderContext,
