@@ -45,7 +45,20 @@ PLATFORM = (
     "    notebooks: false, tensorboards: false, volumes: false, trainer: false,\n"
     "    sparkOperator: false}\n"
     "  ingress: {serviceType: LoadBalancer}\n"
-    f"  metallb:\n    source: {METALLB}\n    addresses: [192.168.1.240-192.168.1.250]\n")
+    f"  metallb:\n    source: {METALLB}\n    addresses: [192.168.1.240-192.168.1.250]\n"
+    # The administrator's own files, relative to the platform file: packed into the kit too.
+    "  patches:\n  - {target: {kind: Deployment, name: dex}, path: patches/dex.yaml}\n"
+    "  extraManifests: [company/]\n")
+COMPANY = {
+    "patches/dex.yaml": "spec: {template: {spec: {nodeSelector: {pool: system}}}}\n",
+    "company/policies/egress.yaml": (
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        "metadata: {name: company-egress, namespace: kubeflow}\n"
+        "spec: {podSelector: {}, policyTypes: [Egress]}\n"),
+    "company/contacts.yaml": (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: contacts, namespace: kubeflow}\n"
+        "data: {oncall: ops@example.com}\n"),
+}
 
 
 @dataclass
@@ -72,6 +85,9 @@ def connected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Co
     platform = tmp_path / "connected" / "platform.yaml"
     platform.parent.mkdir()
     platform.write_text(PLATFORM)
+    for name, text in COMPANY.items():
+        (platform.parent / name).parent.mkdir(parents=True, exist_ok=True)
+        (platform.parent / name).write_text(text)
     images = render_platform(load_platform(platform), RenderOptions(offline=True)).bundle.images
     with stand_ins(tmp_path, Path(os.environ["HOME"]), images) as public:
         public.publish()
@@ -101,6 +117,9 @@ def test_kit_renders_offline_installs_kfops_and_catches_changes(
     text = (root / "platform.yaml").read_text()
     assert "source: release" in text and "remoteCache: remote-cache" in text
     assert "source: prereqs/metallb/metallb-native.yaml" in text
+    assert "path: patches/0/dex.yaml" in text and "extraManifests: [extra-manifests/0]" in text
+    assert (root / "extra-manifests/0/policies/egress.yaml").read_text() == \
+        COMPANY["company/policies/egress.yaml"]
     subprocess.run(["sha256sum", "-c", "--quiet", "checksums.sha256"], cwd=root, check=True)
     monkeypatch.setenv("KFOPS_CACHE_DIR", str(tmp_path / "empty-cache"))
     monkeypatch.setenv("KFOPS_GITHUB_URL", "http://127.0.0.1:9")

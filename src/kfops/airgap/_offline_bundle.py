@@ -27,12 +27,13 @@ from pathlib import Path
 
 from ruamel.yaml.comments import CommentedMap
 
-from kfops.config import LoadedPlatform, edit_platform
+from kfops.config import LoadedPlatform, edit_platform, is_url
 from kfops.errors import BundleArchiveError
 from kfops.render import (
     RenderResult,
     SourceFetcher,
     cache_root,
+    manifest_files,
     release_inputs,
     write_bundle,
 )
@@ -98,6 +99,7 @@ def _create(out: Path, top: str, loaded: LoadedPlatform, result: RenderResult, *
         if inputs.remote_cache.is_dir():
             shutil.copytree(inputs.remote_cache, root / "remote-cache")
         moved = _pack_sources(loaded, result, root, cache_dir)
+        moved.update(_pack_customizations(loaded, root, cache_dir))
         _copy_folder(images, root / "images", f"{images} is not a saved-images folder "
                      f"(no {INDEX}); write one with kfops images save", INDEX)
         _copy_folder(wheelhouse, root / "wheelhouse", f"{wheelhouse} holds no kfops wheel",
@@ -210,12 +212,12 @@ _SOURCE_FIELDS = (
 
 
 def _pack_sources(loaded: LoadedPlatform, result: RenderResult, root: Path,
-                  cache_dir: Path | None) -> dict[tuple[str, ...], str]:
+                  cache_dir: Path | None) -> dict[tuple[str | int, ...], str]:
     """Copy every source the render read into prereqs/; field path -> its new value."""
     read = set(result.bundle.lock.get("sources") or {})
     fetcher = SourceFetcher(loaded, cache_dir or cache_root(), offline=True)
     raw = loaded.platform.spec.model_dump(by_alias=True)
-    moved: dict[tuple[str, ...], str] = {}
+    moved: dict[tuple[str | int, ...], str] = {}
     for folder, path, is_folder in _SOURCE_FIELDS:
         value = _get(raw, path)
         if not isinstance(value, str):
@@ -232,6 +234,37 @@ def _pack_sources(loaded: LoadedPlatform, result: RenderResult, root: Path,
     return moved
 
 
+def _pack_customizations(loaded: LoadedPlatform, root: Path,
+                         cache_dir: Path | None) -> dict[tuple[str | int, ...], str]:
+    """Copy the extra manifests and patch files into the kit; field path -> its new value.
+
+    Paths in the platform file are relative to it, and the kit's platform file sits at
+    the kit's top: each entry gets a folder of its own (extra-manifests/<index>/,
+    patches/<index>/), URLs included, so the offline machine reads nothing else.
+    """
+    fetcher = SourceFetcher(loaded, cache_dir or cache_root(), offline=True)
+    spec = loaded.platform.spec
+    moved: dict[tuple[str | int, ...], str] = {}
+    for index, entry in enumerate(spec.extra_manifests):
+        folder = f"extra-manifests/{index}"
+        files = manifest_files(loaded, index, entry)
+        whole = is_url(entry) or not loaded.resolve_path(entry).is_dir()
+        for source in files:
+            name = _file_name(source) if whole else Path(source).relative_to(entry).as_posix()
+            target = root / folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(fetcher.read(source), encoding="utf-8")
+        moved[("extraManifests", index)] = f"{folder}/{_file_name(files[0])}" if whole \
+            else folder
+    for index, patch in enumerate(spec.patches):
+        if patch.path is not None:
+            target = root / "patches" / str(index) / _file_name(patch.path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(fetcher.read(patch.path), encoding="utf-8")
+            moved[("patches", index, "path")] = target.relative_to(root).as_posix()
+    return moved
+
+
 def _file_name(source: str) -> str:
     """The last part of `source` as a file name of the kit: plain, so checksums.sha256 (one
     file per line) and the instructions of docs/airgapped.md can name it safely."""
@@ -242,7 +275,8 @@ def _file_name(source: str) -> str:
     return name
 
 
-def _offline_platform(loaded: LoadedPlatform, root: Path, moved: dict[tuple[str, ...], str],
+def _offline_platform(loaded: LoadedPlatform, root: Path,
+                      moved: dict[tuple[str | int, ...], str],
                       remote: bool) -> None:
     """The platform file, its sources pointed at the packed folders."""
     target = root / "platform.yaml"

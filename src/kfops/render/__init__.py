@@ -12,6 +12,7 @@ from ._contributions import (
     RenderContext,
 )
 from ._customize import customization_features
+from ._extra_manifests import manifest_files
 from ._images import ImageUse, find_image_uses, image_list, public_references
 from ._objects import BundleObject
 from ._paths import cache_root, write_atomic
@@ -54,6 +55,7 @@ __all__ = [
     "find_image_uses",
     "image_list",
     "load_extra_crds",
+    "manifest_files",
     "parse_remote",
     "public_references",
     "read_bundle_files",

@@ -47,7 +47,7 @@ class ExtraManifests:
 def _objects(context: RenderContext, index: int,
              entry: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """(where it came from, object) for every object `entry` holds, checked for shape."""
-    for source in _files(context.loaded, index, entry):
+    for source in manifest_files(context.loaded, index, entry):
         for number, document in enumerate(_documents(context, index, source), start=1):
             where = f"{source} (document {number})"
             for obj in _items(document):
@@ -55,8 +55,9 @@ def _objects(context: RenderContext, index: int,
                 yield where, obj
 
 
-def _files(loaded: LoadedPlatform, index: int, entry: str) -> list[str]:
-    """The manifest files of one entry, as values the fetcher reads (sorted in a folder)."""
+def manifest_files(loaded: LoadedPlatform, index: int, entry: str) -> list[str]:
+    """The manifest files of `spec.extraManifests[index]`, as values a SourceFetcher reads:
+    the entry itself (a file or URL), or each file below the folder it names, sorted."""
     if is_url(entry):
         return [entry]
     path = loaded.checked_path(entry, "folder" if loaded.resolve_path(entry).is_dir()
