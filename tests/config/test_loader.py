@@ -219,3 +219,26 @@ def test_a_password_typed_where_the_hash_belongs_is_not_echoed() -> None:
     assert "hunter2" not in line
     assert line.startswith(
         "platform.yaml:6 spec.auth.users[0].passwordHash: expected a bcrypt hash")
+
+
+@pytest.mark.parametrize(("block", "expected"), [
+    ("patches:\n- target: {kind: Deployment}\n",
+     "spec.patches[0]: expected exactly one of `patch` (inline) or `path` (a file)"),
+    ("patches:\n- {target: {kind: Deployment}, patch: 'spec: {}', path: p.yaml}\n",
+     "spec.patches[0]: expected exactly one of `patch` (inline) or `path` (a file)"),
+    ("patches:\n- {target: {}, patch: 'spec: {}'}\n",
+     "spec.patches[0].target: expected at least one of group, version, kind"),
+    ("patches:\n- {target: {name: 'ml-(pipeline'}, patch: 'spec: {}'}\n",
+     "spec.patches[0].target.name: expected a name or a regular expression"),
+    ("patches:\n- {target: {kind: Deployment}, patch: 'spec: {}', "
+     "options: {allowNameChange: true}}\n",
+     "spec.patches[0]: options (allowNameChange, allowKindChange) are not supported"),
+    ("patches:\n- {target: {kind: Deployment, nmae: x}, patch: 'spec: {}'}\n",
+     'spec.patches[0].target.nmae: unknown key "nmae" (did you mean "name"?)'),
+    ("extraManifests: [ftp://example.com/x.yaml]\n",
+     "spec.extraManifests[0]: expected an https:// URL or a local path"),
+])
+def test_patches_and_extra_manifests_are_checked_where_written(block: str,
+                                                               expected: str) -> None:
+    [problem] = problems(HEAD + spec(block))
+    assert expected in problem
