@@ -37,9 +37,9 @@ from ._protect import KEEP, PRUNE_RULE, WITHOUT_PVCS, namespace_claims
 from ._prune import crd_instances
 from ._retry import RetryPolicy
 from ._rollout import rollout_restart
-from ._steps import BundleFile, Step, apply_steps
-from ._webhooks import INJECT_ANNOTATIONS
+from ._steps import BundleFile, apply_steps
 from ._waits import WaitSettings, namespace_pending, wait_for, wait_for_workloads
+from ._webhooks import INJECT_ANNOTATIONS
 
 __all__ = [
     "IMAGE_PULL_REASONS",
@@ -68,7 +68,6 @@ __all__ = [
     "PodFailure",
     "QuietProgress",
     "RetryPolicy",
-    "Step",
     "UninstallSummary",
     "WaitSettings",
     "apply_bundle",

@@ -2,7 +2,8 @@
 it in kfops's order (`kfops render --gitops argocd|flux`)."""
 
 from ._gitops import gitops_files, with_gitops
-from ._options import TOOLS, GitOpsOptions, Tool
+from ._options import TOOLS, GitOpsOptions
+from ._paths import path_in_repository
 from ._stages import Stage, Target, stages_of
 
 __all__ = [
@@ -10,8 +11,8 @@ __all__ = [
     "GitOpsOptions",
     "Stage",
     "Target",
-    "Tool",
     "gitops_files",
+    "path_in_repository",
     "stages_of",
     "with_gitops",
 ]

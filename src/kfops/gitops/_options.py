@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from kfops.errors import InputError
 
-Tool = Literal["argocd", "flux"]
 #: The tools `kfops render --gitops` writes objects for.
-TOOLS: tuple[Tool, ...] = ("argocd", "flux")
+TOOLS = ("argocd", "flux")
 
 
 @dataclass(frozen=True)
@@ -21,7 +19,7 @@ class GitOpsOptions:
     GitRepository `flux bootstrap` creates.
     """
 
-    tool: Tool
+    tool: str
     path: str = "bundle"
     """The bundle folder inside the git repository (relative to its root)."""
     repo_url: str = ""
