@@ -153,7 +153,7 @@ def flux(bundle: Bundle, **options: str) -> dict[str, str]:
 
 
 def documents(text: str) -> list[dict[str, Any]]:
-    return [d for d in yaml.safe_load_all(text) if d]
+    return [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d]
 
 
 def by_prefix(files: dict[str, str], prefix: str) -> list[dict[str, Any]]:
@@ -448,19 +448,23 @@ def argocd_manifests(bundle_dir: Path, application: dict[str, Any],
                      work: Path) -> list[dict[str, Any]]:
     """What Argo CD's repo server renders for an Application: `kustomize build` of its
     path, the Application's inline patches merged into the kustomization there
-    (https://argo-cd.readthedocs.io/en/stable/user-guide/kustomize/#patches). The
+    (https://argo-cd.readthedocs.io/en/stable/user-guide/kustomize/#patches); without
+    patches, a kustomization of resources alone is the objects of its files. The
     secrets Application stands for the sealed-secrets controller: the Secrets it makes
     are the bundle's own."""
     path = application["spec"]["source"]["path"].removeprefix("bundle/")
     if path == "gitops/argocd/secrets":
-        return [o for o in read_bundle_objects(bundle_dir)[0] if o["kind"] == "Secret"]
+        return [d for p in sorted((bundle_dir / "secrets").rglob("*.yaml"))
+                for d in documents(p.read_text())]
+    kustomization = yaml.safe_load((bundle_dir / path / "Kustomization").read_text())
+    patches = ((application["spec"]["source"].get("kustomize") or {}).get("patches") or [])
+    if not patches:
+        return [d for name in kustomization["resources"]
+                for d in yaml.load_all((bundle_dir / path / name).read_text(),
+                                       Loader=yaml.CSafeLoader) if d]
     copy = work / path
     shutil.copytree(bundle_dir / path, copy)
-    kustomization = yaml.safe_load((copy / "Kustomization").read_text())
-    patches = ((application["spec"]["source"].get("kustomize") or {}).get("patches") or [])
-    if patches:
-        kustomization["patches"] = patches
-    (copy / "Kustomization").write_text(yaml.safe_dump(kustomization))
+    (copy / "Kustomization").write_text(yaml.safe_dump({**kustomization, "patches": patches}))
     return documents(find_kustomize().build(copy))
 
 
