@@ -146,8 +146,8 @@ def _secrets_application(prefix: str, options: GitOpsOptions) -> dict[str, Any]:
 
     The sealed-secrets controller makes each Secret
     (https://github.com/bitnami-labs/sealed-secrets#usage); Argo CD's built-in
-    health check of a SealedSecret waits until it has
-    (https://argo-cd.readthedocs.io/en/stable/operator-manual/health/).
+    health check of a SealedSecret waits until it has (resource_customizations/
+    bitnami.com/SealedSecret/health.lua of https://github.com/argoproj/argo-cd).
     """
     spec = {"syncPolicy": _sync_policy()}
     return _application(f"{prefix}-secrets", options, SECRETS, spec, SECRETS_WAVE)

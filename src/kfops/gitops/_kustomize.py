@@ -9,7 +9,9 @@ from ._stages import Target
 from ._yaml import dump
 
 #: kustomize recognises `kustomization.yaml`, `kustomization.yml` and `Kustomization`
-#: (https://kubectl.docs.kubernetes.io/references/kustomize/glossary/#kustomization-root).
+#: (https://kubectl.docs.kubernetes.io/references/kustomize/glossary/#kustomization-root),
+#: and so does Argo CD when it decides an Application's path is a kustomization
+#: (KustomizationNames in https://github.com/argoproj/argo-cd/blob/v2.4.14/util/kustomize/kustomize.go).
 #: In a stage folder it is `Kustomization`: kfops reads every `*.yaml` of a stage folder
 #: as objects to apply (apply --bundle, validate --bundle), and kubectl apply -f reads
 #: `*.yaml`, `*.yml` and `*.json`; neither reads a file without those endings.
