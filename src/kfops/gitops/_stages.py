@@ -6,11 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from kfops.cluster import INJECT_ANNOTATIONS, KEEP, BundleFile, Kinds, apply_steps
 from kfops.objects import STAGES, identity_of, is_profile
 from kfops.render import Bundle
 
 SECRETS_FOLDER = "secrets"
+#: CRDs a Helm chart installs (Karpenter's), kept in the bundle to validate against.
+SCHEMAS = "schemas"
 #: The encrypted Secrets are applied after the namespaces (10) and before the stages that
 #: read them (20, 30): kfops's apply sends a Secret with its component, after both.
 SECRETS_WAVE = 15
@@ -95,7 +99,7 @@ def _held_back(bundle: Bundle) -> dict[str, tuple[Target, ...]]:
              for path, items in bundle.files.items() if items]
     stage_of = {identity_of(o): f.stage for f in files for o in f.objects}
     groups: dict[tuple[str, str, str, str, str], list[str]] = {}
-    for step in apply_steps(files, Kinds()):
+    for step in apply_steps(files, _kinds(bundle)):
         if not step.needs:
             continue
         for obj in step.objects:
@@ -110,6 +114,17 @@ def _held_back(bundle: Bundle) -> dict[str, tuple[Target, ...]]:
         result.setdefault(stage, []).append(
             Target(group, version, kind, namespace, _exactly(sorted(set(names)))))
     return {stage: tuple(targets) for stage, targets in result.items()}
+
+
+def _kinds(bundle: Bundle) -> Kinds:
+    """The kinds the bundle's objects are of: built in, or defined by a CRD of the bundle,
+    applied (00-crds, learnt by apply_steps) or installed by a Helm chart (schemas/)."""
+    kinds = Kinds()
+    for path, text in bundle.extra_files.items():
+        if path.startswith(f"{SCHEMAS}/") and path.endswith(".yaml"):
+            kinds.learn_crds_from([d for d in yaml.load_all(text, Loader=yaml.CSafeLoader)
+                                   if isinstance(d, dict)])
+    return kinds
 
 
 def _exactly(names: list[str]) -> str:
