@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from lupa import LuaRuntime
 
 from kfops.cluster import (
     INJECT_ANNOTATIONS,
@@ -248,18 +249,45 @@ def test_argocd_waves_follow_kfops_stages(rendered: Rendered) -> None:
                               o.kind != "Secret" for o in rendered.bundle.files[p])]
 
 
-def test_argocd_health_checks_in_argocd_cm(rendered: Rendered) -> None:
-    [patch] = documents(argocd(rendered.bundle)["gitops/argocd/argocd-cm-patch.yaml"])
-    prefix = "resource.customizations.health."
+def health_checks(bundle: Bundle) -> dict[str, str]:
+    """The Lua health checks of argocd-cm-patch.yaml, by `<group>_<kind>`."""
+    [patch] = documents(argocd(bundle)["gitops/argocd/argocd-cm-patch.yaml"])
     assert set(patch) == {"data"}
-    assert set(patch["data"]) == {prefix + key for key in (
+    prefix = "resource.customizations.health."
+    assert all(key.startswith(prefix) for key in patch["data"])
+    return {key.removeprefix(prefix): script for key, script in patch["data"].items()}
+
+
+def health(script: str, obj: dict[str, Any]) -> str:
+    """What Argo CD makes of `obj` with a Lua health check: it runs the script with the
+    object as the global `obj` and reads `status` of the table it returns
+    (https://argo-cd.readthedocs.io/en/stable/operator-manual/health/#custom-health-checks)."""
+    lua = LuaRuntime()
+    lua.globals().obj = lua.table_from(obj, recursive=True)
+    result = lua.execute(script)
+    return str(result["status"])
+
+
+def test_argocd_health_checks_in_argocd_cm(rendered: Rendered) -> None:
+    checks = health_checks(rendered.bundle)
+    assert set(checks) == {
         "argoproj.io_Application", "apiextensions.k8s.io_CustomResourceDefinition",
         "admissionregistration.k8s.io_MutatingWebhookConfiguration",
-        "admissionregistration.k8s.io_ValidatingWebhookConfiguration")}
-    webhook = patch["data"][prefix + "admissionregistration.k8s.io_ValidatingWebhookConfiguration"]
-    assert all(annotation in webhook for annotation in INJECT_ANNOTATIONS)
-    assert 'condition.type == "Established"' in patch["data"][
-        prefix + "apiextensions.k8s.io_CustomResourceDefinition"]
+        "admissionregistration.k8s.io_ValidatingWebhookConfiguration"}
+    application = checks["argoproj.io_Application"]
+    assert health(application, {"metadata": {"name": "a"}}) == "Progressing"  # never synced
+    for status in ("Missing", "Progressing", "Degraded", "Healthy"):
+        assert health(application, {"metadata": {"name": "a"},
+                                    "status": {"health": {"status": status}}}) == status
+    crd = checks["apiextensions.k8s.io_CustomResourceDefinition"]
+    conditions = [{"type": "NamesAccepted", "status": "True"},
+                  {"type": "Established", "status": "True"}]
+    assert health(crd, {"metadata": {"name": "c"}, "status": {"conditions": conditions}}) \
+        == "Healthy"
+    assert health(crd, {"metadata": {"name": "c"}, "status": {"conditions": [
+        {"type": "NamesAccepted", "status": "False", "message": "taken"}]}}) == "Degraded"
+    assert checks["admissionregistration.k8s.io_MutatingWebhookConfiguration"] == checks[
+        "admissionregistration.k8s.io_ValidatingWebhookConfiguration"]
 
 
 def test_flux_kustomizations_follow_the_documented_api_in_stage_order(
@@ -503,6 +531,13 @@ def sync(cluster: Cluster, objects: list[dict[str, Any]]) -> None:
                                                  if not _ca_injected(cluster, h)])
 
 
+def _live(cluster: Cluster, obj: dict[str, Any]) -> dict[str, Any]:
+    live = cluster.get(obj["apiVersion"], obj["kind"], obj["metadata"]["name"],
+                       obj["metadata"].get("namespace"))
+    assert live is not None
+    return live
+
+
 def _established(cluster: Cluster, crd: dict[str, Any]) -> bool:
     live = cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition",
                        crd["metadata"]["name"]) or {}
@@ -535,6 +570,19 @@ def test_argocd_waves_converge_as_kfops_apply_does(rendered: Rendered, cluster: 
             for key in o["metadata"].get("annotations") or {})}
         for number in sorted({wave(o) for o in objects}):
             sync(cluster, [o for o in objects if wave(o) == number])
+    # Argo CD's health of the CRDs and webhooks before and after, with the shipped Lua
+    checks = health_checks(rendered.bundle)
+    crd_check = checks["apiextensions.k8s.io_CustomResourceDefinition"]
+    hook_check = checks["admissionregistration.k8s.io_ValidatingWebhookConfiguration"]
+    crds = [o.obj for o in rendered.bundle.objects if o.kind == "CustomResourceDefinition"]
+    hooks = [o.obj for o in rendered.bundle.objects if o.kind.endswith("WebhookConfiguration")]
+    assert {health(crd_check, c) for c in crds} == {"Progressing"}
+    assert {health(crd_check, _live(cluster, c)) for c in crds} == {"Healthy"}
+    injected = [h for h in hooks if set(INJECT_ANNOTATIONS) & set(
+        h["metadata"].get("annotations") or {})]
+    assert injected
+    assert {health(hook_check, h) for h in injected} == {"Progressing"}
+    assert {health(hook_check, _live(cluster, h)) for h in hooks} == {"Healthy"}
     files = [BundleFile(p, items[0].component, tuple(i.obj for i in items))
              for p, items in rendered.bundle.files.items() if items]
     plan = plan_bundle(cluster, files, ApplySet("lab"))
