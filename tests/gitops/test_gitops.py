@@ -32,7 +32,14 @@ from kfops.cluster import (
 )
 from kfops.cluster._protect import data_reason
 from kfops.errors import InputError
-from kfops.gitops import GitOpsOptions, Target, gitops_files, stages_of, with_gitops
+from kfops.gitops import (
+    GitOpsOptions,
+    Target,
+    gitops_files,
+    path_in_repository,
+    stages_of,
+    with_gitops,
+)
 from kfops.objects import STAGES, WORKLOAD_KINDS, ApplySet, describe, identity_of, is_profile
 from kfops.render import Bundle, read_bundle_objects, write_bundle
 from kfops.render._kustomize import find_kustomize
@@ -395,6 +402,15 @@ def test_bad_options_name_the_flag() -> None:
         GitOpsOptions("flux", path="../elsewhere")
     with pytest.raises(InputError, match="--flux-source"):
         GitOpsOptions("flux", source="no-namespace")
+
+
+def test_bundle_path_in_the_repository(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    assert path_in_repository(tmp_path / "clusters" / "lab") == "clusters/lab"
+    assert path_in_repository(tmp_path) == "."
+    assert GitOpsOptions("flux", path="./clusters//lab/").in_repository("00-crds") == \
+        "clusters/lab/00-crds"
+    assert GitOpsOptions("flux", path=".").in_repository("00-crds") == "00-crds"
 
 
 FAKE_KUBESEAL = """#!/usr/bin/env bash

@@ -84,7 +84,7 @@ def _application(name: str, options: GitOpsOptions, path: str, spec: dict[str, A
     if wave is not None:
         metadata["annotations"] = {WAVE: str(wave)}
     source: dict[str, Any] = {"repoURL": options.repo_url, "targetRevision": options.revision,
-                              "path": f"{options.folder}/{path}" if path else options.folder}
+                              "path": options.in_repository(path)}
     source.update(spec.pop("source", {}))
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": metadata,
             "spec": {"project": options.project, "source": source,

@@ -49,7 +49,7 @@ def flux_files(bundle: Bundle, options: GitOpsOptions) -> dict[str, str]:
             [encrypted_name(path) for path in secrets],
             HEADER + "\nThe files listed are written by gitops/encrypt-secrets.sh (sops).")
     files[ROOT] = dump([_kustomization(prefix, options, {
-        "path": f"./{options.folder}/{STAGES}", "wait": False}, "")], HEADER + (
+        "path": f"./{options.in_repository(STAGES)}", "wait": False}, "")], HEADER + (
         "\nBootstrap: kubectl apply -f this file (Flux installed, its GitRepository "
         f"{options.source} following this repository)."))
     return files
@@ -81,7 +81,7 @@ def _kustomization(name: str, options: GitOpsOptions, spec: dict[str, Any],
 def _stage_spec(stage: Stage, options: GitOpsOptions) -> dict[str, Any]:
     """A stage folder; PVCs, Profiles and kfops.io/keep objects annotated not to be pruned
     ("Patches": inline patches with a target, so the stage files stay as rendered)."""
-    spec: dict[str, Any] = {"path": f"./{options.folder}/{stage.folder}"}
+    spec: dict[str, Any] = {"path": f"./{options.in_repository(stage.folder)}"}
     if stage.kept:
         spec["patches"] = [annotation_patch(t, {PRUNE: "disabled"}) for t in stage.kept]
     return spec
@@ -90,5 +90,5 @@ def _stage_spec(stage: Stage, options: GitOpsOptions) -> dict[str, Any]:
 def _secrets_spec(options: GitOpsOptions) -> dict[str, Any]:
     """The SOPS-encrypted Secrets, decrypted by the kustomize-controller ("Decryption":
     provider sops, secretRef: the Secret holding the private key)."""
-    return {"path": f"./{options.folder}/{SECRETS}",
+    return {"path": f"./{options.in_repository(SECRETS)}",
             "decryption": {"provider": "sops", "secretRef": {"name": options.sops_secret}}}

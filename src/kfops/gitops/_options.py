@@ -43,17 +43,20 @@ class GitOpsOptions:
         if self.tool == "argocd" and not self.repo_url:
             raise InputError("--repo-url: Argo CD needs the git repository URL of the bundle "
                              "(spec.source.repoURL), e.g. https://github.com/org/platform.git")
-        path = self.path.strip("/")
-        if not path or path.startswith(".") or any(p in ("", ".", "..") for p in path.split("/")):
+        if self.path.startswith("/") or ".." in self.path.split("/"):
             raise InputError(f"--repo-path: {self.path!r} is not a folder inside the repository "
-                             "(a relative path such as clusters/lab/bundle)")
+                             "(a relative path such as clusters/lab/bundle, or . for its root)")
         if self.source.count("/") != 1 or not all(self.source.split("/")):
             raise InputError(f"--flux-source: {self.source!r} is not NAMESPACE/NAME")
 
     @property
     def folder(self) -> str:
-        """The bundle folder inside the repository, without leading or trailing slashes."""
-        return self.path.strip("/")
+        """The bundle folder inside the repository (`.` for its root), normalised."""
+        return "/".join(p for p in self.path.split("/") if p not in ("", ".")) or "."
+
+    def in_repository(self, relative: str) -> str:
+        """The path in the repository of `relative`, a path inside the bundle."""
+        return relative if self.folder == "." else f"{self.folder}/{relative}"
 
     @property
     def tool_namespace(self) -> str:

@@ -9,7 +9,7 @@ def path_in_repository(folder: Path) -> str:
     """`folder` relative to the root of the git worktree holding it (the nearest parent with
     a `.git`), else its own name: the default of `--repo-path`."""
     absolute = folder.resolve()
-    for parent in absolute.parents:
+    for parent in (absolute, *absolute.parents):
         if (parent / ".git").exists():
-            return absolute.relative_to(parent).as_posix()
+            return absolute.relative_to(parent).as_posix()  # "." at the worktree's root
     return absolute.name
