@@ -9,11 +9,13 @@ from typing import Annotated
 import typer
 
 from kfops.config import DEFAULT_PLATFORM_FILE, TARGETS, LoadedPlatform, json_schema, load_platform
+from kfops.gitops import TOOLS, GitOpsOptions, path_in_repository
 from kfops.operations import (
     bundle_folder,
     check_bundle,
     render_platform,
     validate_platform,
+    with_gitops_files,
     write_rendered,
 )
 from kfops.render import RenderOptions, RenderResult, load_extra_crds
@@ -71,13 +73,36 @@ def render_command(
     crds: CrdsOption = None,
     allow_paths_outside: AllowPathsOption = False,
     output: OutputOption = Output.text,
+    gitops: Annotated[str | None, typer.Option(
+        "--gitops", help=f"Also write the objects that make a GitOps tool apply the bundle "
+        f"in kfops's order: {' or '.join(TOOLS)} (docs/gitops.md).")] = None,
+    repo_url: Annotated[str, typer.Option(
+        "--repo-url", help="--gitops argocd: the git repository the bundle is committed to.")
+    ] = "",
+    revision: Annotated[str, typer.Option(
+        "--revision", help="--gitops argocd: the branch, tag or commit Argo CD follows.")
+    ] = "HEAD",
+    repo_path: Annotated[str | None, typer.Option(
+        "--repo-path", help="--gitops: the bundle folder inside the repository (default: "
+        "the --out folder relative to its git worktree).")] = None,
+    destination: Annotated[str, typer.Option(
+        "--destination", help="--gitops argocd: the API server URL of the cluster to install "
+        "on.")] = "https://kubernetes.default.svc",
+    flux_source: Annotated[str, typer.Option(
+        "--flux-source", help="--gitops flux: NAMESPACE/NAME of the GitRepository holding "
+        "the bundle.")] = "flux-system/flux-system",
 ) -> None:
     """Render and validate the platform; write the bundle."""
     loaded = load_platform(file, allow_outside=allow_paths_outside)
-    result = _render(loaded, offline, crds, quiet=output is Output.json)
     target = bundle_folder(loaded, out_dir)
+    tool = None if gitops is None else GitOpsOptions(
+        gitops, path=repo_path or path_in_repository(target), repo_url=repo_url,
+        revision=revision, destination=destination, source=flux_source)
+    result = _render(loaded, offline, crds, quiet=output is Output.json)
+    if tool is not None:
+        result = with_gitops_files(result, tool)
     write_rendered(result, target)
-    _print_render(result, target, output)
+    _print_render(result, target, output, tool)
 
 
 @app.command()
@@ -125,8 +150,11 @@ def _render(
         return run(loaded, dataclasses.replace(options, progress=bar))
 
 
-def _print_render(result: RenderResult, target: Path, output: Output) -> None:
+def _print_render(result: RenderResult, target: Path, output: Output,
+                  gitops: GitOpsOptions | None = None) -> None:
     bundle = result.bundle
+    gitops_files = sorted(p for p in bundle.extra_files if p.startswith("gitops/")
+                          or p.endswith("/Kustomization"))
     components = bundle.lock["components"]
     counts: dict[str, int] = {}
     for item in bundle.objects:
@@ -141,6 +169,8 @@ def _print_render(result: RenderResult, target: Path, output: Output) -> None:
             "timings": {k: round(v, 3) for k, v in result.timings.items()},
             "builds": {"built": result.built, "cached": result.cached},
             "patches": bundle.lock.get("patches", []),
+            **({"gitops": {"tool": gitops.tool, "repoPath": gitops.folder,
+                           "files": gitops_files}} if gitops else {}),
         })
         return
     warn(bundle.warnings)
@@ -154,9 +184,25 @@ def _print_render(result: RenderResult, target: Path, output: Output) -> None:
               f"-> {target}")
     out.print(f"  {result.built} kustomize builds, {result.cached} from cache; {_times(result)}")
     for path in sorted(bundle.extra_files):
-        if path.endswith(".sh"):
+        if path.endswith(".sh") and path not in gitops_files:
             out.print(f"  before kfops apply: bash {target / path}  (kfops never runs Helm)",
                       markup=False)
+    if gitops is not None:
+        _print_gitops(gitops, target, gitops_files)
+
+
+def _print_gitops(gitops: GitOpsOptions, target: Path, files: list[str]) -> None:
+    out.print(f"  --gitops {gitops.tool}: {len(files)} files, the bundle at {gitops.folder} of "
+              "the repository", markup=False)
+    if "gitops/encrypt-secrets.sh" in files:
+        out.print(f"  before git add: bash {target / 'gitops/encrypt-secrets.sh'}  "
+                  "(secrets/ stays out of git)", markup=False)
+    folder = target / "gitops" / gitops.tool
+    if gitops.tool == "argocd":
+        out.print(f"  once: kubectl -n {gitops.tool_namespace} patch configmap argocd-cm "
+                  f"--type merge --patch-file {folder / 'argocd-cm-patch.yaml'}", markup=False)
+    out.print(f"  after the first push: kubectl apply -f {folder / 'root.yaml'}  "
+              "(docs/gitops.md)", markup=False)
 
 
 def _times(result: RenderResult) -> str:

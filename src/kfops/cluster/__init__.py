@@ -16,7 +16,7 @@ from ._engine import (
 )
 from ._guarded import GeneratedValueHeld, Guard, keep_values, write_guarded
 from ._inventory import Inventory, installed_release, installs, read_inventory, recorded_workloads
-from ._kinds import KindInfo
+from ._kinds import KindInfo, Kinds
 from ._lease import (
     InstallLease,
     LeaseHolder,
@@ -33,15 +33,18 @@ from ._pods import (
     pod_failure,
     workload_failure,
 )
-from ._protect import PRUNE_RULE, WITHOUT_PVCS, namespace_claims
+from ._protect import KEEP, PRUNE_RULE, WITHOUT_PVCS, namespace_claims
 from ._prune import crd_instances
 from ._retry import RetryPolicy
 from ._rollout import rollout_restart
-from ._steps import BundleFile
+from ._steps import BundleFile, apply_steps
 from ._waits import WaitSettings, namespace_pending, wait_for, wait_for_workloads
+from ._webhooks import INJECT_ANNOTATIONS
 
 __all__ = [
     "IMAGE_PULL_REASONS",
+    "INJECT_ANNOTATIONS",
+    "KEEP",
     "PRUNE_RULE",
     "WITHOUT_PVCS",
     "ApplyOptions",
@@ -57,6 +60,7 @@ __all__ = [
     "Installed",
     "Inventory",
     "KindInfo",
+    "Kinds",
     "LeaseHolder",
     "LeaseNotice",
     "LeaseSettings",
@@ -67,6 +71,7 @@ __all__ = [
     "UninstallSummary",
     "WaitSettings",
     "apply_bundle",
+    "apply_steps",
     "container_waiting",
     "crd_instances",
     "failing_pod",

@@ -12,6 +12,7 @@ from ._apply import (
     uninstall_platform,
 )
 from ._backup import backup_install, backup_platform, restore_install, restore_platform
+from ._gitops import with_gitops_files
 from ._gpu_test import gpu_test, gpu_test_image
 from ._images import platform_airgap, platform_images
 from ._install_choice import InstallChoice, install_status
@@ -58,5 +59,6 @@ __all__ = [
     "restore_platform",
     "uninstall_platform",
     "validate_platform",
+    "with_gitops_files",
     "write_rendered",
 ]
