@@ -17,6 +17,7 @@ from kfops.operations import (
     write_rendered,
 )
 from kfops.render import RenderOptions, RenderResult, load_extra_crds
+from kfops.secrets import state_dir_for
 from kfops.targets import write_starter
 
 from . import _aks_commands as aks_commands
@@ -76,7 +77,7 @@ def render_command(
     loaded = load_platform(file, allow_outside=allow_paths_outside)
     result = _render(loaded, offline, crds, quiet=output is Output.json)
     target = bundle_folder(loaded, out_dir)
-    write_rendered(result, target)
+    write_rendered(result, target, state_dir_for(loaded.path))
     _print_render(result, target, output)
 
 

@@ -1,6 +1,14 @@
 """Render a platform file into a validated, staged bundle of upstream Kubeflow objects."""
 
-from ._bundle import IMAGES, LOCK, Bundle, read_bundle_files, read_bundle_objects, write_bundle
+from ._bundle import (
+    IMAGES,
+    LOCK,
+    Bundle,
+    keep_secret_files,
+    read_bundle_files,
+    read_bundle_objects,
+    write_bundle,
+)
 from ._check import validate_bundle
 from ._contributions import (
     Contributed,
@@ -25,6 +33,7 @@ from ._render import (
     release_inputs,
     render,
 )
+from ._reviewed import ReviewedBundle, generated_from_lock, review_bundle
 from ._sources import SourceFetcher
 
 __all__ = [
@@ -47,10 +56,13 @@ __all__ = [
     "RenderOptions",
     "RenderProgress",
     "RenderResult",
+    "ReviewedBundle",
     "SourceFetcher",
     "cache_root",
     "find_image_uses",
+    "generated_from_lock",
     "image_list",
+    "keep_secret_files",
     "load_extra_crds",
     "parse_remote",
     "public_references",
@@ -58,6 +70,7 @@ __all__ = [
     "read_bundle_objects",
     "release_inputs",
     "render",
+    "review_bundle",
     "validate_bundle",
     "write_atomic",
     "write_bundle",
