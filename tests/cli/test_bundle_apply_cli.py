@@ -19,7 +19,7 @@ import yaml
 from kfops import __version__
 from kfops.cli import main
 from kfops.cluster import Cluster
-from kfops.objects import secret_value, set_secret_value
+from kfops.objects import ApplySet, secret_value, set_secret_value
 from tests.conftest import MANIFESTS, REMOTE_CACHE, UPSTREAM
 from tests.emulator import FaultPlan, RunningEmulator, Settings
 
@@ -282,11 +282,8 @@ def test_allow_edited_applies_an_edited_bundle(
         site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bundle = _copy(site, tmp_path / "bundle")
     added = bundle / "30-platform" / "mine.yaml"
-    added.write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mine\n  namespace: kubeflow\n"
-        "  labels:\n    applyset.kubernetes.io/part-of: "
-        + yaml.safe_load((site.bundle / "kfops.lock").read_text())["applySet"]["id"]
-        + "\ndata: {a: b}\n")
+    added.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mine\n"
+                     "  namespace: kubeflow\ndata: {a: b}\n")
 
     code, out, err = run(capsys, "apply", "--bundle", str(bundle), "--allow-edited",
                          *site.where(), "-o", "json")
@@ -295,3 +292,7 @@ def test_allow_edited_applies_an_edited_bundle(
     assert summary["created"] == ["ConfigMap kubeflow/mine"]
     assert summary["edited"] == [f"{added}: added"]
     assert summary["unchanged"] and not summary["updated"]
+    with Cluster.connect(site.kubeconfig) as cluster:  # labelled as the render labels: pruned
+        mine = cluster.get("v1", "ConfigMap", "mine", "kubeflow")  # once it leaves the bundle
+        assert mine is not None
+        assert mine["metadata"]["labels"] == ApplySet("lab").member_labels()

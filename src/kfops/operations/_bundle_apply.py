@@ -80,6 +80,8 @@ class BundleSource:
             if not report.ok:
                 raise ValidationError(report.problems)
         files, applyset = bundle_from_disk(self.folder, reviewed)
+        if reviewed.edited:
+            files = _labelled(files, applyset)
         return OnDiskBundle(files, applyset, reviewed.lock, generated, list(reviewed.edited))
 
 
@@ -211,6 +213,22 @@ def _with_cluster_values(cluster: Cluster, bundle: OnDiskBundle,
                                                    for obj in f.objects))
              for f in bundle.files]
     return files, sorted(set(notes))
+
+
+def _labelled(files: list[BundleFile], applyset: ApplySet) -> list[BundleFile]:
+    """The objects with the install's labels, as the render gives them: an object edited or
+    added by hand is recorded, and pruned once it leaves the bundle, like the rest."""
+    labels = applyset.member_labels()
+
+    def label(obj: dict[str, Any]) -> dict[str, Any]:
+        current = obj["metadata"].get("labels") or {}
+        if all(current.get(k) == v for k, v in labels.items()):
+            return obj
+        done = copy.deepcopy(obj)
+        done["metadata"]["labels"] = {**current, **labels}
+        return done
+
+    return [BundleFile(f.path, f.component, tuple(label(o) for o in f.objects)) for f in files]
 
 
 def _as_written(cluster: Cluster, obj: dict[str, Any], guards: dict[Identity, Guard],
