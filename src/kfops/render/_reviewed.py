@@ -56,8 +56,8 @@ class ReviewedBundle:
     folder: Path
     lock: dict[str, Any]
     secrets_dir: Path | None
-    """Where the files of `secrets/` are: the bundle's own folder, or the state directory's
-    copy (None: the bundle holds no Secret)."""
+    """The state directory's copy of the files of `secrets/`, for a bundle without its own
+    (None: read within the bundle folder, as every other file)."""
     paths: tuple[str, ...]
     """The bundle files present: the lock's, but those missing, and those added."""
     edited: tuple[str, ...]
@@ -97,25 +97,22 @@ def review_bundle(folder: Path, state_dir: Path) -> ReviewedBundle:
 
 
 def _secrets_dir(folder: Path, state_dir: Path, listed: dict[str, Any]) -> Path | None:
-    """The bundle's `secrets/`, else the state directory's copy; InputError when the lock
-    lists secret files and neither is there."""
+    """None when the bundle has its own `secrets/` (or needs none), else the state
+    directory's copy; InputError when the lock lists secret files and neither is there."""
     own, kept = folder / SECRETS, state_dir / STATE_SECRETS
-    if own.is_dir():
-        return own
+    if own.is_dir() or not any(relative.startswith(f"{SECRETS}/") for relative in listed):
+        return None
     if kept.is_dir():
         return kept
-    if any(relative.startswith(f"{SECRETS}/") for relative in listed):
-        raise InputError(f"the bundle's Secrets are in neither {own} nor {kept} (the copy "
-                         "`kfops render` keeps in the state directory, KFOPS_STATE_DIR); copy "
-                         f"the bundle's {SECRETS}/ folder over, or render it again")
-    return None
+    raise InputError(f"the bundle's Secrets are in neither {own} nor {kept} (the copy "
+                     "`kfops render` keeps in the state directory, KFOPS_STATE_DIR); copy "
+                     f"the bundle's {SECRETS}/ folder over, or render it again")
 
 
 def _object_files(folder: Path, secrets_dir: Path | None) -> list[tuple[str, Path]]:
     """(bundle path, where) of every object file in the stage folders, secrets included."""
     found = []
-    for root, prefix in ((folder, ""), *(((secrets_dir, f"{SECRETS}/"),) if secrets_dir
-                                        else ())):
+    for root, prefix in ((folder, ""), (secrets_dir or folder / SECRETS, f"{SECRETS}/")):
         for stage in STAGES:
             found += [(f"{prefix}{path.relative_to(root).as_posix()}", path)
                       for path in sorted((root / stage).rglob("*.yaml")) if path.is_file()]
