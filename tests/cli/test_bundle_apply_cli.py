@@ -246,6 +246,23 @@ def test_a_bundle_of_another_release_is_refused_as_an_upgrade(
     assert site.emulator.writes()[before:] == []
 
 
+def test_a_prerequisite_the_cluster_lacks_stops_the_apply_before_any_write(
+        site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bundle = _copy(site, tmp_path / "bundle")
+    with (bundle / "kfops.lock").open("a") as lock:  # as a render with Karpenter records it
+        lock.write("requires:\n- {crd: nodepools.karpenter.sh, why: spec.gpu.provisioner is "
+                   "karpenter, fix: install Karpenter first}\n")
+    before = len(site.emulator.writes(leases=True))
+
+    code, _, err = run(capsys, "apply", "--bundle", str(bundle), *site.where())
+
+    assert code == 1
+    assert ("nothing was applied; the cluster lacks what others install:\n    CRD "
+            "nodepools.karpenter.sh (needed because spec.gpu.provisioner is karpenter); "
+            "install Karpenter first") in err
+    assert site.emulator.writes(leases=True)[before:] == []
+
+
 def _generated(site: Site, state_name: str) -> dict[str, str]:
     lock = yaml.safe_load((site.bundle / "kfops.lock").read_text())
     return next(g for g in lock["generated"] if g["stateName"] == state_name)

@@ -28,7 +28,7 @@ from kfops.cluster import (
     LeaseNotice,
     PlanEntry,
     apply_bundle,
-    installed_platform,
+    installed_release,
     plan_bundle,
 )
 from kfops.errors import InputError, OperationError, ValidationError
@@ -171,18 +171,14 @@ def plan_on_disk(bundle: OnDiskBundle, cluster: Cluster,
 def refuse_release_change(cluster: Cluster, bundle: OnDiskBundle) -> None:
     """InputError when applying `bundle` would change the installed release or an upgrade is
     under way: the upgrade's backup, gates and steps run with `kfops apply -f`."""
-    applyset = bundle.applyset
-    installed = installed_platform(cluster, applyset)
-    if installed is None:
-        return
-    target = lock_release(bundle.lock)
-    if read_record(cluster, applyset.platform) is not None:
-        raise InputError(f"an upgrade of {applyset.platform} is under way; nothing was "
-                         "changed: finish it with `kfops apply -f`")
-    if installed.release and installed.release != target:
-        raise InputError(f"this bundle changes the release of {applyset.platform} from "
-                         f"{installed.release} to {target}; nothing was changed: run "
-                         "`kfops apply -f` for an upgrade")
+    platform = bundle.applyset.platform
+    installed, target = installed_release(cluster, platform), lock_release(bundle.lock)
+    if read_record(cluster, platform) is not None:
+        raise InputError(f"an upgrade of {platform} is under way; nothing was changed: finish "
+                         "it with `kfops apply -f`")
+    if installed and installed != target:
+        raise InputError(f"this bundle changes the release of {platform} from {installed} to "
+                         f"{target}; nothing was changed: run `kfops apply -f` for an upgrade")
 
 
 def _with_cluster_values(cluster: Cluster, bundle: OnDiskBundle,
