@@ -93,7 +93,7 @@ def write_bundle(bundle: Bundle, out: Path) -> None:
             f"{out} exists and is not a kfops bundle (no {LOCK}); choose an empty or new folder"
         )
     texts = bundle.file_texts()
-    if out.exists() and _unchanged(out, texts):
+    if out.exists() and _holds_exactly(out, texts):  # a no-change render writes nothing
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     staged = out.with_name(f".{out.name}.new-{os.getpid()}")
@@ -118,6 +118,8 @@ def keep_secret_files(bundle: Bundle, state_dir: Path) -> None:
     texts = {_stage_path(relative): text for relative, text in bundle.file_texts().items()
              if relative.startswith(f"{SECRETS}/")}
     target = state_dir / STATE_SECRETS
+    if _holds_exactly(target, texts, 0o600):
+        return  # a no-change render writes nothing
     if not state_dir.is_dir():
         state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     staged = state_dir / f".{STATE_SECRETS}.new-{os.getpid()}"
@@ -145,15 +147,16 @@ def _create(path: Path, text: str, mode: int) -> None:
         handle.write(text)
 
 
-def _unchanged(out: Path, texts: dict[str, str]) -> bool:
-    """Whether `out` already holds exactly these files (a no-change re-render writes nothing)."""
+def _holds_exactly(out: Path, texts: dict[str, str], mode: int | None = None) -> bool:
+    """Whether `out` holds exactly these files, each with `mode` (default: as the bundle
+    writes it)."""
     try:
         present = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
         if present != set(texts):
             return False
         for relative, text in texts.items():
             path = out / relative
-            if (path.stat().st_mode & 0o777) != _mode(relative):
+            if (path.stat().st_mode & 0o777) != (mode or _mode(relative)):
                 return False
             if path.read_bytes() != text.encode():
                 return False
