@@ -98,9 +98,13 @@ def review_bundle(folder: Path, state_dir: Path) -> ReviewedBundle:
 
 def _secrets_dir(folder: Path, state_dir: Path, listed: dict[str, Any]) -> Path | None:
     """None when the bundle has its own `secrets/` (or needs none), else the state
-    directory's copy; InputError when the lock lists secret files and neither is there."""
+    directory's copy; InputError when the lock lists secret files and neither is there.
+
+    An empty `secrets/` (a checkout where someone made the folder) counts as none.
+    """
     own, kept = folder / SECRETS, state_dir / STATE_SECRETS
-    if own.is_dir() or not any(relative.startswith(f"{SECRETS}/") for relative in listed):
+    if (own.is_dir() and any(own.iterdir())) or not any(
+            relative.startswith(f"{SECRETS}/") for relative in listed):
         return None
     if kept.is_dir():
         return kept
