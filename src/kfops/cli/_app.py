@@ -19,6 +19,7 @@ from kfops.operations import (
     write_rendered,
 )
 from kfops.render import RenderOptions, RenderResult, load_extra_crds
+from kfops.secrets import state_dir_for
 from kfops.targets import write_starter
 
 from . import _aks_commands as aks_commands
@@ -101,7 +102,7 @@ def render_command(
     result = _render(loaded, offline, crds, quiet=output is Output.json)
     if tool is not None:
         result = with_gitops_files(result, tool)
-    write_rendered(result, target)
+    write_rendered(result, target, state_dir_for(loaded.path))
     _print_render(result, target, output, tool)
 
 

@@ -12,19 +12,30 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from kfops.cluster import ApplyOptions, LeaseHolder, LeaseSettings, WaitSettings
+from kfops.cluster import (
+    ApplyOptions,
+    ApplySummary,
+    LeaseHolder,
+    LeaseSettings,
+    PlanEntry,
+    WaitSettings,
+)
 from kfops.config import DEFAULT_PLATFORM_FILE, LoadedPlatform, load_platform
 from kfops.errors import InputError
 from kfops.operations import (
     ApplyResult,
+    BundleSource,
     InstallChoice,
+    OnDiskBundle,
     PlanResult,
     UpgradeOptions,
     UpgradePreview,
+    apply_on_disk,
     apply_platform,
     changes,
     install_status,
     installed_applyset,
+    plan_on_disk,
     plan_platform,
     preflight,
     uninstall_platform,
@@ -75,6 +86,9 @@ RestartUserOption = Annotated[bool, typer.Option(
     "--restart-user-workloads", help="On an upgrade, also restart workloads in profile "
                                      "namespaces whose Istio sidecar is old (interrupts "
                                      "notebooks).")]
+AllowEditedOption = Annotated[bool, typer.Option(
+    "--allow-edited", help="With --bundle: apply a bundle whose files differ from its lock "
+                           "(edited by hand), after validating it.")]
 NameOption = Annotated[str | None, typer.Option(
     "--name", help="The install on the cluster (its metadata.name), read from its ApplySet "
                    "parent; no platform file needed.")]
@@ -108,6 +122,22 @@ class ChangeFlags(OptionGroup):
                              f"{', '.join(GATES)})")
         return UpgradeOptions(tuple(self.force_gate or ()), restart_user_workloads, confirm,
                               backup, backup_dir, self.restore_from)
+
+    def bundle_source(self, bundle: Path | None, allow_edited: bool) -> BundleSource | None:
+        """The written bundle to apply as it is (None: render the platform file); InputError
+        for flags that need a render."""
+        if bundle is None:
+            if allow_edited:
+                raise InputError("--allow-edited goes with --bundle DIR")
+            return None
+        InstallChoice(None if self.file == DEFAULT_PLATFORM_FILE else self.file, bundle)
+        needs_render = [flag for flag, given in (
+            ("--rotate-secrets", self.rotate_secrets), ("--restore-from", self.restore_from),
+            ("--force-gate", self.force_gate)) if given]
+        if needs_render:
+            raise InputError(f"{', '.join(needs_render)}: not with --bundle (a bundle's values "
+                             "and release are fixed when it is rendered); use -f")
+        return BundleSource(bundle, allow_edited)
 
     def apply_options(self, waits: WaitSettings | None = None) -> ApplyOptions:
         """The apply (or plan) these flags ask for."""
@@ -155,6 +185,8 @@ def apply_command(
         "--yes", help="Do not ask before an upgrade to another release (needed without a "
                       "terminal).")] = False,
     restart_user_workloads: RestartUserOption = False,
+    bundle: BundleOption = None,
+    allow_edited: AllowEditedOption = False,
     no_backup: Annotated[bool, typer.Option(
         "--no-backup", help="On an upgrade, do not back up first (kfops backup).")] = False,
     backup_dir: Annotated[Path | None, typer.Option(
@@ -165,9 +197,14 @@ def apply_command(
 
     An apply that changes the Kubeflow release is an upgrade: it shows the upgrade section
     of the plan and asks first, checks the gates before any write, and runs the upgrade's
-    steps (docs/upgrades.md).
+    steps (docs/upgrades.md). With --bundle, a written bundle is applied as it is, after its
+    lock is checked (docs/apply.md, applying a reviewed bundle).
     """
     options = flags.apply_options(WaitSettings(timeout=timeout, failure_grace=failure_grace))
+    source = flags.bundle_source(bundle, allow_edited)
+    if source is not None:
+        run_bundle_apply(source.read(), flags.connection, options, output, wait=not no_wait)
+        return
     upgrade = flags.upgrade_options(_Confirm(yes, output), restart_user_workloads,
                                     not no_backup, backup_dir)
     run_apply(load_platform(flags.file, allow_outside=allow_paths_outside),
@@ -227,38 +264,74 @@ def run_apply(loaded: LoadedPlatform, connection: Connection, options: ApplyOpti
     _print_apply(result, output)
 
 
+def run_bundle_apply(bundle: OnDiskBundle, connection: Connection, options: ApplyOptions,
+                     output: Output, wait: bool = True) -> None:
+    """`kfops apply --bundle` of a bundle read (and checked) before connecting."""
+    options = dataclasses.replace(options, lease=LeaseSettings(wait=wait))
+    with connection.connect() as cluster:
+        if output is Output.json:
+            result = apply_on_disk(bundle, cluster, options, on_wait=waiting_for_lease)
+        else:
+            with ApplyBar() as bar:
+                result = apply_on_disk(bundle, cluster, options, progress=bar,
+                                       on_wait=waiting_for_lease)
+    summary = result.summary
+    if output is Output.json:
+        print_json({**_summary_json(summary), "replaced": result.replaced,
+                    "keptValues": result.kept, "edited": result.edited})
+        return
+    _print_bundle_notes(result.edited, result.kept, "kept")
+    _print_summary(summary, result.replaced)
+
+
+def _print_bundle_notes(edited: list[str], kept: list[str], verb: str) -> None:
+    warn([f"applying an edited bundle (--allow-edited): {line}" for line in edited])
+    for name in kept:
+        out.print(f"  {verb} the cluster's value of {name}: the bundle holds another (render "
+                  "again with `kfops render -f` to adopt it)", markup=False)
+
+
 def waiting_for_lease(holder: LeaseHolder) -> None:
     """Say whom a run waits for (once, on stderr)."""
     err.print(f"waiting: another kfops operation on this install is in progress, by {holder}",
               markup=False)
 
 
+def _summary_json(summary: ApplySummary) -> dict[str, list[str]]:
+    return {"created": summary.created, "updated": summary.updated,
+            "unchanged": summary.unchanged, "pruned": summary.pruned, "kept": summary.kept,
+            "alsoDeleted": summary.also_deleted, "ignored": summary.ignored,
+            "takenOver": summary.taken_over}
+
+
 def _print_apply(result: ApplyResult, output: Output) -> None:
     summary = result.summary
     if output is Output.json:
-        print_json({"created": summary.created, "updated": summary.updated,
-                    "unchanged": summary.unchanged, "pruned": summary.pruned,
-                    "kept": summary.kept, "alsoDeleted": summary.also_deleted,
-                    "ignored": summary.ignored, "takenOver": summary.taken_over,
+        print_json({**_summary_json(summary),
                     "adopted": result.adopted, "notRotated": result.not_rotated,
                     "replaced": result.replaced, "warnings": result.render.bundle.warnings,
                     "upgrade": upgrade_done_json(result.upgrade) if result.upgrade else None})
         return
     warn(result.render.bundle.warnings)
-    for name in summary.taken_over:
-        out.print(f"  took over the install {name} (--adopt)", markup=False)
     for name in result.adopted:
         out.print(f"  adopted the cluster's value of {name} (use --rotate-secrets to replace)")
     for name in result.not_rotated:
         out.print(f"  kept {name}: its database keeps the password it was initialised with "
                   "(docs/apply.md, rotating secrets)")
+    _print_summary(summary, result.replaced,
+                   upgrade_done_lines(result.upgrade) if result.upgrade is not None else [])
+
+
+def _print_summary(summary: ApplySummary, replaced: list[str],
+                   upgrade: list[str] | None = None) -> None:
+    for name in summary.taken_over:
+        out.print(f"  took over the install {name} (--adopt)", markup=False)
     _print_each("kept", summary.kept)
     _print_each("pruned", summary.also_deleted)
     _print_each("ignored", summary.ignored)
-    _print_each("replaced", result.replaced)
-    if result.upgrade is not None:
-        for line in upgrade_done_lines(result.upgrade):
-            out.print(line, markup=False)
+    _print_each("replaced", replaced)
+    for line in upgrade or []:
+        out.print(line, markup=False)
     out.print(f"[green]applied[/] {len(summary.created)} created, {len(summary.updated)} "
               f"updated, {len(summary.unchanged)} unchanged, {len(summary.pruned)} pruned")
 
@@ -275,9 +348,15 @@ def plan_command(
                                           help="Show changed fields.")] = False,
     allow_paths_outside: AllowPathsOption = False,
     output: OutputOption = Output.text,
+    bundle: BundleOption = None,
+    allow_edited: AllowEditedOption = False,
 ) -> None:
     """What apply with the same flags would create, change, prune and keep (exit 3 when
     something would change)."""
+    source = flags.bundle_source(bundle, allow_edited)
+    if source is not None:
+        _plan_bundle(source.read(), flags, verbose, output)
+        return
     loaded = load_platform(flags.file, allow_outside=allow_paths_outside)
     with flags.connection.connect() as cluster:
         plan = plan_platform(loaded, cluster, RenderOptions(offline=flags.offline),
@@ -288,12 +367,33 @@ def plan_command(
         print_json({"changes": pending, "adopted": plan.adopted, "missing": plan.missing,
                     "warnings": plan.render.bundle.warnings,
                     "upgrade": upgrade_json(plan.upgrade) if plan.upgrade else None,
-                    "objects": [{"object": e.object, "action": e.action, "changes": e.changes}
-                                for e in plan.entries]})
+                    "objects": _entries_json(plan.entries)})
     else:
         _print_plan(plan, verbose)
     if pending:
         raise typer.Exit(3)
+
+
+def _plan_bundle(bundle: OnDiskBundle, flags: ChangeFlags, verbose: bool,
+                 output: Output) -> None:
+    """`kfops plan --bundle`: what `apply --bundle` would do (exit 3 when something would
+    change)."""
+    with flags.connection.connect() as cluster:
+        plan = plan_on_disk(bundle, cluster, flags.apply_options())
+    pending = changes(plan.entries)
+    if output is Output.json:
+        print_json({"changes": pending, "keptValues": plan.kept, "edited": plan.edited,
+                    "missing": plan.missing, "objects": _entries_json(plan.entries)})
+    else:
+        _print_bundle_notes(plan.edited, plan.kept, "keep    ")
+        warn([f"apply would stop: the cluster lacks {line}" for line in plan.missing])
+        _print_entries(plan.entries, verbose)
+    if pending:
+        raise typer.Exit(3)
+
+
+def _entries_json(entries: list[PlanEntry]) -> list[dict[str, object]]:
+    return [{"object": e.object, "action": e.action, "changes": e.changes} for e in entries]
 
 
 _EXPLAINED = ("prune", "keep", "ignore", "adopt", "replace", "recreate")
@@ -304,7 +404,15 @@ def _print_plan(plan: PlanResult, verbose: bool) -> None:
     warn([f"apply would stop: the cluster lacks {line}" for line in plan.missing])
     for name in plan.adopted:
         out.print(f"  adopt    the cluster's value of {name}")
-    for entry in plan.entries:
+    _print_entries(plan.entries, verbose)
+    if plan.upgrade is not None:
+        for line in upgrade_lines(plan.upgrade, verbose):
+            out.print(line, markup=False)
+
+
+def _print_entries(entries: list[PlanEntry], verbose: bool) -> None:
+    """Each change (with why, for those always explained), then the counts per action."""
+    for entry in entries:
         if entry.action == "unchanged":
             continue
         out.print(f"  {entry.action:<8} {entry.object}", markup=False)
@@ -312,14 +420,11 @@ def _print_plan(plan: PlanResult, verbose: bool) -> None:
             for change in entry.changes:
                 for line in change.splitlines():
                     out.print(f"           {line}", markup=False)
-    counts = {a: sum(1 for e in plan.entries if e.action == a)
+    counts = {a: sum(1 for e in entries if e.action == a)
               for a in ("create", "update", "prune", "keep", "unchanged", "adopt", "ignore",
                         "replace", "recreate")}
     out.print(", ".join(f"{n} {a}" for a, n in counts.items()
                         if n or a not in ("adopt", "ignore", "replace", "recreate")))
-    if plan.upgrade is not None:
-        for line in upgrade_lines(plan.upgrade, verbose):
-            out.print(line, markup=False)
 
 
 @grouped

@@ -12,6 +12,14 @@ from ._apply import (
     uninstall_platform,
 )
 from ._backup import backup_install, backup_platform, restore_install, restore_platform
+from ._bundle_apply import (
+    BundleApplyResult,
+    BundlePlanResult,
+    BundleSource,
+    OnDiskBundle,
+    apply_on_disk,
+    plan_on_disk,
+)
 from ._gitops import with_gitops_files
 from ._gpu_test import gpu_test, gpu_test_image
 from ._images import platform_airgap, platform_images
@@ -26,14 +34,19 @@ from ._write import bundle_folder, check_bundle, write_rendered
 
 __all__ = [
     "ApplyResult",
+    "BundleApplyResult",
+    "BundlePlanResult",
+    "BundleSource",
     "InstallChoice",
     "KitProgress",
     "OfflineKit",
+    "OnDiskBundle",
     "PlanResult",
     "StoreMoveResult",
     "UpgradeOptions",
     "UpgradePreview",
     "UpgradeResult",
+    "apply_on_disk",
     "apply_platform",
     "applyset_of",
     "backup_install",
@@ -49,6 +62,7 @@ __all__ = [
     "install_status",
     "installed_applyset",
     "move_store_data",
+    "plan_on_disk",
     "plan_platform",
     "platform_airgap",
     "platform_applyset",

@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kfops.cluster import (
     ApplyOptions,
@@ -32,7 +33,15 @@ from kfops.errors import InputError, MissingPrerequisite, OperationError, Upgrad
 from kfops.gpu import crd_requirements
 from kfops.identity import DexUsers, live_user_guards
 from kfops.objects import ApplySet, Identity, identity_of, secret_value
-from kfops.render import LOCK, Bundle, RenderOptions, RenderResult, read_bundle_files
+from kfops.render import (
+    LOCK,
+    Bundle,
+    GeneratedValue,
+    RenderOptions,
+    RenderResult,
+    ReviewedBundle,
+    read_bundle_files,
+)
 from kfops.secrets import StateDir, state_dir_for
 from kfops.storage import replace_stale, stale_store_objects
 from kfops.upgrade import check_rollback
@@ -71,10 +80,15 @@ def bundle_files(bundle: Bundle) -> list[BundleFile]:
             for path, items in bundle.files.items() if items]
 
 
-def bundle_from_disk(folder: Path) -> tuple[list[BundleFile], ApplySet]:
-    """A written bundle's files (but its Secrets) and install, for status and uninstall
-    without a platform file."""
-    files, lock = read_bundle_files(folder, secrets=False)
+def bundle_from_disk(folder: Path, reviewed: ReviewedBundle | None = None,
+                     ) -> tuple[list[BundleFile], ApplySet]:
+    """A written bundle's files and install: without its Secrets for status and uninstall
+    without a platform file; with them, as `reviewed` found them, for apply and plan."""
+    if reviewed is None:
+        files, lock = read_bundle_files(folder, secrets=False)
+    else:
+        files, lock = read_bundle_files(folder, secrets_dir=reviewed.secrets_dir,
+                                        paths=reviewed.paths)
     platform = lock.get("platform")
     if not isinstance(platform, str) or not platform:
         raise InputError(f"{folder / LOCK} names no platform: not a bundle kfops render wrote")
@@ -92,7 +106,7 @@ def applyset_of(bundle: Bundle) -> ApplySet:
     return ApplySet(str(bundle.lock["platform"]))
 
 
-_PASSES = 3
+APPLY_PASSES = 3
 """Applies of one run: another install may create a generated Secret first (then adopt)."""
 
 
@@ -117,30 +131,29 @@ def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptio
     """
     renders = _Renders(loaded, cluster, render_options or RenderOptions(), rotate_secrets)
     result = renders.current()
-    missing = missing_requirements(cluster, result.bundle)
-    if missing:
-        raise MissingPrerequisite("nothing was applied; the cluster lacks what others install:\n"
-                                  + "\n".join(f"  {line}" for line in missing))
+    refuse_missing(missing_requirements(cluster, result.bundle.lock))
     preview = upgrade_preview(cluster, result.bundle, upgrade)
     if preview is not None:
         _check_upgrade(preview, upgrade, loaded.platform.metadata.name)
     options = dataclasses.replace(options, release=bundle_release(result.bundle))
     with InstallLease(cluster, loaded.platform.metadata.name, options.lease, on_wait) as lease:
         not_rotated = renders.rotate() if rotate_secrets else []
-        watched = _Watched(progress, lease)
+        watched = Watched(progress, lease)
         upgrading = None if preview is None else Upgrading(
             cluster, preview, upgrade or UpgradeOptions(), options,
             lambda what: watched.object_done(what, "upgrade"))
         if upgrading is not None:
             upgrading.before(result.bundle, _state_path(loaded, renders.options))
-        for _ in range(_PASSES):
+        for _ in range(APPLY_PASSES):
             result = renders.current()
             bundle = result.bundle
             files = bundle_files(bundle)
             staged = options if upgrading is None else dataclasses.replace(options, prune=False)
             try:
                 summary = apply_bundle(cluster, files, applyset_of(bundle), staged,
-                                       watched, guards=_guards(cluster, bundle, rotate_secrets))
+                                       watched, guards=value_guards(
+                                           cluster, [o.obj for o in bundle.objects],
+                                           bundle.generated, rotate_secrets))
             except GeneratedValueHeld:
                 continue  # created by another install first: the next pass adopts its value
             lease.check()
@@ -154,7 +167,7 @@ def apply_platform(loaded: LoadedPlatform, cluster: Cluster, options: ApplyOptio
                 summary.kept += done.kept
             return ApplyResult(result, summary, renders.adopted, not_rotated, replaced, done)
     raise OperationError(f"generated Secrets kept being created by another install "
-                         f"({_PASSES} passes); run apply again")
+                         f"({APPLY_PASSES} passes); run apply again")
 
 
 def _check_upgrade(preview: UpgradePreview, upgrade: UpgradeOptions | None,
@@ -177,12 +190,13 @@ def _check_upgrade(preview: UpgradePreview, upgrade: UpgradeOptions | None,
                              "was changed")
 
 
-def _guards(cluster: Cluster, bundle: Bundle, rotating: bool) -> dict[Identity, Guard]:
+def value_guards(cluster: Cluster, objects: list[dict[str, Any]],
+                 generated: Sequence[GeneratedValue], rotating: bool) -> dict[Identity, Guard]:
     """Generated values are created once, never overwritten (but those being rotated);
     Dex keeps the users added live meanwhile."""
-    guards = live_user_guards(cluster, [o.obj for o in bundle.objects])
+    guards = live_user_guards(cluster, objects)
     keys: dict[Identity, set[str]] = {}
-    for value in bundle.generated:
+    for value in generated:
         if not (rotating and value.rotatable):
             keys.setdefault(value.secret, set()).add(value.key)
     guards.update({secret: keep_values(frozenset(k)) for secret, k in keys.items()})
@@ -244,7 +258,7 @@ class _Renders:
 
 
 @dataclass
-class _Watched:
+class Watched:
     """The apply's progress (if shown), stopping it as soon as the Lease was lost."""
 
     progress: ApplyProgress | None
@@ -278,14 +292,22 @@ def uninstall_platform(cluster: Cluster, applyset: ApplySet, *, purge_data: bool
     return summary
 
 
-def missing_requirements(cluster: Cluster, bundle: Bundle) -> list[str]:
-    """The CRDs the bundle needs that the cluster lacks, each with what installs it."""
+def missing_requirements(cluster: Cluster, lock: dict[str, Any]) -> list[str]:
+    """The CRDs the bundle (of this lock) needs that the cluster lacks, each with what
+    installs it."""
     missing = []
-    for requirement in crd_requirements(bundle.lock):
+    for requirement in crd_requirements(lock):
         if not cluster.has_crd(requirement["crd"]):
             missing.append(f"CRD {requirement['crd']} (needed because {requirement['why']}); "
                            f"{requirement['fix']}")
     return missing
+
+
+def refuse_missing(missing: list[str]) -> None:
+    """MissingPrerequisite listing `missing`, before anything is applied (none: nothing)."""
+    if missing:
+        raise MissingPrerequisite("nothing was applied; the cluster lacks what others install:\n"
+                                  + "\n".join(f"  {line}" for line in missing))
 
 
 def _state_path(loaded: LoadedPlatform, options: RenderOptions) -> Path:
@@ -358,7 +380,7 @@ def plan_platform(loaded: LoadedPlatform, cluster: Cluster,
     entries += [PlanEntry(item.what, "replace", [item.reason]) for item in
                 stale_store_objects(cluster, [o.obj for o in result.bundle.objects])]
     return PlanResult(result, entries, renders.adopted,
-                      missing_requirements(cluster, result.bundle), preview)
+                      missing_requirements(cluster, result.bundle.lock), preview)
 
 
 def changes(entries: Sequence[PlanEntry]) -> int:

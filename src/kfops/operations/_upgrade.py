@@ -123,7 +123,12 @@ class UpgradeResult:
 
 def bundle_release(bundle: Bundle) -> str:
     """The release version a rendered bundle installs (from its lock)."""
-    return str((bundle.lock.get("release") or {}).get("version") or "")
+    return lock_release(bundle.lock)
+
+
+def lock_release(lock: dict[str, Any]) -> str:
+    """The release version the bundle of `lock` installs."""
+    return str((lock.get("release") or {}).get("version") or "")
 
 
 def _components(bundle: Bundle) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kfops.config import LoadedPlatform
 from kfops.errors import ValidationError
-from kfops.render import RenderResult, validate_bundle, write_bundle
+from kfops.render import RenderResult, keep_secret_files, validate_bundle, write_bundle
 from kfops.validate import ExtraCrd, ValidationReport
 
 
@@ -17,11 +17,14 @@ def bundle_folder(loaded: LoadedPlatform, out: Path | None = None) -> Path:
     return out or loaded.base_dir / "bundle"
 
 
-def write_rendered(result: RenderResult, folder: Path) -> None:
-    """Write the bundle of `result` into `folder`; the time it took joins `result.timings`
-    as `write`."""
+def write_rendered(result: RenderResult, folder: Path, state_dir: Path | None = None) -> None:
+    """Write the bundle of `result` into `folder`, and a copy of its secret files into
+    `state_dir` (for `apply --bundle` of a checkout without them); the time it took joins
+    `result.timings` as `write`."""
     started = time.perf_counter()
     write_bundle(result.bundle, folder)
+    if state_dir is not None:
+        keep_secret_files(result.bundle, state_dir)
     result.timings["write"] = time.perf_counter() - started
 
 

@@ -1,6 +1,14 @@
 """Render a platform file into a validated, staged bundle of upstream Kubeflow objects."""
 
-from ._bundle import IMAGES, LOCK, Bundle, read_bundle_files, read_bundle_objects, write_bundle
+from ._bundle import (
+    IMAGES,
+    LOCK,
+    Bundle,
+    keep_secret_files,
+    read_bundle_files,
+    read_bundle_objects,
+    write_bundle,
+)
 from ._check import validate_bundle
 from ._contributions import (
     Contributed,
@@ -27,6 +35,7 @@ from ._render import (
     release_inputs,
     render,
 )
+from ._reviewed import ReviewedBundle, generated_from_lock, review_bundle
 from ._sources import SourceFetcher
 
 __all__ = [
@@ -49,11 +58,14 @@ __all__ = [
     "RenderOptions",
     "RenderProgress",
     "RenderResult",
+    "ReviewedBundle",
     "SourceFetcher",
     "cache_root",
     "customization_features",
     "find_image_uses",
+    "generated_from_lock",
     "image_list",
+    "keep_secret_files",
     "load_extra_crds",
     "manifest_files",
     "parse_remote",
@@ -62,6 +74,7 @@ __all__ = [
     "read_bundle_objects",
     "release_inputs",
     "render",
+    "review_bundle",
     "validate_bundle",
     "write_atomic",
     "write_bundle",

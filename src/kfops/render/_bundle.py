@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ SCHEMAS = "schemas"
 #: Every Secret of the bundle, mode 0600, kept out of git by the bundle's own .gitignore.
 SECRETS = "secrets"
 GITIGNORE = ".gitignore"
+#: The copy of the last render's `secrets/` in the state directory (`kfops apply --bundle`).
+STATE_SECRETS = "bundle-secrets"
 
 
 @dataclass
@@ -90,7 +93,7 @@ def write_bundle(bundle: Bundle, out: Path) -> None:
             f"{out} exists and is not a kfops bundle (no {LOCK}); choose an empty or new folder"
         )
     texts = bundle.file_texts()
-    if out.exists() and _unchanged(out, texts):
+    if out.exists() and _holds_exactly(out, texts):  # a no-change render writes nothing
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     staged = out.with_name(f".{out.name}.new-{os.getpid()}")
@@ -100,6 +103,32 @@ def write_bundle(bundle: Bundle, out: Path) -> None:
         for relative, text in texts.items():
             _create(staged / relative, text, _mode(relative))
         _swap(staged, out)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+
+
+def keep_secret_files(bundle: Bundle, state_dir: Path) -> None:
+    """Copy the bundle's `secrets/` files into `state_dir`/STATE_SECRETS, replacing the copy of
+    the last render; folders 0700, files 0600 from their creation.
+
+    A bundle committed to git has no `secrets/` (its .gitignore keeps it out):
+    `kfops apply --bundle` of that checkout finds them here, digests checked
+    against the lock like every file.
+    """
+    texts = {_stage_path(relative): text for relative, text in bundle.file_texts().items()
+             if relative.startswith(f"{SECRETS}/")}
+    target = state_dir / STATE_SECRETS
+    if _holds_exactly(target, texts, 0o600):
+        return  # a no-change render writes nothing
+    if not state_dir.is_dir():
+        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    staged = state_dir / f".{STATE_SECRETS}.new-{os.getpid()}"
+    shutil.rmtree(staged, ignore_errors=True)
+    try:
+        staged.mkdir(mode=0o700)
+        for relative, text in texts.items():
+            _create(staged / relative, text, 0o600)
+        _swap(staged, target)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
 
@@ -118,15 +147,16 @@ def _create(path: Path, text: str, mode: int) -> None:
         handle.write(text)
 
 
-def _unchanged(out: Path, texts: dict[str, str]) -> bool:
-    """Whether `out` already holds exactly these files (a no-change re-render writes nothing)."""
+def _holds_exactly(out: Path, texts: dict[str, str], mode: int | None = None) -> bool:
+    """Whether `out` holds exactly these files, each with `mode` (default: as the bundle
+    writes it)."""
     try:
         present = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
         if present != set(texts):
             return False
         for relative, text in texts.items():
             path = out / relative
-            if (path.stat().st_mode & 0o777) != _mode(relative):
+            if (path.stat().st_mode & 0o777) != (mode or _mode(relative)):
                 return False
             if path.read_bytes() != text.encode():
                 return False
@@ -145,21 +175,25 @@ def _swap(staged: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def read_bundle_objects(folder: Path) -> tuple[list[dict[str, Any]], list[str], dict[str, Any]]:
+def read_bundle_objects(folder: Path, *, secrets_dir: Path | None = None,
+                        paths: Collection[str] | None = None,
+                        ) -> tuple[list[dict[str, Any]], list[str], dict[str, Any]]:
     """(objects, their digests, lock) of a bundle on disk, stage folders in order.
 
     A bundle may come from someone else (a pull request, a copy): every file is
     read within the bundle folder, up to MANIFEST_FILE_LIMIT, and parsed within
-    bounds; a problem is an InputError naming the file (and line).
+    bounds; a problem is an InputError naming the file (and line). `secrets_dir`
+    and `paths` as for read_bundle_files.
     """
     lock = read_lock(folder)
     objects: list[dict[str, Any]] = []
     digests: list[str] = []
-    for relative in sorted(lock["files"], key=_stage_path):
+    for relative in sorted(lock["files"] if paths is None else paths, key=_stage_path):
         if not _holds_objects(relative):
             continue
-        for text, obj in split_documents(read_bundle_text(folder, relative),
-                                         origin=str(folder / relative)):
+        origin = str(bundle_file_path(folder, relative, secrets_dir))
+        for text, obj in split_documents(bundle_file_text(folder, relative, secrets_dir),
+                                         origin=origin):
             objects.append(obj)
             digests.append(hashlib.sha256(text.encode()).hexdigest())
     return objects, digests, lock
@@ -204,31 +238,49 @@ def read_bundle_text(folder: Path, relative: str) -> str:
         raise InputError(f"cannot read {path}: {error.strerror or error}") from error
 
 
-def read_bundle_files(folder: Path, secrets: bool = True) -> tuple[
+def read_bundle_files(folder: Path, secrets: bool = True, *, secrets_dir: Path | None = None,
+                      paths: Collection[str] | None = None) -> tuple[
         list[tuple[str, str, list[dict[str, Any]]]], dict[str, Any]]:
     """([(path, component, objects)] in apply order, lock) of a bundle on disk.
 
     A stage file and its Secrets (under `secrets/`) are one file again, in
     the order the render gave them. Without `secrets` the Secrets are left
     out: what status and uninstall need is in the reviewable part, which a
-    bundle checked out of git has without its `secrets/`.
+    bundle checked out of git has without its `secrets/`. `secrets_dir`: where
+    the files of `secrets/` are read (the state directory's copy, for a bundle
+    checked out of git); `paths`: the bundle files to read (default: the lock's).
     """
     lock = read_lock(folder)
     components = [str(c.get("name")) for c in _list(lock.get("components"))
                   if isinstance(c, dict)]
     by_file = {file_name(name): name for name in components}
     merged: dict[str, list[dict[str, Any]]] = {}
-    for relative in sorted(lock["files"]):
+    for relative in sorted(lock["files"] if paths is None else paths):
         if _holds_objects(relative) and (secrets or not relative.startswith(f"{SECRETS}/")):
-            text = read_bundle_text(folder, relative)
+            text = bundle_file_text(folder, relative, secrets_dir)
+            origin = str(bundle_file_path(folder, relative, secrets_dir))
             merged.setdefault(_stage_path(relative), []).extend(
-                obj for _, obj in split_documents(text, origin=str(folder / relative)))
+                obj for _, obj in split_documents(text, origin=origin))
     files = []
     for path in sorted(merged, key=lambda p: (p.split("/")[0], _rank(
             by_file.get(p.rsplit("/", 1)[-1], ""), components))):
         objects = sorted(merged[path], key=lambda o: kind_rank(str(o.get("kind"))))
         files.append((path, by_file.get(path.rsplit("/", 1)[-1], path), objects))
     return files, lock
+
+
+def bundle_file_text(folder: Path, relative: str, secrets_dir: Path | None) -> str:
+    """The text of the bundle file `relative`, its `secrets/` part from `secrets_dir` if given."""
+    if secrets_dir is not None and relative.startswith(f"{SECRETS}/"):
+        return read_bundle_text(secrets_dir, _stage_path(relative))
+    return read_bundle_text(folder, relative)
+
+
+def bundle_file_path(folder: Path, relative: str, secrets_dir: Path | None) -> Path:
+    """Where the bundle file `relative` is read from (for messages)."""
+    if secrets_dir is not None and relative.startswith(f"{SECRETS}/"):
+        return secrets_dir / _stage_path(relative)
+    return folder / relative
 
 
 def _list(value: Any) -> list[Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from kfops.errors import RenderError
@@ -15,10 +15,12 @@ from ._paths import cache_root
 
 def validate_bundle(
     folder: Path, extra_crds: Sequence[ExtraCrd] = (), kubernetes_version: str | None = None,
-    cache_dir: Path | None = None,
+    cache_dir: Path | None = None, *, secrets_dir: Path | None = None,
+    paths: Collection[str] | None = None,
 ) -> ValidationReport:
-    """Validate every object of a written bundle against the Kubernetes version it was made for."""
-    objects, digests, lock = read_bundle_objects(folder)
+    """Validate every object of a written bundle against the Kubernetes version it was made for
+    (`secrets_dir` and `paths` as for read_bundle_files)."""
+    objects, digests, lock = read_bundle_objects(folder, secrets_dir=secrets_dir, paths=paths)
     schemas = folder / SCHEMAS
     if schemas.is_dir():
         # CRDs a Helm chart installs (Karpenter's): kept in the bundle to validate against.

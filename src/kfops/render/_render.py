@@ -57,6 +57,7 @@ from ._paths import cache_root, sha256_text
 from ._readers import restart_readers_of_generated
 from ._remote import RemoteResolver
 from ._repairs import repair_patches
+from ._reviewed import generated_entries
 from ._source import ReleaseSource, locate_release
 from ._sources import SourceFetcher
 from ._units import Unit, build_units, overlay_for
@@ -200,6 +201,7 @@ def render(loaded: LoadedPlatform, options: RenderOptions | None = None) -> Rend
     lock = _lock(loaded, source, workspace=workspace, catalog=catalog, selected=selected,
                  kubernetes=kubernetes, kustomize=kustomize.version,
                  counts={path: len(objs) for path, objs in files.items()})
+    lock["generated"] = generated_entries(editable.generated)
     _record_contributions(lock, editable, context.sources.fetched)
     if options.write_state:  # only for a valid bundle: a refused render leaves no state behind
         state.save()
