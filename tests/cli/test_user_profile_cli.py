@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import select
+import signal
 import sys
 from pathlib import Path
 
@@ -239,6 +240,9 @@ def test_ctrl_c_at_the_password_prompt_is_an_interrupt(platform_file: PlatformWr
     before = path.read_text()
     pid, terminal = pty.fork()
     if pid == 0:  # the child: kfops on a terminal, as an administrator runs it
+        # A shell starts background jobs with SIGINT ignored, which exec keeps and Python
+        # then leaves alone; an administrator's terminal delivers it.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.execv(sys.executable, [sys.executable, "-m", "kfops", "user", "add",
                                   "ann@example.com", "-f", str(path)])
     seen = b""
