@@ -61,6 +61,15 @@ COMPANY = {
 }
 
 
+def write_platform(path: Path) -> None:
+    """PLATFORM at `path`, with the patch and extra manifest files it names beside it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(PLATFORM)
+    for name, text in COMPANY.items():
+        (path.parent / name).parent.mkdir(parents=True, exist_ok=True)
+        (path.parent / name).write_text(text)
+
+
 @dataclass
 class Connected:
     """The connected machine: the platform file, its images (standing in a local registry that
@@ -83,11 +92,7 @@ class Connected:
 @pytest.fixture
 def connected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Connected]:
     platform = tmp_path / "connected" / "platform.yaml"
-    platform.parent.mkdir()
-    platform.write_text(PLATFORM)
-    for name, text in COMPANY.items():
-        (platform.parent / name).parent.mkdir(parents=True, exist_ok=True)
-        (platform.parent / name).write_text(text)
+    write_platform(platform)
     images = render_platform(load_platform(platform), RenderOptions(offline=True)).bundle.images
     with stand_ins(tmp_path, Path(os.environ["HOME"]), images) as public:
         public.publish()

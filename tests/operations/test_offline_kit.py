@@ -13,7 +13,7 @@ from kfops.airgap import MirrorResult, verify_offline_bundle
 from kfops.config import load_platform
 from kfops.operations import create_offline_kit, render_platform
 from kfops.render import RenderOptions
-from tests.airgap.test_offline_bundle import PLATFORM
+from tests.airgap.test_offline_bundle import write_platform
 from tests.helpers.oci import StandIns, stand_ins
 
 
@@ -47,8 +47,7 @@ class Connected:
 @pytest.fixture
 def connected(tmp_path: Path) -> Iterator[Connected]:
     platform = tmp_path / "connected" / "platform.yaml"
-    platform.parent.mkdir()
-    platform.write_text(PLATFORM)
+    write_platform(platform)
     images = render_platform(load_platform(platform), RenderOptions(offline=True)).bundle.images
     with stand_ins(tmp_path, Path(os.environ["HOME"]), images) as public:
         yield Connected(platform, public)
