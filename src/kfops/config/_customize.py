@@ -68,14 +68,6 @@ class PatchTarget(Strict):
                 "object)")
         return self
 
-    def describe(self) -> str:
-        """The selector in a line, as errors and the render's report show it."""
-        shown = [f"{key}={value}" for key, value in (
-            ("group", self.group), ("version", self.version), ("kind", self.kind),
-            ("name", self.name), ("namespace", self.namespace),
-            ("labelSelector", self.label_selector),
-            ("annotationSelector", self.annotation_selector)) if value is not None]
-        return ", ".join(shown)
 
 
 class Patch(Strict):

@@ -120,8 +120,7 @@ class EditableBundle:
     def add(self, obj: dict[str, Any], component: str, why: str,
             prereq: bool = False) -> BundleObject:
         """A new object of a (possibly new) component, labelled like every other."""
-        metadata = obj.setdefault("metadata", {})
-        metadata["labels"] = {**(metadata.get("labels") or {}), **self.labels}
+        metadata = self.label(obj)
         if any(identity_of(i.obj) == identity_of(obj) for i in self.items):
             raise RenderError(f"{component} adds {obj['kind']} {metadata.get('name')}, "
                               "which the bundle already has")
@@ -131,6 +130,12 @@ class EditableBundle:
         if prereq:
             self.prereqs.add(component)
         return self.items[-1]
+
+    def label(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Give `obj` the install's labels (inventory and prune need them); its metadata."""
+        metadata: dict[str, Any] = obj.setdefault("metadata", {})
+        metadata["labels"] = {**(metadata.get("labels") or {}), **self.labels}
+        return metadata
 
     def add_file(self, path: str, text: str) -> None:
         """A file beside the objects, e.g. `helm/gpu-operator-values.yaml`."""

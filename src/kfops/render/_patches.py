@@ -99,7 +99,7 @@ def _prepare(loaded: LoadedPlatform, index: int, patch: Patch) -> _Prepared:
         # block list only, and a strategic merge patch only with its object's header.
         text = (dump_document(_with_header(documents[0], target))
                 if isinstance(documents[0], dict) else json.dumps(documents[0]))
-        return _Prepared(index, (_Step(target, text),), patch.target.describe())
+        return _Prepared(index, (_Step(target, text),), _shown(target))
     steps = []
     for document in documents:
         if isinstance(document, list):
@@ -200,7 +200,7 @@ def _apply(kustomize: Kustomize, loaded: LoadedPlatform, prepared: _Prepared,
                 f"the patch changes the kind, name or namespace of an object (the result has "
                 f"{describe(result)}); kfops keeps them so plan and prune can follow the "
                 "object"))])
-        _keep_labels(result, bundle.labels)
+        bundle.label(result)  # kfops's labels stay, whatever a patch did
         if result != item.obj:
             edited = bundle.edit(item)
             edited.clear()
@@ -249,12 +249,6 @@ def _build(kustomize: Kustomize, loaded: LoadedPlatform, prepared: _Prepared,
         if labels.pop(_MARKER, None) is not None:
             selected[identity_of(obj)] = obj
     return selected
-
-
-def _keep_labels(obj: dict[str, Any], labels: dict[str, str]) -> None:
-    """kfops's own labels stay whatever a patch did (inventory and prune need them)."""
-    metadata = obj.setdefault("metadata", {})
-    metadata["labels"] = {**(metadata.get("labels") or {}), **labels}
 
 
 def _no_match(loaded: LoadedPlatform, prepared: _Prepared, bundle: EditableBundle) -> Any:
