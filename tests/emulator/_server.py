@@ -58,18 +58,23 @@ class Emulator(KubernetesEmulator):
         a list of namespaces (`/api/v1/namespaces`).
         """
         self._publish_kinds()
+        method = raw.method.upper()
+        dry_run = raw.query.get("dryRun") == "All"
+        # Every request is recorded, discovery and /version included, so that a test can
+        # count what a command asked and prove it wrote nothing.
+        record = Record(method, raw.path, dry_run, query=raw.query_string)
+        with self.lock:
+            self.state.requests.append(record)
         if raw.path == "/version":
             major, minor = self.state.settings.server_version.split(".")
+            record.status = 200
             return _json({"major": major, "minor": minor,
                           "gitVersion": f"v{major}.{minor}.0", "platform": "linux/amd64"})
         path = _parse_path(raw.path)
         if path is None:
-            return await super().__call__(raw)
-        method = raw.method.upper()
-        dry_run = raw.query.get("dryRun") == "All"
-        record = Record(method, raw.path, dry_run)
-        with self.lock:
-            self.state.requests.append(record)
+            response = await super().__call__(raw)
+            record.status = response.status
+            return response
         fault = self.faults.next_fault(method)
         if fault is not None:
             response = await self._inject(fault, raw)
@@ -382,6 +387,12 @@ class RunningEmulator:
             return [r for r in self.state.requests
                     if r.method in ("POST", "PUT", "PATCH", "DELETE") and r.dry_run == dry_run
                     and (leases or "/apis/coordination.k8s.io/" not in r.path)]
+
+    def non_reads(self) -> list[Record]:
+        """Every request served so far that is not a GET or HEAD: writes of any kind, dry runs
+        and Leases included (what a read-only command must never send)."""
+        with self.lock:
+            return [r for r in self.state.requests if r.method not in ("GET", "HEAD")]
 
     def _run(self) -> None:
         try:

@@ -216,6 +216,12 @@ can show against both the emulator and kube-apiserver v1.35.4:
   2006-01-02T15:04:05.000000Z07:00); another string is a 400 BadRequest in a create
   or update, a 422 Invalid in a merge patch and a 500 in an apply (seen on
   kube-apiserver v1.35.4).
+- Every request is kept in `requests` as the API server's audit log keeps it
+  (https://kubernetes.io/docs/tasks/debug/debug-cluster/audit/): discovery (`/api`, `/apis`,
+  `/apis/<group>/<version>`) and `/version` too, with method, path, query string, dry run and
+  the answer's status, so that a test can count a command's requests and prove it wrote
+  nothing (`RunningEmulator.non_reads()`: every request but GET and HEAD, dry runs and Lease
+  writes included). Controllers' own writes are not requests.
 - Every stored change is kept in `history` (the object as stored, in order),
   as a watch started before the first write would deliver them
   (https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes),
@@ -331,13 +337,16 @@ class Written:
 
 @dataclass
 class Record:
-    """One request, for assertions (writes counted by method)."""
+    """One request, for assertions (writes counted by method): resource URLs, discovery
+    and /version alike."""
 
     method: str
     path: str
     dry_run: bool
     status: int = 0
     """The answer's HTTP status (0 until answered)."""
+    query: str = ""
+    """The query string as sent (`labelSelector=...&fieldSelector=...`, `tailLines=50`)."""
 
 
 _WORKLOADS = {("apps", "deployments"), ("apps", "statefulsets"), ("apps", "daemonsets")}

@@ -737,3 +737,26 @@ def test_an_orphaning_delete_of_a_stateful_set_keeps_its_pods_and_claims(
     assert [p["metadata"]["name"] for p in cluster.list("v1", "Pod", "default",
                                                         {"app": "db"})] == ["db-0"]
     assert len(cluster.list("v1", "PersistentVolumeClaim", "default", {"app": "db"})) == 2
+
+
+def test_every_request_is_recorded_with_its_query_reads_and_writes_apart(
+        emulator: RunningEmulator, cluster: Cluster) -> None:
+    for path in ("/version", "/api", "/apis", "/apis/apps/v1",
+                 "/api/v1/namespaces/default/configmaps?labelSelector=a%3Db&limit=5"):
+        with urllib.request.urlopen(emulator.url + path, timeout=10) as answer:
+            assert answer.status == 200
+    recorded = [(r.method, r.path, r.query, r.status) for r in emulator.state.requests]
+    assert recorded[-5:] == [("GET", "/version", "", 200), ("GET", "/api", "", 200),
+                             ("GET", "/apis", "", 200), ("GET", "/apis/apps/v1", "", 200),
+                             ("GET", "/api/v1/namespaces/default/configmaps",
+                              "labelSelector=a%3Db&limit=5", 200)]
+    assert emulator.non_reads() == []
+
+    cluster.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                   "metadata": {"name": "a", "namespace": "default"}}, dry_run=True)
+    assert emulator.writes() == []  # a dry run is not a write...
+    [dry] = emulator.non_reads()  # ...but a read-only command must not send one either
+    assert (dry.method, dry.dry_run, dry.query.count("dryRun=All")) == ("PATCH", True, 1)
+    _apply(emulator, "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/l",
+           _lease("l", leaseDurationSeconds=10))
+    assert emulator.writes() == [] and len(emulator.non_reads()) == 2
