@@ -72,9 +72,9 @@ class Emulator(KubernetesEmulator):
                           "gitVersion": f"v{major}.{minor}.0", "platform": "linux/amd64"})
         path = _parse_path(raw.path)
         if path is None:
-            response = await super().__call__(raw)
-            record.status = response.status
-            return response
+            served = await super().__call__(raw)
+            record.status = served.status
+            return served
         fault = self.faults.next_fault(method)
         if fault is not None:
             response = await self._inject(fault, raw)
@@ -150,7 +150,8 @@ class Emulator(KubernetesEmulator):
         if path.subresource:
             raise ApiError(404, "NotFound", f"subresource {path.subresource} is not emulated")
         if method == "GET" and name is None:
-            items = state.list(kind, namespace, raw.query.get("labelSelector", ""))
+            items = state.list(kind, namespace, raw.query.get("labelSelector", ""),
+                               raw.query.get("fieldSelector", ""))
             return {"apiVersion": api_version, "kind": f"{kind.kind}List",
                     "metadata": {"resourceVersion": "1"},
                     "items": [_listed(item, api_version, (kind.group, kind.plural) in state.builtin)

@@ -166,6 +166,14 @@ can show against both the emulator and kube-apiserver v1.35.4:
   publisher puts in every namespace
   (https://kubernetes.io/docs/reference/access-authn-authz/service-accounts-admin/).
   Simpler: made once with the namespace, not made again when deleted.
+- Lists take a `fieldSelector` (`metadata.name` and `metadata.namespace` for every kind;
+  core/v1 Events' `involvedObject.*`, `reason`, `reportingComponent`, `source`, `type`;
+  Pods' `spec.nodeName`, `spec.restartPolicy`, `spec.schedulerName`,
+  `spec.serviceAccountName`, `spec.hostNetwork`, `status.phase`, `status.podIP`,
+  `status.nominatedNodeName`, their defaults included) with `=`, `==`, `!=` and commas
+  for AND; an unknown field or a malformed term is a 400 BadRequest worded per kind as
+  kube-apiserver v1.35.4 words it, as `_fields` describes
+  (https://kubernetes.io/docs/concepts/overview/working-with-objects/field-selectors/).
 - A list of a built-in kind carries `apiVersion` and `kind` once, on the list; its items
   carry neither (typed objects drop their TypeMeta when listed). A custom resource's items
   keep both (seen on kube-apiserver v1.35.4, held by the conformance tests).
@@ -247,6 +255,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._encoding import normalize
+from ._fields import FieldSelectorError
+from ._fields import select as select_fields
 from ._jobs import run_jobs
 from ._kubelet import pod_key, run_failing_workloads
 from ._statefulsets import run_stateful_sets
@@ -523,16 +533,25 @@ class ApiState:
                                             "not found")
         return self._with_status(kind, stored)
 
-    def list(self, kind: Kind, namespace: str, selector: str = "") -> list[dict[str, Any]]:
-        """Objects of a kind (in a namespace, or all), optionally by label selector."""
+    def list(self, kind: Kind, namespace: str, selector: str = "",
+             fields: str = "") -> list[dict[str, Any]]:
+        """Objects of a kind (in a namespace, or all), optionally by label and field selector
+        (400 BadRequest for a field selector the server refuses)."""
         wanted = _parse_selector(selector)
         if (kind.group, kind.plural) == ("discovery.k8s.io", "endpointslices"):
-            return [s for s in self._endpoint_slices(namespace)
-                    if _matches(s["metadata"]["labels"], wanted)]
-        keys = sorted(self._indexed(kind.group, kind.plural))
-        return [self._with_status(kind, self.objects[key]) for key in keys
-                if (not namespace or key[2] == namespace)
-                and _matches(self.objects[key].obj["metadata"].get("labels") or {}, wanted)]
+            items = [s for s in self._endpoint_slices(namespace)
+                     if _matches(s["metadata"]["labels"], wanted)]
+        else:
+            keys = sorted(self._indexed(kind.group, kind.plural))
+            items = [self._with_status(kind, self.objects[key]) for key in keys
+                     if (not namespace or key[2] == namespace)
+                     and _matches(self.objects[key].obj["metadata"].get("labels") or {}, wanted)]
+        if not fields:
+            return items
+        try:
+            return select_fields(kind.group, kind.plural, kind.kind, items, fields)
+        except FieldSelectorError as error:
+            raise ApiError(400, "BadRequest", str(error)) from error
 
     def _endpoint_slices(self, namespace: str) -> builtins.list[dict[str, Any]]:
         slices = []

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -760,3 +761,40 @@ def test_every_request_is_recorded_with_its_query_reads_and_writes_apart(
     _apply(emulator, "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/l",
            _lease("l", leaseDurationSeconds=10))
     assert emulator.writes() == [] and len(emulator.non_reads()) == 2
+
+
+def _names(emulator: RunningEmulator, path: str, fields: str) -> list[str] | int:
+    query = urllib.parse.urlencode({"fieldSelector": fields})
+    try:
+        with urllib.request.urlopen(f"{emulator.url}{path}?{query}", timeout=10) as answer:
+            return [i["metadata"]["name"] for i in json.loads(answer.read())["items"]]
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code
+
+
+def test_field_selectors_pick_events_and_pods_by_their_fields(
+        emulator: RunningEmulator, cluster: Cluster) -> None:
+    emulator.state.settings.failing = {"default/web": "CrashLoopBackOff",
+                                       "default/db": "Unschedulable"}
+    for name in ("web", "db"):
+        cluster.apply(_deployment(name, {"app": name}))
+    [web] = cluster.list("v1", "Pod", "default", {"app": "web"})
+    [db] = cluster.list("v1", "Pod", "default", {"app": "db"})
+    events, pods = "/api/v1/namespaces/default/events", "/api/v1/namespaces/default/pods"
+
+    warnings = _names(emulator, events, f"involvedObject.name={web['metadata']['name']},"
+                                        "type=Warning")
+    assert isinstance(warnings, list) and len(warnings) == 1
+    [back_off] = [e for e in cluster.list("v1", "Event", "default")
+                  if e["metadata"]["name"] == warnings[0]]
+    assert back_off["reason"] == "BackOff"
+    scheduler = _names(emulator, events, "source=default-scheduler,reason!=Scheduled")
+    assert isinstance(scheduler, list) and len(scheduler) == 1  # db's FailedScheduling
+    assert _names(emulator, pods, "status.phase=Pending") == [db["metadata"]["name"]]
+    assert _names(emulator, pods, "status.phase=Running,status.podIP=10.0.1.9,"
+                                  "spec.serviceAccountName=default") == [web["metadata"]["name"]]
+    assert _names(emulator, pods, "spec.hostNetwork=false,metadata.name!=x") == sorted(
+        [web["metadata"]["name"], db["metadata"]["name"]])
+    assert _names(emulator, pods, "status.hostIP=10.0.0.2") == 400  # not selectable
+    assert _names(emulator, events, "reason=a\\,b") == []  # an escaped comma is the value's

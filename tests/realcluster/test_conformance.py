@@ -1250,3 +1250,80 @@ def test_an_orphaning_delete_of_a_stateful_set_keeps_its_pods_and_claims(
     # made anew, the StatefulSet adopts them
     second = body(server.rest.apply(db))
     server.wait(lambda: owned_by_uid(second["metadata"]["uid"]), "the pods adopted")
+
+
+# ---- field selectors -----------------------------------------------------------------------
+
+def event(name: str, where: str, about: str, reason: str, *, kind: str = "Warning",
+          component: str = "kubelet") -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": where},
+            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": about,
+                               "namespace": where},
+            "reason": reason, "message": f"{reason} for {about}", "type": kind,
+            "source": {"component": component}, "count": 1,
+            "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:00:00Z"}
+
+
+def selected(server: Server, path: str, selector: str) -> list[str] | tuple[int, str]:
+    """The names a list with this field selector holds, or (status, message) when refused."""
+    answer = server.rest.client.get(path, params={"fieldSelector": selector})
+    if answer.status_code != 200:
+        return answer.status_code, f'{body(answer)["reason"]}: {body(answer)["message"]}'
+    return sorted(i["metadata"]["name"] for i in body(answer)["items"])
+
+
+def test_lists_take_field_selectors(server: Server) -> None:
+    where = server.namespace("fields")
+    for name in ("a", "b"):
+        assert server.rest.apply(config_map(name, where)).status_code == 201
+    for name, about, reason, kind, component in (
+            ("e1", "web-1", "BackOff", "Warning", "kubelet"),
+            ("e2", "web-1", "Pulled", "Normal", "kubelet"),
+            ("e3", "db-0", "FailedScheduling", "Warning", "default-scheduler")):
+        made = server.rest.client.post(f"/api/v1/namespaces/{where}/events",
+                                       json=event(name, where, about, reason, kind=kind,
+                                                  component=component))
+        assert made.status_code == 201, made.text
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": where},
+           "spec": {"nodeName": "kwok-node-1",
+                    "containers": [{"name": "main", "image": "example.com/app:1"}]}}
+    made = server.rest.client.post(f"/api/v1/namespaces/{where}/pods", json=pod)
+    assert made.status_code == 201, made.text
+    maps, events = f"/api/v1/namespaces/{where}/configmaps", f"/api/v1/namespaces/{where}/events"
+    pods = f"/api/v1/namespaces/{where}/pods"
+
+    assert selected(server, maps, "metadata.name=a") == ["a"]
+    assert selected(server, maps, "metadata.name==a") == ["a"]
+    assert selected(server, maps, "metadata.name!=a") == ["b", "kube-root-ca.crt"]
+    assert selected(server, maps, f"metadata.name!=a,metadata.namespace={where}") == \
+        ["b", "kube-root-ca.crt"]
+    assert selected(server, "/api/v1/configmaps", f"metadata.namespace={where}") == \
+        ["a", "b", "kube-root-ca.crt"]
+    assert selected(server, events, "involvedObject.name=web-1") == ["e1", "e2"]
+    assert selected(server, events, "involvedObject.name=web-1,type=Warning") == ["e1"]
+    assert selected(server, events, "type!=Warning") == ["e2"]
+    assert selected(server, events, "involvedObject.kind=Pod,reason=FailedScheduling") == ["e3"]
+    assert selected(server, events, "source=default-scheduler") == ["e3"]
+    # what the API server fills in when a pod leaves it out is what the fields select on
+    assert selected(server, pods, "spec.nodeName=kwok-node-1,spec.restartPolicy=Always,"
+                                  "spec.schedulerName=default-scheduler") == ["p"]
+    assert selected(server, pods, "spec.nodeName=kwok-node-2") == []
+
+    # an unknown field: each kind's conversion words it its own way
+    assert selected(server, pods, "spec.bogus=x") == (
+        400, "BadRequest: field label not supported: spec.bogus")
+    assert selected(server, events, "involvedObject.bogus=1") == (
+        400, "BadRequest: field label not supported: involvedObject.bogus")
+    assert selected(server, maps, "data.x=y") == (
+        400, 'BadRequest: "data.x" is not a known field selector: only "metadata.name", '
+             '"metadata.namespace"')
+    assert selected(server, f"/apis/apps/v1/namespaces/{where}/deployments", "spec.replicas=1") \
+        == (400, 'BadRequest: "spec.replicas" is not a known field selector: only '
+                 '"metadata.name", "metadata.namespace"')
+    assert selected(server, f"/apis/batch/v1/namespaces/{where}/jobs", "bogus=1") == (
+        400, 'BadRequest: field label "bogus" not supported for Job')
+    # a term without an operator, a value with an unescaped "="
+    assert selected(server, maps, "metadata.name") == (
+        400, "BadRequest: invalid selector: 'metadata.name'; can't understand 'metadata.name'")
+    assert selected(server, maps, "metadata.name=a=b") == (
+        400, "BadRequest: invalid field selector: unescaped character in value: 61")
