@@ -94,10 +94,12 @@ def _advance(state: ApiState, pod: dict[str, Any], nodes: list[dict[str, Any]]) 
         state.merge_patch(state.kind("", "pods"), key[2], key[3],
                           {"spec": {"nodeName": node_name}}, dry_run=False)
     scheduled = {"type": "PodScheduled", "status": "True"}
+    container = pod["spec"]["containers"][0]["name"]
     if state.settings.image_pull_error:
         image = pod["spec"]["containers"][0]["image"]
         state.report_status(key, {"phase": "Pending", "conditions": [scheduled],
-                                  "containerStatuses": [{"name": "c", "ready": False, "state": {
+                                  "containerStatuses": [{"name": container, "ready": False,
+                                                         "state": {
                                       "waiting": {"reason": "ErrImagePull",
                                                   "message": f"failed to pull {image}: not found"}
                                   }}]})
@@ -114,11 +116,11 @@ def _advance(state: ApiState, pod: dict[str, Any], nodes: list[dict[str, Any]]) 
     log = "".join(f"GPU {i}: NVIDIA A100 80GB PCIe (UUID: GPU-emulated-{i})\n"
                   for i in range(gpus)) or \
         "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n"
-    state.logs[(key[2], key[3])] = log
+    state.logs[(key[2], key[3], container)] = log
     code = 0 if gpus else 9
     state.report_status(key, {
         "phase": "Succeeded" if gpus else "Failed", "conditions": [scheduled],
-        "containerStatuses": [{"name": "c", "ready": False, "state": {
+        "containerStatuses": [{"name": container, "ready": False, "state": {
             "terminated": {"exitCode": code, "reason": "Completed" if gpus else "Error"}}}]})
 
 
@@ -135,9 +137,10 @@ def _run_as_told(state: ApiState, key: tuple[str, str, str, str], scheduled: dic
                  pod: dict[str, Any], result: tuple[int, str] | None) -> None:
     """The container runs until the test gives its exit code and log."""
     if result is None:
-        state.logs[(key[2], key[3])] = ""
+        name = pod["spec"]["containers"][0]["name"]
+        state.logs[(key[2], key[3], name)] = ""
         state.report_status(key, {"phase": "Running", "conditions": [scheduled],
-                                  "containerStatuses": [{"name": "c", "ready": True, "state": {
+                                  "containerStatuses": [{"name": name, "ready": True, "state": {
                                       "running": {}}}]})
         return
     _ended(state, key, scheduled, pod, result)
@@ -148,7 +151,7 @@ def _ended(state: ApiState, key: tuple[str, str, str, str], scheduled: dict[str,
     """The pod's container exited with `result` (exit code, log)."""
     code, log = result
     name = pod["spec"]["containers"][0]["name"]
-    state.logs[(key[2], key[3])] = log
+    state.logs[(key[2], key[3], name)] = log
     state.report_status(key, {
         "phase": "Succeeded" if code == 0 else "Failed", "conditions": [scheduled],
         "containerStatuses": [{"name": name, "ready": False, "state": {"terminated": {

@@ -19,6 +19,13 @@ documentation describes it:
   (Scheduled, Pulling, Failed, BackOff, FailedScheduling, ...), in the order the
   kubelet records them, named `<pod>.<nanoseconds in hex>` as client-go's
   recorder names them (so a namespace lists them in the order made).
+- The pod's log is served as the kubelet serves it (`container_log`): its first
+  container's output is `Settings.logs["namespace/workload"]` once it has run (a
+  CrashLoopBackOff container's last run, also given for `previous=true`), and a container
+  still waiting answers why (`container "web" in pod "..." is waiting to start: trying and
+  failing to pull image`), an Unschedulable pod an empty answer (no node to ask)
+  (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#read-log-of-the-specified-pod,
+  https://kubernetes.io/docs/tasks/debug/debug-application/debug-running-pod/#examine-pod-logs).
 - With `Settings.failing_for`, the pod recovers that many seconds after the
   workload's last change: Running and ready, and the workload available.
   A failing workload scaled to zero replicas has its pod deleted (and is available).
@@ -74,6 +81,10 @@ def run_failing_workloads(state: ApiState) -> None:
         except ApiError:
             continue  # a webhook refused the pod, as it refuses a ReplicaSet's: try again later
         shown = "Running" if not state.kept_failing(key, stored) else reason
+        output = state.settings.logs.get(f"{key[2]}/{key[3]}")
+        if output is not None:  # what its container printed (a crashing one: its last run)
+            first = (pod["spec"].get("containers") or [{}])[0].get("name", "main")
+            state.logs[(key[2], pod["metadata"]["name"], first)] = output
         before = state.pod_states.get(_pod_key(pod))
         if before != shown:
             state.pod_states[_pod_key(pod)] = shown
@@ -202,3 +213,50 @@ def _missing_config(pod: dict[str, Any]) -> str:
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class LogRefused(Exception):
+    """What the kubelet answers instead of a log (the API server passes it on as a 400)."""
+
+
+def container_log(state: ApiState, pod: dict[str, Any], container: str,
+                  previous: bool) -> str | None:
+    """A container's log as the kubelet serves it; None when the pod has no node yet.
+
+    The kubelet picks the container instance as its validateContainerLogStatus does: with
+    `previous`, the last terminated one (or a refusal); else the running one, then a
+    terminated one, then the last terminated one (a CrashLoopBackOff container's last run),
+    and for a container still waiting, the reason it cannot start.
+    """
+    metadata = pod["metadata"]
+    namespace, name = metadata["namespace"], metadata["name"]
+    if not _on_a_node(pod):
+        return None
+    status = pod.get("status") or {}
+    found = next((s for s in [*(status.get("initContainerStatuses") or []),
+                              *(status.get("containerStatuses") or [])]
+                  if s.get("name") == container), None)
+    text = state.logs.get((namespace, name, container))
+    if found is None:
+        if text is not None:
+            return text  # a test gave the log without a status for it
+        raise LogRefused(f'container "{container}" in pod "{name}" is not available')
+    current, last = found.get("state") or {}, (found.get("lastState") or {})
+    if previous:
+        if "terminated" not in last:
+            raise LogRefused(f'previous terminated container "{container}" in pod "{name}" '
+                             "not found")
+        return text or ""
+    if "running" in current or "terminated" in current or "terminated" in last:
+        return text or ""
+    reason = (current.get("waiting") or {}).get("reason", "ContainerCreating")
+    said = {"ErrImagePull": "image can't be pulled",
+            "ImagePullBackOff": "trying and failing to pull image"}.get(reason, reason)
+    raise LogRefused(f'container "{container}" in pod "{name}" is waiting to start: {said}')
+
+
+def _on_a_node(pod: dict[str, Any]) -> bool:
+    """Whether the scheduler has placed the pod (the API server asks no kubelet before)."""
+    return bool(pod["spec"].get("nodeName")) or any(
+        c.get("type") == "PodScheduled" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or [])

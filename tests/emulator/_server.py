@@ -96,8 +96,10 @@ class Emulator(KubernetesEmulator):
             with self.lock:
                 self.state.run_controllers()
                 if path.subresource == "log" and path.plural == "pods" and method == "GET":
-                    log = self.state.pod_log(path.namespace, path.name or "")
-                    record.status = 200
+                    log = self._pod_log(raw, path)
+                    record.status = 204 if log is None else 200
+                    if log is None:  # no node to ask yet: the API server answers nothing
+                        return aiohttp.web.Response(status=204)
                     return aiohttp.web.Response(text=log, content_type="text/plain")
                 body, status = self._serve(raw, path, method, dry_run, text)
                 warning = self._warning(path, method, raw, text)
@@ -106,6 +108,30 @@ class Emulator(KubernetesEmulator):
             return _status(error.status, error.reason, error.message, details=error.details)
         record.status = status
         return _json(body, status=status, headers={"Warning": warning} if warning else None)
+
+    def _pod_log(self, raw: aiohttp.web.BaseRequest, path: ResourcePath) -> str | None:
+        """GET .../pods/NAME/log: authorized as `pods/log`, its options read and checked as
+        the API server reads PodLogOptions."""
+        name = path.name or ""
+        self.state.authorize("get", "pods", path.namespace, "", name, subresource="log")
+        tail = raw.query.get("tailLines")
+        tail_lines = None
+        if tail is not None:
+            try:
+                tail_lines = int(tail)
+            except ValueError:
+                raise ApiError(400, "BadRequest",
+                               f'strconv.ParseInt: parsing "{tail}": invalid syntax') from None
+            if tail_lines < 0:
+                detail = f"Invalid value: {tail_lines}: must be greater than or equal to 0"
+                raise ApiError(422, "Invalid", f'PodLogOptions "{name}" is invalid: '
+                                               f"tailLines: {detail}", {
+                    "name": name, "kind": "PodLogOptions", "causes": [
+                        {"reason": "FieldValueInvalid", "message": detail,
+                         "field": "tailLines"}]})
+        previous = raw.query.get("previous", "") in ("1", "t", "T", "true", "TRUE", "True")
+        return self.state.pod_log(path.namespace, name, raw.query.get("container", ""),
+                                  previous, tail_lines)
 
     def _warning(self, path: ResourcePath, method: str, raw: aiohttp.web.BaseRequest,
                  text: str) -> str | None:

@@ -798,3 +798,49 @@ def test_field_selectors_pick_events_and_pods_by_their_fields(
         [web["metadata"]["name"], db["metadata"]["name"]])
     assert _names(emulator, pods, "status.hostIP=10.0.0.2") == 400  # not selectable
     assert _names(emulator, events, "reason=a\\,b") == []  # an escaped comma is the value's
+
+
+def _log(emulator: RunningEmulator, pod: str, **params: str) -> tuple[int, str]:
+    query = urllib.parse.urlencode(params)
+    url = f"{emulator.url}/api/v1/namespaces/default/pods/{pod}/log?{query}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read())["message"]
+
+
+def test_pod_logs_are_served_per_container_as_the_kubelet_serves_them(
+        emulator: RunningEmulator, cluster: Cluster) -> None:
+    settings = emulator.state.settings
+    settings.failing = {"default/crash": "CrashLoopBackOff", "default/pull": "ImagePullBackOff",
+                        "default/pending": "Unschedulable"}
+    settings.logs = {"default/crash": "starting\nwatching /etc/config\nfailed to create "
+                                      "fsnotify watcher: too many open files\n"}
+    for name in ("crash", "pull", "pending"):
+        cluster.apply(_deployment(name, {"app": name}))
+    crash, pull, pending = (cluster.list("v1", "Pod", "default", {"app": name})[0]["metadata"]
+                            ["name"] for name in ("crash", "pull", "pending"))
+
+    # a crashing container's last run, whole, its tail, or as the previous instance
+    assert _log(emulator, crash) == (200, settings.logs["default/crash"])
+    assert _log(emulator, crash, tailLines="1") == (
+        200, "failed to create fsnotify watcher: too many open files\n")
+    assert _log(emulator, crash, container="m", previous="true", tailLines="2")[1].startswith(
+        "watching")
+    assert cluster.pod_log(crash, "default", tail_lines=1).endswith("too many open files\n")
+    assert _log(emulator, pull) == (400, f'container "m" in pod "{pull}" is waiting to start: '
+                                         "trying and failing to pull image")
+    assert _log(emulator, pull, previous="true") == (
+        400, f'previous terminated container "m" in pod "{pull}" not found')
+    assert _log(emulator, pending) == (204, "")
+    assert _log(emulator, crash, container="x") == (400, f"container x is not valid for pod "
+                                                         f"{crash}")
+    assert _log(emulator, crash, tailLines="-2")[0] == 422
+
+    emulator.state.deny("get", "pods/log", "default")
+    assert _log(emulator, crash) == (403, f'pods "{crash}" is forbidden: User "emulator" cannot '
+                                          'get resource "pods/log" in API group "" in the '
+                                          'namespace "default"')
+    assert cluster.get("v1", "Pod", crash, "default") is not None  # the pod itself is readable

@@ -1327,3 +1327,48 @@ def test_lists_take_field_selectors(server: Server) -> None:
         400, "BadRequest: invalid selector: 'metadata.name'; can't understand 'metadata.name'")
     assert selected(server, maps, "metadata.name=a=b") == (
         400, "BadRequest: invalid field selector: unescaped character in value: 61")
+
+
+# ---- pod logs ------------------------------------------------------------------------------
+
+def test_a_pod_log_names_one_container_and_checks_its_options(server: Server) -> None:
+    """What the API server answers itself, before it asks a node's kubelet (kwok here)."""
+    where = server.namespace("logs")
+
+    def pod(name: str, *containers: str, **spec: Any) -> None:
+        made = server.rest.client.post(f"/api/v1/namespaces/{where}/pods", json={
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": where},
+            "spec": {"containers": [{"name": c, "image": "example.com/app:1"}
+                                    for c in containers], **spec}})
+        assert made.status_code == 201, made.text
+
+    pod("two", "a", "b", nodeName="kwok-node-1",
+        initContainers=[{"name": "setup", "image": "example.com/app:1"}])
+    pod("waiting", "a", nodeSelector={"conformance.example.com/nowhere": "x"})
+
+    def log(name: str, **params: str) -> tuple[int, str]:
+        answer = server.rest.client.get(f"/api/v1/namespaces/{where}/pods/{name}/log",
+                                        params=params)
+        if answer.status_code >= 400:
+            return answer.status_code, f'{body(answer)["reason"]}: {body(answer)["message"]}'
+        return answer.status_code, answer.text
+
+    assert log("two") == (400, "BadRequest: a container name must be specified for pod two, "
+                               "choose one of: [setup a b]")
+    assert log("two", container="zz") == (400, "BadRequest: container zz is not valid for "
+                                                "pod two")
+    assert log("two", container="a", tailLines="-1") == (
+        422, 'Invalid: PodLogOptions "two" is invalid: tailLines: Invalid value: -1: must be '
+             "greater than or equal to 0")
+    assert log("two", container="a", tailLines="x") == (
+        400, 'BadRequest: strconv.ParseInt: parsing "x": invalid syntax')
+    assert log("nothing") == (404, 'NotFound: pods "nothing" not found')
+    # no node runs it: no kubelet to ask, an empty answer
+    assert log("waiting") == (204, "")
+
+    refused = server.client_of(server.refuse([("get", "pods/log", where)]))
+    answer = refused.client.get(f"/api/v1/namespaces/{where}/pods/two/log",
+                                params={"container": "a"})
+    assert answer.status_code == 403
+    assert re.fullmatch(rf'pods "two" is forbidden: User "[^"]+" cannot get resource "pods/log" '
+                        rf'in API group "" in the namespace "{where}"', body(answer)["message"])
