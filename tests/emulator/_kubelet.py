@@ -13,7 +13,11 @@ documentation describes it:
   the container waiting after `restartCount` restarts, its last state
   terminated with exit code 1), CreateContainerConfigError (Pending, the
   container waiting with `configmap "..." not found`), Unschedulable (Pending,
-  `PodScheduled` False with the scheduler's "0/1 nodes are available: ...").
+  `PodScheduled` False with the scheduler's "0/N nodes are available: ..." as `_scheduler`
+  words it from the pod's requests and the stored Nodes, or one implied 8-CPU node without
+  GPUs when there is none: a pod asking for nvidia.com/gpu that no node has reads
+  `N Insufficient nvidia.com/gpu`, one that would fit finds its nodes full,
+  `Insufficient cpu`).
   The workload reports no available replica meanwhile.
 - Each state is announced with the Events `kubectl describe pod` shows
   (Scheduled, Pulling, Failed, BackOff, FailedScheduling, ...), in the order the
@@ -39,13 +43,16 @@ import itertools
 import time
 from typing import TYPE_CHECKING, Any
 
+from ._scheduler import unschedulable
+
 if TYPE_CHECKING:
     from ._state import ApiState, Key
 
 NODE = "emulated-node-1"
 _SUFFIX = {"Deployment": "-5d8f7c9b4-emu01", "StatefulSet": "-0", "DaemonSet": "-emu01"}
-_SCHEDULER_SAYS = ("0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are "
-                   "available: 1 No preemption victims found for incoming pod.")
+IMPLIED_NODE: dict[str, Any] = {
+    "metadata": {"name": NODE}, "status": {"allocatable": {"cpu": "8", "memory": "32Gi"}}}
+"""The node failing workloads' pods run on while the test stores no Node."""
 _event_clock = itertools.count(time.time_ns())
 
 
@@ -113,6 +120,7 @@ def _pod(state: ApiState, key: Key, workload: dict[str, Any]) -> dict[str, Any]:
     existing = state.objects.get(("", "pods", key[2], name))
     if existing is not None:
         return existing.obj
+    state.pod_states.pop(("", "pods", key[2], name), None)  # a new pod: nothing reported yet
     template = workload["spec"].get("template") or {}
     return state.create(state.kind("", "pods"), key[2], {
         "apiVersion": "v1", "kind": "Pod",
@@ -130,11 +138,12 @@ def _report(state: ApiState, pod: dict[str, Any], shown: str, scheduled_now: boo
     name, image = container.get("name", "main"), container.get("image", "")
     namespace, pod_name = pod["metadata"]["namespace"], pod["metadata"]["name"]
     if shown == "Unschedulable":
+        nodes = state.list(state.kind("", "nodes"), "") or [IMPLIED_NODE]
+        says = unschedulable(pod, nodes, full=True) or ""
         state.report_status(_pod_key(pod), {"phase": "Pending", "conditions": [{
             "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-            "message": _SCHEDULER_SAYS}]})
-        record_event(state, pod, "FailedScheduling", _SCHEDULER_SAYS,
-                     component="default-scheduler")
+            "message": says}]})
+        record_event(state, pod, "FailedScheduling", says, component="default-scheduler")
         return
     if scheduled_now:
         record_event(state, pod, "Scheduled", f"Successfully assigned {namespace}/{pod_name} "

@@ -202,7 +202,9 @@ can show against both the emulator and kube-apiserver v1.35.4:
   GET /version reports `server_version`.
 - Workloads named in `failing` stay unavailable, with a pod and Events in the
   state the kubelet or scheduler reports for the chosen reason (ImagePullBackOff,
-  ErrImagePull, CrashLoopBackOff, CreateContainerConfigError, Unschedulable),
+  ErrImagePull, CrashLoopBackOff, CreateContainerConfigError, Unschedulable, whose
+  message the scheduler words from the pod's requests and the Nodes as `_scheduler`
+  describes, https://kubernetes.io/docs/concepts/scheduling-eviction/kube-scheduler/),
   until `failing_for` seconds after their last change, as `_kubelet` describes
   (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/,
   https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/).

@@ -844,3 +844,39 @@ def test_pod_logs_are_served_per_container_as_the_kubelet_serves_them(
                                           'get resource "pods/log" in API group "" in the '
                                           'namespace "default"')
     assert cluster.get("v1", "Pod", crash, "default") is not None  # the pod itself is readable
+
+
+def test_an_unschedulable_workload_reads_what_the_scheduler_says_of_its_requests(
+        emulator: RunningEmulator, cluster: Cluster) -> None:
+    emulator.state.settings.failing = {"default/train": "Unschedulable",
+                                       "default/web": "Unschedulable"}
+    train = _deployment("train", {"app": "train"})
+    train["spec"]["template"]["spec"]["containers"][0]["resources"] = {
+        "limits": {"nvidia.com/gpu": "1"}}
+    cluster.apply(train)
+    cluster.apply(_deployment("web", {"app": "web"}))
+
+    def said(app: str) -> str:
+        [pod] = cluster.list("v1", "Pod", "default", {"app": app})
+        [condition] = pod["status"]["conditions"]
+        return str(condition["message"])
+
+    # no Node stored: the one implied node, which has no GPU; a pod that would fit finds it full
+    assert said("train") == (
+        "0/1 nodes are available: 1 Insufficient nvidia.com/gpu. no new claims to deallocate, "
+        "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.")
+    assert said("web") == (
+        "0/1 nodes are available: 1 Insufficient cpu. no new claims to deallocate, "
+        "preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.")
+    [event] = [e for e in cluster.list("v1", "Event", "default")
+               if e["involvedObject"]["name"].startswith("train")]
+    assert (event["reason"], event["message"]) == ("FailedScheduling", said("train"))
+
+    # with Nodes stored, they are what the scheduler counts
+    for name in ("cpu-1", "cpu-2"):
+        cluster.apply({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}})
+        emulator.state.report_status(("", "nodes", "", name),
+                                     {"allocatable": {"cpu": "4", "memory": "16Gi"}})
+    cluster.delete("apps/v1", "Deployment", "train", "default")
+    cluster.apply(train)
+    assert said("train").startswith("0/2 nodes are available: 2 Insufficient nvidia.com/gpu. ")

@@ -25,14 +25,19 @@ completions, roleRef, a claim's spec, immutable ConfigMaps and Secrets) refused 
 server's 422 wording, through apply, dry run, PUT and merge patch; Service cluster IPs
 allocated, kept and never changed; CRD status.storedVersions, the status subresource and a
 storage-version migration's rewrite; deletion propagation (Orphan, Foreground, a Job's Orphan
-default with its Warning, DeleteOptions validation); a workload scaled to zero.
+default with its Warning, DeleteOptions validation); a workload scaled to zero; field
+selectors on lists (metadata, Events' and Pods' fields, each kind's wording for an unknown
+field, malformed terms); a pod log's container choice, option checks, 204 for a pod no node
+runs and `get pods/log` authorization; the scheduler's message for a pod whose requests or
+untolerated taints no node takes.
 
 Emulator-only (no real variant): admission webhooks refusing writes while their Service has
 no ready endpoint, and cert-manager's CA injector (no webhook server can run without
 containers, and this control plane never calls out to one: tests/controlplane/_webhookless);
 Kubeflow's profile controller (not part of Kubernetes); failing workloads' pods and Events
-(ImagePullBackOff and the like: kwok always runs pods); Jobs' pods and logs (`jobs`), fault
-injection and the `history` log (test controls of the emulator, not server behaviour).
+(ImagePullBackOff and the like: kwok always runs pods); what a kubelet answers for a pod's
+log (kwok keeps none); Jobs' pods and logs (`jobs`), fault injection, the request log and
+the `history` log (test controls of the emulator, not server behaviour).
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ from kfops.cluster import Cluster
 from kfops.cluster._compare import applied_paths
 from kfops.errors import ClusterError, Forbidden, ObjectConflict
 from tests.conftest import NO_BACKOFF
-from tests.controlplane import ControlPlane
+from tests.controlplane import GPU_NODE, GPU_TAINT, PLAIN_NODES, ControlPlane
 from tests.emulator import RunningEmulator
 from tests.helpers.rest import Rest
 
@@ -1372,3 +1377,54 @@ def test_a_pod_log_names_one_container_and_checks_its_options(server: Server) ->
     assert answer.status_code == 403
     assert re.fullmatch(rf'pods "two" is forbidden: User "[^"]+" cannot get resource "pods/log" '
                         rf'in API group "" in the namespace "{where}"', body(answer)["message"])
+
+
+# ---- the scheduler's message ---------------------------------------------------------------
+
+def test_an_unschedulable_pod_reads_why_no_node_takes_it(
+        server: Server, request: pytest.FixtureRequest) -> None:
+    """The scheduler words its refusal from the pod's requests and the nodes: two plain nodes
+    and one with 4 GPUs and the GPU taint (the real control plane's kwok nodes)."""
+    if server.name == "emulator":  # its scheduler is the Jobs setting, its nodes the test's
+        emulated: RunningEmulator = request.getfixturevalue("emulator")
+        emulated.state.settings.jobs = True
+        for name in (*PLAIN_NODES, GPU_NODE):
+            allocatable = {"cpu": "64", "memory": "256Gi",
+                           **({"nvidia.com/gpu": "4"} if name == GPU_NODE else {})}
+            assert server.rest.client.post("/api/v1/nodes", json={
+                "apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+                "spec": {"taints": [GPU_TAINT]} if name == GPU_NODE else {}}).status_code == 201
+            with emulated.lock:
+                emulated.state.report_status(("", "nodes", "", name),
+                                             {"allocatable": allocatable})
+    where = server.namespace("sched")
+    tolerated = [{"key": GPU_TAINT["key"], "operator": "Exists", "effect": "NoSchedule"}]
+
+    def refusal(name: str, resources: dict[str, Any], tolerations: list[Any]) -> str:
+        server.rest.apply({"apiVersion": "batch/v1", "kind": "Job",
+                           "metadata": {"name": name, "namespace": where},
+                           "spec": {"backoffLimit": 0, "template": {"spec": {
+                               "restartPolicy": "Never", "tolerations": tolerations,
+                               "containers": [{"name": "main", "image": "x:1",
+                                               "resources": resources}]}}}})
+
+        def said() -> str | None:
+            pods = body(server.rest.client.get(f"/api/v1/namespaces/{where}/pods",
+                                               params={"labelSelector": f"job-name={name}"}))
+            for pod in pods["items"]:
+                for condition in (pod.get("status") or {}).get("conditions") or []:
+                    if condition["type"] == "PodScheduled" and condition["status"] == "False":
+                        return str(condition["message"])
+            return None
+
+        return server.wait(said, f"the scheduler's refusal of {name}")
+
+    tail = ("no new claims to deallocate, preemption: 0/3 nodes are available: 3 Preemption is "
+            "not helpful for scheduling.")
+    assert refusal("gpu", {"limits": {"nvidia.com/gpu": "1"}}, []) == (
+        "0/3 nodes are available: 1 node(s) had untolerated taint(s), 2 Insufficient "
+        f"nvidia.com/gpu. {tail}")
+    assert refusal("big", {"requests": {"cpu": "1000", "memory": "100Ti"},
+                           "limits": {"nvidia.com/gpu": "8"}}, tolerated) == (
+        "0/3 nodes are available: 3 Insufficient cpu, 3 Insufficient memory, 3 Insufficient "
+        f"nvidia.com/gpu. {tail}")
