@@ -148,7 +148,8 @@ def _copy_job_ends(emulator: RunningEmulator, cluster: Cluster,
                                     "target": {"objects": 4, "bytes": 40}, "onlyInTarget": 0}}
     cluster.apply({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "worker-1"}})
     with emulator.lock:
-        emulator.state.report_status(("", "nodes", "", "worker-1"), {"allocatable": {}})
+        emulator.state.report_status(("", "nodes", "", "worker-1"),
+                                     {"allocatable": {"cpu": "8", "memory": "32Gi"}})
         emulator.state.settings.jobs = True
         emulator.state.settings.job_results[f"kubeflow/{move.name}"] = (
             0, json.dumps(script.summary(found)) + "\n")

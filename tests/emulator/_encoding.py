@@ -195,3 +195,9 @@ def _walk(node: Any, kind: Any, path: tuple[str, ...]) -> None:
             _quantities(node.get(name), milli=True)
     for key, value in node.items():
         _walk(value, kind, (*path, key))
+
+
+def quantity_value(text: Any) -> Decimal:
+    """A quantity's value (`500m` is 0.5, `1Gi` 1073741824); 0 for what is not one."""
+    parsed = _parse(str(text))
+    return parsed[0] if parsed is not None else Decimal(0)

@@ -5,14 +5,14 @@ What `kfops gpu test` watches, simplified from what Kubernetes documents:
 - The job controller creates one pod per Job from its template (its labels and
   annotations), labelled `job-name` and owned by the Job (so deleting the Job deletes it)
   (https://kubernetes.io/docs/concepts/workloads/controllers/job/).
-- The scheduler binds the pod to a node whose `status.allocatable` holds every
-  extended resource its containers ask for (limits, as for nvidia.com/gpu) and
-  whose NoSchedule/NoExecute taints the pod tolerates; otherwise the pod stays
-  Pending with `PodScheduled=False`, reason `Unschedulable` and a message like
-  the scheduler's ("0/2 nodes are available: ...")
+- The scheduler binds the pod to a node that passes the filters `_scheduler` emulates
+  (its `status.allocatable` holds what the containers ask for, nvidia.com/gpu included, and
+  the pod tolerates its NoSchedule/NoExecute taints); otherwise the pod stays Pending with
+  `PodScheduled=False`, reason `Unschedulable` and the scheduler's message
+  ("0/2 nodes are available: ...")
   (https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/,
   https://kubernetes.io/docs/tasks/configure-pod-container/extended-resource/).
-  Simpler: CPU and memory are not counted, and one pod runs per Job.
+  Simpler: one pod runs per Job.
 - The scheduler records a FailedScheduling Event for a pod it cannot place.
   With `Settings.provision_node` set, Karpenter records a Nominated Event ("Pod
   should schedule on: nodeclaim/...") for it and that Node appears
@@ -44,6 +44,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ._kubelet import record_event
+from ._scheduler import misfit, unschedulable
 
 if TYPE_CHECKING:
     from ._state import ApiState
@@ -86,7 +87,7 @@ def _advance(state: ApiState, pod: dict[str, Any], nodes: list[dict[str, Any]]) 
         return
     node_name = pod["spec"].get("nodeName")
     if not node_name:
-        fitting = [n for n in nodes if not _misfit(pod, n)]
+        fitting = [n for n in nodes if not misfit(pod, n)]
         if not fitting:
             _pending(state, key, pod, nodes)
             return
@@ -94,10 +95,12 @@ def _advance(state: ApiState, pod: dict[str, Any], nodes: list[dict[str, Any]]) 
         state.merge_patch(state.kind("", "pods"), key[2], key[3],
                           {"spec": {"nodeName": node_name}}, dry_run=False)
     scheduled = {"type": "PodScheduled", "status": "True"}
+    container = pod["spec"]["containers"][0]["name"]
     if state.settings.image_pull_error:
         image = pod["spec"]["containers"][0]["image"]
         state.report_status(key, {"phase": "Pending", "conditions": [scheduled],
-                                  "containerStatuses": [{"name": "c", "ready": False, "state": {
+                                  "containerStatuses": [{"name": container, "ready": False,
+                                                         "state": {
                                       "waiting": {"reason": "ErrImagePull",
                                                   "message": f"failed to pull {image}: not found"}
                                   }}]})
@@ -114,11 +117,11 @@ def _advance(state: ApiState, pod: dict[str, Any], nodes: list[dict[str, Any]]) 
     log = "".join(f"GPU {i}: NVIDIA A100 80GB PCIe (UUID: GPU-emulated-{i})\n"
                   for i in range(gpus)) or \
         "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n"
-    state.logs[(key[2], key[3])] = log
+    state.logs[(key[2], key[3], container)] = log
     code = 0 if gpus else 9
     state.report_status(key, {
         "phase": "Succeeded" if gpus else "Failed", "conditions": [scheduled],
-        "containerStatuses": [{"name": "c", "ready": False, "state": {
+        "containerStatuses": [{"name": container, "ready": False, "state": {
             "terminated": {"exitCode": code, "reason": "Completed" if gpus else "Error"}}}]})
 
 
@@ -135,9 +138,10 @@ def _run_as_told(state: ApiState, key: tuple[str, str, str, str], scheduled: dic
                  pod: dict[str, Any], result: tuple[int, str] | None) -> None:
     """The container runs until the test gives its exit code and log."""
     if result is None:
-        state.logs[(key[2], key[3])] = ""
+        name = pod["spec"]["containers"][0]["name"]
+        state.logs[(key[2], key[3], name)] = ""
         state.report_status(key, {"phase": "Running", "conditions": [scheduled],
-                                  "containerStatuses": [{"name": "c", "ready": True, "state": {
+                                  "containerStatuses": [{"name": name, "ready": True, "state": {
                                       "running": {}}}]})
         return
     _ended(state, key, scheduled, pod, result)
@@ -148,7 +152,7 @@ def _ended(state: ApiState, key: tuple[str, str, str, str], scheduled: dict[str,
     """The pod's container exited with `result` (exit code, log)."""
     code, log = result
     name = pod["spec"]["containers"][0]["name"]
-    state.logs[(key[2], key[3])] = log
+    state.logs[(key[2], key[3], name)] = log
     state.report_status(key, {
         "phase": "Succeeded" if code == 0 else "Failed", "conditions": [scheduled],
         "containerStatuses": [{"name": name, "ready": False, "state": {"terminated": {
@@ -172,13 +176,7 @@ def _mark_job(state: ApiState, job: dict[str, Any], pods: list[dict[str, Any]]) 
 
 def _pending(state: ApiState, key: tuple[str, str, str, str], pod: dict[str, Any],
              nodes: list[dict[str, Any]]) -> None:
-    reasons: dict[str, int] = {}
-    for node in nodes:
-        why = _misfit(pod, node)
-        if why:
-            reasons[why] = reasons.get(why, 0) + 1
-    detail = ", ".join(f"{count} {why}" for why, count in sorted(reasons.items()))
-    message = f"0/{len(nodes)} nodes are available: {detail or 'no nodes'}."
+    message = unschedulable(pod, nodes) or ""
     state.report_status(key, {"phase": "Pending", "conditions": [{
         "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
         "message": message}]})
@@ -198,26 +196,3 @@ def _pending(state: ApiState, key: tuple[str, str, str, str], pod: dict[str, Any
                                                      if k != "status"}, dry_run=False)
         state.report_status(("", "nodes", "", wanted["metadata"]["name"]), wanted["status"])
 
-
-def _misfit(pod: dict[str, Any], node: dict[str, Any]) -> str | None:
-    """Why `pod` cannot run on `node` (the scheduler's words), or None when it can."""
-    allocatable = (node.get("status") or {}).get("allocatable") or {}
-    for container in pod["spec"]["containers"]:
-        for resource, amount in ((container.get("resources") or {}).get("limits") or {}).items():
-            if "/" in resource and int(allocatable.get(resource, 0)) < int(amount):
-                return f"Insufficient {resource}"
-    tolerations = pod["spec"].get("tolerations") or []
-    for taint in (node.get("spec") or {}).get("taints") or []:
-        if taint.get("effect") in ("NoSchedule", "NoExecute") and not any(
-                _tolerates(t, taint) for t in tolerations):
-            return f"node(s) had untolerated taint {{{taint['key']}: {taint.get('value', '')}}}"
-    return None
-
-
-def _tolerates(toleration: dict[str, Any], taint: dict[str, Any]) -> bool:
-    if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
-        return False
-    if toleration.get("operator") == "Exists":
-        return not toleration.get("key") or bool(toleration["key"] == taint["key"])
-    return bool(toleration.get("key") == taint["key"]
-                and toleration.get("value", "") == taint.get("value", ""))

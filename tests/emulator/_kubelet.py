@@ -13,12 +13,23 @@ documentation describes it:
   the container waiting after `restartCount` restarts, its last state
   terminated with exit code 1), CreateContainerConfigError (Pending, the
   container waiting with `configmap "..." not found`), Unschedulable (Pending,
-  `PodScheduled` False with the scheduler's "0/1 nodes are available: ...").
+  `PodScheduled` False with the scheduler's "0/N nodes are available: ..." as `_scheduler`
+  words it from the pod's requests and the stored Nodes, or one implied 8-CPU node without
+  GPUs when there is none: a pod asking for nvidia.com/gpu that no node has reads
+  `N Insufficient nvidia.com/gpu`, one that would fit finds its nodes full,
+  `Insufficient cpu`).
   The workload reports no available replica meanwhile.
 - Each state is announced with the Events `kubectl describe pod` shows
   (Scheduled, Pulling, Failed, BackOff, FailedScheduling, ...), in the order the
   kubelet records them, named `<pod>.<nanoseconds in hex>` as client-go's
   recorder names them (so a namespace lists them in the order made).
+- The pod's log is served as the kubelet serves it (`container_log`): its first
+  container's output is `Settings.logs["namespace/workload"]` once it has run (a
+  CrashLoopBackOff container's last run, also given for `previous=true`), and a container
+  still waiting answers why (`container "web" in pod "..." is waiting to start: trying and
+  failing to pull image`), an Unschedulable pod an empty answer (no node to ask)
+  (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#read-log-of-the-specified-pod,
+  https://kubernetes.io/docs/tasks/debug/debug-application/debug-running-pod/#examine-pod-logs).
 - With `Settings.failing_for`, the pod recovers that many seconds after the
   workload's last change: Running and ready, and the workload available.
   A failing workload scaled to zero replicas has its pod deleted (and is available).
@@ -32,13 +43,16 @@ import itertools
 import time
 from typing import TYPE_CHECKING, Any
 
+from ._scheduler import unschedulable
+
 if TYPE_CHECKING:
     from ._state import ApiState, Key
 
 NODE = "emulated-node-1"
 _SUFFIX = {"Deployment": "-5d8f7c9b4-emu01", "StatefulSet": "-0", "DaemonSet": "-emu01"}
-_SCHEDULER_SAYS = ("0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are "
-                   "available: 1 No preemption victims found for incoming pod.")
+IMPLIED_NODE: dict[str, Any] = {
+    "metadata": {"name": NODE}, "status": {"allocatable": {"cpu": "8", "memory": "32Gi"}}}
+"""The node failing workloads' pods run on while the test stores no Node."""
 _event_clock = itertools.count(time.time_ns())
 
 
@@ -74,6 +88,10 @@ def run_failing_workloads(state: ApiState) -> None:
         except ApiError:
             continue  # a webhook refused the pod, as it refuses a ReplicaSet's: try again later
         shown = "Running" if not state.kept_failing(key, stored) else reason
+        output = state.settings.logs.get(f"{key[2]}/{key[3]}")
+        if output is not None:  # what its container printed (a crashing one: its last run)
+            first = (pod["spec"].get("containers") or [{}])[0].get("name", "main")
+            state.logs[(key[2], pod["metadata"]["name"], first)] = output
         before = state.pod_states.get(_pod_key(pod))
         if before != shown:
             state.pod_states[_pod_key(pod)] = shown
@@ -102,6 +120,7 @@ def _pod(state: ApiState, key: Key, workload: dict[str, Any]) -> dict[str, Any]:
     existing = state.objects.get(("", "pods", key[2], name))
     if existing is not None:
         return existing.obj
+    state.pod_states.pop(("", "pods", key[2], name), None)  # a new pod: nothing reported yet
     template = workload["spec"].get("template") or {}
     return state.create(state.kind("", "pods"), key[2], {
         "apiVersion": "v1", "kind": "Pod",
@@ -119,11 +138,12 @@ def _report(state: ApiState, pod: dict[str, Any], shown: str, scheduled_now: boo
     name, image = container.get("name", "main"), container.get("image", "")
     namespace, pod_name = pod["metadata"]["namespace"], pod["metadata"]["name"]
     if shown == "Unschedulable":
+        nodes = state.list(state.kind("", "nodes"), "") or [IMPLIED_NODE]
+        says = unschedulable(pod, nodes, full=True) or ""
         state.report_status(_pod_key(pod), {"phase": "Pending", "conditions": [{
             "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-            "message": _SCHEDULER_SAYS}]})
-        record_event(state, pod, "FailedScheduling", _SCHEDULER_SAYS,
-                     component="default-scheduler")
+            "message": says}]})
+        record_event(state, pod, "FailedScheduling", says, component="default-scheduler")
         return
     if scheduled_now:
         record_event(state, pod, "Scheduled", f"Successfully assigned {namespace}/{pod_name} "
@@ -202,3 +222,50 @@ def _missing_config(pod: dict[str, Any]) -> str:
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class LogRefused(Exception):
+    """What the kubelet answers instead of a log (the API server passes it on as a 400)."""
+
+
+def container_log(state: ApiState, pod: dict[str, Any], container: str,
+                  previous: bool) -> str | None:
+    """A container's log as the kubelet serves it; None when the pod has no node yet.
+
+    The kubelet picks the container instance as its validateContainerLogStatus does: with
+    `previous`, the last terminated one (or a refusal); else the running one, then a
+    terminated one, then the last terminated one (a CrashLoopBackOff container's last run),
+    and for a container still waiting, the reason it cannot start.
+    """
+    metadata = pod["metadata"]
+    namespace, name = metadata["namespace"], metadata["name"]
+    if not _on_a_node(pod):
+        return None
+    status = pod.get("status") or {}
+    found = next((s for s in [*(status.get("initContainerStatuses") or []),
+                              *(status.get("containerStatuses") or [])]
+                  if s.get("name") == container), None)
+    text = state.logs.get((namespace, name, container))
+    if found is None:
+        if text is not None:
+            return text  # a test gave the log without a status for it
+        raise LogRefused(f'container "{container}" in pod "{name}" is not available')
+    current, last = found.get("state") or {}, (found.get("lastState") or {})
+    if previous:
+        if "terminated" not in last:
+            raise LogRefused(f'previous terminated container "{container}" in pod "{name}" '
+                             "not found")
+        return text or ""
+    if "running" in current or "terminated" in current or "terminated" in last:
+        return text or ""
+    reason = (current.get("waiting") or {}).get("reason", "ContainerCreating")
+    said = {"ErrImagePull": "image can't be pulled",
+            "ImagePullBackOff": "trying and failing to pull image"}.get(reason, reason)
+    raise LogRefused(f'container "{container}" in pod "{name}" is waiting to start: {said}')
+
+
+def _on_a_node(pod: dict[str, Any]) -> bool:
+    """Whether the scheduler has placed the pod (the API server asks no kubelet before)."""
+    return bool(pod["spec"].get("nodeName")) or any(
+        c.get("type") == "PodScheduled" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or [])

@@ -58,18 +58,23 @@ class Emulator(KubernetesEmulator):
         a list of namespaces (`/api/v1/namespaces`).
         """
         self._publish_kinds()
+        method = raw.method.upper()
+        dry_run = raw.query.get("dryRun") == "All"
+        # Every request is recorded, discovery and /version included, so that a test can
+        # count what a command asked and prove it wrote nothing.
+        record = Record(method, raw.path, dry_run, query=raw.query_string)
+        with self.lock:
+            self.state.requests.append(record)
         if raw.path == "/version":
             major, minor = self.state.settings.server_version.split(".")
+            record.status = 200
             return _json({"major": major, "minor": minor,
                           "gitVersion": f"v{major}.{minor}.0", "platform": "linux/amd64"})
         path = _parse_path(raw.path)
         if path is None:
-            return await super().__call__(raw)
-        method = raw.method.upper()
-        dry_run = raw.query.get("dryRun") == "All"
-        record = Record(method, raw.path, dry_run)
-        with self.lock:
-            self.state.requests.append(record)
+            served = await super().__call__(raw)
+            record.status = served.status
+            return served
         fault = self.faults.next_fault(method)
         if fault is not None:
             response = await self._inject(fault, raw)
@@ -91,8 +96,10 @@ class Emulator(KubernetesEmulator):
             with self.lock:
                 self.state.run_controllers()
                 if path.subresource == "log" and path.plural == "pods" and method == "GET":
-                    log = self.state.pod_log(path.namespace, path.name or "")
-                    record.status = 200
+                    log = self._pod_log(raw, path)
+                    record.status = 204 if log is None else 200
+                    if log is None:  # no node to ask yet: the API server answers nothing
+                        return aiohttp.web.Response(status=204)
                     return aiohttp.web.Response(text=log, content_type="text/plain")
                 body, status = self._serve(raw, path, method, dry_run, text)
                 warning = self._warning(path, method, raw, text)
@@ -101,6 +108,30 @@ class Emulator(KubernetesEmulator):
             return _status(error.status, error.reason, error.message, details=error.details)
         record.status = status
         return _json(body, status=status, headers={"Warning": warning} if warning else None)
+
+    def _pod_log(self, raw: aiohttp.web.BaseRequest, path: ResourcePath) -> str | None:
+        """GET .../pods/NAME/log: authorized as `pods/log`, its options read and checked as
+        the API server reads PodLogOptions."""
+        name = path.name or ""
+        self.state.authorize("get", "pods", path.namespace, "", name, subresource="log")
+        tail = raw.query.get("tailLines")
+        tail_lines = None
+        if tail is not None:
+            try:
+                tail_lines = int(tail)
+            except ValueError:
+                raise ApiError(400, "BadRequest",
+                               f'strconv.ParseInt: parsing "{tail}": invalid syntax') from None
+            if tail_lines < 0:
+                detail = f"Invalid value: {tail_lines}: must be greater than or equal to 0"
+                raise ApiError(422, "Invalid", f'PodLogOptions "{name}" is invalid: '
+                                               f"tailLines: {detail}", {
+                    "name": name, "kind": "PodLogOptions", "causes": [
+                        {"reason": "FieldValueInvalid", "message": detail,
+                         "field": "tailLines"}]})
+        previous = raw.query.get("previous", "") in ("1", "t", "T", "true", "TRUE", "True")
+        return self.state.pod_log(path.namespace, name, raw.query.get("container", ""),
+                                  previous, tail_lines)
 
     def _warning(self, path: ResourcePath, method: str, raw: aiohttp.web.BaseRequest,
                  text: str) -> str | None:
@@ -145,7 +176,8 @@ class Emulator(KubernetesEmulator):
         if path.subresource:
             raise ApiError(404, "NotFound", f"subresource {path.subresource} is not emulated")
         if method == "GET" and name is None:
-            items = state.list(kind, namespace, raw.query.get("labelSelector", ""))
+            items = state.list(kind, namespace, raw.query.get("labelSelector", ""),
+                               raw.query.get("fieldSelector", ""))
             return {"apiVersion": api_version, "kind": f"{kind.kind}List",
                     "metadata": {"resourceVersion": "1"},
                     "items": [_listed(item, api_version, (kind.group, kind.plural) in state.builtin)
@@ -382,6 +414,12 @@ class RunningEmulator:
             return [r for r in self.state.requests
                     if r.method in ("POST", "PUT", "PATCH", "DELETE") and r.dry_run == dry_run
                     and (leases or "/apis/coordination.k8s.io/" not in r.path)]
+
+    def non_reads(self) -> list[Record]:
+        """Every request served so far that is not a GET or HEAD: writes of any kind, dry runs
+        and Leases included (what a read-only command must never send)."""
+        with self.lock:
+            return [r for r in self.state.requests if r.method not in ("GET", "HEAD")]
 
     def _run(self) -> None:
         try:

@@ -166,6 +166,14 @@ can show against both the emulator and kube-apiserver v1.35.4:
   publisher puts in every namespace
   (https://kubernetes.io/docs/reference/access-authn-authz/service-accounts-admin/).
   Simpler: made once with the namespace, not made again when deleted.
+- Lists take a `fieldSelector` (`metadata.name` and `metadata.namespace` for every kind;
+  core/v1 Events' `involvedObject.*`, `reason`, `reportingComponent`, `source`, `type`;
+  Pods' `spec.nodeName`, `spec.restartPolicy`, `spec.schedulerName`,
+  `spec.serviceAccountName`, `spec.hostNetwork`, `status.phase`, `status.podIP`,
+  `status.nominatedNodeName`, their defaults included) with `=`, `==`, `!=` and commas
+  for AND; an unknown field or a malformed term is a 400 BadRequest worded per kind as
+  kube-apiserver v1.35.4 words it, as `_fields` describes
+  (https://kubernetes.io/docs/concepts/overview/working-with-objects/field-selectors/).
 - A list of a built-in kind carries `apiVersion` and `kind` once, on the list; its items
   carry neither (typed objects drop their TypeMeta when listed). A custom resource's items
   keep both (seen on kube-apiserver v1.35.4, held by the conformance tests).
@@ -194,7 +202,9 @@ can show against both the emulator and kube-apiserver v1.35.4:
   GET /version reports `server_version`.
 - Workloads named in `failing` stay unavailable, with a pod and Events in the
   state the kubelet or scheduler reports for the chosen reason (ImagePullBackOff,
-  ErrImagePull, CrashLoopBackOff, CreateContainerConfigError, Unschedulable),
+  ErrImagePull, CrashLoopBackOff, CreateContainerConfigError, Unschedulable, whose
+  message the scheduler words from the pod's requests and the Nodes as `_scheduler`
+  describes, https://kubernetes.io/docs/concepts/scheduling-eviction/kube-scheduler/),
   until `failing_for` seconds after their last change, as `_kubelet` describes
   (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/,
   https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/).
@@ -203,7 +213,20 @@ can show against both the emulator and kube-apiserver v1.35.4:
   authorizer answers a user RBAC does not allow (`configmaps "x" is forbidden: User
   "emulator" cannot get resource "configmaps" in API group "" in the namespace "a"`)
   (https://kubernetes.io/docs/reference/access-authn-authz/authorization/#determine-the-request-verb).
+  A subresource is a resource of its own: reading a pod's log is `get` on `pods/log`
+  (https://kubernetes.io/docs/reference/access-authn-authz/rbac/#referring-to-resources).
   Simpler: rules are denials added by a test; everything else is allowed.
+- A pod's log (`GET .../pods/NAME/log`) is one container's: `container` names it, and may
+  be left out only when the pod has exactly one (else 400 `a container name must be
+  specified for pod NAME, choose one of: [init... containers...]`; an unknown name is 400
+  `container X is not valid for pod NAME`); `tailLines` keeps the last lines (negative: 422
+  Invalid PodLogOptions; not a number: 400), `previous=true` asks for the last terminated
+  instance. A pod no node runs yet answers 204 No Content (seen on kube-apiserver v1.35.4);
+  otherwise the kubelet answers as `_kubelet.container_log` describes
+  (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#read-log-of-the-specified-pod).
+  Logs are `ApiState.logs[(namespace, pod, container)]` (Jobs' pods, `Settings.logs`, or a
+  test's own). Simpler: `sinceSeconds`, `sinceTime`, `limitBytes`, `timestamps` and
+  `follow` are ignored.
 - Leases (coordination.k8s.io/v1) are stored like any object: the API server
   never expires one, its holders and candidates do, by comparing `renewTime`
   plus `leaseDurationSeconds` with their clock and writing with the
@@ -216,6 +239,12 @@ can show against both the emulator and kube-apiserver v1.35.4:
   2006-01-02T15:04:05.000000Z07:00); another string is a 400 BadRequest in a create
   or update, a 422 Invalid in a merge patch and a 500 in an apply (seen on
   kube-apiserver v1.35.4).
+- Every request is kept in `requests` as the API server's audit log keeps it
+  (https://kubernetes.io/docs/tasks/debug/debug-cluster/audit/): discovery (`/api`, `/apis`,
+  `/apis/<group>/<version>`) and `/version` too, with method, path, query string, dry run and
+  the answer's status, so that a test can count a command's requests and prove it wrote
+  nothing (`RunningEmulator.non_reads()`: every request but GET and HEAD, dry runs and Lease
+  writes included). Controllers' own writes are not requests.
 - Every stored change is kept in `history` (the object as stored, in order),
   as a watch started before the first write would deliver them
   (https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes),
@@ -241,8 +270,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._encoding import normalize
+from ._fields import FieldSelectorError
+from ._fields import select as select_fields
 from ._jobs import run_jobs
-from ._kubelet import pod_key, run_failing_workloads
+from ._kubelet import LogRefused, container_log, pod_key, run_failing_workloads
 from ._statefulsets import run_stateful_sets
 from ._updates import FieldError, invalid, invalid_value, update_errors
 
@@ -316,6 +347,9 @@ class Settings:
     failing_for: float | None = None
     """Seconds after a failing workload's last change until its pod recovers (None: never)."""
     crash_restarts: int = 5
+    logs: dict[str, str] = field(default_factory=dict)
+    """What the first container of a failing workload's ("namespace/name") pod printed: a
+    CrashLoopBackOff pod serves it as its last run's log (see _kubelet)."""
     """How often a CrashLoopBackOff pod reports its container restarted."""
     statefulset_pods: bool = False
     """Act as the StatefulSet controller: pods and volume claims (see _statefulsets)."""
@@ -331,13 +365,16 @@ class Written:
 
 @dataclass
 class Record:
-    """One request, for assertions (writes counted by method)."""
+    """One request, for assertions (writes counted by method): resource URLs, discovery
+    and /version alike."""
 
     method: str
     path: str
     dry_run: bool
     status: int = 0
     """The answer's HTTP status (0 until answered)."""
+    query: str = ""
+    """The query string as sent (`labelSelector=...&fieldSelector=...`, `tailLines=50`)."""
 
 
 _WORKLOADS = {("apps", "deployments"), ("apps", "statefulsets"), ("apps", "daemonsets")}
@@ -366,8 +403,9 @@ class ApiState:
         self._versions = itertools.count(1)
         self._ip_counter = itertools.count(1)
         self._by_kind: dict[tuple[str, str], set[Key]] = {}
-        self.logs: dict[tuple[str, str], str] = {}
-        """Pods' logs by (namespace, name), as the kubelet would serve them."""
+        self.logs: dict[tuple[str, str, str], str] = {}
+        """Containers' logs by (namespace, pod, container), as the kubelet would serve them
+        (a CrashLoopBackOff container's: its last run's)."""
         self.provision_at: dict[Key, float] = {}
         self.pod_states: dict[Key, str] = {}
         """What the emulated kubelet last reported for each pod of a failing workload."""
@@ -385,15 +423,17 @@ class ApiState:
         self.denied.add((verb, plural, namespace))
 
     def authorize(self, verb: str, plural: str, namespace: str, group: str = "",
-                  name: str | None = None) -> None:
-        """403 Forbidden when the request is denied, worded as RBAC's authorizer words it."""
-        if (verb, plural, namespace) in self.denied or (verb, plural, "") in self.denied:
+                  name: str | None = None, *, subresource: str = "") -> None:
+        """403 Forbidden when the request is denied, worded as RBAC's authorizer words it
+        (a subresource is its own resource to RBAC: `deny("get", "pods/log")`)."""
+        resource = f"{plural}/{subresource}" if subresource else plural
+        if (verb, resource, namespace) in self.denied or (verb, resource, "") in self.denied:
             where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
             what = f'{plural} "{name}"' if name else plural
             details: dict[str, Any] = {"kind": plural, **({"name": name} if name else {}),
                                        **({"group": group} if group else {})}
             raise ApiError(403, "Forbidden", f'{what} is forbidden: User "emulator" cannot '
-                                             f'{verb} resource "{plural}" in API group '
+                                             f'{verb} resource "{resource}" in API group '
                                              f'"{group}" {where}', details)
 
     # ---- kinds -------------------------------------------------------------------------
@@ -492,13 +532,31 @@ class ApiState:
         # As the workload controller sees it: available once the kubelet reports its pod running.
         return self.pod_states.get(pod_key(key, stored.obj["kind"])) == "Running"
 
-    def pod_log(self, namespace: str, name: str) -> str:
-        """A pod's log; 400 while its container has not run (as the API server answers)."""
-        self._existing(self.kind("", "pods"), namespace, name)
-        log = self.logs.get((namespace, name))
-        if log is None:
-            raise ApiError(400, "BadRequest", f'container in pod "{name}" is waiting to start')
-        return log
+    def pod_log(self, namespace: str, name: str, container: str = "", previous: bool = False,
+                tail_lines: int | None = None) -> str | None:
+        """A container's log (the pod's only container when `container` is ""), its last
+        `tail_lines` lines; None when the pod has no node yet (204 No Content). 400 as the
+        API server answers a container it cannot choose, and as the kubelet answers one
+        without a log (see _kubelet.container_log)."""
+        pod = self._existing(self.kind("", "pods"), namespace, name).obj
+        spec = pod.get("spec") or {}
+        names = [c["name"] for c in spec.get("containers") or []]
+        every = [c["name"] for c in spec.get("initContainers") or []] + names
+        if not container:
+            if len(names) != 1:
+                choice = f", choose one of: [{' '.join(every)}]" if names else ""
+                raise ApiError(400, "BadRequest",
+                               f"a container name must be specified for pod {name}{choice}")
+            container = names[0]
+        elif container not in every:
+            raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {name}")
+        try:
+            log = container_log(self, pod, container, previous)
+        except LogRefused as refused:
+            raise ApiError(400, "BadRequest", str(refused)) from refused
+        if log is None or tail_lines is None:
+            return log
+        return "".join(log.splitlines(keepends=True)[-tail_lines:]) if tail_lines else ""
 
     def report_status(self, key: Key, status: dict[str, Any]) -> None:
         """What a controller (the kubelet, say) reports: the status of a stored object."""
@@ -514,16 +572,25 @@ class ApiState:
                                             "not found")
         return self._with_status(kind, stored)
 
-    def list(self, kind: Kind, namespace: str, selector: str = "") -> list[dict[str, Any]]:
-        """Objects of a kind (in a namespace, or all), optionally by label selector."""
+    def list(self, kind: Kind, namespace: str, selector: str = "",
+             fields: str = "") -> list[dict[str, Any]]:
+        """Objects of a kind (in a namespace, or all), optionally by label and field selector
+        (400 BadRequest for a field selector the server refuses)."""
         wanted = _parse_selector(selector)
         if (kind.group, kind.plural) == ("discovery.k8s.io", "endpointslices"):
-            return [s for s in self._endpoint_slices(namespace)
-                    if _matches(s["metadata"]["labels"], wanted)]
-        keys = sorted(self._indexed(kind.group, kind.plural))
-        return [self._with_status(kind, self.objects[key]) for key in keys
-                if (not namespace or key[2] == namespace)
-                and _matches(self.objects[key].obj["metadata"].get("labels") or {}, wanted)]
+            items = [s for s in self._endpoint_slices(namespace)
+                     if _matches(s["metadata"]["labels"], wanted)]
+        else:
+            keys = sorted(self._indexed(kind.group, kind.plural))
+            items = [self._with_status(kind, self.objects[key]) for key in keys
+                     if (not namespace or key[2] == namespace)
+                     and _matches(self.objects[key].obj["metadata"].get("labels") or {}, wanted)]
+        if not fields:
+            return items
+        try:
+            return select_fields(kind.group, kind.plural, kind.kind, items, fields)
+        except FieldSelectorError as error:
+            raise ApiError(400, "BadRequest", str(error)) from error
 
     def _endpoint_slices(self, namespace: str) -> builtins.list[dict[str, Any]]:
         slices = []

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -737,3 +738,145 @@ def test_an_orphaning_delete_of_a_stateful_set_keeps_its_pods_and_claims(
     assert [p["metadata"]["name"] for p in cluster.list("v1", "Pod", "default",
                                                         {"app": "db"})] == ["db-0"]
     assert len(cluster.list("v1", "PersistentVolumeClaim", "default", {"app": "db"})) == 2
+
+
+def test_every_request_is_recorded_with_its_query_reads_and_writes_apart(
+        emulator: RunningEmulator, cluster: Cluster) -> None:
+    for path in ("/version", "/api", "/apis", "/apis/apps/v1",
+                 "/api/v1/namespaces/default/configmaps?labelSelector=a%3Db&limit=5"):
+        with urllib.request.urlopen(emulator.url + path, timeout=10) as answer:
+            assert answer.status == 200
+    recorded = [(r.method, r.path, r.query, r.status) for r in emulator.state.requests]
+    assert recorded[-5:] == [("GET", "/version", "", 200), ("GET", "/api", "", 200),
+                             ("GET", "/apis", "", 200), ("GET", "/apis/apps/v1", "", 200),
+                             ("GET", "/api/v1/namespaces/default/configmaps",
+                              "labelSelector=a%3Db&limit=5", 200)]
+    assert emulator.non_reads() == []
+
+    cluster.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                   "metadata": {"name": "a", "namespace": "default"}}, dry_run=True)
+    assert emulator.writes() == []  # a dry run is not a write...
+    [dry] = emulator.non_reads()  # ...but a read-only command must not send one either
+    assert (dry.method, dry.dry_run, dry.query.count("dryRun=All")) == ("PATCH", True, 1)
+    _apply(emulator, "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/l",
+           _lease("l", leaseDurationSeconds=10))
+    assert emulator.writes() == [] and len(emulator.non_reads()) == 2
+
+
+def _names(emulator: RunningEmulator, path: str, fields: str) -> list[str] | int:
+    query = urllib.parse.urlencode({"fieldSelector": fields})
+    try:
+        with urllib.request.urlopen(f"{emulator.url}{path}?{query}", timeout=10) as answer:
+            return [i["metadata"]["name"] for i in json.loads(answer.read())["items"]]
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code
+
+
+def test_field_selectors_pick_events_and_pods_by_their_fields(
+        emulator: RunningEmulator, cluster: Cluster) -> None:
+    emulator.state.settings.failing = {"default/web": "CrashLoopBackOff",
+                                       "default/db": "Unschedulable"}
+    for name in ("web", "db"):
+        cluster.apply(_deployment(name, {"app": name}))
+    [web] = cluster.list("v1", "Pod", "default", {"app": "web"})
+    [db] = cluster.list("v1", "Pod", "default", {"app": "db"})
+    events, pods = "/api/v1/namespaces/default/events", "/api/v1/namespaces/default/pods"
+
+    warnings = _names(emulator, events, f"involvedObject.name={web['metadata']['name']},"
+                                        "type=Warning")
+    assert isinstance(warnings, list) and len(warnings) == 1
+    [back_off] = [e for e in cluster.list("v1", "Event", "default")
+                  if e["metadata"]["name"] == warnings[0]]
+    assert back_off["reason"] == "BackOff"
+    scheduler = _names(emulator, events, "source=default-scheduler,reason!=Scheduled")
+    assert isinstance(scheduler, list) and len(scheduler) == 1  # db's FailedScheduling
+    assert _names(emulator, pods, "status.phase=Pending") == [db["metadata"]["name"]]
+    assert _names(emulator, pods, "status.phase=Running,status.podIP=10.0.1.9,"
+                                  "spec.serviceAccountName=default") == [web["metadata"]["name"]]
+    assert _names(emulator, pods, "spec.hostNetwork=false,metadata.name!=x") == sorted(
+        [web["metadata"]["name"], db["metadata"]["name"]])
+    assert _names(emulator, pods, "status.hostIP=10.0.0.2") == 400  # not selectable
+    assert _names(emulator, events, "reason=a\\,b") == []  # an escaped comma is the value's
+
+
+def _log(emulator: RunningEmulator, pod: str, **params: str) -> tuple[int, str]:
+    query = urllib.parse.urlencode(params)
+    url = f"{emulator.url}/api/v1/namespaces/default/pods/{pod}/log?{query}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read())["message"]
+
+
+def test_pod_logs_are_served_per_container_as_the_kubelet_serves_them(
+        emulator: RunningEmulator, cluster: Cluster) -> None:
+    settings = emulator.state.settings
+    settings.failing = {"default/crash": "CrashLoopBackOff", "default/pull": "ImagePullBackOff",
+                        "default/pending": "Unschedulable"}
+    settings.logs = {"default/crash": "starting\nwatching /etc/config\nfailed to create "
+                                      "fsnotify watcher: too many open files\n"}
+    for name in ("crash", "pull", "pending"):
+        cluster.apply(_deployment(name, {"app": name}))
+    crash, pull, pending = (cluster.list("v1", "Pod", "default", {"app": name})[0]["metadata"]
+                            ["name"] for name in ("crash", "pull", "pending"))
+
+    # a crashing container's last run, whole, its tail, or as the previous instance
+    assert _log(emulator, crash) == (200, settings.logs["default/crash"])
+    assert _log(emulator, crash, tailLines="1") == (
+        200, "failed to create fsnotify watcher: too many open files\n")
+    assert _log(emulator, crash, container="m", previous="true", tailLines="2")[1].startswith(
+        "watching")
+    assert cluster.pod_log(crash, "default", tail_lines=1).endswith("too many open files\n")
+    assert _log(emulator, pull) == (400, f'container "m" in pod "{pull}" is waiting to start: '
+                                         "trying and failing to pull image")
+    assert _log(emulator, pull, previous="true") == (
+        400, f'previous terminated container "m" in pod "{pull}" not found')
+    assert _log(emulator, pending) == (204, "")
+    assert _log(emulator, crash, container="x") == (400, f"container x is not valid for pod "
+                                                         f"{crash}")
+    assert _log(emulator, crash, tailLines="-2")[0] == 422
+
+    emulator.state.deny("get", "pods/log", "default")
+    assert _log(emulator, crash) == (403, f'pods "{crash}" is forbidden: User "emulator" cannot '
+                                          'get resource "pods/log" in API group "" in the '
+                                          'namespace "default"')
+    assert cluster.get("v1", "Pod", crash, "default") is not None  # the pod itself is readable
+
+
+def test_an_unschedulable_workload_reads_what_the_scheduler_says_of_its_requests(
+        emulator: RunningEmulator, cluster: Cluster) -> None:
+    emulator.state.settings.failing = {"default/train": "Unschedulable",
+                                       "default/web": "Unschedulable"}
+    train = _deployment("train", {"app": "train"})
+    train["spec"]["template"]["spec"]["containers"][0]["resources"] = {
+        "limits": {"nvidia.com/gpu": "1"}}
+    cluster.apply(train)
+    cluster.apply(_deployment("web", {"app": "web"}))
+
+    def said(app: str) -> str:
+        [pod] = cluster.list("v1", "Pod", "default", {"app": app})
+        [condition] = pod["status"]["conditions"]
+        return str(condition["message"])
+
+    # no Node stored: the one implied node, which has no GPU; a pod that would fit finds it full
+    assert said("train") == (
+        "0/1 nodes are available: 1 Insufficient nvidia.com/gpu. no new claims to deallocate, "
+        "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.")
+    assert said("web") == (
+        "0/1 nodes are available: 1 Insufficient cpu. no new claims to deallocate, "
+        "preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.")
+    [event] = [e for e in cluster.list("v1", "Event", "default")
+               if e["involvedObject"]["name"].startswith("train")]
+    assert (event["reason"], event["message"]) == ("FailedScheduling", said("train"))
+
+    # with Nodes stored, they are what the scheduler counts
+    for name in ("cpu-1", "cpu-2"):
+        cluster.apply({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}})
+        emulator.state.report_status(("", "nodes", "", name),
+                                     {"allocatable": {"cpu": "4", "memory": "16Gi"}})
+    cluster.delete("apps/v1", "Deployment", "train", "default")
+    cluster.apply(train)
+    assert said("train").startswith("0/2 nodes are available: 2 Insufficient nvidia.com/gpu. ")

@@ -25,14 +25,19 @@ completions, roleRef, a claim's spec, immutable ConfigMaps and Secrets) refused 
 server's 422 wording, through apply, dry run, PUT and merge patch; Service cluster IPs
 allocated, kept and never changed; CRD status.storedVersions, the status subresource and a
 storage-version migration's rewrite; deletion propagation (Orphan, Foreground, a Job's Orphan
-default with its Warning, DeleteOptions validation); a workload scaled to zero.
+default with its Warning, DeleteOptions validation); a workload scaled to zero; field
+selectors on lists (metadata, Events' and Pods' fields, each kind's wording for an unknown
+field, malformed terms); a pod log's container choice, option checks, 204 for a pod no node
+runs and `get pods/log` authorization; the scheduler's message for a pod whose requests or
+untolerated taints no node takes.
 
 Emulator-only (no real variant): admission webhooks refusing writes while their Service has
 no ready endpoint, and cert-manager's CA injector (no webhook server can run without
 containers, and this control plane never calls out to one: tests/controlplane/_webhookless);
 Kubeflow's profile controller (not part of Kubernetes); failing workloads' pods and Events
-(ImagePullBackOff and the like: kwok always runs pods); Jobs' pods and logs (`jobs`), fault
-injection and the `history` log (test controls of the emulator, not server behaviour).
+(ImagePullBackOff and the like: kwok always runs pods); what a kubelet answers for a pod's
+log (kwok keeps none); Jobs' pods and logs (`jobs`), fault injection, the request log and
+the `history` log (test controls of the emulator, not server behaviour).
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ from kfops.cluster import Cluster
 from kfops.cluster._compare import applied_paths
 from kfops.errors import ClusterError, Forbidden, ObjectConflict
 from tests.conftest import NO_BACKOFF
-from tests.controlplane import ControlPlane
+from tests.controlplane import GPU_NODE, GPU_TAINT, PLAIN_NODES, ControlPlane
 from tests.emulator import RunningEmulator
 from tests.helpers.rest import Rest
 
@@ -1250,3 +1255,176 @@ def test_an_orphaning_delete_of_a_stateful_set_keeps_its_pods_and_claims(
     # made anew, the StatefulSet adopts them
     second = body(server.rest.apply(db))
     server.wait(lambda: owned_by_uid(second["metadata"]["uid"]), "the pods adopted")
+
+
+# ---- field selectors -----------------------------------------------------------------------
+
+def event(name: str, where: str, about: str, reason: str, *, kind: str = "Warning",
+          component: str = "kubelet") -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": where},
+            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": about,
+                               "namespace": where},
+            "reason": reason, "message": f"{reason} for {about}", "type": kind,
+            "source": {"component": component}, "count": 1,
+            "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:00:00Z"}
+
+
+def selected(server: Server, path: str, selector: str) -> list[str] | tuple[int, str]:
+    """The names a list with this field selector holds, or (status, message) when refused."""
+    answer = server.rest.client.get(path, params={"fieldSelector": selector})
+    if answer.status_code != 200:
+        return answer.status_code, f'{body(answer)["reason"]}: {body(answer)["message"]}'
+    return sorted(i["metadata"]["name"] for i in body(answer)["items"])
+
+
+def test_lists_take_field_selectors(server: Server) -> None:
+    where = server.namespace("fields")
+    for name in ("a", "b"):
+        assert server.rest.apply(config_map(name, where)).status_code == 201
+    for name, about, reason, kind, component in (
+            ("e1", "web-1", "BackOff", "Warning", "kubelet"),
+            ("e2", "web-1", "Pulled", "Normal", "kubelet"),
+            ("e3", "db-0", "FailedScheduling", "Warning", "default-scheduler")):
+        made = server.rest.client.post(f"/api/v1/namespaces/{where}/events",
+                                       json=event(name, where, about, reason, kind=kind,
+                                                  component=component))
+        assert made.status_code == 201, made.text
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": where},
+           "spec": {"nodeName": "kwok-node-1",
+                    "containers": [{"name": "main", "image": "example.com/app:1"}]}}
+    made = server.rest.client.post(f"/api/v1/namespaces/{where}/pods", json=pod)
+    assert made.status_code == 201, made.text
+    maps, events = f"/api/v1/namespaces/{where}/configmaps", f"/api/v1/namespaces/{where}/events"
+    pods = f"/api/v1/namespaces/{where}/pods"
+
+    assert selected(server, maps, "metadata.name=a") == ["a"]
+    assert selected(server, maps, "metadata.name==a") == ["a"]
+    assert selected(server, maps, "metadata.name!=a") == ["b", "kube-root-ca.crt"]
+    assert selected(server, maps, f"metadata.name!=a,metadata.namespace={where}") == \
+        ["b", "kube-root-ca.crt"]
+    assert selected(server, "/api/v1/configmaps", f"metadata.namespace={where}") == \
+        ["a", "b", "kube-root-ca.crt"]
+    assert selected(server, events, "involvedObject.name=web-1") == ["e1", "e2"]
+    assert selected(server, events, "involvedObject.name=web-1,type=Warning") == ["e1"]
+    assert selected(server, events, "type!=Warning") == ["e2"]
+    assert selected(server, events, "involvedObject.kind=Pod,reason=FailedScheduling") == ["e3"]
+    assert selected(server, events, "source=default-scheduler") == ["e3"]
+    # what the API server fills in when a pod leaves it out is what the fields select on
+    assert selected(server, pods, "spec.nodeName=kwok-node-1,spec.restartPolicy=Always,"
+                                  "spec.schedulerName=default-scheduler") == ["p"]
+    assert selected(server, pods, "spec.nodeName=kwok-node-2") == []
+
+    # an unknown field: each kind's conversion words it its own way
+    assert selected(server, pods, "spec.bogus=x") == (
+        400, "BadRequest: field label not supported: spec.bogus")
+    assert selected(server, events, "involvedObject.bogus=1") == (
+        400, "BadRequest: field label not supported: involvedObject.bogus")
+    assert selected(server, maps, "data.x=y") == (
+        400, 'BadRequest: "data.x" is not a known field selector: only "metadata.name", '
+             '"metadata.namespace"')
+    assert selected(server, f"/apis/apps/v1/namespaces/{where}/deployments", "spec.replicas=1") \
+        == (400, 'BadRequest: "spec.replicas" is not a known field selector: only '
+                 '"metadata.name", "metadata.namespace"')
+    assert selected(server, f"/apis/batch/v1/namespaces/{where}/jobs", "bogus=1") == (
+        400, 'BadRequest: field label "bogus" not supported for Job')
+    # a term without an operator, a value with an unescaped "="
+    assert selected(server, maps, "metadata.name") == (
+        400, "BadRequest: invalid selector: 'metadata.name'; can't understand 'metadata.name'")
+    assert selected(server, maps, "metadata.name=a=b") == (
+        400, "BadRequest: invalid field selector: unescaped character in value: 61")
+
+
+# ---- pod logs ------------------------------------------------------------------------------
+
+def test_a_pod_log_names_one_container_and_checks_its_options(server: Server) -> None:
+    """What the API server answers itself, before it asks a node's kubelet (kwok here)."""
+    where = server.namespace("logs")
+
+    def pod(name: str, *containers: str, **spec: Any) -> None:
+        made = server.rest.client.post(f"/api/v1/namespaces/{where}/pods", json={
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": where},
+            "spec": {"containers": [{"name": c, "image": "example.com/app:1"}
+                                    for c in containers], **spec}})
+        assert made.status_code == 201, made.text
+
+    pod("two", "a", "b", nodeName="kwok-node-1",
+        initContainers=[{"name": "setup", "image": "example.com/app:1"}])
+    pod("waiting", "a", nodeSelector={"conformance.example.com/nowhere": "x"})
+
+    def log(name: str, **params: str) -> tuple[int, str]:
+        answer = server.rest.client.get(f"/api/v1/namespaces/{where}/pods/{name}/log",
+                                        params=params)
+        if answer.status_code >= 400:
+            return answer.status_code, f'{body(answer)["reason"]}: {body(answer)["message"]}'
+        return answer.status_code, answer.text
+
+    assert log("two") == (400, "BadRequest: a container name must be specified for pod two, "
+                               "choose one of: [setup a b]")
+    assert log("two", container="zz") == (400, "BadRequest: container zz is not valid for "
+                                                "pod two")
+    assert log("two", container="a", tailLines="-1") == (
+        422, 'Invalid: PodLogOptions "two" is invalid: tailLines: Invalid value: -1: must be '
+             "greater than or equal to 0")
+    assert log("two", container="a", tailLines="x") == (
+        400, 'BadRequest: strconv.ParseInt: parsing "x": invalid syntax')
+    assert log("nothing") == (404, 'NotFound: pods "nothing" not found')
+    # no node runs it: no kubelet to ask, an empty answer
+    assert log("waiting") == (204, "")
+
+    refused = server.client_of(server.refuse([("get", "pods/log", where)]))
+    answer = refused.client.get(f"/api/v1/namespaces/{where}/pods/two/log",
+                                params={"container": "a"})
+    assert answer.status_code == 403
+    assert re.fullmatch(rf'pods "two" is forbidden: User "[^"]+" cannot get resource "pods/log" '
+                        rf'in API group "" in the namespace "{where}"', body(answer)["message"])
+
+
+# ---- the scheduler's message ---------------------------------------------------------------
+
+def test_an_unschedulable_pod_reads_why_no_node_takes_it(
+        server: Server, request: pytest.FixtureRequest) -> None:
+    """The scheduler words its refusal from the pod's requests and the nodes: two plain nodes
+    and one with 4 GPUs and the GPU taint (the real control plane's kwok nodes)."""
+    if server.name == "emulator":  # its scheduler is the Jobs setting, its nodes the test's
+        emulated: RunningEmulator = request.getfixturevalue("emulator")
+        emulated.state.settings.jobs = True
+        for name in (*PLAIN_NODES, GPU_NODE):
+            allocatable = {"cpu": "64", "memory": "256Gi",
+                           **({"nvidia.com/gpu": "4"} if name == GPU_NODE else {})}
+            assert server.rest.client.post("/api/v1/nodes", json={
+                "apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+                "spec": {"taints": [GPU_TAINT]} if name == GPU_NODE else {}}).status_code == 201
+            with emulated.lock:
+                emulated.state.report_status(("", "nodes", "", name),
+                                             {"allocatable": allocatable})
+    where = server.namespace("sched")
+    tolerated = [{"key": GPU_TAINT["key"], "operator": "Exists", "effect": "NoSchedule"}]
+
+    def refusal(name: str, resources: dict[str, Any], tolerations: list[Any]) -> str:
+        server.rest.apply({"apiVersion": "batch/v1", "kind": "Job",
+                           "metadata": {"name": name, "namespace": where},
+                           "spec": {"backoffLimit": 0, "template": {"spec": {
+                               "restartPolicy": "Never", "tolerations": tolerations,
+                               "containers": [{"name": "main", "image": "x:1",
+                                               "resources": resources}]}}}})
+
+        def said() -> str | None:
+            pods = body(server.rest.client.get(f"/api/v1/namespaces/{where}/pods",
+                                               params={"labelSelector": f"job-name={name}"}))
+            for pod in pods["items"]:
+                for condition in (pod.get("status") or {}).get("conditions") or []:
+                    if condition["type"] == "PodScheduled" and condition["status"] == "False":
+                        return str(condition["message"])
+            return None
+
+        return server.wait(said, f"the scheduler's refusal of {name}")
+
+    tail = ("no new claims to deallocate, preemption: 0/3 nodes are available: 3 Preemption is "
+            "not helpful for scheduling.")
+    assert refusal("gpu", {"limits": {"nvidia.com/gpu": "1"}}, []) == (
+        "0/3 nodes are available: 1 node(s) had untolerated taint(s), 2 Insufficient "
+        f"nvidia.com/gpu. {tail}")
+    assert refusal("big", {"requests": {"cpu": "1000", "memory": "100Ti"},
+                           "limits": {"nvidia.com/gpu": "8"}}, tolerated) == (
+        "0/3 nodes are available: 3 Insufficient cpu, 3 Insufficient memory, 3 Insufficient "
+        f"nvidia.com/gpu. {tail}")
