@@ -369,9 +369,12 @@ class RunningEmulator:
     settings: Settings
     faults: FaultPlan
     port: int = 0
+    start_from: ApiState | None = None
+    """A cluster to serve a copy of (its objects; these settings), instead of a new one."""
 
     def __post_init__(self) -> None:
-        self.state = ApiState(bundled_kinds(), self.settings)
+        self.state = self.start_from.clone(self.settings) if self.start_from is not None \
+            else ApiState(bundled_kinds(), self.settings)
         self.lock = threading.Lock()
         self.url = ""
         self._ready = threading.Event()

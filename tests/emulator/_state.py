@@ -347,10 +347,10 @@ class Settings:
     failing_for: float | None = None
     """Seconds after a failing workload's last change until its pod recovers (None: never)."""
     crash_restarts: int = 5
+    """How often a CrashLoopBackOff pod reports its container restarted."""
     logs: dict[str, str] = field(default_factory=dict)
     """What the first container of a failing workload's ("namespace/name") pod printed: a
     CrashLoopBackOff pod serves it as its last run's log (see _kubelet)."""
-    """How often a CrashLoopBackOff pod reports its container restarted."""
     statefulset_pods: bool = False
     """Act as the StatefulSet controller: pods and volume claims (see _statefulsets)."""
 
@@ -417,6 +417,16 @@ class ApiState:
             self._store(namespaces, ("", "namespaces", "", name),
                         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
                         {}, dry_run=False)
+
+    def clone(self, settings: Settings | None = None) -> ApiState:
+        """This cluster as it stands (objects, logs, denials), with no request recorded yet
+        and `settings` (default: a copy of its own): one install that several tests each
+        break in their own way."""
+        copied = copy.deepcopy(self)
+        copied.requests = []
+        if settings is not None:
+            copied.settings = settings
+        return copied
 
     def deny(self, verb: str, plural: str, namespace: str = "") -> None:
         """Make `verb` on `plural` (in `namespace`, or anywhere) answer 403, as RBAC would."""

@@ -25,6 +25,7 @@ from kfops.targets import write_starter
 from . import _aks_commands as aks_commands
 from . import _backup_commands as backup_commands
 from . import _bundle_commands as bundle_commands
+from . import _doctor_commands as doctor_commands
 from . import _gpu_commands as gpu_commands
 from . import _images_commands as images_commands
 from . import _profile_commands as profile_commands
@@ -217,6 +218,7 @@ def _times(result: RenderResult) -> str:
 
 
 register(app)
+doctor_commands.register(app)
 backup_commands.register(app)
 app.add_typer(user_commands.app, name="user")
 app.add_typer(profile_commands.app, name="profile")

@@ -16,7 +16,7 @@ from ._engine import (
 )
 from ._guarded import GeneratedValueHeld, Guard, keep_values, write_guarded
 from ._inventory import Inventory, installed_release, installs, read_inventory, recorded_workloads
-from ._kinds import KindInfo, Kinds
+from ._kinds import KindInfo, Kinds, builtin_kind
 from ._lease import (
     InstallLease,
     LeaseHolder,
@@ -30,6 +30,8 @@ from ._pods import (
     PodFailure,
     container_waiting,
     failing_pod,
+    failure_remedy,
+    last_event,
     pod_failure,
     workload_failure,
 )
@@ -72,14 +74,17 @@ __all__ = [
     "WaitSettings",
     "apply_bundle",
     "apply_steps",
+    "builtin_kind",
     "container_waiting",
     "crd_instances",
     "failing_pod",
+    "failure_remedy",
     "holder_identity",
     "installed_platform",
     "installed_release",
     "installs",
     "keep_values",
+    "last_event",
     "namespace_claims",
     "namespace_pending",
     "plan_bundle",

@@ -190,8 +190,9 @@ class Cluster:
         """Whether the cluster has the CustomResourceDefinition `name` (e.g. a Helm chart's)."""
         return self.get(CRD_API, "CustomResourceDefinition", name) is not None
 
-    def pod_log(self, name: str, namespace: str, tail_lines: int = 50) -> str:
-        """The last lines a pod's (only) container wrote.
+    def pod_log(self, name: str, namespace: str, tail_lines: int = 50,
+                container: str | None = None) -> str:
+        """The last lines a pod's container wrote (its only one unless `container` names one).
 
         ClusterError with the server's message when there is no log to give: the API
         server answers 400 for a container that has not run, or whose node kept no log
@@ -203,6 +204,7 @@ class Cluster:
         def fetch() -> str:
             try:
                 return "".join(self._lightkube.log(name, namespace=namespace,
+                                                   container=container,
                                                    tail_lines=tail_lines))
             except ApiError as error:
                 if int(error.status.code or error.response.status_code) != 400:

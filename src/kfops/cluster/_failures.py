@@ -18,7 +18,7 @@ from kfops.errors import WorkloadFailed
 from kfops.objects import describe
 
 from ._api import Cluster
-from ._pods import IMAGE_PULL_REASONS, UNSCHEDULABLE, PodFailure, last_event, workload_failure
+from ._pods import UNSCHEDULABLE, PodFailure, failure_remedy, last_event, workload_failure
 
 
 class FailureWatch:
@@ -74,7 +74,7 @@ class FailureWatch:
             last = last_event(events[namespace], {failure.pod, obj["metadata"]["name"]})
             lines.append(f"{describe(obj)}: {failure}"
                          + (f"; last event: {last}" if last else ""))
-            lines.append(f"  {_what_to_do(namespace, failure)}")
+            lines.append(f"  {failure_remedy(namespace, failure)}")
         count = "a workload" if len(hopeless) == 1 else f"{len(hopeless)} workloads"
         return (f"{count} cannot become available by itself, so kfops stopped waiting (its pod "
                 f"showed this for {self._grace:.0f}s):\n  " + "\n  ".join(lines))
@@ -83,19 +83,3 @@ class FailureWatch:
 def _unschedulable(pods: Sequence[dict[str, Any]]) -> bool:
     return any(c.get("reason") == UNSCHEDULABLE for p in pods
                for c in (p.get("status") or {}).get("conditions") or [])
-
-
-def _what_to_do(namespace: str, failure: PodFailure) -> str:
-    pod = f"-n {namespace} {failure.pod}"
-    if failure.reason in IMAGE_PULL_REASONS:
-        return ("check the image reference and that the nodes can pull it (registry reachable, "
-                f"credentials, airgap.registry holding it): kubectl describe pod {pod}")
-    if failure.reason == "CrashLoopBackOff":
-        return f"see why it crashes: kubectl logs {pod} -c {failure.container} --previous"
-    if failure.reason == "CreateContainerConfigError":
-        return ("a ConfigMap or Secret the pod reads is missing, or lacks the key it names: "
-                f"kubectl describe pod {pod}")
-    if failure.reason == UNSCHEDULABLE:
-        return ("no node fits the pod (resources, taints, node selectors) and no autoscaler "
-                f"is making one: kubectl describe pod {pod}")
-    return f"kubectl describe pod {pod}"

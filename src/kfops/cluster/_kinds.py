@@ -39,6 +39,14 @@ class KindInfo:
         return f"{self.group}/{self.version}" if self.group else self.version
 
 
+def builtin_kind(api_version: str, kind: str) -> bool:
+    """Whether Kubernetes itself serves the kind (lightkube has a model of it)."""
+    try:
+        return resource_registry.load(api_version, kind) is not None
+    except (LoadResourceError, ValueError):
+        return False
+
+
 class Kinds:
     """Kinds by (apiVersion, kind), from lightkube's models and the CRDs kfops applies."""
 

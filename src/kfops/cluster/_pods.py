@@ -118,19 +118,21 @@ def pod_failure(pod: dict[str, Any], crash_restarts: int = 0) -> PodFailure | No
     return None
 
 
-def workload_failure(cluster: Cluster, workload: dict[str, Any], crash_restarts: int = 0,
+def workload_failure(cluster: Cluster | None, workload: dict[str, Any], crash_restarts: int = 0,
                      pods: Sequence[dict[str, Any]] | None = None,
                      events: Sequence[dict[str, Any]] | None = None) -> PodFailure | None:
     """The first pod of `workload` that cannot start by itself, or None.
 
-    `pods` and `events` (of the workload's namespace) are read when not given.
+    `pods` and `events` (of the workload's namespace) are read when not given
+    (`cluster` None: both are given, nothing is read).
     """
-    chosen = selected_pods(workload, pods) if pods is not None else pods_of(cluster, workload)
+    chosen = selected_pods(workload, pods) if pods is not None \
+        else pods_of(_reader(cluster), workload)
     return failing_pod(cluster, str(workload["metadata"].get("namespace") or ""), chosen,
                        crash_restarts, events)
 
 
-def failing_pod(cluster: Cluster, namespace: str, pods: Sequence[dict[str, Any]],
+def failing_pod(cluster: Cluster | None, namespace: str, pods: Sequence[dict[str, Any]],
                 crash_restarts: int = 0,
                 events: Sequence[dict[str, Any]] | None = None) -> PodFailure | None:
     """The first of `pods` (in `namespace`) that cannot start by itself, or None.
@@ -144,11 +146,17 @@ def failing_pod(cluster: Cluster, namespace: str, pods: Sequence[dict[str, Any]]
             continue
         if failure.reason == UNSCHEDULABLE:
             if events is None:
-                events = cluster.list("v1", "Event", namespace)
+                events = _reader(cluster).list("v1", "Event", namespace)
             if node_coming(events, failure.pod):
                 continue
         return failure
     return None
+
+
+def _reader(cluster: Cluster | None) -> Cluster:
+    if cluster is None:
+        raise TypeError("pods and events must be given when no cluster is")
+    return cluster
 
 
 def node_coming(events: Sequence[dict[str, Any]], pod: str) -> bool:
@@ -171,3 +179,20 @@ def last_event(events: Sequence[dict[str, Any]], names: set[str]) -> str | None:
         return None
     last = max(about, key=when)[1]
     return f"{last.get('reason', '')} {last.get('message', '')}".strip()
+
+
+def failure_remedy(namespace: str, failure: PodFailure) -> str:
+    """What to look at or change for a pod that cannot start (a command to run)."""
+    pod = f"-n {namespace} {failure.pod}"
+    if failure.reason in IMAGE_PULL_REASONS:
+        return ("check the image reference and that the nodes can pull it (registry reachable, "
+                f"credentials, airgap.registry holding it): kubectl describe pod {pod}")
+    if failure.reason == "CrashLoopBackOff":
+        return f"see why it crashes: kubectl logs {pod} -c {failure.container} --previous"
+    if failure.reason == "CreateContainerConfigError":
+        return ("a ConfigMap or Secret the pod reads is missing, or lacks the key it names: "
+                f"kubectl describe pod {pod}")
+    if failure.reason == UNSCHEDULABLE:
+        return ("no node fits the pod (resources, taints, node selectors) and no autoscaler "
+                f"is making one: kubectl describe pod {pod}")
+    return f"kubectl describe pod {pod}"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kfops.cluster import BundleFile, Cluster, workload_failure
+from kfops.cluster import BundleFile, Cluster, PodFailure, workload_failure
 from kfops.objects import WORKLOAD_KINDS, describe
 
 
@@ -51,6 +51,14 @@ def workload_state(cluster: Cluster, obj: dict[str, Any]) -> tuple[str, str]:
     metadata = obj["metadata"]
     live = cluster.get(str(obj["apiVersion"]), str(obj["kind"]), metadata["name"],
                        metadata.get("namespace"))
+    # The same reasons as apply's waits (FAILING_REASONS); any crash loop counts here.
+    return judge_workload(str(obj["kind"]), live,
+                          None if live is None else workload_failure(cluster, live))
+
+
+def judge_workload(kind: str, live: dict[str, Any] | None,
+                   failure: PodFailure | None) -> tuple[str, str]:
+    """(ready | progressing | failed, reason) of a live workload, given its failing pod."""
     if live is None:
         return "failed", "missing (not applied, or deleted)"
     status = live.get("status") or {}
@@ -60,15 +68,13 @@ def workload_state(cluster: Cluster, obj: dict[str, Any]) -> tuple[str, str]:
         return "failed", stuck.get("message") or "rollout exceeded its progress deadline"
     if (conditions.get("ReplicaFailure") or {}).get("status") == "True":
         return "failed", conditions["ReplicaFailure"].get("message") or "replica failure"
-    # The same reasons as apply's waits (FAILING_REASONS); any crash loop counts here.
-    failure = workload_failure(cluster, live)
     if failure is not None:
         return "failed", str(failure)
     wanted = int((live.get("spec") or {}).get("replicas", 1))
-    if obj["kind"] == "DaemonSet":
+    if kind == "DaemonSet":
         have, wanted = status.get("numberAvailable", 0), status.get("desiredNumberScheduled", 0)
     else:
-        have = int(status.get("availableReplicas" if obj["kind"] == "Deployment"
+        have = int(status.get("availableReplicas" if kind == "Deployment"
                               else "readyReplicas", 0) or 0)
     if have >= wanted:
         return "ready", ""

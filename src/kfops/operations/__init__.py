@@ -20,6 +20,7 @@ from ._bundle_apply import (
     apply_on_disk,
     plan_on_disk,
 )
+from ._doctor import doctor_install, rendered_facts
 from ._gitops import with_gitops_files
 from ._gpu_test import gpu_test, gpu_test_image
 from ._images import platform_airgap, platform_images
@@ -56,6 +57,7 @@ __all__ = [
     "changes",
     "check_bundle",
     "create_offline_kit",
+    "doctor_install",
     "gate_lines",
     "gpu_test",
     "gpu_test_image",
@@ -69,6 +71,7 @@ __all__ = [
     "platform_images",
     "preflight",
     "render_platform",
+    "rendered_facts",
     "restore_install",
     "restore_platform",
     "uninstall_platform",

@@ -7,6 +7,7 @@ from ._bundle import (
     keep_secret_files,
     read_bundle_files,
     read_bundle_objects,
+    read_lock,
     write_bundle,
 )
 from ._check import validate_bundle
@@ -72,6 +73,7 @@ __all__ = [
     "public_references",
     "read_bundle_files",
     "read_bundle_objects",
+    "read_lock",
     "release_inputs",
     "render",
     "review_bundle",

@@ -1,0 +1,19 @@
+"""Every doctor rule, in the order the report lists them (names are what --only/--skip take)."""
+
+from __future__ import annotations
+
+from ._api_rules import missing_crds, webhooks_not_ready
+from ._findings import Rule
+from ._workload_rules import warning_events, workload_unavailable
+
+RULES: tuple[Rule, ...] = (
+    Rule("crds", "a CRD the release needs is missing or not Established "
+                 "(no matches for kind ... ensure CRDs are installed first)", missing_crds),
+    Rule("webhooks", "failed calling webhook ... connection refused / no endpoints available; "
+                     "x509: certificate signed by unknown authority", webhooks_not_ready),
+    Rule("workload-unavailable", "a Deployment, StatefulSet or DaemonSet is not Available "
+                                 "(ImagePullBackOff, CrashLoopBackOff, Pending)",
+         workload_unavailable),
+    Rule("warning-events", "Warning events in the platform's namespaces in the last hour",
+         warning_events),
+)
