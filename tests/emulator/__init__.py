@@ -2,6 +2,6 @@
 
 from ._faults import Fault, FaultPlan
 from ._server import RunningEmulator
-from ._state import ApiState, Kind, Settings
+from ._state import CLUSTER_SCOPE, ApiState, Kind, Settings
 
-__all__ = ["ApiState", "Fault", "FaultPlan", "Kind", "RunningEmulator", "Settings"]
+__all__ = ["CLUSTER_SCOPE", "ApiState", "Fault", "FaultPlan", "Kind", "RunningEmulator", "Settings"]

@@ -253,6 +253,9 @@ can show against both the emulator and kube-apiserver v1.35.4:
   carry a `cert-manager.io/inject-ca-from*` annotation once the
   `cert-manager-cainjector` Deployment is available; until then such a webhook
   fails like an unreachable one (https://cert-manager.io/docs/concepts/ca-injector/).
+  The bundle is shown on read while the injector is available (a failing one, see
+  `Settings.failing`, shows none): simpler than a real cluster, where a bundle once
+  written stays, and only configurations made while the injector is down lack it.
 """
 
 from __future__ import annotations
@@ -280,6 +283,10 @@ from ._updates import FieldError, invalid, invalid_value, update_errors
 Leaf = tuple[str, ...]
 Key = tuple[str, str, str, str]
 """(group, plural, namespace, name); namespace is "" for cluster-scoped objects."""
+
+
+CLUSTER_SCOPE = "(cluster scope)"
+"""`ApiState.deny`'s namespace for a refusal at the cluster scope only."""
 
 
 class ApiError(Exception):
@@ -429,7 +436,12 @@ class ApiState:
         return copied
 
     def deny(self, verb: str, plural: str, namespace: str = "") -> None:
-        """Make `verb` on `plural` (in `namespace`, or anywhere) answer 403, as RBAC would."""
+        """Make `verb` on `plural` (in `namespace`, or anywhere) answer 403, as RBAC would.
+
+        `namespace` CLUSTER_SCOPE refuses only requests across all namespaces: credentials
+        granted by RoleBindings alone, which give no permission at the cluster scope
+        (https://kubernetes.io/docs/reference/access-authn-authz/rbac/#rolebinding-and-clusterrolebinding).
+        """
         self.denied.add((verb, plural, namespace))
 
     def authorize(self, verb: str, plural: str, namespace: str, group: str = "",
@@ -437,7 +449,8 @@ class ApiState:
         """403 Forbidden when the request is denied, worded as RBAC's authorizer words it
         (a subresource is its own resource to RBAC: `deny("get", "pods/log")`)."""
         resource = f"{plural}/{subresource}" if subresource else plural
-        if (verb, resource, namespace) in self.denied or (verb, resource, "") in self.denied:
+        if (verb, resource, namespace) in self.denied or (verb, resource, "") in self.denied \
+                or (not namespace and (verb, resource, CLUSTER_SCOPE) in self.denied):
             where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
             what = f'{plural} "{name}"' if name else plural
             details: dict[str, Any] = {"kind": plural, **({"name": name} if name else {}),
@@ -629,7 +642,7 @@ class ApiState:
     def _injector_ready(self) -> bool:
         for key in self._indexed("apps", "deployments"):
             if key[3] == "cert-manager-cainjector":
-                return time.monotonic() >= self.objects[key].ready_at
+                return self._available(key, self.objects[key])
         return False
 
     def _with_status(self, kind: Kind, stored: Stored) -> dict[str, Any]:

@@ -8,6 +8,7 @@ and scope from lightkube's models; custom kinds from the CRDs in the bundle.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,11 +41,24 @@ class KindInfo:
 
 
 def builtin_kind(api_version: str, kind: str) -> bool:
-    """Whether Kubernetes itself serves the kind (lightkube has a model of it)."""
-    try:
-        return resource_registry.load(api_version, kind) is not None
-    except (LoadResourceError, ValueError):
+    """Whether Kubernetes itself serves the kind (lightkube ships a model of it).
+
+    Looked up in lightkube's modules, not its registry: the registry also holds the
+    generic classes made for custom kinds in this process. The module names follow
+    lightkube's own rule (`apps/v1` -> apps_v1, `rbac.authorization.k8s.io/v1` ->
+    rbac_authorization_v1, `v1` -> core_v1); only groups without a dot, or ending in
+    `.k8s.io`, are Kubernetes's.
+    """
+    group, _, version = api_version.rpartition("/")
+    if "." in group and not group.endswith(".k8s.io"):
         return False
+    module = (f"{group.removesuffix('.k8s.io').replace('.', '_')}_{version}" if group
+              else f"core_{version}")
+    try:
+        found = importlib.import_module(f"lightkube.resources.{module.lower()}")
+    except ImportError:
+        return False
+    return hasattr(found, kind)
 
 
 class Kinds:

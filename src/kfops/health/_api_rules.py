@@ -26,14 +26,22 @@ def missing_crds(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:
     for name in sorted(facts.crds):
         crd = live.get(name)
         findings += [_missing(name)] if crd is None else _not_established(crd)
+    # Groups whose CRDs the bundle carries are checked by name above; the kinds check is for
+    # the rest: prerequisites installed outside kfops, or an install known by its record only.
+    bundled = {name.partition(".")[2] for name in facts.crds}
+    unserved: dict[tuple[str, str], list[str]] = {}
     for api_version, kind in sorted(facts.kinds):
         group = api_version.rpartition("/")[0]
-        if kind == CRD_KIND or builtin_kind(api_version, kind) or (group, kind) in by_kind:
+        if kind == CRD_KIND or group in bundled or builtin_kind(api_version, kind) \
+                or (group, kind) in by_kind:
             continue
+        unserved.setdefault((group, kind), []).append(api_version)
+    for (group, kind), versions in unserved.items():
         findings.append(Finding(
-            "crds", "failure", f"no CRD serves {kind} ({api_version})",
+            "crds", "failure", f"no CRD serves {kind} ({', '.join(versions)})",
             (f"the install applied {kind} objects; no CustomResourceDefinition of group "
-             f"{group or 'core'} defines kind {kind}",),
+             f"{group or 'core'} defines kind {kind} (kubectl says: no matches for kind "
+             f'"{kind}" in version "{versions[0]}")',),
             REAPPLY))
     return findings
 
@@ -59,48 +67,48 @@ def _not_established(crd: dict[str, Any]) -> list[Finding]:
 def webhooks_not_ready(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:
     """Webhooks whose Service has no ready endpoint, or whose injected caBundle is empty."""
     findings = []
+    calling: dict[tuple[str, str], list[str]] = {}
     for kind in WEBHOOK_KINDS:
         for configuration in snapshot.list(WEBHOOK_API, kind):
-            findings += _configuration(snapshot, kind, configuration)
+            findings += _without_ca(kind, configuration)
+            for hook in configuration.get("webhooks") or []:
+                service = (hook.get("clientConfig") or {}).get("service")
+                if service:
+                    where = (str(service.get("namespace")), str(service.get("name")))
+                    calling.setdefault(where, []).append(
+                        f"{kind} {configuration['metadata']['name']}: webhook {hook.get('name')}")
+    for (namespace, name), hooks in sorted(calling.items()):
+        if not _has_ready_endpoint(snapshot, namespace, name):
+            findings.append(Finding(
+                "webhooks", "failure",
+                f"Service {namespace}/{name} of {len(hooks)} webhook(s) has no ready endpoint",
+                (*hooks, "creating or changing the objects they intercept fails with 'failed "
+                         "calling webhook ... connection refused' or 'no endpoints available "
+                         "for service'"),
+                f"kubectl -n {namespace} get pods,endpointslices -l "
+                f"kubernetes.io/service-name={name}; the workload-unavailable findings say why "
+                "its pods are not ready"))
     return findings
 
 
-def _configuration(snapshot: Snapshot, kind: str,
-                   configuration: dict[str, Any]) -> list[Finding]:
+def _without_ca(kind: str, configuration: dict[str, Any]) -> list[Finding]:
+    """A finding per webhook whose CA cert-manager should have injected and has not."""
     name = str(configuration["metadata"]["name"])
     annotations = configuration["metadata"].get("annotations") or {}
     injected = next((annotations[k] for k in INJECT_ANNOTATIONS if k in annotations), None)
-    findings = []
-    unready: set[tuple[str, str]] = set()
-    for hook in configuration.get("webhooks") or []:
-        client = hook.get("clientConfig") or {}
-        service = client.get("service")
-        if injected and not client.get("caBundle"):
-            findings.append(Finding(
-                "webhooks", "failure",
-                f"{kind} {name}: webhook {hook.get('name')} has no caBundle",
-                (f"{kind} {name} asks cert-manager to inject the CA of {injected}, and its "
-                 "caBundle is empty: the API server cannot verify the webhook "
-                 "(x509: certificate signed by unknown authority)",),
-                "check that cert-manager's cainjector runs and that the Certificate is Ready: "
-                "kubectl -n cert-manager logs deploy/cert-manager-cainjector; "
-                "kubectl get certificate -A"))
-        if not service:
-            continue
-        where = (str(service.get("namespace")), str(service.get("name")))
-        if where in unready or _has_ready_endpoint(snapshot, *where):
-            continue
-        unready.add(where)
-        findings.append(Finding(
-            "webhooks", "failure",
-            f"webhook {hook.get('name')} is not ready: Service {where[0]}/{where[1]} has no "
-            "ready endpoint",
-            (f"{kind} {name} calls Service {where[0]}/{where[1]}, which has no ready endpoint: "
-             "creating or changing the objects it intercepts fails with 'failed calling "
-             "webhook ... connection refused' or 'no endpoints available'",),
-            f"kubectl -n {where[0]} get pods,endpointslices -l "
-            f"kubernetes.io/service-name={where[1]}; see the workload-unavailable findings"))
-    return findings
+    if injected is None:
+        # Other webhooks get their CA from their own controller (istiod, Knative's webhook)
+        # as it starts; until then their workload is the one not ready.
+        return []
+    return [Finding(
+        "webhooks", "failure", f"{kind} {name}: webhook {hook.get('name')} has no caBundle",
+        (f"{kind} {name} asks cert-manager to inject the CA of {injected}, and its caBundle "
+         "is empty: the API server cannot verify the webhook (x509: certificate signed by "
+         "unknown authority)",),
+        "check that cert-manager's cainjector runs and that the Certificate is Ready: "
+        "kubectl -n cert-manager logs deploy/cert-manager-cainjector; kubectl get certificate -A")
+        for hook in configuration.get("webhooks") or []
+        if not (hook.get("clientConfig") or {}).get("caBundle")]
 
 
 def _has_ready_endpoint(snapshot: Snapshot, namespace: str, service: str) -> bool:

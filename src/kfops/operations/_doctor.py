@@ -10,11 +10,12 @@ from typing import Any
 from kfops.catalog import DEFAULT_SETTINGS, Settings, catalog_for
 from kfops.cluster import Cluster, read_inventory, recorded_workloads
 from kfops.config import DEFAULT_PLATFORM_FILE, LoadedPlatform, load_platform
-from kfops.errors import ClusterError, KfopsError
+from kfops.errors import ClusterError, KfopsError, Unreachable
 from kfops.health import (
     DoctorReport,
     InstallFacts,
     Rule,
+    RuleResult,
     Snapshot,
     facts_from_files,
     run_doctor,
@@ -37,7 +38,13 @@ def doctor_install(choice: InstallChoice, connect: Callable[[], Cluster], rules:
     cluster says what to expect.
     """
     facts = _facts_before_connecting(choice, render_options, allow_outside)
-    with connect() as cluster:
+    try:
+        opened = connect()
+    except Unreachable as error:
+        # Nothing can be read: every rule is reported as not run, for the same reason.
+        return DoctorReport(tuple(RuleResult(r.name, error=str(error)) for r in rules),
+                            (f"the cluster: {error}",))
+    with opened as cluster:
         unreadable: list[str] = []
         if facts is None:
             facts = _facts_from_cluster(cluster, choice.name, unreadable)
