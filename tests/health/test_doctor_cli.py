@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from kfops.health import RULES
+from tests.health.conftest import Site
 from tests.helpers.cli import kfops
 from tests.helpers.oci import free_port
-from tests.health.conftest import Site
 
 
 @pytest.fixture
