@@ -167,7 +167,7 @@ def test_a_rule_that_breaks_is_reported_and_the_others_run(site: Site) -> None:
     def broken(snapshot: Snapshot, facts: object) -> list[Finding]:
         raise ValueError("a bug in this rule")
 
-    rules = [Rule("broken", "never", broken),  # type: ignore[arg-type]
+    rules = [Rule("broken", "never", broken),
              Rule("crds", "CRDs", lambda s, f: [])]
     report = run_doctor(Snapshot(site.cluster, site.facts.namespaces), site.facts, rules)
 
