@@ -12,7 +12,7 @@ import pytest
 from kfops.cluster import ApplyOptions, Cluster
 from kfops.config import load_platform
 from kfops.health import DoctorReport, InstallFacts, Snapshot, chosen_rules, run_doctor
-from kfops.operations import apply_platform, render_platform, rendered_facts
+from kfops.operations import apply_platform, render_platform, rendered_facts, write_rendered
 from kfops.render import RenderOptions
 from tests.conftest import FAST_WAITS, MANIFESTS, NO_BACKOFF, REMOTE_CACHE, UPSTREAM
 from tests.emulator import ApiState, FaultPlan, RunningEmulator, Settings
@@ -34,6 +34,8 @@ class Installed:
 
     folder: Path
     platform: Path
+    bundle: Path
+    """The bundle of that apply, as `kfops render --out` writes it."""
     state: ApiState
     facts: InstallFacts
 
@@ -50,12 +52,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> I
         patch.delenv("KFOPS_STATE_DIR", raising=False)
         loaded = load_platform(platform)
         rendered = render_platform(loaded, RenderOptions(offline=True))
+        write_rendered(rendered, folder / "bundle")
         with RunningEmulator(settings(), FaultPlan()) as running, \
                 Cluster.connect(running.write_kubeconfig(folder / "kubeconfig"),
                                 retry=NO_BACKOFF) as cluster:
             apply_platform(loaded, cluster, ApplyOptions(waits=FAST_WAITS),
                            render_options=RenderOptions(offline=True))
-        return Installed(folder, platform, running.state,
+        return Installed(folder, platform, folder / "bundle", running.state,
                          rendered_facts(loaded, rendered))
 
 
@@ -68,6 +71,7 @@ class Site:
     cluster: Cluster
     facts: InstallFacts
     platform: Path
+    bundle: Path
 
     def doctor(self, *only: str) -> DoctorReport:
         """Doctor's rules (`only` these) on a fresh snapshot of the cluster."""
@@ -81,4 +85,5 @@ def site(installed: Installed, tmp_path: Path) -> Iterator[Site]:
     with RunningEmulator(settings(), FaultPlan(), start_from=installed.state) as running:
         kubeconfig = running.write_kubeconfig(tmp_path / "kubeconfig")
         with Cluster.connect(kubeconfig, retry=NO_BACKOFF) as cluster:
-            yield Site(running, kubeconfig, cluster, installed.facts, installed.platform)
+            yield Site(running, kubeconfig, cluster, installed.facts, installed.platform,
+                       installed.bundle)

@@ -109,3 +109,14 @@ def test_no_cluster_reports_every_rule_as_not_run(tmp_path: Path, elsewhere: Pat
     assert "not read the cluster: cannot reach the API server http://127.0.0.1:" in out
     assert out.splitlines()[-1] == (f"0 of {len(RULES)} rules ran: 0 failure(s), 0 warning(s), "
                                     f"{len(RULES)} rule(s) could not run")
+
+
+def test_a_written_bundle_tells_what_to_expect(site: Site) -> None:
+    site.cluster.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition",
+                        "notebooks.kubeflow.org")
+
+    code, out, _ = kfops("doctor", "--bundle", str(site.bundle),
+                         "--kubeconfig", str(site.kubeconfig), "--only", "crds")
+
+    assert code == 1
+    assert out.splitlines()[0] == "failure crds: CRD notebooks.kubeflow.org is missing"

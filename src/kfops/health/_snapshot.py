@@ -2,8 +2,9 @@
 
 Rules share the snapshot, so a kind is listed once however many rules read
 it (one request per kind, in every namespace). A list the credentials may not
-make cluster-wide is made per platform namespace instead, and what stays
-refused is recorded (`unreadable`), so the rules run on what could be read.
+make cluster-wide is made per namespace instead (the platform's and the
+profiles'), and what stays refused is recorded (`unreadable`), so the rules
+run on what could be read.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from kfops.cluster import Cluster
 from kfops.errors import ClusterError, Forbidden, KfopsError
 
+PROFILE_API = "kubeflow.org/v1"
 LOG_LINES = 200
 """The most lines doctor reads of one container's log."""
 
@@ -91,15 +93,24 @@ class Snapshot:
             everywhere = denied
         found: builtins.list[dict[str, Any]] = []
         refused = 0
-        for namespace in self._namespaces:
+        namespaces = self._readable_namespaces()
+        for namespace in namespaces:
             try:
                 found += self._cluster.list(api_version, kind, namespace)
             except Forbidden as error:
                 refused += 1
                 self._refused(f"{kind} in {namespace}", error)
-        if refused == len(self._namespaces):
+        if refused == len(namespaces):
             raise everywhere  # not one namespace could be read: the rule cannot judge
         return found
+
+    def _readable_namespaces(self) -> builtins.list[str]:
+        """The platform's namespaces and the profiles' (each Profile names its namespace)."""
+        try:
+            profiles = self.list(PROFILE_API, "Profile")
+        except KfopsError:
+            profiles = []
+        return sorted({*self._namespaces, *(str(p["metadata"]["name"]) for p in profiles)})
 
     def _refused(self, what: str, error: ClusterError) -> None:
         self.unreadable.append(f"{what}: {error}")
