@@ -98,7 +98,8 @@ def test_a_namespace_another_owner_holds_is_named(site: Site) -> None:
         f"condition Failed: {CONFLICT}")
     assert "kubectl annotate namespace team-b owner=alice@example.com --overwrite" in \
         findings[0].fix
-    assert "kfops profile create <new-name> --owner alice@example.com" in findings[0].fix
+    assert "rename it in spec.profiles[].name in platform.yaml" in findings[0].fix
+    assert "kfops profile create <new-name> --owner alice@example.com --live" in findings[0].fix
 
 
 def test_a_new_profile_the_running_controller_is_making_is_not_a_finding(site: Site) -> None:

@@ -88,10 +88,13 @@ def _owner_conflict(profile: dict[str, Any], namespace: dict[str, Any]) -> Findi
     held = f"owned by {holder}" if holder else "without an owner annotation"
     evidence = (f"Profile {name} (owner {owner}): namespace {name} exists, {held}",
                 *_failed_conditions(profile))
+    # The controller stopped before adding its finalizer or an ownerReference: deleting the
+    # stuck Profile leaves the namespace as it is.
     fix = (f"hand the namespace to the profile (if nothing in it belongs to someone else): "
            f"kubectl annotate namespace {name} owner={owner} --overwrite; or give the profile "
-           f"another name: kfops profile delete {name} and kfops profile create <new-name> "
-           f"--owner {owner} (spec.profiles[].name in platform.yaml)")
+           "another name: rename it in spec.profiles[].name in platform.yaml and kfops apply "
+           f"-f platform.yaml (or kfops profile create <new-name> --owner {owner} --live), "
+           f"then kubectl delete profile {name} (the namespace is not the profile's: it stays)")
     return Finding("profile-namespace", "failure",
                    f"Profile {name} cannot take namespace {name}: it is not owned by the "
                    "profile's owner", evidence, fix)
