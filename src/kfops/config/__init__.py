@@ -39,7 +39,7 @@ from ._release import PipelinesSettings
 from ._schema import json_schema
 from ._storage import AzureBlob, Nfs, ObjectStore, StoreCredentials
 from ._tenancy import Profile
-from ._types import MIN_BCRYPT_COST, SecretRef, is_url
+from ._types import MIN_BCRYPT_COST, SecretRef, is_url, parse_quantity
 from ._yaml import MAX_DEPTH, MAX_NODES
 
 __all__ = [
@@ -93,6 +93,7 @@ __all__ = [
     "lock_path",
     "new_profile",
     "parse_platform",
+    "parse_quantity",
     "read_limited",
     "remove_contributor",
     "remove_profile",

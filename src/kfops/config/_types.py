@@ -205,6 +205,13 @@ def quantity_value(value: str | int) -> Decimal:
     return Decimal(match.group("number")) * _SUFFIXES[suffix]
 
 
+def parse_quantity(value: str | int) -> Decimal | None:
+    """The number a quantity read from the cluster stands for; None when it is not one."""
+    if isinstance(value, bool) or not _QUANTITY.fullmatch(str(value)):
+        return None
+    return quantity_value(value)
+
+
 def _registry(value: str) -> str:
     host = value.split("/", 1)[0]
     # A first part without a dot or port is a Docker Hub namespace to every image tool.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ._api_rules import missing_crds, webhooks_not_ready
 from ._findings import Rule
+from ._storage_rules import pvc_pending
+from ._tenancy_rules import profile_namespace, quota_exhausted
 from ._workload_rules import warning_events, workload_unavailable
 
 RULES: tuple[Rule, ...] = (
@@ -16,4 +18,13 @@ RULES: tuple[Rule, ...] = (
          workload_unavailable),
     Rule("warning-events", "Warning events in the platform's namespaces in the last hour",
          warning_events),
+    # helper C: storage and tenancy
+    Rule("pvc-pending", "PVCs stay Pending: no persistent volumes available for this claim and "
+                        "no storage class is set; storageclass.storage.k8s.io not found",
+         pvc_pending),
+    Rule("profile-namespace", "a Profile's namespace never appears (profile controller down; "
+                              "namespace already exist, but not owned by profile creator)",
+         profile_namespace),
+    Rule("quota-exhausted", "pods are forbidden: exceeded quota: kf-resource-quota (a profile's "
+                            "ResourceQuota used up)", quota_exhausted),
 )

@@ -114,3 +114,14 @@ class Snapshot:
 
     def _refused(self, what: str, error: ClusterError) -> None:
         self.unreadable.append(f"{what}: {error}")
+
+
+def parse_time(text: object) -> datetime | None:
+    """An object's timestamp (RFC 3339, as the API server writes them), None when missing or
+    not one."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None

@@ -11,7 +11,7 @@ from kfops.objects import WORKLOAD_KINDS, describe
 
 from ._facts import InstallFacts
 from ._findings import Finding
-from ._snapshot import Snapshot
+from ._snapshot import Snapshot, parse_time
 from ._status import judge_workload
 
 RECENT = timedelta(hours=1)
@@ -92,11 +92,5 @@ def warning_events(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:
 
 
 def _when(event: dict[str, Any]) -> datetime | None:
-    text = (event.get("lastTimestamp") or event.get("eventTime")
-            or (event.get("metadata") or {}).get("creationTimestamp"))
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    return parse_time(event.get("lastTimestamp") or event.get("eventTime")
+                      or (event.get("metadata") or {}).get("creationTimestamp"))
