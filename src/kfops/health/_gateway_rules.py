@@ -33,24 +33,24 @@ APPLY = "kfops apply -f platform.yaml"
 def certificates_not_ready(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:
     """cert-manager Certificates whose Ready condition is not True, with their issuer's."""
     findings = []
-    requests = snapshot.list(CERT_MANAGER, "CertificateRequest")
     for certificate in snapshot.list(CERT_MANAGER, "Certificate"):
         ready = _condition(certificate, "Ready")
         # No Ready condition: cert-manager has not looked at it yet. Then cert-manager itself
         # is not running, which workload-unavailable reports with its pods' reasons.
         if ready is None or ready.get("status") == "True":
             continue
-        findings.append(_certificate_finding(snapshot, facts, certificate, ready, requests))
+        findings.append(_certificate_finding(snapshot, facts, certificate, ready))
     return findings
 
 
 def _certificate_finding(snapshot: Snapshot, facts: InstallFacts, certificate: dict[str, Any],
-                         ready: dict[str, Any], requests: list[dict[str, Any]]) -> Finding:
+                         ready: dict[str, Any]) -> Finding:
     metadata = certificate["metadata"]
     namespace, name = str(metadata.get("namespace")), str(metadata["name"])
     evidence = [f"{describe(certificate)}: {_said(ready)}"]
     evidence += _issuer_evidence(snapshot, certificate)
-    request = _latest_request(requests, namespace, name)
+    # Listed only when a Certificate is not Ready: a healthy run makes no such request.
+    request = _latest_request(snapshot.list(CERT_MANAGER, "CertificateRequest"), namespace, name)
     if request is not None:
         said = _condition(request, "Ready")
         evidence.append(f"{describe(request)}: "
