@@ -13,6 +13,9 @@ from tests.health.conftest import Site
 INTERNAL = "http://dex.auth.svc.cluster.local:5556/dex"
 PUBLIC = "https://kubeflow.example.com/dex"
 DEX_CONFIG_MAP = ("v1", "ConfigMap", "dex")
+DEX_CRASH = ("time=2026-12-01T19:00:00Z level=INFO msg=\"Dex Version: v2.41.1\"\n"
+             "error parse config file /etc/dex/cfg/config.yaml: error converting YAML to JSON: "
+             "yaml: line 24: did not find expected key\n")
 NOT_SECRET = "$2y$12$notarealhashbutsecretanyway0000000000000000000000000"
 
 
@@ -32,9 +35,12 @@ def _write_dex_config(site: Site, text: str) -> None:
 
 
 def test_a_hand_edited_dex_config_that_does_not_parse(site: Site) -> None:
-    # A user added with a one-space slip in its last key, as hand edits go.
+    # A user added with a one-space slip in its last key, as hand edits go; Dex, restarted,
+    # exits with the error its serve command returns (dexidp/dex cmd/dex/serve.go).
     _write_dex_config(site, _dex_config(site) + (
         f'- email: admin@example.com\n  hash: "{NOT_SECRET}"\n username: admin\n'))
+    site.emulator.state.settings.failing["auth/dex"] = "CrashLoopBackOff"
+    site.emulator.state.settings.logs["auth/dex"] = DEX_CRASH
 
     [finding] = site.doctor("dex-config").findings
 
@@ -44,7 +50,8 @@ def test_a_hand_edited_dex_config_that_does_not_parse(site: Site) -> None:
     assert finding.evidence[0] == (
         f"ConfigMap auth/dex key config.yaml does not parse: line {line}, column 2: "
         "expected <block end>, but found '<block mapping start>'")
-    assert "error parse config file" in finding.evidence[1]
+    assert finding.evidence[1] == (
+        "pod dex-5d8f7c9b4-emu01 (CrashLoopBackOff) logged: " + DEX_CRASH.splitlines()[-1])
     assert NOT_SECRET not in " ".join((*finding.evidence, finding.fix))
     assert finding.fix.startswith("kfops apply -f platform.yaml")
     assert "never hand-edit Dex's ConfigMap" in finding.fix
@@ -57,8 +64,11 @@ def test_a_dex_config_without_issuer(site: Site) -> None:
 
     [finding] = site.doctor("dex-config").findings
 
-    assert finding.evidence[0] == ("ConfigMap auth/dex key config.yaml has no issuer "
-                                   "(Dex: 'no issuer specified in config file')")
+    assert finding.evidence == (
+        "ConfigMap auth/dex key config.yaml has no issuer (Dex: 'no issuer specified in config "
+        "file')",
+        "Dex exits at start with 'error parse config file /etc/dex/cfg/config.yaml' and its pod "
+        "restarts in CrashLoopBackOff")
 
 
 def test_an_issuer_that_does_not_match_the_host(site: Site) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from kfops.catalog import ObjectRef, Settings
+from kfops.cluster import workload_failure
 from kfops.objects import container_env
 
 from ._facts import InstallFacts
@@ -38,24 +39,47 @@ def dex_config(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:
     where = f"{ref.kind} {ref.namespace}/{ref.name} key {DEX_KEY}"
     text = ((config_map or {}).get("data") or {}).get(DEX_KEY)
     if text is None:
-        return [_broken(f"{where} is missing: Dex fails at start with 'failed to read config "
-                        "file'")]
+        return [_broken(snapshot, settings, f"{where} is missing: Dex fails at start with "
+                                            "'failed to read config file'")]
     try:
         config = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        return [_broken(f"{where} does not parse: {_yaml_problem(error)}")]
+        return [_broken(snapshot, settings, f"{where} does not parse: {_yaml_problem(error)}")]
     if not isinstance(config, dict):
-        return [_broken(f"{where} is not a YAML mapping")]
-    return _issuers(snapshot, facts, where, config.get("issuer"))
+        return [_broken(snapshot, settings, f"{where} is not a YAML mapping")]
+    if not config.get("issuer"):
+        return [_broken(snapshot, settings, f"{where} has no issuer (Dex: 'no issuer specified "
+                                            "in config file')")]
+    return _issuers(snapshot, facts, where, str(config["issuer"]))
 
 
-def _broken(line: str) -> Finding:
+def _broken(snapshot: Snapshot, settings: Settings, line: str) -> Finding:
     # Dex unmarshals its config before anything else and exits with this error
     # (dexidp/dex cmd/dex/serve.go), so its pod stays in CrashLoopBackOff.
+    said = _dex_crash(snapshot, settings.dex_deployment) or (
+        "Dex exits at start with 'error parse config file /etc/dex/cfg/config.yaml' and its "
+        "pod restarts in CrashLoopBackOff")
     return Finding("dex-config", "failure", "Dex crashes on its config (error parse config file)",
-                   (line, "Dex exits at start with 'error parse config file "
-                          "/etc/dex/cfg/config.yaml' and its pod restarts in CrashLoopBackOff"),
+                   (line, said),
                    f"{APPLY} to write the config from platform.yaml again; {NO_HAND_EDITS}")
+
+
+def _dex_crash(snapshot: Snapshot, ref: ObjectRef) -> str | None:
+    """The line a crash-looping Dex pod last logged about its config (its log read only here,
+    once the config is known to be broken)."""
+    namespace = str(ref.namespace)
+    deployment = snapshot.find(APPS, ref.kind, ref.name, namespace)
+    if deployment is None:
+        return None
+    failure = workload_failure(None, deployment,
+                               pods=snapshot.in_namespace("v1", "Pod", namespace),
+                               events=snapshot.in_namespace("v1", "Event", namespace))
+    if failure is None or failure.reason != "CrashLoopBackOff" or not failure.container:
+        return None
+    log = snapshot.log(namespace, failure.pod, failure.container) or ""
+    lines = [line.strip() for line in log.splitlines()
+             if "error parse config file" in line or "invalid Config" in line]
+    return f"pod {failure.pod} ({failure.reason}) logged: {lines[-1]}" if lines else None
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:
@@ -68,11 +92,9 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
 
 
 def _issuers(snapshot: Snapshot, facts: InstallFacts, where: str,
-             issuer: Any) -> list[Finding]:
-    if not issuer:
-        return [_broken(f"{where} has no issuer (Dex: 'no issuer specified in config file')")]
+             issuer: str) -> list[Finding]:
     expected, why = _expected_issuer(facts)
-    said = [(f"Dex's issuer ({where})", str(issuer))]
+    said = [(f"Dex's issuer ({where})", issuer)]
     said += _oauth2_proxy_issuer(snapshot, facts.settings)
     said += _jwt_issuers(snapshot, facts.settings.jwt_authentication)
     wanted = expected or str(issuer)
