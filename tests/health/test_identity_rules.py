@@ -64,11 +64,11 @@ def test_a_dex_config_without_issuer(site: Site) -> None:
 
     [finding] = site.doctor("dex-config").findings
 
+    assert finding.summary == "Dex crashes on its config (invalid Config)"
     assert finding.evidence == (
-        "ConfigMap auth/dex key config.yaml has no issuer (Dex: 'no issuer specified in config "
-        "file')",
-        "Dex exits at start with 'error parse config file /etc/dex/cfg/config.yaml' and its pod "
-        "restarts in CrashLoopBackOff")
+        "ConfigMap auth/dex key config.yaml has no issuer",
+        "Dex cannot start: 'invalid Config: no issuer specified in config file' (its pod "
+        "restarts in CrashLoopBackOff or waits)")
 
 
 def test_an_issuer_that_does_not_match_the_host(site: Site) -> None:

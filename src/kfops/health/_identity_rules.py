@@ -23,6 +23,12 @@ COOKIE_SECURE_ENV = "OAUTH2_PROXY_COOKIE_SECURE"
 TRUE = frozenset({"1", "t", "true"})
 """What Go's strconv.ParseBool (oauth2-proxy's flags) reads as true, case-insensitively."""
 APPLY = "kfops apply -f platform.yaml"
+# What Dex says of a config it cannot use: it unmarshals the file before anything else
+# (dexidp/dex cmd/dex/serve.go) and then validates it; the kubelet, of a missing key.
+PARSE_ERROR = ("error parse config file", "error parse config file /etc/dex/cfg/config.yaml")
+NO_ISSUER = ("invalid Config", "invalid Config: no issuer specified in config file")
+MOUNT_FAILS = ("MountVolume.SetUp failed",
+               "MountVolume.SetUp failed: configmap references non-existent config key")
 NO_HAND_EDITS = ("never hand-edit Dex's ConfigMap: kfops apply writes it again from spec.auth "
                  "(users, connectors), spec.ingress.host and spec.tls.mode")
 
@@ -39,8 +45,7 @@ def dex_config(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:
     where = f"{ref.kind} {ref.namespace}/{ref.name} key {DEX_KEY}"
     text = ((config_map or {}).get("data") or {}).get(DEX_KEY)
     if text is None:
-        return [_broken(snapshot, settings, f"{where} is missing: Dex fails at start with "
-                                            "'failed to read config file'")]
+        return [_broken(snapshot, settings, f"{where} is missing", MOUNT_FAILS)]
     try:
         config = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -48,18 +53,15 @@ def dex_config(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:
     if not isinstance(config, dict):
         return [_broken(snapshot, settings, f"{where} is not a YAML mapping")]
     if not config.get("issuer"):
-        return [_broken(snapshot, settings, f"{where} has no issuer (Dex: 'no issuer specified "
-                                            "in config file')")]
+        return [_broken(snapshot, settings, f"{where} has no issuer", NO_ISSUER)]
     return _issuers(snapshot, facts, where, str(config["issuer"]))
 
 
-def _broken(snapshot: Snapshot, settings: Settings, line: str) -> Finding:
-    # Dex unmarshals its config before anything else and exits with this error
-    # (dexidp/dex cmd/dex/serve.go), so its pod stays in CrashLoopBackOff.
+def _broken(snapshot: Snapshot, settings: Settings, line: str,
+            dex_says: tuple[str, str] = PARSE_ERROR) -> Finding:
     said = _dex_crash(snapshot, settings.dex_deployment) or (
-        "Dex exits at start with 'error parse config file /etc/dex/cfg/config.yaml' and its "
-        "pod restarts in CrashLoopBackOff")
-    return Finding("dex-config", "failure", "Dex crashes on its config (error parse config file)",
+        f"Dex cannot start: '{dex_says[1]}' (its pod restarts in CrashLoopBackOff or waits)")
+    return Finding("dex-config", "failure", f"Dex crashes on its config ({dex_says[0]})",
                    (line, said),
                    f"{APPLY} to write the config from platform.yaml again; {NO_HAND_EDITS}")
 
