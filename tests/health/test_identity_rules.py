@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import yaml
 
@@ -77,12 +78,13 @@ def test_an_issuer_that_does_not_match_the_host(site: Site) -> None:
 
     [finding] = _doctor(site, facts, "dex-config")
 
+    cfg = _oauth2_proxy_config_map(site, "oauth2-proxy-")
     assert finding.summary == "OIDC issuer does not match the host"
     assert finding.evidence[:4] == (
         f"spec.ingress.host kubeflow.example.com and spec.tls.mode make the issuer {PUBLIC}",
         f"Dex's issuer (ConfigMap auth/dex key config.yaml): {INTERNAL} (expected {PUBLIC})",
-        f"oauth2-proxy's oidc_issuer_url (ConfigMap oauth2-proxy/oauth2-proxy-hk55gm96k4 key "
-        f"oauth2_proxy.cfg): {INTERNAL} (expected {PUBLIC})",
+        f"oauth2-proxy's oidc_issuer_url (ConfigMap oauth2-proxy/{cfg} key oauth2_proxy.cfg): "
+        f"{INTERNAL} (expected {PUBLIC})",
         f"RequestAuthentication istio-system/dex-jwt jwtRules[0].issuer: {INTERNAL} "
         f"(expected {PUBLIC})",
     )
@@ -112,10 +114,15 @@ def test_without_the_platform_file_matching_issuers_pass(site: Site) -> None:
     assert _doctor(site, facts, "dex-config") == []
 
 
+def _oauth2_proxy_config_map(site: Site, prefix: str) -> str:
+    """The name of oauth2-proxy's ConfigMap `prefix<kustomize hash>`."""
+    [name] = [c["metadata"]["name"] for c in site.cluster.list("v1", "ConfigMap", "oauth2-proxy")
+              if re.fullmatch(rf"{prefix}[a-z0-9]{{10}}", c["metadata"]["name"])]
+    return str(name)
+
+
 def _parameters(site: Site) -> str:
-    [config_map] = [c for c in site.cluster.list("v1", "ConfigMap", "oauth2-proxy")
-                    if c["metadata"]["name"].startswith("oauth2-proxy-parameters-")]
-    return str(config_map["metadata"]["name"])
+    return _oauth2_proxy_config_map(site, "oauth2-proxy-parameters-")
 
 
 def test_secure_cookies_over_plain_http(site: Site) -> None:
