@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ._api_rules import missing_crds, webhooks_not_ready
 from ._findings import Rule
+from ._gateway_rules import acme_http01_blocked, certificates_not_ready
+from ._identity_rules import dex_config, secure_cookies
 from ._storage_rules import pvc_pending
 from ._tenancy_rules import profile_namespace, quota_exhausted
 from ._workload_rules import warning_events, workload_unavailable
@@ -13,6 +15,16 @@ RULES: tuple[Rule, ...] = (
                  "(no matches for kind ... ensure CRDs are installed first)", missing_crds),
     Rule("webhooks", "failed calling webhook ... connection refused / no endpoints available; "
                      "x509: certificate signed by unknown authority", webhooks_not_ready),
+    # helper A: HTTPS, login and cookies.
+    Rule("certificates", "cert-manager Certificate not Ready (Issuing certificate as Secret does "
+                         "not exist; the issuer's error)", certificates_not_ready),
+    Rule("dex-config", "Dex CrashLoopBackOff with 'error parse config file'; OIDC issuer does "
+                       "not match the host", dex_config),
+    Rule("secure-cookies", "Could not find CSRF cookie XSRF-TOKEN in the request; login loops "
+                           "over plain HTTP", secure_cookies),
+    Rule("acme-http01", "Let's Encrypt HTTP-01 challenge blocked by the gateway's authorization "
+                        "policy (wrong status code '403' or '302', expected '200')",
+         acme_http01_blocked),
     Rule("workload-unavailable", "a Deployment, StatefulSet or DaemonSet is not Available "
                                  "(ImagePullBackOff, CrashLoopBackOff, Pending)",
          workload_unavailable),
