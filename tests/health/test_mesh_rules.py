@@ -11,7 +11,8 @@ OLD = "gcr.io/istio-release/proxyv2:1.26.1"
 
 
 def pod_with_sidecar(site: Site, namespace: str, name: str, proxy: str, *,
-                     labels: dict[str, str] | None = None, native: bool = False) -> None:
+                     labels: dict[str, str] | None = None, native: bool = False,
+                     phase: str = "Running") -> None:
     """A running pod whose Istio proxy is `proxy` (an init container with native sidecars)."""
     sidecar: dict[str, Any] = {"name": "istio-proxy", "image": proxy}
     main = {"name": "main", "image": "docker.io/library/busybox:1.36"}
@@ -26,7 +27,7 @@ def pod_with_sidecar(site: Site, namespace: str, name: str, proxy: str, *,
                      "annotations": {"sidecar.istio.io/status": '{"containers":["istio-proxy"]}'}},
         "spec": spec})
     with site.emulator.lock:
-        site.emulator.state.report_status(("", "pods", namespace, name), {"phase": "Running"})
+        site.emulator.state.report_status(("", "pods", namespace, name), {"phase": phase})
 
 
 def selector_of(site: Site, namespace: str, kind: str, name: str) -> dict[str, str]:
@@ -63,6 +64,7 @@ def test_sidecars_at_or_above_istiod_are_fine(site: Site) -> None:
                      "gcr.io/istio-release/proxyv2:1.29.0",
                      labels=selector_of(site, "kubeflow", "Deployment", "ml-pipeline"))
     pod_with_sidecar(site, PROFILE, "nb-0", "gcr.io/istio-release/proxyv2:1.28.0", native=True)
+    pod_with_sidecar(site, PROFILE, "run-step-1", OLD, phase="Succeeded")  # finished: left be
     report = site.doctor("sidecar-version")
     assert (report.findings, report.not_run) == ([], [])
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
+
+from tests.conftest import UPSTREAM
 from tests.health.conftest import Site
 
 POD = "ml-pipeline-5d8f7c9b4-emu01"
 """The pod the emulated kubelet gives kubeflow/ml-pipeline when it is made to fail."""
 PROFILE = "kubeflow-user-example-com"
+NODE_POOLS = UPSTREAM / "crds/karpenter-provider-azure-v1.14.2/karpenter.sh_nodepools.yaml"
 TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
 API_SERVER_LOG = (
     "I1201 10:00:00.000000       1 main.go:110] Starting API server...\n"
@@ -156,3 +160,53 @@ def test_gpu_pending_finds_nothing_once_a_gpu_node_runs_the_pod(site: Site) -> N
     [pod] = site.cluster.list("v1", "Pod", PROFILE, {"job-name": "train"})
     assert pod["status"]["phase"] == "Succeeded"
     assert only(site, "gpu-pending") == []
+
+
+def test_gpu_pending_with_a_karpenter_gpu_pool_names_it(site: Site) -> None:
+    crd = yaml.safe_load(NODE_POOLS.read_text())
+    with site.emulator.lock:
+        site.emulator.state.settings.crd_delay = 0  # served at once
+    site.cluster.apply(crd)
+    site.cluster.learn_crds([crd])
+    for name, gpu in (("general", False), ("gpu", True)):
+        operator = "In" if gpu else "DoesNotExist"
+        site.cluster.create({"apiVersion": "karpenter.sh/v1", "kind": "NodePool",
+                             "metadata": {"name": name}, "spec": {"template": {"spec": {
+                                 "nodeClassRef": {"group": "karpenter.azure.com",
+                                                  "kind": "AKSNodeClass", "name": name},
+                                 "requirements": [{
+                                     "key": "karpenter.azure.com/sku-gpu-manufacturer",
+                                     "operator": operator,
+                                     **({"values": ["nvidia"]} if gpu else {})}],
+                                 "taints": [TAINT] if gpu else []}}}})
+    add_node(site, "cpu-1")
+    gpu_job(site)
+    [finding] = only(site, "gpu-pending")
+    assert finding.severity == "warning"
+    assert finding.evidence[-2:] == ("no node has nvidia.com/gpu allocatable",
+                                     "Karpenter NodePools (karpenter.sh/v1) for GPU nodes: gpu")
+    assert "kubectl -n kube-system logs deploy/karpenter" in finding.fix
+
+
+def test_gpu_pending_leaves_out_a_pod_karpenter_makes_a_node_for(site: Site) -> None:
+    gpu_node = {"metadata": {"name": "aks-gpu-abcde", "labels": {}},
+                "spec": {"taints": [TAINT]},
+                "status": {"allocatable": {"cpu": "6", "nvidia.com/gpu": "1"}}}
+    with site.emulator.lock:
+        site.emulator.state.settings.provision_node = gpu_node
+        site.emulator.state.settings.provision_delay = 3600  # still being made
+    add_node(site, "cpu-1")
+    gpu_job(site)
+    events = site.cluster.list("v1", "Event", PROFILE)
+    assert any(e.get("reason") == "Nominated" for e in events)
+    assert only(site, "gpu-pending") == []
+
+
+def test_gpu_pending_says_when_the_nodes_may_not_be_read(site: Site) -> None:
+    add_node(site, "cpu-1")
+    gpu_job(site)
+    with site.emulator.lock:
+        site.emulator.state.deny("list", "nodes")
+    [finding] = only(site, "gpu-pending")
+    assert finding.severity == "warning"  # GPU nodes may exist: doctor cannot tell
+    assert finding.evidence[1] == "the Nodes may not be read with these credentials"

@@ -35,6 +35,8 @@ def old_sidecars(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:
     wanted = version_numbers(istiod)
     by_namespace: dict[str, dict[str, str]] = defaultdict(dict)
     for pod in watched_pods(snapshot, facts):
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            continue  # a finished run's pod: nothing to restart
         image = _proxy_image(pod)
         if image is None or not version_numbers(_tag(image)) or \
                 version_numbers(_tag(image)) >= wanted:

@@ -7,10 +7,11 @@ from typing import Any
 
 from kfops.catalog import GPU_RESOURCE, INOTIFY_LIMITS
 from kfops.cluster import node_coming, pod_failure
+from kfops.errors import Forbidden
 
 from ._facts import InstallFacts
 from ._findings import Finding
-from ._scope import pod_name, shown, watched_pods
+from ._scope import EXAMPLES, pod_name, shown, watched_pods
 from ._snapshot import Snapshot
 
 #: What a process prints when the host's inotify limits are used up. kind and k3d nodes are
@@ -98,25 +99,36 @@ def gpu_pending(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:
         pods.append((pod, message))
     if not pods:
         return []
-    gpu_nodes = {str(n["metadata"]["name"]): _gpus(n) for n in snapshot.list("v1", "Node")}
-    gpu_nodes = {name: count for name, count in gpu_nodes.items() if count}
+    nodes = _readable(snapshot, "v1", "Node")
+    gpu_nodes = {f"{n['metadata']['name']} ({_gpus(n)})": _gpus(n)
+                 for n in nodes or [] if _gpus(n)}
     pools = sorted(str(p["metadata"]["name"])
-                   for p in snapshot.list("karpenter.sh/v1", "NodePool") if _gpu_pool(p))
-    evidence = [f"Pod {pod_name(p)}: {message}" for p, message in pods[:3]]
-    if len(pods) > 3:
-        evidence.append(f"and {len(pods) - 3} more pod(s) waiting for {GPU_RESOURCE}")
-    evidence.append(
-        f"nodes with {GPU_RESOURCE} allocatable: "
-        + shown([f"{name} ({count})" for name, count in sorted(gpu_nodes.items())])
-        if gpu_nodes else f"no node has {GPU_RESOURCE} allocatable")
-    evidence.append("Karpenter NodePools (karpenter.sh/v1) for GPU nodes: " + shown(pools)
+                   for p in _readable(snapshot, "karpenter.sh/v1", "NodePool") or []
+                   if _gpu_pool(p))
+    evidence = [f"Pod {pod_name(p)}: {message}" for p, message in pods[:EXAMPLES]]
+    if len(pods) > EXAMPLES:
+        evidence.append(f"and {len(pods) - EXAMPLES} more pod(s) waiting for {GPU_RESOURCE}")
+    evidence.append(f"nodes with {GPU_RESOURCE} allocatable: {shown(sorted(gpu_nodes))}"
+                    if gpu_nodes else f"no node has {GPU_RESOURCE} allocatable"
+                    if nodes is not None else "the Nodes may not be read with these credentials")
+    evidence.append(f"Karpenter NodePools (karpenter.sh/v1) for GPU nodes: {shown(pools)}"
                     if pools else "no Karpenter NodePool (karpenter.sh/v1) makes GPU nodes")
-    tainted = any("untolerated taint" in message for _, message in pods)
-    return [Finding(
-        "gpu-pending", "warning" if gpu_nodes or pools else "failure",
-        f"{len(pods)} GPU pod(s) Pending: Insufficient {GPU_RESOURCE}"
-        if not tainted else f"{len(pods)} GPU pod(s) Pending: untolerated GPU node taint",
-        tuple(evidence), _gpu_fix(bool(gpu_nodes), bool(pools), tainted))]
+    # GPU nodes exist and a taint kept the pods off them: spec.gpu.taint, not too few GPUs
+    tainted = bool(gpu_nodes) and any("untolerated taint" in m for _, m in pods)
+    why = "untolerated GPU node taint" if tainted else f"Insufficient {GPU_RESOURCE}"
+    known_none = nodes is not None and not gpu_nodes and not pools
+    return [Finding("gpu-pending", "failure" if known_none else "warning",
+                    f"{len(pods)} GPU pod(s) Pending: {why}", tuple(evidence),
+                    _gpu_fix(bool(gpu_nodes), bool(pools), tainted))]
+
+
+def _readable(snapshot: Snapshot, api_version: str, kind: str) -> list[dict[str, Any]] | None:
+    """The kind's objects, or None when the credentials may not list them (the pods are
+    evidence enough: the rule still reports them)."""
+    try:
+        return snapshot.list(api_version, kind)
+    except Forbidden:
+        return None
 
 
 def _unschedulable(pod: dict[str, Any]) -> str | None:
@@ -163,7 +175,7 @@ def _gpu_pool(pool: dict[str, Any]) -> bool:
 
 
 def _gpu_fix(nodes: bool, pools: bool, tainted: bool) -> str:
-    if tainted and nodes:
+    if tainted:
         return ("the GPU nodes carry spec.gpu.taint and the pods do not tolerate it: give the "
                 "profile the gpuToleration PodDefault (spec.profiles[].podDefaults: "
                 "[gpuToleration], kfops apply) and label the pods gpu-toleration: \"true\" "

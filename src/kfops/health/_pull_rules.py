@@ -73,7 +73,10 @@ def _failed_event(snapshot: Snapshot, pod: dict[str, Any], image: str) -> str | 
     said = [e for e in snapshot.in_namespace("v1", "Event", metadata["namespace"])
             if (e.get("involvedObject") or {}).get("name") == metadata["name"]
             and str(e.get("message") or "").startswith(f'{_FAILED_PULL} "{image}"')]
-    return str(said[-1]["message"]) if said else None
+    # the newest (of events as old as each other, the one listed last: the order made)
+    newest = max(enumerate(said), key=lambda item: (str(item[1].get("lastTimestamp") or ""),
+                                                    item[0]), default=None)
+    return str(newest[1]["message"]) if newest else None
 
 
 def _signature(message: str) -> str | None:
