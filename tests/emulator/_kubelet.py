@@ -18,7 +18,15 @@ documentation describes it:
   GPUs when there is none: a pod asking for nvidia.com/gpu that no node has reads
   `N Insufficient nvidia.com/gpu`, one that would fit finds its nodes full,
   `Insufficient cpu`).
-  The workload reports no available replica meanwhile.
+  The workload reports no available replica meanwhile. A pod the scheduler placed is bound
+  to the node its Scheduled event names (`spec.nodeName`, which the scheduler's binding sets:
+  https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#scheduling).
+  The pull error is the container runtime's answer: the registry has no such image (`failed to
+  resolve reference "...": not found`), or what `Settings.pull_errors["namespace/workload"]`
+  gives, e.g. a registry the node cannot reach (`dial tcp ...: i/o timeout`, `proxyconnect
+  tcp: ...`, `x509: ...`), as https://kubernetes.io/docs/concepts/containers/images/#imagepullbackoff
+  and https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/ describe the
+  kubelet reporting it in the container's waiting state and the `Failed` event.
 - Each state is announced with the Events `kubectl describe pod` shows
   (Scheduled, Pulling, Failed, BackOff, FailedScheduling, ...), in the order the
   kubelet records them, named `<pod>.<nanoseconds in hex>` as client-go's
@@ -148,8 +156,12 @@ def _report(state: ApiState, pod: dict[str, Any], shown: str, scheduled_now: boo
     if scheduled_now:
         record_event(state, pod, "Scheduled", f"Successfully assigned {namespace}/{pod_name} "
                      f"to {NODE}", kind="Normal", component="default-scheduler")
+    state.objects[_pod_key(pod)].obj["spec"]["nodeName"] = NODE  # the scheduler's binding
+    owner = (pod["metadata"].get("ownerReferences") or [{}])[0].get("name", "")
+    pull_error = state.settings.pull_errors.get(f"{namespace}/{owner}")
     waiting, events, phase, extra = _kubelet_says(shown, name, image, pod,
-                                                  state.settings.crash_restarts)
+                                                  state.settings.crash_restarts,
+                                                  pull_error=pull_error)
     for reason, message, kind in events:
         record_event(state, pod, reason, message, kind=kind)
     ready = shown == "Running"
@@ -168,11 +180,13 @@ def _report(state: ApiState, pod: dict[str, Any], shown: str, scheduled_now: boo
         "containerStatuses": [status]})
 
 
-def _kubelet_says(shown: str, container: str, image: str, pod: dict[str, Any], restarts: int
+def _kubelet_says(shown: str, container: str, image: str, pod: dict[str, Any], restarts: int,
+                  *, pull_error: str | None = None
                   ) -> tuple[dict[str, str], list[tuple[str, str, str]], str, dict[str, Any]]:
-    """(waiting state, events, phase, more container status) for the reason `shown`."""
-    pull_error = (f'failed to pull and unpack image "{image}": failed to resolve reference '
-                  f'"{image}": not found')
+    """(waiting state, events, phase, more container status) for the reason `shown`
+    (`pull_error`: the runtime's answer to a pull; None: the image is not found)."""
+    pull_error = pull_error or (f'failed to pull and unpack image "{image}": failed to '
+                                f'resolve reference "{image}": not found')
     pulling = ("Pulling", f'Pulling image "{image}"', "Normal")
     failed_pull = ("Failed", f'Failed to pull image "{image}": {pull_error}', "Warning")
     if shown == "ErrImagePull":

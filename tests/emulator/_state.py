@@ -205,7 +205,10 @@ can show against both the emulator and kube-apiserver v1.35.4:
   ErrImagePull, CrashLoopBackOff, CreateContainerConfigError, Unschedulable, whose
   message the scheduler words from the pod's requests and the Nodes as `_scheduler`
   describes, https://kubernetes.io/docs/concepts/scheduling-eviction/kube-scheduler/),
-  until `failing_for` seconds after their last change, as `_kubelet` describes
+  until `failing_for` seconds after their last change, as `_kubelet` describes; a scheduled
+  one is bound to its node (`spec.nodeName`), and its pull error is the registry's "not
+  found" or the runtime's words a test gives (`pull_errors`: a registry the node cannot reach,
+  https://kubernetes.io/docs/concepts/containers/images/#imagepullbackoff)
   (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/,
   https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/).
 - Authorization: a request whose verb, resource and namespace `deny` lists is refused
@@ -353,6 +356,9 @@ class Settings:
     Unschedulable (see _kubelet)."""
     failing_for: float | None = None
     """Seconds after a failing workload's last change until its pod recovers (None: never)."""
+    pull_errors: dict[str, str] = field(default_factory=dict)
+    """What the container runtime answers when a failing workload's ("namespace/name") pod
+    pulls its image (default: the registry has no such image; see _kubelet)."""
     crash_restarts: int = 5
     """How often a CrashLoopBackOff pod reports its container restarted."""
     logs: dict[str, str] = field(default_factory=dict)

@@ -11,6 +11,8 @@ NFS_STORAGE_CLASS = "nfs-client"
 #: deploy/deployment.yaml at v4.0.2 still names a staging v4.0.1 image; the release image is this.
 NFS_IMAGE = "registry.k8s.io/sig-storage/nfs-subdir-external-provisioner:v4.0.2"
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+#: What Kubeflow's manifests README asks of kind/k3d hosts (many pods watch many files).
+INOTIFY_LIMITS = {"max_user_instances": 2280, "max_user_watches": 1255360}
 
 #: NVIDIA's GPU stack: the operator's Helm chart, namespace and the CRD an install creates.
 GPU_OPERATOR_REPO = "https://helm.ngc.nvidia.com/nvidia"

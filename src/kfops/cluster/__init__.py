@@ -32,6 +32,7 @@ from ._pods import (
     failing_pod,
     failure_remedy,
     last_event,
+    node_coming,
     pod_failure,
     workload_failure,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "last_event",
     "namespace_claims",
     "namespace_pending",
+    "node_coming",
     "plan_bundle",
     "pod_failure",
     "prune_bundle",

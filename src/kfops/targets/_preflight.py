@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kfops.catalog import supported_kubernetes
+from kfops.catalog import INOTIFY_LIMITS, supported_kubernetes
 from kfops.cluster import Check, Cluster
 from kfops.config import LoadedPlatform
-
-#: What Kubeflow's manifests README asks of kind/k3d hosts (many pods watch many files).
-INOTIFY_LIMITS = {"max_user_instances": 2280, "max_user_watches": 1255360}
 
 
 def host_checks(loaded: LoadedPlatform, proc: Path = Path("/proc/sys/fs/inotify")) -> list[Check]:
