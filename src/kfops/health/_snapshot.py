@@ -18,6 +18,7 @@ from kfops.cluster import Cluster
 from kfops.errors import ClusterError, Forbidden, KfopsError
 
 PROFILE_API = "kubeflow.org/v1"
+CRD_API = "apiextensions.k8s.io/v1"
 LOG_LINES = 200
 """The most lines doctor reads of one container's log."""
 
@@ -85,7 +86,7 @@ class Snapshot:
         return self._logs[key]
 
     def _read(self, api_version: str, kind: str) -> builtins.list[dict[str, Any]]:
-        if not self._cluster.serves(api_version, kind):
+        if not self._served(api_version, kind):
             return []  # no CRD defines it (Karpenter's NodePool without Karpenter)
         try:
             return self._cluster.list(api_version, kind)
@@ -105,6 +106,14 @@ class Snapshot:
         if refused == len(namespaces):
             raise everywhere  # not one namespace could be read: the rule cannot judge
         return found
+
+    def _served(self, api_version: str, kind: str) -> bool:
+        """Whether the kind is built in or a CRD defines it, from the snapshot's own CRD list
+        (the client would otherwise list the CRDs again to learn them)."""
+        if self._cluster.kinds.knows(api_version, kind):
+            return True
+        self._cluster.learn_crds(self.list(CRD_API, "CustomResourceDefinition"))
+        return self._cluster.kinds.knows(api_version, kind)
 
     def _readable_namespaces(self) -> builtins.list[str]:
         """The platform's namespaces and the profiles' (each Profile names its namespace)."""
