@@ -69,13 +69,17 @@ PIPELINES_UI_LABELS = {"app": "ml-pipeline-ui", "app.kubernetes.io/component": "
                        "application-crd-id": "kubeflow-pipelines"}
 
 
-def _pod_with_sidecar(name: str, namespace: str, labels: dict[str, str]) -> dict[str, Any]:
-    """A pod as Istio 1.26's injector left it: its container and an istio-proxy."""
+def _pod_with_sidecar(name: str, namespace: str, labels: dict[str, str], *,
+                      native: bool = False) -> dict[str, Any]:
+    """A pod as Istio 1.26's injector left it: its container and an istio-proxy (`native`:
+    as an init container that keeps running, as istiod's ENABLE_NATIVE_SIDECARS=true of
+    Kubeflow's Istio overlays injects it)."""
+    proxy = {"name": "istio-proxy", "image": "gcr.io/istio-release/proxyv2:1.26.1"}
+    main = {"name": "main", "image": "example.com/app:1"}
+    spec = {"initContainers": [{**proxy, "restartPolicy": "Always"}], "containers": [main]} \
+        if native else {"containers": [main, proxy]}
     return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": namespace, "labels": labels},
-            "spec": {"containers": [
-                {"name": "main", "image": "example.com/app:1"},
-                {"name": "istio-proxy", "image": "gcr.io/istio-release/proxyv2:1.26.1"}]}}
+            "metadata": {"name": name, "namespace": namespace, "labels": labels}, "spec": spec}
 
 
 def _fail_all(emulator: RunningEmulator, method: str | None) -> None:
@@ -152,7 +156,7 @@ def _interrupt_five_times(installed: LoadedPlatform, cluster: Cluster,
         cluster.create({**obj, "metadata": {**obj["metadata"], "namespace": USER_NAMESPACE}})
     # pods injected with v1.10.2's sidecar: the pipelines UI's, and the notebook's
     cluster.create(_pod_with_sidecar("ml-pipeline-ui-1", "kubeflow", PIPELINES_UI_LABELS))
-    cluster.create(_pod_with_sidecar("nb-0", USER_NAMESPACE, {"app": "nb"}))
+    cluster.create(_pod_with_sidecar("nb-0", USER_NAMESPACE, {"app": "nb"}, native=True))
     cluster.create({"apiVersion": "apps/v1", "kind": "StatefulSet",  # as the controller makes it
                     "metadata": {"name": "nb", "namespace": USER_NAMESPACE},
                     "spec": {"serviceName": "", "selector": {"matchLabels": {"app": "nb"}},

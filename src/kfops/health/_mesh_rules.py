@@ -6,7 +6,13 @@ from collections import defaultdict
 from typing import Any
 
 from kfops.catalog import version_numbers
-from kfops.objects import WORKLOAD_KINDS, selector_matches, split_reference
+from kfops.objects import (
+    ISTIO_PROXY,
+    WORKLOAD_KINDS,
+    istio_proxy_image,
+    selector_matches,
+    split_reference,
+)
 
 from ._facts import InstallFacts
 from ._findings import Finding
@@ -14,9 +20,6 @@ from ._scope import watched_namespaces, watched_pods
 from ._snapshot import Snapshot
 
 ISTIOD = ("istio-system", "istiod")
-SIDECAR = "istio-proxy"
-"""The container Istio's injector adds (an init container with native sidecars, as 26.03's
-istiod runs with ENABLE_NATIVE_SIDECARS=true)."""
 
 
 def old_sidecars(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:
@@ -37,14 +40,14 @@ def old_sidecars(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:
     for pod in watched_pods(snapshot, facts):
         if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             continue  # a finished run's pod: nothing to restart
-        image = _proxy_image(pod)
+        image = istio_proxy_image(pod)
         if image is None or not version_numbers(_tag(image)) or \
                 version_numbers(_tag(image)) >= wanted:
             continue
         namespace = pod["metadata"]["namespace"]
         owner = _workload(snapshot, pod)
         by_namespace[namespace].setdefault(
-            owner, f"{owner}: {SIDECAR} {image} (pod {pod['metadata']['name']})")
+            owner, f"{owner}: {ISTIO_PROXY} {image} (pod {pod['metadata']['name']})")
     profiles = watched_namespaces(snapshot, facts) - set(facts.namespaces)
     return [Finding(
         "sidecar-version", "warning",
@@ -65,14 +68,6 @@ def _istiod_version(snapshot: Snapshot) -> str | None:
     pilot = next((i for i in images if split_reference(i)[0].endswith("/pilot")),
                  images[0] if images else "")
     return _tag(pilot) or None
-
-
-def _proxy_image(pod: dict[str, Any]) -> str | None:
-    spec = pod.get("spec") or {}
-    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
-        if container.get("name") == SIDECAR:
-            return str(container.get("image") or "")
-    return None
 
 
 def _tag(image: str) -> str:

@@ -17,7 +17,13 @@ from ._applyset import (
     TOOLING,
     ApplySet,
 )
-from ._containers import container_env, set_container_env, set_container_secret_env
+from ._containers import (
+    ISTIO_PROXY,
+    container_env,
+    istio_proxy_image,
+    set_container_env,
+    set_container_secret_env,
+)
 from ._identity import (
     BUILTIN_CLUSTER_SCOPED,
     WORKLOAD_KINDS,
@@ -55,6 +61,7 @@ __all__ = [
     "CRDS_STAGE",
     "GROUP_KINDS",
     "ID_LABEL",
+    "ISTIO_PROXY",
     "MANAGED_BY",
     "NAMESPACES_STAGE",
     "PARENT_NAMESPACE",
@@ -76,6 +83,7 @@ __all__ = [
     "is_image_reference",
     "is_profile",
     "is_reference",
+    "istio_proxy_image",
     "kind_rank",
     "normalise_image",
     "references_in",

@@ -1,4 +1,4 @@
-"""Environment variables of containers held as plain dicts."""
+"""Containers held as plain dicts: their environment variables, and Istio's sidecar."""
 
 from __future__ import annotations
 
@@ -30,3 +30,21 @@ def set_container_secret_env(container: dict[str, Any], name: str, secret: str,
     else:
         entry.pop("value", None)
         entry["valueFrom"] = reference
+
+
+ISTIO_PROXY = "istio-proxy"
+"""The container Istio's injector adds to a pod."""
+
+
+def istio_proxy_image(pod: dict[str, Any]) -> str | None:
+    """The image of the pod's Istio sidecar, or None when it has none.
+
+    With native sidecars (istiod's ENABLE_NATIVE_SIDECARS=true, which Kubeflow's Istio
+    overlays set) the proxy is an init container that keeps running
+    (https://istio.io/latest/blog/2023/native-sidecars/); otherwise a container.
+    """
+    spec = pod.get("spec") or {}
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        if container.get("name") == ISTIO_PROXY:
+            return str(container.get("image") or "")
+    return None

@@ -18,6 +18,7 @@ from kfops.errors import ObjectConflict, ObjectNotFound, OperationError
 from kfops.objects import (
     WORKLOAD_KINDS,
     describe,
+    istio_proxy_image,
     selector_matches,
     split_reference,
     storage_version,
@@ -27,7 +28,6 @@ from ._dumps import DATABASES
 from ._immutable import ImmutableChange
 
 CRD_API = "apiextensions.k8s.io/v1"
-_SIDECAR = "istio-proxy"
 _INJECTOR = ("istio-system", "istio-sidecar-injector")
 
 Notice = Callable[[str], None]
@@ -141,11 +141,11 @@ def old_sidecar_workloads(cluster: Cluster, namespaces: Iterable[str],
 
 
 def _old_sidecar(pod: dict[str, Any], tag: str) -> bool:
-    for container in (pod.get("spec") or {}).get("containers") or []:
-        if container.get("name") == _SIDECAR:
-            _, suffix = split_reference(str(container.get("image", "")))
-            return suffix.split("@")[0].lstrip(":") != tag
-    return False
+    image = istio_proxy_image(pod)
+    if image is None:
+        return False
+    _, suffix = split_reference(image)
+    return suffix.split("@")[0].lstrip(":") != tag
 
 
 def _selects(workload: dict[str, Any], pod: dict[str, Any]) -> bool:
