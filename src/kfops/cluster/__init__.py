@@ -15,7 +15,14 @@ from ._engine import (
     uninstall,
 )
 from ._guarded import GeneratedValueHeld, Guard, keep_values, write_guarded
-from ._inventory import Inventory, installed_release, installs, read_inventory, recorded_workloads
+from ._inventory import (
+    Inventory,
+    installed_release,
+    installs,
+    inventory_workloads,
+    read_inventory,
+    recorded_workloads,
+)
 from ._kinds import KindInfo, Kinds, builtin_kind
 from ._lease import (
     InstallLease,
@@ -84,6 +91,7 @@ __all__ = [
     "installed_platform",
     "installed_release",
     "installs",
+    "inventory_workloads",
     "keep_values",
     "last_event",
     "namespace_claims",

@@ -191,6 +191,11 @@ def recorded_workloads(cluster: Cluster, applyset: ApplySet) -> list[BundleFile]
     if inventory is None:
         raise ClusterError(f"no kfops install {applyset.platform} on this cluster "
                            f"(no Secret {PARENT_NAMESPACE}/{applyset.parent_name})")
+    return inventory_workloads(inventory)
+
+
+def inventory_workloads(inventory: Inventory) -> list[BundleFile]:
+    """The workloads an inventory records, per component, as bundle files."""
     by_component: dict[str, list[dict[str, Any]]] = {}
     for component, api_version, kind, namespace, name in inventory.workloads:
         by_component.setdefault(component, []).append({

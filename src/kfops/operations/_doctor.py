@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from kfops.catalog import DEFAULT_SETTINGS, Settings, catalog_for
-from kfops.cluster import Cluster, read_inventory, recorded_workloads
+from kfops.cluster import Cluster, inventory_workloads, read_inventory
 from kfops.config import DEFAULT_PLATFORM_FILE, LoadedPlatform, load_platform
 from kfops.errors import ClusterError, KfopsError, Unreachable
 from kfops.health import (
@@ -83,14 +83,15 @@ def _facts_from_cluster(cluster: Cluster, name: str | None,
     try:
         applyset = installed_applyset(cluster, name)
         inventory = read_inventory(cluster, applyset.platform)
-        files = recorded_workloads(cluster, applyset)
+        if inventory is None:  # deleted since it was listed
+            raise ClusterError(f"no Secret kube-system/{applyset.parent_name}")
     except ClusterError as error:
         unreadable.append(f"the install's record: {error}")
         return InstallFacts(platform=name or "", release="", namespaces=frozenset(),
                             workloads=(), kinds=frozenset())
-    assert inventory is not None  # recorded_workloads raised otherwise
     return InstallFacts(platform=applyset.platform, release=inventory.release,
-                        namespaces=inventory.namespaces, workloads=tuple(files),
+                        namespaces=inventory.namespaces,
+                        workloads=tuple(inventory_workloads(inventory)),
                         kinds=inventory.kinds, settings=_settings(inventory.release))
 
 
