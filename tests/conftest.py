@@ -6,12 +6,16 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from kfops.cluster import Cluster, RetryPolicy, WaitSettings
-from tests.emulator import FaultPlan, RunningEmulator, Settings
+from kfops.cluster import ApplyOptions, Cluster, RetryPolicy, WaitSettings
+from kfops.config import load_platform
+from kfops.operations import apply_platform
+from kfops.render import RenderOptions
+from tests.emulator import ApiState, FaultPlan, RunningEmulator, Settings
 from tests.tiers import Guard, mark_tiers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +24,10 @@ UPSTREAM = Path(os.environ.get("KFOPS_TEST_UPSTREAM", ROOT.parent / "shared" / "
 MANIFESTS = UPSTREAM / "kubeflow-manifests"
 REMOTE_CACHE = UPSTREAM / "remote-cache"
 RELEASES = ("v1.10.2", "26.03")
+#: Waits short enough for tests; the emulator's controllers act within 0.1 s.
+FAST_WAITS = WaitSettings(timeout=30, interval=0.02)
+#: Transient failures are retried at once (the backoff itself is tested on its own).
+NO_BACKOFF = RetryPolicy(base=0, jitter=0)
 
 
 GUARD = pytest.StashKey[Guard]()
@@ -103,8 +111,15 @@ def platform_file(tmp_path: Path) -> PlatformWriter:
         where = folder or tmp_path
         where.mkdir(parents=True, exist_ok=True)
         path = where / "platform.yaml"
-        path.write_text(
-            "apiVersion: kfops.io/v1alpha1\n"
+        path.write_text(platform_text(release, spec_extra, name))
+        return path
+
+    return write
+
+
+def platform_text(release: str = "26.03", spec_extra: str = "", name: str = "lab") -> str:
+    """A local platform file of a release of the upstream snapshot."""
+    return ("apiVersion: kfops.io/v1alpha1\n"
             "kind: Platform\n"
             f"metadata:\n  name: {name}\n"
             "spec:\n"
@@ -113,11 +128,7 @@ def platform_file(tmp_path: Path) -> PlatformWriter:
             f"    version: \"{release}\"\n"
             f"    source: {MANIFESTS / release}\n"
             f"    remoteCache: {REMOTE_CACHE}\n"
-            + spec_extra
-        )
-        return path
-
-    return write
+            + spec_extra)
 
 
 @pytest.fixture
@@ -139,13 +150,51 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+def emulator_settings() -> Settings:
+    """Emulated controllers whose CRDs, workloads and Profiles' namespaces settle quickly."""
+    return Settings(crd_delay=0.05, workload_delay=0.1, profile_controller=True,
+                    profile_delay=0.1)
+
+
+@dataclass(frozen=True)
+class LocalInstall:
+    """`platform_file()`'s platform (local, 26.03) applied once per test process: its
+    folder (platform.yaml, the state directory .kfops) and the cluster it left."""
+
+    folder: Path
+    state: ApiState
+
+
+@pytest.fixture(scope="session")
+def local_install(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> LocalInstall:
+    """`kfops apply` of the default platform on an emulator, once: tests that start from
+    an installed platform take a copy (see `emulator`) instead of applying it again."""
+    folder = tmp_path_factory.mktemp("local-install")
+    platform = folder / "platform.yaml"
+    platform.write_text(platform_text())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KFOPS_ALLOWED_PATHS", str(UPSTREAM))
+        patch.setenv("KFOPS_CACHE_DIR", str(shared_cache))
+        patch.delenv("KFOPS_STATE_DIR", raising=False)
+        with RunningEmulator(emulator_settings(), FaultPlan()) as running, \
+                Cluster.connect(running.write_kubeconfig(folder / "kubeconfig"),
+                                retry=NO_BACKOFF) as cluster:
+            apply_platform(load_platform(platform), cluster, ApplyOptions(waits=FAST_WAITS),
+                           render_options=RenderOptions(offline=True))
+    return LocalInstall(folder, running.state)
+
+
 @pytest.fixture
-def emulator() -> Iterator[RunningEmulator]:
-    """A fresh emulated cluster (tests/emulator) whose CRDs, workloads and Profiles'
-    namespaces settle quickly."""
-    settings = Settings(crd_delay=0.05, workload_delay=0.1, profile_controller=True,
-                        profile_delay=0.1)
-    with RunningEmulator(settings, FaultPlan()) as running:
+def emulator(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningEmulator]:
+    """A fresh emulated cluster (tests/emulator), or, for a test that also asks for
+    `local_install`, a copy of that installed cluster with its state directory in the
+    test's folder: the test's `platform_file()` is then installed already, as if applied."""
+    start = None
+    if "local_install" in request.fixturenames:
+        install: LocalInstall = request.getfixturevalue("local_install")
+        shutil.copytree(install.folder / ".kfops", tmp_path / ".kfops")
+        start = install.state
+    with RunningEmulator(emulator_settings(), FaultPlan(), start_from=start) as running:
         yield running
 
 
@@ -155,10 +204,6 @@ def kubeconfig(emulator: RunningEmulator, tmp_path: Path) -> Path:
     return emulator.write_kubeconfig(tmp_path / "kubeconfig")
 
 
-#: Waits short enough for tests; the emulator's controllers act within 0.1 s.
-FAST_WAITS = WaitSettings(timeout=30, interval=0.02)
-#: Transient failures are retried at once (the backoff itself is tested on its own).
-NO_BACKOFF = RetryPolicy(base=0, jitter=0)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from kfops.errors import InvalidObject, WaitTimeout
 from kfops.health import platform_status
 from kfops.operations import apply_platform, applyset_of, bundle_files, render_platform
 from kfops.render import RenderOptions
-from tests.conftest import FAST_WAITS
+from tests.conftest import FAST_WAITS, LocalInstall
 from tests.emulator import RunningEmulator
 from tests.helpers.presets import render_preset
 
@@ -55,8 +55,8 @@ def test_second_apply_sends_no_write(platform: LoadedPlatform, cluster: Cluster,
 
 
 def test_drifted_field_is_repaired(platform: LoadedPlatform, cluster: Cluster,
-                                   emulator: RunningEmulator) -> None:
-    apply(platform, cluster)
+                                   emulator: RunningEmulator,
+                                   local_install: LocalInstall) -> None:
     # Someone scales a deployment and removes a namespace label by hand (another manager).
     cluster.merge_patch("apps/v1", "Deployment", "cache-server", {"spec": {"replicas": 5}},
                         "kubeflow")
@@ -166,8 +166,8 @@ def test_bad_object_stops_with_its_name_before_later_steps(
 
 
 def test_workload_that_never_becomes_available_times_out_naming_pod_and_event(
-        platform: LoadedPlatform, cluster: Cluster, emulator: RunningEmulator) -> None:
-    apply(platform, cluster)
+        platform: LoadedPlatform, cluster: Cluster, emulator: RunningEmulator,
+        local_install: LocalInstall) -> None:
     cluster.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {
         "name": "ml-pipeline-ui-6d4f-abcde", "namespace": "kubeflow",
         "labels": {"app": "ml-pipeline-ui", "app.kubernetes.io/component": "ml-pipeline",

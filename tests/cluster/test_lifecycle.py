@@ -12,7 +12,7 @@ from kfops.cluster import Cluster, uninstall
 from kfops.config import LoadedPlatform, load_platform
 from kfops.operations import changes, plan_platform, platform_applyset, uninstall_platform
 from kfops.render import RenderOptions
-from tests.conftest import FAST_WAITS, NO_BACKOFF, PlatformWriter
+from tests.conftest import FAST_WAITS, NO_BACKOFF, LocalInstall, PlatformWriter
 from tests.emulator import RunningEmulator
 
 from .conftest import apply, stored
@@ -55,8 +55,8 @@ def test_plan_on_an_empty_cluster_creates_everything(platform: LoadedPlatform,
 
 
 def test_plan_shows_exactly_the_changed_objects(platform: LoadedPlatform, cluster: Cluster,
-                                                emulator: RunningEmulator) -> None:
-    apply(platform, cluster)
+                                                emulator: RunningEmulator,
+                                                local_install: LocalInstall) -> None:
     assert changes(plan_platform(platform, cluster, RenderOptions(offline=True)).entries) == 0
     cluster.merge_patch("apps/v1", "Deployment", "cache-server", {"spec": {"replicas": 4}},
                         "kubeflow")
@@ -123,8 +123,8 @@ def test_objects_kfops_did_not_apply_or_marked_keep_are_never_pruned(
 
 
 def test_uninstall_keeps_users_data(platform: LoadedPlatform, cluster: Cluster,
-                                    emulator: RunningEmulator, kubeconfig: Path) -> None:
-    apply(platform, cluster)
+                                    emulator: RunningEmulator, kubeconfig: Path,
+                                    local_install: LocalInstall) -> None:
     _team_profile(cluster)
 
     # A new process: it knows no CRD kinds until it reads them from the cluster.
@@ -145,8 +145,8 @@ def test_uninstall_keeps_users_data(platform: LoadedPlatform, cluster: Cluster,
 
 
 def test_uninstall_with_purge_data_removes_kfops_data_never_foreign_objects(
-        platform: LoadedPlatform, cluster: Cluster, emulator: RunningEmulator) -> None:
-    apply(platform, cluster)
+        platform: LoadedPlatform, cluster: Cluster, emulator: RunningEmulator,
+        local_install: LocalInstall) -> None:
     _team_profile(cluster)
     uninstall(cluster, platform_applyset(platform), waits=FAST_WAITS)
 
@@ -179,8 +179,8 @@ def test_uninstall_with_purge_data_removes_kfops_data_never_foreign_objects(
 
 
 def test_uninstall_reports_objects_stuck_on_finalizers(platform: LoadedPlatform,
-                                                       cluster: Cluster) -> None:
-    apply(platform, cluster)
+                                                       cluster: Cluster,
+                                                       local_install: LocalInstall) -> None:
     cluster.merge_patch("v1", "ConfigMap", "istio", {"metadata": {
         "finalizers": ["example.com/hold"]}}, "istio-system")
     target = platform_applyset(platform)
@@ -247,8 +247,8 @@ def _no_state_dir_override(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_kind_that_cannot_be_listed_keeps_every_namespace(
-        platform: LoadedPlatform, cluster: Cluster, emulator: RunningEmulator) -> None:
-    apply(platform, cluster)
+        platform: LoadedPlatform, cluster: Cluster, emulator: RunningEmulator,
+        local_install: LocalInstall) -> None:
     # Someone's LimitRanges kfops may not list (RBAC): they could be in any namespace.
     emulator.state.deny("list", "limitranges")
 
@@ -262,8 +262,8 @@ def test_a_kind_that_cannot_be_listed_keeps_every_namespace(
 
 
 def test_users_data_kfops_did_not_apply_needs_both_purge_flags(
-        platform: LoadedPlatform, cluster: Cluster, emulator: RunningEmulator) -> None:
-    apply(platform, cluster)
+        platform: LoadedPlatform, cluster: Cluster, emulator: RunningEmulator,
+        local_install: LocalInstall) -> None:
     cluster.apply({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {
         "name": "notebook-data", "namespace": "kubeflow"}, "spec": {
         "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})
