@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from kfops.errors import Forbidden
-
 from ._facts import InstallFacts
 from ._snapshot import Snapshot
 
@@ -15,13 +13,8 @@ EXAMPLES = 3
 
 
 def watched_namespaces(snapshot: Snapshot, facts: InstallFacts) -> set[str]:
-    """The platform's namespaces and every Profile's (a Profile's namespace has its name;
-    Profiles the credentials may not list leave the platform's alone)."""
-    try:
-        profiles = snapshot.list("kubeflow.org/v1", "Profile")
-    except Forbidden:
-        profiles = []
-    return set(facts.namespaces) | {str(p["metadata"]["name"]) for p in profiles}
+    """The platform's namespaces and every Profile's (see Snapshot.watched_namespaces)."""
+    return snapshot.watched_namespaces() | set(facts.namespaces)
 
 
 def watched_pods(snapshot: Snapshot, facts: InstallFacts) -> list[dict[str, Any]]:

@@ -96,7 +96,7 @@ class Snapshot:
             everywhere = denied
         found: builtins.list[dict[str, Any]] = []
         refused = 0
-        namespaces = self._readable_namespaces()
+        namespaces = sorted(self.watched_namespaces())
         for namespace in namespaces:
             try:
                 found += self._cluster.list(api_version, kind, namespace)
@@ -115,13 +115,14 @@ class Snapshot:
         self._cluster.learn_crds(self.list(CRD_API, "CustomResourceDefinition"))
         return self._cluster.kinds.knows(api_version, kind)
 
-    def _readable_namespaces(self) -> builtins.list[str]:
-        """The platform's namespaces and the profiles' (each Profile names its namespace)."""
+    def watched_namespaces(self) -> set[str]:
+        """The platform's namespaces and the profiles' (a Profile's namespace has its name;
+        Profiles that cannot be listed leave the platform's alone)."""
         try:
             profiles = self.list(PROFILE_API, "Profile")
         except KfopsError:
             profiles = []
-        return sorted({*self._namespaces, *(str(p["metadata"]["name"]) for p in profiles)})
+        return {*self._namespaces, *(str(p["metadata"]["name"]) for p in profiles)}
 
     def _refused(self, what: str, error: ClusterError) -> None:
         self.unreadable.append(f"{what}: {error}")

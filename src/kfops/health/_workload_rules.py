@@ -11,13 +11,12 @@ from kfops.objects import WORKLOAD_KINDS, describe
 
 from ._facts import InstallFacts
 from ._findings import Finding
+from ._scope import shown
 from ._snapshot import Snapshot, parse_time
 from ._status import judge_workload
 
 RECENT = timedelta(hours=1)
 """How far back `warning-events` looks."""
-EXAMPLES = 3
-"""Objects named per group of events."""
 
 
 def workload_unavailable(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:
@@ -81,12 +80,10 @@ def warning_events(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:
         count = sum(int(e.get("count") or 1) for e in events)
         names = sorted({str((e.get("involvedObject") or {}).get("name")) for e in events})
         newest = max(events, key=lambda e: _when(e) or since)
-        shown = ", ".join(names[:EXAMPLES]) + (f" and {len(names) - EXAMPLES} more"
-                                               if len(names) > EXAMPLES else "")
         findings.append(Finding(
             "warning-events", "warning",
             f"{count} Warning event(s) {reason} in {namespace} in the last hour",
-            (f"{kind} {shown}", f"latest: {str(newest.get('message') or '').strip()}"),
+            (f"{kind} {shown(names)}", f"latest: {str(newest.get('message') or '').strip()}"),
             f"kubectl -n {namespace} get events --field-selector type=Warning,reason={reason}"))
     return findings
 
