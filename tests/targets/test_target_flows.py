@@ -2,7 +2,8 @@
 
 A matrix: each target's starter (placeholders filled, pointed at the upstream
 snapshot) goes through `kfops render`, `apply`, `plan` after the apply (exit 0),
-a re-apply (no write request at all) and a drift that the next apply repairs.
+a re-apply (no write request at all), `doctor` (nothing found, nothing written) and a
+drift that the next apply repairs.
 The tests of one target share one emulated cluster and run in this order.
 """
 
@@ -147,7 +148,8 @@ def _secret_values(folder: Path) -> set[str]:
 
 
 class TestEveryTarget:
-    """render → apply → plan (exit 0) → re-apply (0 writes) → drift repaired."""
+    """render → apply → plan (exit 0) → re-apply (0 writes) → doctor (nothing found) → drift
+    repaired."""
 
     def test_render(self, install: Install) -> None:
         code, out, err = install.render
@@ -191,6 +193,14 @@ class TestEveryTarget:
         assert code == 0, err
         assert " 0 created, 0 updated, " in out
         assert install.emulator.writes()[before:] == []
+
+    def test_doctor_finds_nothing_and_writes_nothing(self, install: Install) -> None:
+        before = len(install.emulator.non_reads())
+        code, out, err = install.run("doctor", "-o", "json")
+        report = json.loads(out)
+        assert (code, report["findings"], report["unreadable"]) == (0, [], []), err + out
+        assert [r["name"] for r in report["rules"] if "error" in r] == []
+        assert install.emulator.non_reads()[before:] == []
 
     def test_drift_is_repaired(self, install: Install) -> None:
         with Cluster.connect(install.kubeconfig) as cluster:
