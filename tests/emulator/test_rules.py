@@ -186,7 +186,11 @@ CHECKER = {"apiVersion": "apps/v1", "kind": "Deployment",
                         "containers": [{"name": "checker", "image": "checker"}]}}}}
 
 
-def test_webhook_without_a_ready_endpoint_refuses_what_it_intercepts(cluster: Cluster) -> None:
+def test_webhook_without_a_ready_endpoint_refuses_what_it_intercepts(
+        cluster: Cluster, emulator: RunningEmulator) -> None:
+    # Long enough that a loaded machine cannot make the checker available before the write
+    # below (the fixture's 0.1 s could pass between two requests).
+    emulator.state.settings.workload_delay = 1.0
     cluster.apply(WEBHOOK)
     cluster.apply({"apiVersion": "v1", "kind": "Service",
                    "metadata": {"name": "checker", "namespace": "default"},
