@@ -10,7 +10,7 @@ import pytest
 
 from kfops.cli import main
 from kfops.cluster import Cluster
-from tests.conftest import PlatformWriter
+from tests.conftest import LocalInstall, PlatformWriter
 from tests.emulator import RunningEmulator
 
 
@@ -82,10 +82,10 @@ def test_apply_plan_status_uninstall(platform_file: PlatformWriter, kubeconfig: 
 
 
 def test_plan_exits_3_and_shows_fields_of_drift(platform_file: PlatformWriter, kubeconfig: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
-    path = str(platform_file())
+                                                capsys: pytest.CaptureFixture[str],
+                                                local_install: LocalInstall) -> None:
+    path = str(platform_file())  # installed already: the cluster is a copy of local_install
     where = ("-f", path, "--kubeconfig", str(kubeconfig), "--offline")
-    assert run(capsys, "apply", *where, "-o", "json")[0] == 0
     code, _, _ = run(capsys, "plan", *where)
     assert code == 0
     with Cluster.connect(kubeconfig) as cluster:
@@ -137,14 +137,13 @@ def test_bad_platform_file_touches_nothing(tmp_path: Path, kubeconfig: Path,
     assert emulator.state.requests == []
 
 
+@pytest.mark.usefixtures("local_install")
 def test_status_and_uninstall_without_a_platform_file(platform_file: PlatformWriter,
                                                       kubeconfig: Path,
                                                       emulator: RunningEmulator,
                                                       capsys: pytest.CaptureFixture[str],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    path = str(platform_file())
-    assert run(capsys, "apply", "-f", path, "--kubeconfig", str(kubeconfig), "--offline",
-               "-o", "json")[0] == 0
+    path = str(platform_file())  # installed already: the cluster is a copy of local_install
     code, out, _ = run(capsys, "status", "-f", path, "--kubeconfig", str(kubeconfig),
                        "--offline", "-o", "json")
     with_file = json.loads(out)
@@ -201,12 +200,12 @@ def test_without_a_platform_file_two_installs_need_a_name(kubeconfig: Path,
     assert code == 2 and "--name third: no kfops install of that name" in err
 
 
+@pytest.mark.usefixtures("local_install")
 def test_a_renamed_platform_stops_until_adopt(platform_file: PlatformWriter, kubeconfig: Path,
                                               tmp_path: Path, emulator: RunningEmulator,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     where = ("--kubeconfig", str(kubeconfig), "--offline")
-    first = str(platform_file())
-    assert run(capsys, "apply", "-f", first, *where, "-o", "json")[0] == 0
+    platform_file()  # installed already: the cluster is a copy of local_install
     renamed = str(platform_file(name="lab2", folder=tmp_path,
                                 spec_extra="  components:\n    katib: false\n"))
     before = len(emulator.writes())
