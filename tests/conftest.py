@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -156,6 +157,17 @@ def emulator_settings() -> Settings:
                     profile_delay=0.1)
 
 
+@contextlib.contextmanager
+def session_environment(shared_cache: Path) -> Iterator[None]:
+    """The settings every test runs with (`isolated_environment`), for a fixture that
+    outlives one test."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KFOPS_ALLOWED_PATHS", str(UPSTREAM))
+        patch.setenv("KFOPS_CACHE_DIR", str(shared_cache))
+        patch.delenv("KFOPS_STATE_DIR", raising=False)
+        yield
+
+
 @dataclass(frozen=True)
 class LocalInstall:
     """`platform_file()`'s platform (local, 26.03) applied once per test process: its
@@ -172,15 +184,12 @@ def local_install(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) 
     folder = tmp_path_factory.mktemp("local-install")
     platform = folder / "platform.yaml"
     platform.write_text(platform_text())
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KFOPS_ALLOWED_PATHS", str(UPSTREAM))
-        patch.setenv("KFOPS_CACHE_DIR", str(shared_cache))
-        patch.delenv("KFOPS_STATE_DIR", raising=False)
-        with RunningEmulator(emulator_settings(), FaultPlan()) as running, \
-                Cluster.connect(running.write_kubeconfig(folder / "kubeconfig"),
-                                retry=NO_BACKOFF) as cluster:
-            apply_platform(load_platform(platform), cluster, ApplyOptions(waits=FAST_WAITS),
-                           render_options=RenderOptions(offline=True))
+    with session_environment(shared_cache), \
+            RunningEmulator(emulator_settings(), FaultPlan()) as running, \
+            Cluster.connect(running.write_kubeconfig(folder / "kubeconfig"),
+                            retry=NO_BACKOFF) as cluster:
+        apply_platform(load_platform(platform), cluster, ApplyOptions(waits=FAST_WAITS),
+                       render_options=RenderOptions(offline=True))
     return LocalInstall(folder, running.state)
 
 

@@ -14,7 +14,7 @@ from kfops.config import load_platform
 from kfops.health import DoctorReport, InstallFacts, Snapshot, chosen_rules, run_doctor
 from kfops.operations import render_platform, rendered_facts, write_rendered
 from kfops.render import RenderOptions
-from tests.conftest import NO_BACKOFF, UPSTREAM, LocalInstall, emulator_settings
+from tests.conftest import NO_BACKOFF, LocalInstall, emulator_settings, session_environment
 from tests.emulator import ApiState, FaultPlan, RunningEmulator
 
 
@@ -34,10 +34,7 @@ class Installed:
 def installed(local_install: LocalInstall, shared_cache: Path) -> Installed:
     """The default 26.03 install, its written bundle and the facts its platform file gives."""
     platform = local_install.folder / "platform.yaml"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KFOPS_ALLOWED_PATHS", str(UPSTREAM))
-        patch.setenv("KFOPS_CACHE_DIR", str(shared_cache))
-        patch.delenv("KFOPS_STATE_DIR", raising=False)
+    with session_environment(shared_cache):
         loaded = load_platform(platform)
         rendered = render_platform(loaded, RenderOptions(offline=True))
         write_rendered(rendered, local_install.folder / "bundle")

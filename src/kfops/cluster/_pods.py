@@ -166,8 +166,16 @@ def node_coming(events: Sequence[dict[str, Any]], pod: str) -> bool:
 
 
 def last_event(events: Sequence[dict[str, Any]], names: set[str]) -> str | None:
-    """`reason message` of the newest event about any of `names`; of events as old as each
-    other, the one listed last (the API server lists a pod's events in the order made)."""
+    """`reason message` of the newest event about any of `names` (see newest_event)."""
+    last = newest_event(events, names)
+    if last is None:
+        return None
+    return f"{last.get('reason', '')} {last.get('message', '')}".strip()
+
+
+def newest_event(events: Sequence[dict[str, Any]], names: set[str]) -> dict[str, Any] | None:
+    """The newest event about any of `names`; of events as old as each other, the one listed
+    last (the API server lists a pod's events in the order made)."""
     def when(item: tuple[int, dict[str, Any]]) -> tuple[str, int]:
         index, event = item
         return (str(event.get("lastTimestamp") or event.get("eventTime")
@@ -175,10 +183,7 @@ def last_event(events: Sequence[dict[str, Any]], names: set[str]) -> str | None:
 
     about = [(i, e) for i, e in enumerate(events)
              if (e.get("involvedObject") or {}).get("name") in names]
-    if not about:
-        return None
-    last = max(about, key=when)[1]
-    return f"{last.get('reason', '')} {last.get('message', '')}".strip()
+    return max(about, key=when)[1] if about else None
 
 
 def failure_remedy(namespace: str, failure: PodFailure) -> str:

@@ -8,12 +8,13 @@ from kfops.cluster import INJECT_ANNOTATIONS, builtin_kind
 
 from ._facts import CRD_KIND, InstallFacts
 from ._findings import Finding
+from ._scope import APPLY
 from ._snapshot import Snapshot
 
 CRD_API = "apiextensions.k8s.io/v1"
 WEBHOOK_API = "admissionregistration.k8s.io/v1"
 WEBHOOK_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
-REAPPLY = "kfops apply -f platform.yaml (it applies CRDs first and waits until they are served)"
+REAPPLY = f"{APPLY} (it applies CRDs first and waits until they are served)"
 
 
 def missing_crds(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:

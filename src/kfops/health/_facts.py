@@ -17,9 +17,6 @@ CRD_KIND = "CustomResourceDefinition"
 class InstallFacts:
     """The install doctor checks the cluster against."""
 
-    platform: str
-    release: str
-    """"" when the install recorded none."""
     namespaces: frozenset[str]
     """Where the install's objects live (its platform namespaces)."""
     workloads: tuple[BundleFile, ...]
@@ -45,13 +42,12 @@ class InstallFacts:
         return f"{'https' if self.https else 'http'}://{self.host}/dex"
 
 
-def facts_from_files(platform: str, release: str, files: Sequence[BundleFile],
-                     settings: Settings = DEFAULT_SETTINGS, *, host: str | None = None,
-                     https: bool | None = None, source: str = "bundle") -> InstallFacts:
+def facts_from_files(files: Sequence[BundleFile], settings: Settings = DEFAULT_SETTINGS, *,
+                     host: str | None = None, https: bool | None = None,
+                     source: str = "bundle") -> InstallFacts:
     """The facts a bundle's files give (rendered from the platform file, or read from disk)."""
     objects = [o for f in files for o in f.objects]
     return InstallFacts(
-        platform=platform, release=release,
         namespaces=frozenset(_namespaces(objects)),
         workloads=tuple(files),
         kinds=frozenset((str(o.get("apiVersion")), str(o.get("kind"))) for o in objects),

@@ -10,6 +10,7 @@ from kfops.objects import describe
 
 from ._facts import InstallFacts
 from ._findings import Finding
+from ._scope import APPLY
 from ._snapshot import Snapshot
 
 CERT_MANAGER = "cert-manager.io/v1"
@@ -27,7 +28,6 @@ CHALLENGE_PATH = "/.well-known/acme-challenge/"
 SAMPLE_CHALLENGE = CHALLENGE_PATH + "kfops-doctor-token"
 CERTIFICATE_NAME = "cert-manager.io/certificate-name"
 """The annotation naming a CertificateRequest's Certificate."""
-APPLY = "kfops apply -f platform.yaml"
 
 
 def certificates_not_ready(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:

@@ -9,12 +9,12 @@ from typing import Any
 import yaml
 
 from kfops.catalog import ObjectRef, Settings
-from kfops.cluster import workload_failure
 from kfops.objects import container_env
 
 from ._facts import InstallFacts
 from ._findings import Finding
 from ._gateway_rules import SECURITY, browser_scheme
+from ._scope import APPLY, failing_pod_of
 from ._snapshot import Snapshot
 
 APPS = "apps/v1"
@@ -22,7 +22,6 @@ DEX_KEY = "config.yaml"
 COOKIE_SECURE_ENV = "OAUTH2_PROXY_COOKIE_SECURE"
 TRUE = frozenset({"1", "t", "true"})
 """What Go's strconv.ParseBool (oauth2-proxy's flags) reads as true, case-insensitively."""
-APPLY = "kfops apply -f platform.yaml"
 # What Dex says of a config it cannot use: it unmarshals the file before anything else
 # (dexidp/dex cmd/dex/serve.go) and then validates it; the kubelet, of a missing key.
 PARSE_ERROR = ("error parse config file", "error parse config file /etc/dex/cfg/config.yaml")
@@ -73,9 +72,7 @@ def _dex_crash(snapshot: Snapshot, ref: ObjectRef) -> str | None:
     deployment = snapshot.find(APPS, ref.kind, ref.name, namespace)
     if deployment is None:
         return None
-    failure = workload_failure(None, deployment,
-                               pods=snapshot.in_namespace("v1", "Pod", namespace),
-                               events=snapshot.in_namespace("v1", "Event", namespace))
+    failure = failing_pod_of(snapshot, deployment)
     if failure is None or failure.reason != "CrashLoopBackOff" or not failure.container:
         return None
     log = snapshot.log(namespace, failure.pod, failure.container) or ""

@@ -9,6 +9,7 @@ from kfops.catalog import version_numbers
 from kfops.objects import (
     ISTIO_PROXY,
     WORKLOAD_KINDS,
+    image_tag,
     istio_proxy_image,
     selector_matches,
     split_reference,
@@ -41,8 +42,8 @@ def old_sidecars(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:
         if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             continue  # a finished run's pod: nothing to restart
         image = istio_proxy_image(pod)
-        if image is None or not version_numbers(_tag(image)) or \
-                version_numbers(_tag(image)) >= wanted:
+        proxy = version_numbers(image_tag(image)) if image is not None else ()
+        if not proxy or proxy >= wanted:
             continue
         namespace = pod["metadata"]["namespace"]
         owner = _workload(snapshot, pod)
@@ -67,11 +68,7 @@ def _istiod_version(snapshot: Snapshot) -> str | None:
     images = [str(c.get("image") or "") for c in containers]
     pilot = next((i for i in images if split_reference(i)[0].endswith("/pilot")),
                  images[0] if images else "")
-    return _tag(pilot) or None
-
-
-def _tag(image: str) -> str:
-    return split_reference(image)[1].split("@")[0].lstrip(":")
+    return image_tag(pilot) or None
 
 
 def _workload(snapshot: Snapshot, pod: dict[str, Any]) -> str:

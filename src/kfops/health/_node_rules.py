@@ -6,12 +6,12 @@ from collections import defaultdict
 from typing import Any
 
 from kfops.catalog import GPU_RESOURCE, INOTIFY_LIMITS
-from kfops.cluster import node_coming, pod_failure
+from kfops.cluster import UNSCHEDULABLE, node_coming, pod_failure
 from kfops.errors import Forbidden
 
 from ._facts import InstallFacts
 from ._findings import Finding
-from ._scope import EXAMPLES, pod_name, shown, watched_pods
+from ._scope import first_few, pod_name, shown, watched_pods
 from ._snapshot import Snapshot
 
 #: What a process prints when the host's inotify limits are used up. kind and k3d nodes are
@@ -26,8 +26,6 @@ INOTIFY_SIGNATURES = ("too many open files", "failed to create fsnotify watcher"
                       "inotify_init", "inotify watch limit reached")
 _ENOSPC = "no space left on device"
 _WATCH_WORDS = ("inotify", "fsnotify", "watch")
-UNSCHEDULABLE = "Unschedulable"
-"""The reason of PodScheduled False when no node fits (`kfops.cluster.pod_failure`)."""
 _LINE = 200
 """Characters of a log line shown as evidence."""
 
@@ -105,9 +103,8 @@ def gpu_pending(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:
     pools = sorted(str(p["metadata"]["name"])
                    for p in _readable(snapshot, "karpenter.sh/v1", "NodePool") or []
                    if _gpu_pool(p))
-    evidence = [f"Pod {pod_name(p)}: {message}" for p, message in pods[:EXAMPLES]]
-    if len(pods) > EXAMPLES:
-        evidence.append(f"and {len(pods) - EXAMPLES} more pod(s) waiting for {GPU_RESOURCE}")
+    evidence = first_few([f"Pod {pod_name(p)}: {message}" for p, message in pods],
+                         f"pod(s) waiting for {GPU_RESOURCE}")
     evidence.append(f"nodes with {GPU_RESOURCE} allocatable: {shown(sorted(gpu_nodes))}"
                     if gpu_nodes else f"no node has {GPU_RESOURCE} allocatable"
                     if nodes is not None else "the Nodes may not be read with these credentials")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from kfops.cluster import IMAGE_PULL_REASONS
+from kfops.cluster import IMAGE_PULL_REASONS, newest_event
 from kfops.objects import normalise_image
 
 from ._facts import InstallFacts
 from ._findings import Finding
-from ._scope import pod_name, watched_pods
+from ._scope import first_few, pod_name, watched_pods
 from ._snapshot import Snapshot
 
 #: Words of a pull error that mean the node never got an answer from the registry, as Go's net
@@ -39,7 +39,7 @@ def registry_unreachable(snapshot: Snapshot, facts: InstallFacts) -> list[Findin
             said.setdefault(host, message)
     findings = []
     for host, lines in sorted(by_host.items()):
-        evidence = lines[:3] + ([f"and {len(lines) - 3} more pod(s)"] if len(lines) > 3 else [])
+        evidence = first_few(lines, "pod(s)")
         findings.append(Finding(
             "image-pull", "warning",
             f"the nodes cannot reach registry {host}: ErrImagePull / ImagePullBackOff "
@@ -70,13 +70,10 @@ def _pull_failures(snapshot: Snapshot, pod: dict[str, Any]) -> list[tuple[str, s
 
 def _failed_event(snapshot: Snapshot, pod: dict[str, Any], image: str) -> str | None:
     metadata = pod["metadata"]
-    said = [e for e in snapshot.in_namespace("v1", "Event", metadata["namespace"])
-            if (e.get("involvedObject") or {}).get("name") == metadata["name"]
-            and str(e.get("message") or "").startswith(f'{_FAILED_PULL} "{image}"')]
-    # the newest (of events as old as each other, the one listed last: the order made)
-    newest = max(enumerate(said), key=lambda item: (str(item[1].get("lastTimestamp") or ""),
-                                                    item[0]), default=None)
-    return str(newest[1]["message"]) if newest else None
+    pulls = [e for e in snapshot.in_namespace("v1", "Event", metadata["namespace"])
+             if str(e.get("message") or "").startswith(f'{_FAILED_PULL} "{image}"')]
+    newest = newest_event(pulls, {metadata["name"]})
+    return str(newest["message"]) if newest else None
 
 
 def _signature(message: str) -> str | None:

@@ -115,14 +115,20 @@ class Snapshot:
         self._cluster.learn_crds(self.list(CRD_API, "CustomResourceDefinition"))
         return self._cluster.kinds.knows(api_version, kind)
 
+    def profile_namespaces(self) -> frozenset[str]:
+        """The namespaces of the live Profiles (a Profile's namespace has its name), those
+        being deleted left out."""
+        return frozenset(str(p["metadata"]["name"]) for p in self.list(PROFILE_API, "Profile")
+                         if not p["metadata"].get("deletionTimestamp"))
+
     def watched_namespaces(self) -> set[str]:
-        """The platform's namespaces and the profiles' (a Profile's namespace has its name;
-        Profiles that cannot be listed leave the platform's alone)."""
+        """The platform's namespaces and the profiles' (Profiles that cannot be listed leave
+        the platform's alone)."""
         try:
-            profiles = self.list(PROFILE_API, "Profile")
+            profiles = self.profile_namespaces()
         except KfopsError:
-            profiles = []
-        return {*self._namespaces, *(str(p["metadata"]["name"]) for p in profiles)}
+            profiles = frozenset()
+        return {*self._namespaces, *profiles}
 
     def _refused(self, what: str, error: ClusterError) -> None:
         self.unreadable.append(f"{what}: {error}")

@@ -13,7 +13,6 @@ from kfops.cluster import last_event
 from ._facts import InstallFacts
 from ._findings import Finding
 from ._snapshot import Snapshot, parse_time
-from ._tenancy_rules import profile_namespaces
 
 STORAGE_API = "storage.k8s.io/v1"
 PROVISION_GRACE = timedelta(minutes=5)
@@ -23,7 +22,7 @@ PROVISION_GRACE = timedelta(minutes=5)
 def pvc_pending(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:
     """Claims of the platform and the profiles left Pending: no default StorageClass, a class
     that does not exist, or a provisioner that does not make the volume."""
-    namespaces = facts.namespaces | profile_namespaces(snapshot)
+    namespaces = facts.namespaces | snapshot.profile_namespaces()
     pending = [c for c in snapshot.list("v1", "PersistentVolumeClaim")
                if c["metadata"].get("namespace") in namespaces
                and (c.get("status") or {}).get("phase") == "Pending"]

@@ -6,15 +6,15 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from kfops.cluster import PRUNE_RULE, workload_failure
+from kfops.cluster import PRUNE_RULE
 from kfops.config import parse_quantity
 
 from ._facts import InstallFacts
 from ._findings import Finding, Severity
-from ._snapshot import Snapshot, parse_time
+from ._scope import EXAMPLES, failing_pod_of
+from ._snapshot import PROFILE_API, Snapshot, parse_time
 from ._status import judge_workload
 
-PROFILE_API = "kubeflow.org/v1"
 #: The profile controller as kubeflow/manifests deploys it (applications/profiles/upstream/
 #: manager/manager.yaml, namePrefix `profiles-`, namespace kubeflow).
 PROFILE_CONTROLLER = ("kubeflow", "profiles-deployment")
@@ -22,19 +22,11 @@ PROFILE_GRACE = timedelta(minutes=2)
 """How long a running profile controller may take to make a new Profile's namespace."""
 QUOTA_WARNING = Decimal("0.9")
 """The share of a quota's hard limit from which doctor warns."""
-EXAMPLES = 3
-"""Events cited per finding."""
 # The quota admission plugin's refusal, as the ReplicaSet or StatefulSet controller reports it
 # in a FailedCreate event: `pods "x" is forbidden: exceeded quota: kf-resource-quota,
 # requested: requests.cpu=1, used: requests.cpu=16, limited: requests.cpu=16`
 # (https://kubernetes.io/docs/concepts/policy/resource-quotas/#viewing-and-setting-quotas).
 EXCEEDED = "exceeded quota"
-
-
-def profile_namespaces(snapshot: Snapshot) -> frozenset[str]:
-    """The namespaces of the live Profiles (a Profile's namespace has its name)."""
-    return frozenset(str(p["metadata"]["name"]) for p in snapshot.list(PROFILE_API, "Profile")
-                     if not p["metadata"].get("deletionTimestamp"))
 
 
 def profile_namespace(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:
@@ -117,9 +109,7 @@ def _controller(snapshot: Snapshot) -> tuple[bool, str]:
     """Whether the profile controller runs, and what its Deployment says."""
     namespace, name = PROFILE_CONTROLLER
     live = snapshot.find("apps/v1", "Deployment", name, namespace)
-    failure = None if live is None else workload_failure(
-        None, live, pods=snapshot.in_namespace("v1", "Pod", namespace),
-        events=snapshot.in_namespace("v1", "Event", namespace))
+    failure = None if live is None else failing_pod_of(snapshot, live)
     state, reason = judge_workload("Deployment", live, failure)
     said = "available" if state == "ready" else f"{state}: {reason}"
     return state == "ready", f"profile controller Deployment {namespace}/{name}: {said}"
@@ -127,7 +117,7 @@ def _controller(snapshot: Snapshot) -> tuple[bool, str]:
 
 def quota_exhausted(snapshot: Snapshot, facts: InstallFacts) -> list[Finding]:
     """ResourceQuotas of profile namespaces whose use reached (or nears) their hard limit."""
-    namespaces = profile_namespaces(snapshot)
+    namespaces = snapshot.profile_namespaces()
     findings = []
     for quota in snapshot.list("v1", "ResourceQuota"):
         if quota["metadata"].get("namespace") in namespaces:

@@ -6,12 +6,12 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from kfops.cluster import failure_remedy, last_event, workload_failure
+from kfops.cluster import failure_remedy, last_event
 from kfops.objects import WORKLOAD_KINDS, describe
 
 from ._facts import InstallFacts
 from ._findings import Finding
-from ._scope import shown
+from ._scope import APPLY, failing_pod_of, shown
 from ._snapshot import Snapshot, parse_time
 from ._status import judge_workload
 
@@ -37,24 +37,18 @@ def _judge(snapshot: Snapshot, obj: dict[str, Any], component: str) -> Finding |
     metadata = obj["metadata"]
     namespace = str(metadata.get("namespace") or "")
     live = snapshot.find(api_version, kind, str(metadata["name"]), namespace)
-    failure = None
-    events: list[dict[str, Any]] = []
-    if live is not None:
-        events = snapshot.in_namespace("v1", "Event", namespace)
-        failure = workload_failure(None, live,
-                                   pods=snapshot.in_namespace("v1", "Pod", namespace),
-                                   events=events)
+    failure = None if live is None else failing_pod_of(snapshot, live)
     state, reason = judge_workload(kind, live, failure)
     if state == "ready":
         return None
     evidence = [f"{describe(obj)} ({component}): {reason}"]
     if failure is not None:
-        said = last_event(events, {failure.pod})
+        said = last_event(snapshot.in_namespace("v1", "Event", namespace), {failure.pod})
         if said:
             evidence.append(f"last event of pod {failure.pod}: {said}")
         fix = failure_remedy(namespace, failure)
     elif live is None:
-        fix = "apply the platform again: kfops apply -f platform.yaml"
+        fix = f"apply the platform again: {APPLY}"
     else:
         fix = f"see its rollout: kubectl -n {namespace} describe {kind.lower()} {metadata['name']}"
     return Finding("workload-unavailable", "failure" if state == "failed" else "warning",

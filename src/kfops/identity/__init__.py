@@ -16,12 +16,14 @@ from ._passwords import (
     password_problem,
     verify_password,
 )
+from ._urls import browser_uses_https
 
 __all__ = [
     "DEFAULT_COST",
     "MIN_LENGTH",
     "DexUser",
     "DexUsers",
+    "browser_uses_https",
     "check_password",
     "file_users",
     "hash_cost",

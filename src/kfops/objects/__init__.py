@@ -35,6 +35,7 @@ from ._identity import (
     storage_version,
 )
 from ._images import (
+    image_tag,
     is_image_reference,
     is_reference,
     normalise_image,
@@ -80,6 +81,7 @@ __all__ = [
     "describe",
     "file_name",
     "identity_of",
+    "image_tag",
     "is_image_reference",
     "is_profile",
     "is_reference",

@@ -77,3 +77,8 @@ def split_reference(reference: str) -> tuple[str, str]:
         repository, _, tag = name.rpartition(":")
         return repository, f":{tag}" + (f"@{digest}" if at else "")
     return name, f"@{digest}" if at else ""
+
+
+def image_tag(reference: str) -> str:
+    """The tag of a reference ("" when it has none, e.g. pinned by digest only)."""
+    return split_reference(reference)[1].partition("@")[0].lstrip(":")

@@ -20,6 +20,7 @@ from kfops.health import (
     facts_from_files,
     run_doctor,
 )
+from kfops.identity import browser_uses_https
 from kfops.render import RenderOptions, RenderResult, read_lock
 
 from ._apply import bundle_files, bundle_from_disk
@@ -57,9 +58,9 @@ def _facts_before_connecting(choice: InstallChoice, render_options: RenderOption
                              allow_outside: bool) -> InstallFacts | None:
     source = choice.source()
     if source == "bundle" and choice.bundle is not None:
-        files, applyset = bundle_from_disk(choice.bundle)
+        files = bundle_from_disk(choice.bundle)[0]
         release = _version(read_lock(choice.bundle).get("release"))
-        return facts_from_files(applyset.platform, release, files, _settings(release))
+        return facts_from_files(files, _settings(release))
     if source == "file":
         loaded = load_platform(choice.file or DEFAULT_PLATFORM_FILE, allow_outside=allow_outside)
         return rendered_facts(loaded, render_platform(loaded, render_options))
@@ -70,9 +71,8 @@ def rendered_facts(loaded: LoadedPlatform, rendered: RenderResult) -> InstallFac
     """What doctor expects of the install a platform file renders to."""
     spec = loaded.platform.spec
     release = _version(rendered.bundle.lock.get("release"))
-    return facts_from_files(loaded.platform.metadata.name, release,
-                            bundle_files(rendered.bundle), _settings(release),
-                            host=spec.ingress.host, https=spec.tls.mode != "none",
+    return facts_from_files(bundle_files(rendered.bundle), _settings(release),
+                            host=spec.ingress.host, https=browser_uses_https(spec),
                             source="file")
 
 
@@ -87,10 +87,8 @@ def _facts_from_cluster(cluster: Cluster, name: str | None,
             raise ClusterError(f"no Secret kube-system/{applyset.parent_name}")
     except ClusterError as error:
         unreadable.append(f"the install's record: {error}")
-        return InstallFacts(platform=name or "", release="", namespaces=frozenset(),
-                            workloads=(), kinds=frozenset())
-    return InstallFacts(platform=applyset.platform, release=inventory.release,
-                        namespaces=inventory.namespaces,
+        return InstallFacts(namespaces=frozenset(), workloads=(), kinds=frozenset())
+    return InstallFacts(namespaces=inventory.namespaces,
                         workloads=tuple(inventory_workloads(inventory)),
                         kinds=inventory.kinds, settings=_settings(inventory.release))
 

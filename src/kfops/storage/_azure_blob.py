@@ -32,7 +32,7 @@ from kfops.catalog import (
 )
 from kfops.config import AzureBlob
 from kfops.errors import RenderError
-from kfops.objects import set_secret_value, split_reference
+from kfops.objects import image_tag, set_secret_value
 from kfops.render import EditableBundle, Phase, RenderContext
 from kfops.secrets import resolve
 
@@ -168,7 +168,7 @@ def _seaweedfs(store: InClusterStore | None) -> InClusterStore:
 
 def sync_image(image: str) -> str:
     """The release's image when its remote sync keeps failed uploads, else kfops's."""
-    tag = split_reference(image)[1].lstrip(":").partition("@")[0]
+    tag = image_tag(image)
     match = _VERSION.match(tag)
     if match and (int(match.group(1)), int(match.group(2))) >= SEAWEEDFS_REMOTE_SYNC_MINIMUM:
         return image

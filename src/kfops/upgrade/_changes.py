@@ -28,6 +28,7 @@ from kfops.objects import (
     Identity,
     describe,
     identity_of,
+    image_tag,
     split_reference,
     storage_version,
 )
@@ -213,8 +214,8 @@ def _images(objects: Iterable[dict[str, Any]]) -> Containers:
         label = str((obj["metadata"].get("labels") or {}).get("app.kubernetes.io/version", ""))
         pod = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
         for container in (pod.get("containers") or []) + (pod.get("initContainers") or []):
-            repository, suffix = split_reference(str(container.get("image", "")))
-            tag = suffix.split("@")[0].lstrip(":")
+            image = str(container.get("image", ""))
+            repository, tag = split_reference(image)[0], image_tag(image)
             found[(identity_of(obj), str(container.get("name")))] = (
                 repository, tag if version_numbers(tag) else label)
     return found

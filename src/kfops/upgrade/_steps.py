@@ -18,9 +18,9 @@ from kfops.errors import ObjectConflict, ObjectNotFound, OperationError
 from kfops.objects import (
     WORKLOAD_KINDS,
     describe,
+    image_tag,
     istio_proxy_image,
     selector_matches,
-    split_reference,
     storage_version,
 )
 
@@ -142,10 +142,7 @@ def old_sidecar_workloads(cluster: Cluster, namespaces: Iterable[str],
 
 def _old_sidecar(pod: dict[str, Any], tag: str) -> bool:
     image = istio_proxy_image(pod)
-    if image is None:
-        return False
-    _, suffix = split_reference(image)
-    return suffix.split("@")[0].lstrip(":") != tag
+    return image is not None and image_tag(image) != tag
 
 
 def _selects(workload: dict[str, Any], pod: dict[str, Any]) -> bool:
